@@ -1,0 +1,131 @@
+"""The deterministic autoencoder."""
+
+from ._base import BaseAutoencoder
+from ._networks import make_autoencoder
+
+
+class AutoencoderTransformer(BaseAutoencoder):
+    """Nonlinear dimensionality reduction with a neural autoencoder.
+
+    An encoder network maps each row x to a code z of ``n_components``
+    values; a decoder mirrors it and maps z back. Both are trained together
+    to minimise the mean squared reconstruction error, with Adam on
+    mini-batches, as scikit-learn's :class:`~sklearn.neural_network.MLPRegressor`
+    is. With ``activation="identity"`` and no hidden layers the code spans the
+    same subspace as :class:`~sklearn.decomposition.PCA`.
+
+    Parameters
+    ----------
+    n_components : int, default=2
+        Size of the code (the bottleneck).
+
+    hidden_layer_sizes : array-like of int, default=(128,)
+        Widths of the encoder's hidden layers, from the input inwards. The
+        decoder mirrors them. An empty tuple gives a linear autoencoder.
+
+    activation : {"identity", "logistic", "tanh", "relu"}, default="relu"
+        Activation between layers. The code and the reconstruction are linear.
+
+    alpha : float, default=1e-4
+        Strength of the L2 penalty on the weights, scaled as in MLPRegressor.
+
+    batch_size : int or "auto", default="auto"
+        Rows per mini-batch; "auto" means ``min(200, n_samples)``.
+
+    learning_rate_init : float, default=2e-3
+        Adam's learning rate.
+
+    max_iter : int, default=200
+        Maximum number of epochs (passes over the training data).
+
+    tol : float, default=1e-4
+        Improvement of the training loss (or, with ``early_stopping``, of the
+        validation score) below which an epoch counts as no improvement.
+
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the rows, stop when their score
+        stops improving and restore the best weights.
+
+    validation_fraction : float, default=0.1
+        Share of the rows held out with ``early_stopping``.
+
+    n_iter_no_change : int, default=10
+        Epochs without improvement by ``tol`` after which training stops.
+
+    shuffle : bool, default=True
+        Whether to shuffle the rows before each epoch.
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds weight initialisation, shuffling and the validation split. An
+        int gives bit-identical refits on CPU; global RNGs are not touched.
+
+    warm_start : bool, default=False
+        Continue from the previous fit's weights instead of starting anew.
+
+    verbose : int, default=0
+        Print one line per epoch when positive.
+
+    device : {"cpu", "cuda", "auto"}, default="cpu"
+        Where to train and infer; "auto" takes a GPU when torch sees one.
+
+    Attributes
+    ----------
+    encoder_ : torch.nn.Module
+        The trained encoder, from ``n_features_in_`` to ``n_components``.
+
+    decoder_ : torch.nn.Module
+        The trained decoder, from ``n_components`` to ``n_features_in_``.
+
+    n_iter_ : int
+        Number of epochs run.
+
+    loss_curve_ : list of float
+        Mean training loss (squared error per feature) after each epoch.
+
+    validation_scores_ : list of float
+        Score on the held-out rows after each epoch; only with ``early_stopping``.
+
+    best_validation_score_ : float
+        Best of ``validation_scores_``; only with ``early_stopping``.
+
+    n_features_in_ : int
+        Number of features seen during fit.
+
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, when X has string column names.
+
+    See Also
+    --------
+    VAETransformer : The variational autoencoder, with likelihood scores.
+    sklearn.decomposition.PCA : The linear baseline.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from skvae import AutoencoderTransformer
+    >>> X = load_digits().data / 16
+    >>> ae = AutoencoderTransformer(n_components=8, max_iter=20, random_state=0)
+    >>> ae.fit_transform(X).shape
+    (1797, 8)
+    >>> ae.inverse_transform(ae.transform(X[:2])).shape
+    (2, 64)
+    """
+
+    def _build_networks(self, n_features, hidden_layer_sizes, generator):
+        encoder, decoder = make_autoencoder(
+            n_features, hidden_layer_sizes, self.n_components, self.activation, generator
+        )
+        return {"encoder": encoder, "decoder": decoder}
+
+    def _loss(self, batch, generator):
+        return (self.decoder_(self.encoder_(batch)) - batch).square().sum(dim=1).mean()
+
+    def _encode(self, X):
+        return self.encoder_(X)
+
+    def _decode(self, Z):
+        return self.decoder_(Z)
+
+    def _score_rows(self, X):
+        """Minus the squared reconstruction error of each row."""
+        return -(self.decoder_(self.encoder_(X)) - X).square().sum(dim=1)

@@ -1,0 +1,335 @@
+"""The estimator base shared by the autoencoder and the VAE.
+
+It owns scikit-learn's plumbing -- parameters, validation, fitted attributes,
+feature names, dtypes -- and hands optimisation to ``_training.train``.
+Subclasses say what the networks are and what loss and score they have.
+"""
+
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted, validate_data
+from torch import nn
+
+from ._tensors import as_float32_tensor, check_code_array, map_rows, resolve_device
+from ._training import TrainingDiverged, make_optimizer, train
+
+
+class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+    """Shared machinery of :class:`AutoencoderTransformer` and :class:`VAETransformer`."""
+
+    _parameter_constraints: dict = {
+        "n_components": [Interval(Integral, 1, None, closed="left")],
+        "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
+        "activation": [StrOptions({"identity", "logistic", "tanh", "relu"})],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "shuffle": ["boolean"],
+        "random_state": ["random_state"],
+        "warm_start": ["boolean"],
+        "verbose": ["verbose"],
+        "device": [StrOptions({"cpu", "cuda", "auto"})],
+    }
+
+    def __init__(
+        self,
+        n_components=2,
+        *,
+        hidden_layer_sizes=(128,),
+        activation="relu",
+        alpha=1e-4,
+        batch_size="auto",
+        learning_rate_init=2e-3,
+        max_iter=200,
+        tol=1e-4,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        shuffle=True,
+        random_state=None,
+        warm_start=False,
+        verbose=0,
+        device="cpu",
+    ):
+        self.n_components = n_components
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate_init = learning_rate_init
+        self.max_iter = max_iter
+        self.tol = tol
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.warm_start = warm_start
+        self.verbose = verbose
+        self.device = device
+
+    # -- what subclasses provide -------------------------------------------
+
+    def _build_networks(self, n_features, hidden_layer_sizes, generator):
+        """The torch modules to fit, as a dict: "encoder" becomes ``encoder_``, etc."""
+        raise NotImplementedError
+
+    def _loss(self, batch, generator):
+        """Mean training loss of a batch (a scalar tensor)."""
+        raise NotImplementedError
+
+    def _encode(self, X):
+        raise NotImplementedError
+
+    def _decode(self, Z):
+        raise NotImplementedError
+
+    def _score_rows(self, X):
+        """Per-row score, higher meaning more normal."""
+        raise NotImplementedError
+
+    def _validation_score(self, X):
+        return self._score_rows(X).mean()
+
+    def _check_input_range(self, X):
+        """Hook for likelihoods that only accept some values."""
+
+    # -- fitting -------------------------------------------------------------
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Train the networks on X.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data.
+
+        y : Ignored
+            Not used, present for API consistency by convention.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        keep_weights = self.warm_start and hasattr(self, "encoder_")
+        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=not keep_weights)
+        self._fit(X, incremental=False, keep_weights=keep_weights)
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y=None):
+        """Train for one pass over the rows of X, keeping the optimizer's state.
+
+        The first call initialises the networks; later calls continue from
+        them, so that data can be streamed in chunks.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            One chunk of training data.
+
+        y : Ignored
+            Not used, present for API consistency by convention.
+
+        Returns
+        -------
+        self : object
+            The estimator, trained on one more chunk.
+        """
+        first_call = not hasattr(self, "encoder_")
+        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=first_call)
+        self._fit(X, incremental=True, keep_weights=not first_call)
+        return self
+
+    def _fit(self, X, *, incremental, keep_weights):
+        self._check_input_range(X)
+        device = resolve_device(self.device)
+        n_samples = X.shape[0]
+        batch_size = min(200 if self.batch_size == "auto" else self.batch_size, n_samples)
+
+        if not keep_weights:
+            self._seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+            self.n_iter_ = 0
+            self.loss_curve_ = []
+            modules = self._build_networks(
+                X.shape[1], self._hidden_layer_sizes(), torch.Generator().manual_seed(self._seed)
+            )
+            for name, module in modules.items():
+                setattr(self, f"{name}_", module.to(device))
+            self._optimizer = None
+        networks = self._networks()
+        if self._optimizer is None or not incremental:
+            # MLP adds alpha/2 ||W||^2 / batch_size to the loss: the same as
+            # weight decay alpha / batch_size on weights (not biases).
+            self._optimizer = make_optimizer(
+                list(networks.parameters()), self.learning_rate_init, self.alpha / batch_size
+            )
+
+        X_val = None
+        if self.early_stopping and not incremental:
+            X, X_val = self._split_validation(X)
+            batch_size = min(batch_size, X.shape[0])
+        X_train = as_float32_tensor(X, device)
+        X_val = None if X_val is None else as_float32_tensor(X_val, device)
+        # A fresh stream for each call, derived from the seed and the epochs
+        # already run, so that refits and continued fits are reproducible.
+        generator = torch.Generator(device).manual_seed(self._seed + 7919 * self.n_iter_)
+
+        try:
+            history = train(
+                networks,
+                lambda batch: self._loss(batch, generator),
+                self._optimizer,
+                X_train,
+                max_epochs=1 if incremental else self.max_iter,
+                batch_size=batch_size,
+                shuffle=self.shuffle,
+                generator=generator,
+                X_val=X_val,
+                validation_score=self._validation_score,
+                stopping=None if incremental else (self.tol, self.n_iter_no_change),
+                verbose=self.verbose,
+                first_epoch=self.n_iter_ + 1,
+            )
+        except TrainingDiverged as exc:
+            raise ValueError(
+                f"Training of {type(self).__name__} diverged: {exc}. "
+                "Scale the inputs (e.g. StandardScaler) or lower learning_rate_init."
+            ) from None
+
+        networks.eval()
+        self.n_iter_ += len(history.losses)
+        self.loss_curve_ += history.losses
+        if X_val is not None:
+            self.validation_scores_ = history.validation_scores
+            self.best_validation_score_ = history.best_validation_score
+        if not incremental and not history.converged:
+            warnings.warn(
+                f"Maximum iterations ({self.max_iter}) reached and the optimization hasn't converged yet.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+
+    def _hidden_layer_sizes(self):
+        sizes = self.hidden_layer_sizes
+        sizes = [sizes] if isinstance(sizes, Integral) else list(sizes)
+        if not all(isinstance(size, Integral) and size > 0 for size in sizes):
+            raise ValueError(
+                f"hidden_layer_sizes must contain positive integers only, got {self.hidden_layer_sizes!r}."
+            )
+        return [int(size) for size in sizes]
+
+    def _networks(self):
+        """All fitted torch modules as one ``nn.ModuleDict`` (sharing their parameters)."""
+        return nn.ModuleDict(
+            {name[:-1]: module for name, module in vars(self).items() if isinstance(module, nn.Module)}
+        )
+
+    def _split_validation(self, X):
+        n_val = int(round(self.validation_fraction * X.shape[0]))
+        if n_val < 1 or n_val >= X.shape[0]:
+            raise ValueError(
+                f"early_stopping=True cannot hold out validation_fraction={self.validation_fraction} "
+                f"of {X.shape[0]} samples: both the training and the validation set need at least one sample."
+            )
+        order = np.random.RandomState(self._seed).permutation(X.shape[0])
+        return X[np.sort(order[n_val:])], X[np.sort(order[:n_val])]
+
+    # -- using a fitted model ------------------------------------------------
+
+    def _map_rows(self, fn, X):
+        device = next(self.decoder_.parameters()).device
+        return map_rows(fn, X, device, X.dtype)
+
+    def transform(self, X):
+        """Encode X into its low-dimensional code.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data to encode.
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_components)
+            The code of each row, in the dtype of X.
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
+        return self._map_rows(self._encode, X)
+
+    def inverse_transform(self, X):
+        """Decode codes back into the input space.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_components)
+            Codes, as returned by :meth:`transform`.
+
+        Returns
+        -------
+        X_original : ndarray of shape (n_samples, n_features)
+            The reconstruction (the decoder's mean) of each code.
+        """
+        check_is_fitted(self)
+        X = check_code_array(X, self.n_components, self)
+        return self._map_rows(self._decode, X)
+
+    def score_samples(self, X):
+        """Score each row; higher means more typical of the training data.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data to score.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,)
+            The score of each row.
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
+        self._check_input_range(X)
+        return self._map_rows(self._score_rows, X)
+
+    def score(self, X, y=None):
+        """Mean of :meth:`score_samples` over X, so that model selection works unsupervised.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data to score.
+
+        y : Ignored
+            Not used, present for API consistency by convention.
+
+        Returns
+        -------
+        score : float
+            The average score per row.
+        """
+        return float(np.mean(self.score_samples(X), dtype=np.float64))
+
+    @property
+    def _n_features_out(self):
+        return self.n_components
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags

@@ -1,0 +1,68 @@
+"""The torch networks: multilayer perceptrons and the VAE's Gaussian encoder.
+
+Networks own tensors only. Initialisation draws from an explicit
+``torch.Generator`` so that fitting never touches torch's global RNG.
+"""
+
+import math
+
+import torch
+from torch import nn
+
+ACTIVATIONS = {
+    "identity": nn.Identity,
+    "logistic": nn.Sigmoid,
+    "tanh": nn.Tanh,
+    "relu": nn.ReLU,
+}
+
+
+def _linear(n_in, n_out, activation, generator):
+    # skip_init: nn.Linear's own initialisation would draw from the global RNG.
+    layer = nn.utils.skip_init(nn.Linear, n_in, n_out)
+    # Glorot-uniform as in scikit-learn's MLP (a factor 2 for the logistic
+    # function); zero biases keep the initial code centred.
+    factor = 2.0 if activation == "logistic" else 6.0
+    bound = math.sqrt(factor / (layer.in_features + layer.out_features))
+    with torch.no_grad():
+        layer.weight.uniform_(-bound, bound, generator=generator)
+        layer.bias.zero_()
+    return layer
+
+
+def make_mlp(layer_sizes, activation, generator):
+    """Linear layers of ``layer_sizes`` with ``activation`` between them.
+
+    The last layer has no activation: codes, means and logits are unbounded.
+    """
+    layers = []
+    for i, (n_in, n_out) in enumerate(zip(layer_sizes[:-1], layer_sizes[1:], strict=True)):
+        if i > 0:
+            layers.append(ACTIVATIONS[activation]())
+        layers.append(_linear(n_in, n_out, activation, generator))
+    return nn.Sequential(*layers)
+
+
+def make_autoencoder(n_features, hidden_layer_sizes, n_components, activation, generator):
+    """Encoder and mirrored decoder of a deterministic autoencoder."""
+    widths = [n_features, *hidden_layer_sizes, n_components]
+    encoder = make_mlp(widths, activation, generator)
+    decoder = make_mlp(widths[::-1], activation, generator)
+    return encoder, decoder
+
+
+class GaussianEncoder(nn.Module):
+    """q(z|x) = N(mean(x), diag(exp(log_var(x)))) from one shared trunk."""
+
+    def __init__(self, n_features, hidden_layer_sizes, n_components, activation, generator):
+        super().__init__()
+        widths = [n_features, *hidden_layer_sizes]
+        self.trunk = nn.Sequential(
+            make_mlp(widths, activation, generator) if hidden_layer_sizes else nn.Identity(),
+            ACTIVATIONS[activation]() if hidden_layer_sizes else nn.Identity(),
+        )
+        self.head = _linear(widths[-1], 2 * n_components, activation, generator)
+
+    def forward(self, x):
+        mean, log_var = self.head(self.trunk(x)).chunk(2, dim=-1)
+        return mean, log_var

@@ -1,0 +1,280 @@
+"""The variational autoencoder."""
+
+import math
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from ._base import BaseAutoencoder
+from ._likelihoods import make_likelihood
+from ._networks import GaussianEncoder, make_mlp
+
+# Fixed seed of the importance samples used by score_samples: a fitted model
+# must give the same score to the same row on every call.
+_SCORE_SEED = 0
+# Upper bound on the elements of one (samples x rows x width) block.
+_BLOCK_ELEMENTS = 2**23
+
+
+class VAETransformer(BaseAutoencoder):
+    """Variational autoencoder: a nonlinear latent-variable model of the rows.
+
+    The encoder outputs a Gaussian posterior q(z|x) = N(mu(x), diag sigma(x)^2)
+    over ``n_components`` latent variables with a N(0, I) prior; the decoder
+    outputs the parameters of p(x|z). Training maximises the evidence lower
+    bound ELBO = E_q[log p(x|z)] - beta KL(q(z|x) || N(0, I)) with the
+    reparameterisation trick. ``transform`` returns the posterior mean, and
+    ``score_samples`` an importance-weighted estimate of log p(x) in nats.
+
+    Parameters
+    ----------
+    n_components : int, default=2
+        Number of latent variables.
+
+    hidden_layer_sizes : array-like of int, default=(128,)
+        Widths of the encoder's hidden layers; the decoder mirrors them.
+
+    activation : {"identity", "logistic", "tanh", "relu"}, default="relu"
+        Activation between layers.
+
+    beta : float, default=1.0
+        Weight of the KL term (beta-VAE); 1 gives the true ELBO.
+
+    likelihood : {"gaussian", "bernoulli"}, default="gaussian"
+        The decoder's distribution p(x|z): a Gaussian with a learned
+        per-feature variance, or a Bernoulli for data in [0, 1].
+
+    n_importance_samples : int, default=50
+        Posterior samples per row in ``score_samples``; more samples give a
+        tighter (less negatively biased) estimate of log p(x).
+
+    alpha : float, default=1e-4
+        Strength of the L2 penalty on the weights, scaled as in MLPRegressor.
+
+    batch_size : int or "auto", default="auto"
+        Rows per mini-batch; "auto" means ``min(200, n_samples)``.
+
+    learning_rate_init : float, default=2e-3
+        Adam's learning rate.
+
+    max_iter : int, default=200
+        Maximum number of epochs.
+
+    tol : float, default=1e-4
+        Improvement below which an epoch counts as no improvement.
+
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the rows, stop when their ELBO
+        stops improving and restore the best weights.
+
+    validation_fraction : float, default=0.1
+        Share of the rows held out with ``early_stopping``.
+
+    n_iter_no_change : int, default=10
+        Epochs without improvement by ``tol`` after which training stops.
+
+    shuffle : bool, default=True
+        Whether to shuffle the rows before each epoch.
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds initialisation, shuffling, the validation split and the
+        training noise. Global RNGs are not touched.
+
+    warm_start : bool, default=False
+        Continue from the previous fit's weights instead of starting anew.
+
+    verbose : int, default=0
+        Print one line per epoch when positive.
+
+    device : {"cpu", "cuda", "auto"}, default="cpu"
+        Where to train and infer; "auto" takes a GPU when torch sees one.
+
+    Attributes
+    ----------
+    encoder_ : torch.nn.Module
+        The trained encoder, returning the posterior mean and log-variance.
+
+    decoder_ : torch.nn.Module
+        The trained decoder network.
+
+    likelihood_ : torch.nn.Module
+        The observation model p(x|z), with its learned variance if Gaussian.
+
+    n_iter_ : int
+        Number of epochs run.
+
+    loss_curve_ : list of float
+        Mean negative ELBO per row after each epoch.
+
+    validation_scores_ : list of float
+        Mean ELBO of the held-out rows after each epoch; only with ``early_stopping``.
+
+    best_validation_score_ : float
+        Best of ``validation_scores_``; only with ``early_stopping``.
+
+    n_features_in_ : int
+        Number of features seen during fit.
+
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, when X has string column names.
+
+    See Also
+    --------
+    AutoencoderTransformer : The deterministic autoencoder.
+    sklearn.decomposition.FactorAnalysis : The linear Gaussian latent model.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from skvae import VAETransformer
+    >>> X = load_digits().data / 16
+    >>> vae = VAETransformer(n_components=4, max_iter=10, random_state=0).fit(X)
+    >>> vae.transform(X[:3]).shape
+    (3, 4)
+    >>> vae.sample(5, random_state=0).shape
+    (5, 64)
+    """
+
+    _parameter_constraints: dict = {
+        **BaseAutoencoder._parameter_constraints,
+        "beta": [Interval(Real, 0, None, closed="left")],
+        "likelihood": [StrOptions({"gaussian", "bernoulli"})],
+        "n_importance_samples": [Interval(Integral, 1, None, closed="left")],
+    }
+
+    def __init__(
+        self,
+        n_components=2,
+        *,
+        hidden_layer_sizes=(128,),
+        activation="relu",
+        beta=1.0,
+        likelihood="gaussian",
+        n_importance_samples=50,
+        alpha=1e-4,
+        batch_size="auto",
+        learning_rate_init=2e-3,
+        max_iter=200,
+        tol=1e-4,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        shuffle=True,
+        random_state=None,
+        warm_start=False,
+        verbose=0,
+        device="cpu",
+    ):
+        super().__init__(
+            n_components=n_components,
+            hidden_layer_sizes=hidden_layer_sizes,
+            activation=activation,
+            alpha=alpha,
+            batch_size=batch_size,
+            learning_rate_init=learning_rate_init,
+            max_iter=max_iter,
+            tol=tol,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            n_iter_no_change=n_iter_no_change,
+            shuffle=shuffle,
+            random_state=random_state,
+            warm_start=warm_start,
+            verbose=verbose,
+            device=device,
+        )
+        self.beta = beta
+        self.likelihood = likelihood
+        self.n_importance_samples = n_importance_samples
+
+    def _build_networks(self, n_features, hidden_layer_sizes, generator):
+        widths = [self.n_components, *hidden_layer_sizes[::-1], n_features]
+        return {
+            "encoder": GaussianEncoder(
+                n_features, hidden_layer_sizes, self.n_components, self.activation, generator
+            ),
+            "decoder": make_mlp(widths, self.activation, generator),
+            "likelihood": make_likelihood(self.likelihood, n_features),
+        }
+
+    def _check_input_range(self, X):
+        if self.likelihood == "bernoulli" and (X.min() < 0 or X.max() > 1):
+            raise ValueError(
+                "likelihood='bernoulli' needs X in [0, 1]; got values in "
+                f"[{X.min():.4g}, {X.max():.4g}]. Scale X (e.g. MinMaxScaler) or use likelihood='gaussian'."
+            )
+
+    def _loss(self, batch, generator):
+        mean, log_var = self.encoder_(batch)
+        noise = torch.randn(mean.shape, generator=generator, device=mean.device, dtype=mean.dtype)
+        z = mean + torch.exp(0.5 * log_var) * noise
+        log_px = self.likelihood_.log_prob(batch, self.decoder_(z))
+        kl = 0.5 * (mean.square() + log_var.exp() - 1.0 - log_var).sum(dim=1)
+        return (self.beta * kl - log_px).mean()
+
+    def _encode(self, X):
+        return self.encoder_(X)[0]
+
+    def _decode(self, Z):
+        return self.likelihood_.mean(self.decoder_(Z))
+
+    def _log_importance_weights(self, X, noise):
+        """log p(x, z_k) - log q(z_k|x) for z_k = mu + sigma * noise[k]; shape (K, n)."""
+        mean, log_var = self.encoder_(X)
+        z = mean + torch.exp(0.5 * log_var) * noise[:, None, :]
+        decoded = self.decoder_(z.reshape(-1, z.shape[-1])).reshape(*z.shape[:2], -1)
+        log_px = self.likelihood_.log_prob(X, decoded)
+        log_pz = -0.5 * (z.square() + math.log(2 * math.pi)).sum(dim=-1)
+        log_qz = -0.5 * (noise[:, None, :].square() + math.log(2 * math.pi) + log_var).sum(dim=-1)
+        return log_px + log_pz - log_qz
+
+    def _fixed_noise(self, n_samples, device):
+        generator = torch.Generator().manual_seed(_SCORE_SEED)
+        return torch.randn((n_samples, self.n_components), generator=generator).to(device)
+
+    def _score_rows(self, X):
+        """Importance-weighted estimate of log p(x) (Burda et al., 2016).
+
+        Every row is scored with the same fixed noise, so that a row's score
+        depends neither on the call nor on the rows scored with it.
+        """
+        n_samples = self.n_importance_samples
+        noise = self._fixed_noise(n_samples, X.device)
+        width = max(X.shape[1], *self._hidden_layer_sizes(), 1)
+        rows = max(64, _BLOCK_ELEMENTS // (n_samples * width) // 64 * 64)
+        scores = []
+        for start in range(0, X.shape[0], rows):
+            log_w = self._log_importance_weights(X[start : start + rows], noise)
+            scores.append(torch.logsumexp(log_w, dim=0) - math.log(n_samples))
+        return torch.cat(scores)
+
+    def _validation_score(self, X):
+        # The single-sample ELBO: cheap enough to compute every epoch.
+        return self._log_importance_weights(X, self._fixed_noise(1, X.device)).mean()
+
+    def sample(self, n_samples=1, random_state=None):
+        """Generate rows: z from the prior N(0, I), decoded to the mean of p(x|z).
+
+        Parameters
+        ----------
+        n_samples : int, default=1
+            Number of rows to generate.
+
+        random_state : int, RandomState instance or None, default=None
+            Seeds the latent draws.
+
+        Returns
+        -------
+        X : ndarray of shape (n_samples, n_features_in_)
+            Generated rows.
+        """
+        check_is_fitted(self)
+        if not isinstance(n_samples, Integral) or n_samples < 1:
+            raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}.")
+        seed = int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+        z = torch.randn((n_samples, self.n_components), generator=torch.Generator().manual_seed(seed))
+        return self._map_rows(self._decode, z.numpy().astype(np.float64))

@@ -1,0 +1,228 @@
+"""AutoencoderTransformer: what it computes and how it behaves as an estimator."""
+
+import pickle
+
+import joblib
+import numpy as np
+import pytest
+import torch
+from sklearn.datasets import load_digits
+from sklearn.decomposition import PCA
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
+from sklearn.utils._param_validation import InvalidParameterError
+
+from skvae import AutoencoderTransformer
+
+
+@pytest.fixture(scope="module")
+def digits_split():
+    digits = load_digits()
+    return train_test_split(digits.data / 16, test_size=0.2, stratify=digits.target, random_state=0)
+
+
+@pytest.fixture
+def X():
+    return np.random.RandomState(0).normal(size=(120, 6))
+
+
+def reconstruction_error(model, X):
+    return float(np.mean((model.inverse_transform(model.transform(X)) - X) ** 2))
+
+
+def test_default_autoencoder_beats_pca_on_digits(digits_split):
+    X_train, X_test = digits_split
+    pca = PCA(n_components=8).fit(X_train)
+    ae = AutoencoderTransformer(n_components=8, random_state=0).fit(X_train)
+    ratio = reconstruction_error(ae, X_test) / reconstruction_error(pca, X_test)
+    assert ratio <= 0.6
+
+
+def test_linear_autoencoder_approaches_pca():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(200, 2)) @ rng.normal(size=(2, 6)) + 0.1 * rng.normal(size=(200, 6))
+    pca = PCA(n_components=2).fit(X)
+    ae = AutoencoderTransformer(
+        n_components=2,
+        hidden_layer_sizes=(),
+        activation="identity",
+        batch_size=20,
+        learning_rate_init=1e-2,
+        max_iter=300,
+        random_state=0,
+    ).fit(X)
+    # PCA is the optimum of a linear autoencoder; Adam's noise keeps it near, not at it.
+    assert reconstruction_error(ae, X) < 1.25 * reconstruction_error(pca, X)
+
+
+def test_shapes_and_dtypes_follow_the_input(X):
+    ae = AutoencoderTransformer(n_components=3, max_iter=3, random_state=0).fit(X)
+    for dtype in (np.float32, np.float64):
+        code = ae.transform(X.astype(dtype))
+        assert code.shape == (120, 3) and code.dtype == dtype
+        back = ae.inverse_transform(code)
+        assert back.shape == (120, 6) and back.dtype == dtype
+    assert ae.transform(X.astype(np.int64)).dtype == np.float64
+
+
+def test_score_samples_is_minus_squared_reconstruction_error(X):
+    ae = AutoencoderTransformer(n_components=2, max_iter=3, random_state=0).fit(X)
+    expected = -np.sum((ae.inverse_transform(ae.transform(X)) - X) ** 2, axis=1)
+    np.testing.assert_allclose(ae.score_samples(X), expected, rtol=1e-5)
+    assert ae.score(X) == pytest.approx(expected.mean(), rel=1e-5)
+
+
+def test_outliers_score_lower(X):
+    ae = AutoencoderTransformer(n_components=2, max_iter=50, random_state=0).fit(X)
+    assert ae.score_samples(X + 10).mean() < ae.score_samples(X).mean()
+
+
+def test_int_random_state_gives_bit_identical_refits(X):
+    first = AutoencoderTransformer(max_iter=5, random_state=3).fit(X)
+    second = AutoencoderTransformer(max_iter=5, random_state=3).fit(X)
+    np.testing.assert_array_equal(first.transform(X), second.transform(X))
+    assert first.loss_curve_ == second.loss_curve_
+    other = AutoencoderTransformer(max_iter=5, random_state=4).fit(X)
+    assert not np.array_equal(first.transform(X), other.transform(X))
+
+
+def test_fitting_leaves_global_random_states_alone(X):
+    np.random.seed(0)
+    torch.manual_seed(0)
+    numpy_state, torch_state = np.random.get_state()[1].copy(), torch.get_rng_state()
+    AutoencoderTransformer(max_iter=3, early_stopping=True, random_state=0).fit(X).transform(X)
+    assert np.array_equal(np.random.get_state()[1], numpy_state)
+    assert torch.equal(torch.get_rng_state(), torch_state)
+
+
+def test_training_records_sklearn_attributes(X):
+    ae = AutoencoderTransformer(max_iter=4, random_state=0).fit(X)
+    assert ae.n_iter_ == 4 and len(ae.loss_curve_) == 4
+    assert ae.n_features_in_ == 6
+    assert isinstance(ae.encoder_, torch.nn.Module) and isinstance(ae.decoder_, torch.nn.Module)
+    assert not hasattr(ae, "validation_scores_")
+
+
+def test_max_iter_without_convergence_warns(X):
+    with pytest.warns(ConvergenceWarning, match="Maximum iterations"):
+        AutoencoderTransformer(max_iter=2, random_state=0).fit(X)
+
+
+def test_training_stops_when_loss_stops_improving(X):
+    ae = AutoencoderTransformer(max_iter=500, tol=10.0, n_iter_no_change=2, random_state=0).fit(X)
+    # MLP's rule: the first epoch improves on infinity, then stop after more
+    # than n_iter_no_change epochs without improvement.
+    assert ae.n_iter_ == 1 + 3
+
+
+def test_early_stopping_restores_the_best_validation_weights(X):
+    ae = AutoencoderTransformer(
+        max_iter=40, early_stopping=True, n_iter_no_change=3, tol=0.0, random_state=0
+    ).fit(X)
+    assert len(ae.validation_scores_) == ae.n_iter_
+    assert ae.best_validation_score_ == max(ae.validation_scores_)
+    # The restored weights give back the best score on the same held-out rows.
+    order = np.random.RandomState(ae._seed).permutation(len(X))
+    X_val = X[np.sort(order[:12])]
+    assert ae.score(X_val) == pytest.approx(ae.best_validation_score_, rel=1e-5)
+
+
+def test_early_stopping_needs_rows_for_both_sets():
+    with pytest.raises(ValueError, match="validation_fraction"):
+        AutoencoderTransformer(early_stopping=True).fit(np.ones((3, 2)))
+
+
+def test_partial_fit_runs_one_epoch_per_call_and_keeps_going(X):
+    ae = AutoencoderTransformer(random_state=0)
+    ae.partial_fit(X[:60])
+    assert ae.n_iter_ == 1
+    encoder = ae.encoder_
+    ae.partial_fit(X[60:])
+    assert ae.n_iter_ == 2 and len(ae.loss_curve_) == 2 and ae.encoder_ is encoder
+    with pytest.raises(ValueError, match="features"):
+        ae.partial_fit(X[:, :4])
+
+
+def test_partial_fit_chunks_match_fit_for_one_epoch(X):
+    fitted = AutoencoderTransformer(max_iter=1, shuffle=False, batch_size=20, random_state=0).fit(X)
+    streamed = AutoencoderTransformer(shuffle=False, batch_size=20, random_state=0)
+    streamed.partial_fit(X[:60]).partial_fit(X[60:])  # same batches, one optimizer
+    np.testing.assert_allclose(streamed.transform(X), fitted.transform(X), rtol=1e-5)
+
+
+def test_warm_start_continues_from_previous_weights(X):
+    ae = AutoencoderTransformer(max_iter=5, warm_start=True, random_state=0).fit(X)
+    first_loss = ae.loss_curve_[-1]
+    ae.fit(X)
+    assert ae.n_iter_ == 10 and ae.loss_curve_[5] < first_loss * 1.5
+    cold = AutoencoderTransformer(max_iter=5, random_state=0).fit(X).fit(X)
+    assert cold.n_iter_ == 5
+
+
+def test_pickle_and_joblib_round_trips_give_identical_outputs(X, tmp_path):
+    ae = AutoencoderTransformer(max_iter=3, random_state=0).fit(X)
+    restored = pickle.loads(pickle.dumps(ae))
+    joblib.dump(ae, tmp_path / "ae.joblib")
+    loaded = joblib.load(tmp_path / "ae.joblib")
+    for other in (restored, loaded):
+        np.testing.assert_array_equal(other.transform(X), ae.transform(X))
+        np.testing.assert_array_equal(other.score_samples(X), ae.score_samples(X))
+    restored.partial_fit(X)  # the optimizer survives the trip too
+    assert restored.n_iter_ == 4
+
+
+def test_feature_names_out_are_prefixed_by_the_class_name(X):
+    ae = AutoencoderTransformer(n_components=3, max_iter=2).fit(X)
+    assert list(ae.get_feature_names_out()) == [f"autoencodertransformer{i}" for i in range(3)]
+
+
+def test_pandas_and_polars_output(X):
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame(X, columns=[f"f{i}" for i in range(6)])
+    ae = AutoencoderTransformer(n_components=2, max_iter=2).set_output(transform="pandas").fit(frame)
+    out = ae.transform(frame)
+    assert isinstance(out, pd.DataFrame) and list(out.columns) == list(ae.get_feature_names_out())
+    assert list(ae.feature_names_in_) == list(frame.columns)
+    pl = pytest.importorskip("polars")
+    polars_out = ae.set_output(transform="polars").transform(frame)
+    assert isinstance(polars_out, pl.DataFrame) and polars_out.shape == (120, 2)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"n_components": 0},
+        {"activation": "gelu"},
+        {"batch_size": 0},
+        {"learning_rate_init": 0.0},
+        {"validation_fraction": 1.0},
+        {"device": "tpu"},
+        {"hidden_layer_sizes": 0},
+    ],
+)
+def test_invalid_parameters_raise_invalid_parameter_error(params, X):
+    with pytest.raises(InvalidParameterError):
+        AutoencoderTransformer(**params).fit(X)
+
+
+def test_hidden_layer_sizes_must_be_positive(X):
+    with pytest.raises(ValueError, match="hidden_layer_sizes"):
+        AutoencoderTransformer(hidden_layer_sizes=(8, 0)).fit(X)
+
+
+def test_inverse_transform_checks_the_code_width(X):
+    ae = AutoencoderTransformer(n_components=2, max_iter=2).fit(X)
+    with pytest.raises(ValueError, match="expecting 2 features"):
+        ae.inverse_transform(np.zeros((4, 3)))
+
+
+def test_cuda_request_without_a_gpu_is_a_clear_error(X):
+    if torch.cuda.is_available():
+        pytest.skip("a GPU is present")
+    with pytest.raises(ValueError, match="CUDA"):
+        AutoencoderTransformer(device="cuda").fit(X)
+
+
+def test_diverging_training_is_a_clear_error(X):
+    with pytest.raises(ValueError, match="diverged"):
+        AutoencoderTransformer(learning_rate_init=1e3, max_iter=50, random_state=0).fit(X * 1e8)

@@ -1,0 +1,15 @@
+"""scikit-learn's own conformance checks, with no expected failures."""
+
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from skvae import AutoencoderTransformer, VAETransformer
+
+ESTIMATORS = [
+    AutoencoderTransformer(max_iter=5),
+    VAETransformer(max_iter=5, n_importance_samples=8),
+]
+
+
+@parametrize_with_checks(ESTIMATORS, expected_failed_checks=lambda estimator: {})
+def test_sklearn_compatible_estimator(estimator, check):
+    check(estimator)

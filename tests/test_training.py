@@ -1,0 +1,110 @@
+"""The training loop on its own: stopping rules, best weights, divergence."""
+
+import math
+
+import pytest
+import torch
+
+from skvae._training import TrainingDiverged, make_optimizer, train
+
+
+def setup(seed=0, n=64):
+    generator = torch.Generator().manual_seed(seed)
+    X = torch.randn(n, 3, generator=generator)
+    module = torch.nn.Linear(3, 3)
+    return module, X, generator
+
+
+def mse(module):
+    return lambda batch: (module(batch) - batch).square().mean()
+
+
+def test_loss_goes_down_and_one_loss_is_recorded_per_epoch():
+    module, X, generator = setup()
+    optimizer = make_optimizer(list(module.parameters()), 1e-2, 0.0)
+    history = train(
+        module, mse(module), optimizer, X, max_epochs=20, batch_size=16, shuffle=True, generator=generator
+    )
+    assert len(history.losses) == 20 and history.losses[-1] < history.losses[0]
+    assert not history.converged
+
+
+def test_stopping_rule_counts_epochs_without_improvement():
+    module, X, generator = setup()
+    optimizer = make_optimizer(list(module.parameters()), 1e-2, 0.0)
+    history = train(
+        module,
+        mse(module),
+        optimizer,
+        X,
+        max_epochs=100,
+        batch_size=16,
+        shuffle=False,
+        generator=generator,
+        stopping=(1e9, 4),
+    )
+    assert history.converged and len(history.losses) == 6
+
+
+def test_validation_keeps_the_best_weights():
+    module, X, generator = setup()
+    optimizer = torch.optim.SGD(module.parameters(), lr=0.5)  # large enough to get worse
+    seen = []
+
+    def validation_score(X_val):
+        score = -mse(module)(X_val)
+        seen.append((score.item(), {k: v.clone() for k, v in module.state_dict().items()}))
+        return score
+
+    history = train(
+        module,
+        mse(module),
+        optimizer,
+        X,
+        max_epochs=8,
+        batch_size=8,
+        shuffle=True,
+        generator=generator,
+        X_val=X[:16],
+        validation_score=validation_score,
+        stopping=(0.0, 100),
+    )
+    best_score, best_state = max(seen, key=lambda item: item[0])
+    assert history.best_validation_score == pytest.approx(best_score)
+    for name, value in module.state_dict().items():
+        assert torch.equal(value, best_state[name])
+
+
+def test_non_finite_loss_raises_training_diverged():
+    module, X, generator = setup()
+    optimizer = torch.optim.SGD(module.parameters(), lr=1e6)
+    with pytest.raises(TrainingDiverged, match="epoch"):
+        train(
+            module,
+            mse(module),
+            optimizer,
+            X * 1e6,
+            max_epochs=50,
+            batch_size=8,
+            shuffle=True,
+            generator=generator,
+        )
+
+
+def test_verbose_prints_one_line_per_epoch(capsys):
+    module, X, generator = setup()
+    optimizer = make_optimizer(list(module.parameters()), 1e-2, 0.0)
+    train(
+        module,
+        mse(module),
+        optimizer,
+        X,
+        max_epochs=3,
+        batch_size=16,
+        shuffle=True,
+        generator=generator,
+        verbose=1,
+    )
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 3 and lines[0].startswith("Epoch    1 | loss")
+    assert math.isfinite(float(lines[-1].split("|")[1].split()[1]))
