@@ -1,7 +1,8 @@
 """Autoencoders and variational autoencoders as scikit-learn transformers."""
 
 from ._autoencoder import AutoencoderTransformer
+from ._detectors import AutoencoderOutlierDetector, VAEOutlierDetector
 from ._vae import VAETransformer
 
-__all__ = ["AutoencoderTransformer", "VAETransformer"]
+__all__ = ["AutoencoderOutlierDetector", "AutoencoderTransformer", "VAEOutlierDetector", "VAETransformer"]
 __version__ = "0.1.0"

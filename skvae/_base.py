@@ -106,6 +106,9 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
     def _check_input_range(self, X):
         """Hook for likelihoods that only accept some values."""
 
+    def _after_fit(self, X):
+        """Hook run on the validated training rows once the networks are trained."""
+
     # -- fitting -------------------------------------------------------------
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -179,7 +182,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
                 list(networks.parameters()), self.learning_rate_init, self.alpha / batch_size
             )
 
-        X_val = None
+        X_all, X_val = X, None
         if self.early_stopping and not incremental:
             X, X_val = self._split_validation(X)
             batch_size = min(batch_size, X.shape[0])
@@ -217,6 +220,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         if X_val is not None:
             self.validation_scores_ = history.validation_scores
             self.best_validation_score_ = history.best_validation_score
+        self._after_fit(X_all)
         if not incremental and not history.converged:
             warnings.warn(
                 f"Maximum iterations ({self.max_iter}) reached and the optimization hasn't converged yet.",

@@ -31,10 +31,12 @@ class GaussianLikelihood(nn.Module):
     def variance(self):
         return self.min_variance + F.softplus(self.raw_variance)
 
-    def log_prob(self, x, decoded):
+    def log_prob_per_feature(self, x, decoded):
         variance = self.variance
-        squared_error = (x - decoded).square() / variance
-        return -0.5 * (squared_error + torch.log(2 * math.pi * variance)).sum(dim=-1)
+        return -0.5 * ((x - decoded).square() / variance + torch.log(2 * math.pi * variance))
+
+    def log_prob(self, x, decoded):
+        return self.log_prob_per_feature(x, decoded).sum(dim=-1)
 
     def mean(self, decoded):
         return decoded
@@ -48,9 +50,12 @@ class BernoulliLikelihood(nn.Module):
     grey-level images.
     """
 
-    def log_prob(self, x, decoded):
+    def log_prob_per_feature(self, x, decoded):
         x = x.expand_as(decoded)  # x may be shared by several decoded samples
-        return -F.binary_cross_entropy_with_logits(decoded, x, reduction="none").sum(dim=-1)
+        return -F.binary_cross_entropy_with_logits(decoded, x, reduction="none")
+
+    def log_prob(self, x, decoded):
+        return self.log_prob_per_feature(x, decoded).sum(dim=-1)
 
     def mean(self, decoded):
         return torch.sigmoid(decoded)

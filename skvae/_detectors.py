@@ -1,0 +1,319 @@
+"""Outlier detectors: the autoencoders with scikit-learn's outlier-detection API.
+
+They are the transformers with different defaults and three more things, as
+:class:`~sklearn.ensemble.IsolationForest` has them: ``contamination`` sets
+``offset_`` from the training scores, ``decision_function`` is
+``score_samples - offset_`` and ``predict`` says +1 (inlier) or -1 (outlier).
+``feature_contributions`` tells which features make a row abnormal.
+"""
+
+from numbers import Real
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.base import OutlierMixin
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._autoencoder import AutoencoderTransformer
+from ._vae import VAETransformer
+
+
+class _OutlierDetectorMixin(OutlierMixin):
+    """contamination, offset_, decision_function, predict and feature_contributions."""
+
+    _detector_constraints: dict = {
+        "contamination": [StrOptions({"auto"}), Interval(Real, 0, 0.5, closed="right")],
+    }
+
+    def _after_fit(self, X):
+        self._fit_feature_scale(X)
+        scores = self._map_rows(self._score_rows, X)
+        if self.contamination == "auto":
+            # Tukey's lower fence: rows scoring far below the bulk of the
+            # training rows, whatever the scale of the scores.
+            q1, q3 = np.percentile(scores, [25, 75])
+            self.offset_ = float(q1 - 1.5 * (q3 - q1))
+        else:
+            self.offset_ = float(np.percentile(scores, 100.0 * self.contamination))
+
+    def _fit_feature_scale(self, X):
+        """Hook: learn whatever per-feature normalisation the score uses."""
+
+    def decision_function(self, X):
+        """Shifted score: negative for outliers, positive for inliers.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows to judge.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,)
+            ``score_samples(X) - offset_``.
+        """
+        return self.score_samples(X) - self.offset_
+
+    def predict(self, X):
+        """Say whether each row is an inlier (+1) or an outlier (-1).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Rows to judge.
+
+        Returns
+        -------
+        is_inlier : ndarray of shape (n_samples,)
+            +1 for inliers, -1 for outliers.
+        """
+        return np.where(self.decision_function(X) < 0, -1, 1)
+
+    def feature_contributions(self, X):
+        """Each feature's part in each row's anomaly score.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+            Rows to explain.
+
+        Returns
+        -------
+        contributions : ndarray or DataFrame of shape (n_samples, n_features)
+            Per-feature terms of the score (see the class's description); the
+            most negative terms are the features that make a row abnormal. A
+            DataFrame, with X's index and column names, when X is one.
+        """
+        check_is_fitted(self)
+        index = X.index if isinstance(X, pd.DataFrame) else None
+        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
+        self._check_input_range(X)
+        contributions = self._map_rows(self._feature_terms, X)
+        if index is None:
+            return contributions
+        return pd.DataFrame(contributions, index=index, columns=self.feature_names_in_)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.estimator_type = "outlier_detector"
+        return tags
+
+
+class AutoencoderOutlierDetector(_OutlierDetectorMixin, AutoencoderTransformer):
+    """Anomaly detection by autoencoder reconstruction error.
+
+    Rows the autoencoder reconstructs badly are anomalies. Each feature's
+    squared error is divided by that feature's mean squared error on the
+    training rows, so that features which are hard to reconstruct for every
+    row do not drown the others: ``score_samples`` is minus the sum of these
+    normalised errors, and ``feature_contributions`` returns the terms of
+    that sum (they add up to ``score_samples`` exactly).
+
+    Parameters
+    ----------
+    contamination : "auto" or float in (0, 0.5], default="auto"
+        Share of outliers expected in the training data; sets ``offset_`` to
+        that quantile of the training scores. "auto" uses Tukey's lower fence
+        (first quartile minus 1.5 interquartile ranges) instead.
+
+    n_components, hidden_layer_sizes, activation, alpha, batch_size,
+    learning_rate_init, max_iter, tol, early_stopping, validation_fraction,
+    n_iter_no_change, shuffle, random_state, warm_start, verbose, device
+        As for :class:`AutoencoderTransformer`.
+
+    Attributes
+    ----------
+    offset_ : float
+        Threshold on ``score_samples``: ``decision_function`` subtracts it.
+
+    reconstruction_scale_ : ndarray of shape (n_features_in_,)
+        Mean squared reconstruction error of each feature on the training rows.
+
+    encoder_, decoder_, n_iter_, loss_curve_, n_features_in_, feature_names_in_
+        As for :class:`AutoencoderTransformer`.
+
+    See Also
+    --------
+    VAEOutlierDetector : Anomaly detection by VAE log-likelihood.
+    sklearn.ensemble.IsolationForest : The tree-based detector.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skvae import AutoencoderOutlierDetector
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.normal(size=(200, 5))
+    >>> detector = AutoencoderOutlierDetector(contamination=0.05, random_state=0).fit(X)
+    >>> detector.predict([[0, 0, 0, 0, 0], [9, -9, 9, -9, 9]])
+    array([ 1, -1])
+    """
+
+    _parameter_constraints: dict = {
+        **AutoencoderTransformer._parameter_constraints,
+        **_OutlierDetectorMixin._detector_constraints,
+    }
+
+    def __init__(
+        self,
+        n_components=2,
+        *,
+        contamination="auto",
+        hidden_layer_sizes=(128,),
+        activation="relu",
+        alpha=1e-4,
+        batch_size="auto",
+        learning_rate_init=2e-3,
+        max_iter=200,
+        tol=1e-4,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        shuffle=True,
+        random_state=None,
+        warm_start=False,
+        verbose=0,
+        device="cpu",
+    ):
+        super().__init__(
+            n_components=n_components,
+            hidden_layer_sizes=hidden_layer_sizes,
+            activation=activation,
+            alpha=alpha,
+            batch_size=batch_size,
+            learning_rate_init=learning_rate_init,
+            max_iter=max_iter,
+            tol=tol,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            n_iter_no_change=n_iter_no_change,
+            shuffle=shuffle,
+            random_state=random_state,
+            warm_start=warm_start,
+            verbose=verbose,
+            device=device,
+        )
+        self.contamination = contamination
+
+    def _squared_errors(self, X):
+        return (self.decoder_(self.encoder_(X)) - X).square()
+
+    def _fit_feature_scale(self, X):
+        self.reconstruction_scale_ = None
+        errors = self._map_rows(self._squared_errors, X).astype(np.float64)
+        # Features every row reconstructs perfectly (constant columns) keep a
+        # tiny positive scale, so a new value there still counts.
+        self.reconstruction_scale_ = np.maximum(errors.mean(axis=0), 1e-12)
+
+    def _feature_terms(self, X):
+        errors = self._squared_errors(X)
+        if self.reconstruction_scale_ is None:
+            return -errors
+        return -errors / torch.as_tensor(self.reconstruction_scale_, dtype=X.dtype, device=X.device)
+
+    def _score_rows(self, X):
+        return self._feature_terms(X).sum(dim=1)
+
+
+class VAEOutlierDetector(_OutlierDetectorMixin, VAETransformer):
+    """Anomaly detection by VAE log-likelihood.
+
+    ``score_samples`` is the importance-weighted estimate of log p(x) of
+    :class:`VAETransformer`: a density, in nats, whose learned per-feature
+    variances already put every feature on its own scale. Low likelihood
+    means anomaly. ``feature_contributions`` returns log p(x_j | z) for each
+    feature j at the posterior mean z = mu(x): these terms add up to the
+    reconstruction part of the score, log p(x | mu(x)).
+
+    Parameters
+    ----------
+    contamination : "auto" or float in (0, 0.5], default="auto"
+        Share of outliers expected in the training data; sets ``offset_`` to
+        that quantile of the training scores. "auto" uses Tukey's lower fence
+        (first quartile minus 1.5 interquartile ranges) instead.
+
+    n_components, hidden_layer_sizes, activation, beta, likelihood,
+    n_importance_samples, alpha, batch_size, learning_rate_init, max_iter,
+    tol, early_stopping, validation_fraction, n_iter_no_change, shuffle,
+    random_state, warm_start, verbose, device
+        As for :class:`VAETransformer`.
+
+    Attributes
+    ----------
+    offset_ : float
+        Threshold on ``score_samples``: ``decision_function`` subtracts it.
+
+    encoder_, decoder_, likelihood_, n_iter_, loss_curve_, n_features_in_, feature_names_in_
+        As for :class:`VAETransformer`.
+
+    See Also
+    --------
+    AutoencoderOutlierDetector : Anomaly detection by reconstruction error.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skvae import VAEOutlierDetector
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.normal(size=(200, 5))
+    >>> detector = VAEOutlierDetector(contamination=0.05, random_state=0).fit(X)
+    >>> detector.predict([[0, 0, 0, 0, 0], [9, -9, 9, -9, 9]])
+    array([ 1, -1])
+    """
+
+    _parameter_constraints: dict = {
+        **VAETransformer._parameter_constraints,
+        **_OutlierDetectorMixin._detector_constraints,
+    }
+
+    def __init__(
+        self,
+        n_components=2,
+        *,
+        contamination="auto",
+        hidden_layer_sizes=(128,),
+        activation="relu",
+        beta=1.0,
+        likelihood="gaussian",
+        n_importance_samples=50,
+        alpha=1e-4,
+        batch_size="auto",
+        learning_rate_init=2e-3,
+        max_iter=200,
+        tol=1e-4,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        shuffle=True,
+        random_state=None,
+        warm_start=False,
+        verbose=0,
+        device="cpu",
+    ):
+        super().__init__(
+            n_components=n_components,
+            hidden_layer_sizes=hidden_layer_sizes,
+            activation=activation,
+            beta=beta,
+            likelihood=likelihood,
+            n_importance_samples=n_importance_samples,
+            alpha=alpha,
+            batch_size=batch_size,
+            learning_rate_init=learning_rate_init,
+            max_iter=max_iter,
+            tol=tol,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            n_iter_no_change=n_iter_no_change,
+            shuffle=shuffle,
+            random_state=random_state,
+            warm_start=warm_start,
+            verbose=verbose,
+            device=device,
+        )
+        self.contamination = contamination
+
+    def _feature_terms(self, X):
+        decoded = self.decoder_(self.encoder_(X)[0])
+        return self.likelihood_.log_prob_per_feature(X, decoded)

@@ -1,0 +1,133 @@
+"""The outlier detectors follow IsolationForest's conventions."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils._param_validation import InvalidParameterError
+
+from skvae import AutoencoderOutlierDetector, VAEOutlierDetector
+
+DETECTORS = [AutoencoderOutlierDetector, VAEOutlierDetector]
+
+
+@pytest.fixture(scope="module")
+def data():
+    """Correlated inliers, and outliers that break the correlation."""
+    rng = np.random.RandomState(0)
+    inliers = rng.normal(size=(300, 2)) @ rng.normal(size=(2, 6)) + 0.1 * rng.normal(size=(300, 6))
+    outliers = rng.uniform(-4, 4, size=(15, 6))
+    return inliers, outliers
+
+
+def fitted(detector_class, X, **params):
+    return detector_class(n_components=2, max_iter=60, random_state=0, **params).fit(X)
+
+
+@pytest.mark.parametrize("detector_class", DETECTORS)
+def test_outliers_score_lower_than_inliers(detector_class, data):
+    inliers, outliers = data
+    detector = fitted(detector_class, inliers)
+    assert np.median(detector.score_samples(outliers)) < np.percentile(detector.score_samples(inliers), 5)
+
+
+@pytest.mark.parametrize("detector_class", DETECTORS)
+def test_decision_function_is_score_samples_minus_offset(detector_class, data):
+    inliers, outliers = data
+    detector = fitted(detector_class, inliers)
+    X = np.vstack([inliers, outliers])
+    np.testing.assert_allclose(detector.decision_function(X), detector.score_samples(X) - detector.offset_)
+
+
+@pytest.mark.parametrize("detector_class", DETECTORS)
+def test_predict_says_plus_one_for_inliers_minus_one_for_outliers(detector_class, data):
+    inliers, outliers = data
+    detector = fitted(detector_class, inliers, contamination=0.05)
+    X = np.vstack([inliers, outliers])
+    prediction = detector.predict(X)
+    assert set(np.unique(prediction)) == {-1, 1}
+    np.testing.assert_array_equal(prediction, np.where(detector.decision_function(X) < 0, -1, 1))
+    assert np.mean(prediction[len(inliers) :] == -1) > 0.8
+
+
+@pytest.mark.parametrize("detector_class", DETECTORS)
+@pytest.mark.parametrize("contamination", [0.05, 0.2])
+def test_contamination_is_the_share_of_training_rows_flagged(detector_class, data, contamination):
+    X = np.vstack(data)
+    detector = fitted(detector_class, X, contamination=contamination)
+    assert np.mean(detector.predict(X) == -1) == pytest.approx(contamination, abs=1 / len(X))
+    assert np.array_equal(detector.fit_predict(X), detector.predict(X))
+
+
+@pytest.mark.parametrize("detector_class", DETECTORS)
+def test_auto_contamination_flags_the_far_tail(detector_class, data):
+    inliers, outliers = data
+    detector = fitted(detector_class, inliers)
+    assert np.mean(detector.predict(inliers) == -1) < 0.15
+    assert np.mean(detector.predict(outliers) == -1) > 0.8
+
+
+@pytest.mark.parametrize("contamination", [0.0, 0.6, "high"])
+def test_contamination_outside_its_range_is_rejected(contamination, data):
+    with pytest.raises(InvalidParameterError):
+        AutoencoderOutlierDetector(contamination=contamination).fit(data[0])
+
+
+def test_autoencoder_contributions_sum_to_the_score(data):
+    inliers, outliers = data
+    detector = fitted(AutoencoderOutlierDetector, inliers)
+    contributions = detector.feature_contributions(outliers)
+    assert contributions.shape == outliers.shape and np.all(contributions <= 0)
+    np.testing.assert_allclose(contributions.sum(axis=1), detector.score_samples(outliers), rtol=1e-5)
+    # Normalised by the training error: on training rows each feature averages -1.
+    np.testing.assert_allclose(detector.feature_contributions(inliers).mean(axis=0), -1, rtol=1e-3)
+
+
+def test_vae_contributions_are_per_feature_log_likelihoods(data):
+    inliers, outliers = data
+    detector = fitted(VAEOutlierDetector, inliers)
+    contributions = detector.feature_contributions(outliers)
+    assert contributions.shape == outliers.shape
+    # They sum to log p(x | mu(x)), which bounds no score but tracks it.
+    assert np.corrcoef(contributions.sum(axis=1), detector.score_samples(outliers))[0, 1] > 0.9
+
+
+@pytest.mark.parametrize("detector_class", DETECTORS)
+def test_contributions_point_at_the_broken_feature(detector_class, data):
+    inliers, _ = data
+    detector = fitted(detector_class, inliers)
+    broken = inliers[:20].copy()
+    broken[:, 3] += 5 * inliers[:, 3].std()
+    assert np.all(np.argmin(detector.feature_contributions(broken), axis=1) == 3)
+
+
+@pytest.mark.parametrize("detector_class", DETECTORS)
+def test_contributions_keep_dataframe_names_and_index(detector_class, data):
+    inliers, _ = data
+    columns = [f"sensor_{i}" for i in range(6)]
+    frame = pd.DataFrame(inliers, columns=columns, index=np.arange(1000, 1300))
+    detector = fitted(detector_class, frame)
+    contributions = detector.feature_contributions(frame.iloc[:4])
+    assert isinstance(contributions, pd.DataFrame)
+    assert list(contributions.columns) == columns and list(contributions.index) == [1000, 1001, 1002, 1003]
+
+
+@pytest.mark.parametrize("detector_class", DETECTORS)
+def test_detector_as_last_pipeline_step(detector_class, data):
+    inliers, outliers = data
+    pipeline = make_pipeline(StandardScaler(), detector_class(max_iter=30, random_state=0)).fit(inliers)
+    X = np.vstack([inliers, outliers])
+    assert pipeline.predict(X).shape == (len(X),)
+    np.testing.assert_allclose(
+        pipeline.decision_function(X), pipeline[-1].decision_function(pipeline[0].transform(X))
+    )
+
+
+@pytest.mark.parametrize("detector_class", DETECTORS)
+def test_fewer_rows_than_a_batch_and_constant_columns(detector_class):
+    rng = np.random.RandomState(0)
+    X = np.column_stack([rng.normal(size=(7, 3)), np.full(7, 5.0)])
+    detector = detector_class(max_iter=5, random_state=0).fit(X)
+    assert np.all(np.isfinite(detector.score_samples(X)))
+    assert np.all(np.isfinite(detector.feature_contributions(X)))
