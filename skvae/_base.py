@@ -18,7 +18,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from torch import nn
 
 from ._tensors import as_float32_tensor, check_code_array, map_rows, resolve_device
-from ._training import TrainingDiverged, make_optimizer, train
+from ._training import TrainingDiverged, make_optimizer, snapshot, train
 
 
 class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
@@ -165,6 +165,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         batch_size = min(200 if self.batch_size == "auto" else self.batch_size, n_samples)
 
         if not keep_weights:
+            self._forget_fit(keep=("n_features_in_", "feature_names_in_"))
             self._seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
             self.n_iter_ = 0
             self.loss_curve_ = []
@@ -192,6 +193,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         # already run, so that refits and continued fits are reproducible.
         generator = torch.Generator(device).manual_seed(self._seed + 7919 * self.n_iter_)
 
+        weights_before = snapshot(networks) if keep_weights else None
         try:
             history = train(
                 networks,
@@ -209,6 +211,13 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
                 first_epoch=self.n_iter_ + 1,
             )
         except TrainingDiverged as exc:
+            # Never leave NaN weights behind: a new fit is undone entirely, a
+            # continued one goes back to the weights it started from.
+            if weights_before is None:
+                self._forget_fit()
+            else:
+                networks.load_state_dict(weights_before)
+                self._optimizer = None
             raise ValueError(
                 f"Training of {type(self).__name__} diverged: {exc}. "
                 "Scale the inputs (e.g. StandardScaler) or lower learning_rate_init."
@@ -221,12 +230,26 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             self.validation_scores_ = history.validation_scores
             self.best_validation_score_ = history.best_validation_score
         self._after_fit(X_all)
-        if not incremental and not history.converged:
+        if history.interrupted:
+            warnings.warn(
+                f"Training was interrupted (KeyboardInterrupt) after {len(history.losses)} complete "
+                f"epochs; {type(self).__name__} keeps the weights trained so far"
+                + (" (the best on the validation set)." if X_val is not None else "."),
+                UserWarning,
+                stacklevel=3,
+            )
+        elif not incremental and not history.converged:
             warnings.warn(
                 f"Maximum iterations ({self.max_iter}) reached and the optimization hasn't converged yet.",
                 ConvergenceWarning,
                 stacklevel=3,
             )
+
+    def _forget_fit(self, keep=()):
+        """Remove the fitted attributes (but those in ``keep``)."""
+        for name in [name for name in vars(self) if name.endswith("_") and name not in keep]:
+            delattr(self, name)
+        self._optimizer = None
 
     def _hidden_layer_sizes(self):
         sizes = self.hidden_layer_sizes

@@ -7,10 +7,10 @@ They are the transformers with different defaults and three more things, as
 ``feature_contributions`` tells which features make a row abnormal.
 """
 
+import sys
 from numbers import Real
 
 import numpy as np
-import pandas as pd
 import torch
 from sklearn.base import OutlierMixin
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -87,7 +87,9 @@ class _OutlierDetectorMixin(OutlierMixin):
             DataFrame, with X's index and column names, when X is one.
         """
         check_is_fitted(self)
-        index = X.index if isinstance(X, pd.DataFrame) else None
+        # pandas is imported only by users who pass DataFrames.
+        pd = sys.modules.get("pandas")
+        index = X.index if pd is not None and isinstance(X, pd.DataFrame) else None
         X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
         self._check_input_range(X)
         contributions = self._map_rows(self._feature_terms, X)

@@ -17,9 +17,19 @@ ACTIVATIONS = {
 }
 
 
+class Linear(nn.Linear):
+    """``nn.Linear`` whose constructor leaves the weights to ``_linear``.
+
+    nn.Linear initialises itself from torch's global RNG, which fitting must
+    not touch.
+    """
+
+    def reset_parameters(self):
+        pass
+
+
 def _linear(n_in, n_out, activation, generator):
-    # skip_init: nn.Linear's own initialisation would draw from the global RNG.
-    layer = nn.utils.skip_init(nn.Linear, n_in, n_out)
+    layer = Linear(n_in, n_out)
     # Glorot-uniform as in scikit-learn's MLP (a factor 2 for the logistic
     # function); zero biases keep the initial code centred.
     factor = 2.0 if activation == "logistic" else 6.0

@@ -21,6 +21,7 @@ class TrainingHistory:
     validation_scores: list = field(default_factory=list)
     best_validation_score: float = -math.inf
     converged: bool = False
+    interrupted: bool = False
 
 
 def make_optimizer(parameters, learning_rate, weight_decay):
@@ -37,6 +38,24 @@ def make_optimizer(parameters, learning_rate, weight_decay):
 
 def snapshot(module):
     return {name: value.detach().clone() for name, value in module.state_dict().items()}
+
+
+def train_epoch(module, loss_fn, optimizer, X, batch_size, order=None):
+    """One pass over the rows of ``X`` (in ``order`` if given); the mean loss as a 0-d tensor."""
+    module.train()
+    n_samples = X.shape[0]
+    batch_losses = []
+    for start in range(0, n_samples, batch_size):
+        rows = slice(start, start + batch_size) if order is None else order[start : start + batch_size]
+        loss = loss_fn(X[rows])
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        # Kept on the device: a host sync per batch would stall the loop.
+        batch_losses.append(loss.detach())
+    batch_sizes = torch.full((len(batch_losses),), float(batch_size), device=X.device)
+    batch_sizes[-1] = n_samples - batch_size * (len(batch_losses) - 1)
+    return torch.stack(batch_losses) @ batch_sizes / n_samples
 
 
 def train(
@@ -61,53 +80,47 @@ def train(
     with scikit-learn's MLP rule: stop once the monitored value -- the
     validation score when ``X_val`` is given, else the training loss -- has
     not improved by ``tol`` for more than ``n_iter_no_change`` epochs. With a
-    validation set the best weights are restored at the end.
+    validation set the best weights are restored at the end, also when a
+    KeyboardInterrupt ends training early (``history.interrupted``).
     """
     history = TrainingHistory()
-    n_samples = X.shape[0]
     best_loss, best_state, epochs_without_improvement = math.inf, None, 0
+    tol, n_iter_no_change = stopping or (0.0, math.inf)
 
-    for epoch in range(max_epochs):
-        tic = time.perf_counter()
-        module.train()
-        order = torch.randperm(n_samples, generator=generator, device=X.device) if shuffle else None
-        # Summed on the device: a host sync per batch would stall the loop.
-        loss_sum = torch.zeros((), device=X.device)
-        for start in range(0, n_samples, batch_size):
-            batch = X[order[start : start + batch_size]] if shuffle else X[start : start + batch_size]
-            loss = loss_fn(batch)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            loss_sum += loss.detach() * batch.shape[0]
-        epoch_loss = loss_sum.item() / n_samples
-        if not math.isfinite(epoch_loss):
-            raise TrainingDiverged(f"the training loss became {epoch_loss} at epoch {first_epoch + epoch}")
-        history.losses.append(epoch_loss)
+    # Ctrl-C ends training, not the fit: the weights so far are kept, as in skorch.
+    try:
+        for epoch in range(first_epoch, first_epoch + max_epochs):
+            tic = time.perf_counter()
+            order = torch.randperm(X.shape[0], generator=generator, device=X.device) if shuffle else None
+            loss = train_epoch(module, loss_fn, optimizer, X, batch_size, order).item()
+            if not math.isfinite(loss):
+                raise TrainingDiverged(f"the training loss became {loss} at epoch {epoch}")
+            history.losses.append(loss)
 
-        if X_val is not None:
-            module.eval()
-            with torch.inference_mode():
-                score = float(validation_score(X_val))
-            history.validation_scores.append(score)
-            improved = score >= history.best_validation_score + stopping[0]
-            if score > history.best_validation_score:
-                history.best_validation_score, best_state = score, snapshot(module)
-        elif stopping is not None:
-            improved = epoch_loss <= best_loss - stopping[0]
-            best_loss = min(best_loss, epoch_loss)
+            if X_val is None:
+                improved = loss <= best_loss - tol
+                best_loss = min(best_loss, loss)
+            else:
+                module.eval()
+                with torch.inference_mode():
+                    score = float(validation_score(X_val))
+                history.validation_scores.append(score)
+                improved = score >= history.best_validation_score + tol
+                if score > history.best_validation_score:
+                    history.best_validation_score, best_state = score, snapshot(module)
 
-        if verbose:
-            line = f"Epoch {first_epoch + epoch:4d} | loss {epoch_loss:12.6g}"
-            if X_val is not None:
-                line += f" | validation score {score:12.6g}"
-            print(f"{line} | {time.perf_counter() - tic:7.2f}s", flush=True)
+            if verbose:
+                line = f"Epoch {epoch:4d} | loss {loss:12.6g}"
+                if X_val is not None:
+                    line += f" | validation score {score:12.6g}"
+                print(f"{line} | {time.perf_counter() - tic:7.2f}s", flush=True)
 
-        if stopping is not None:
             epochs_without_improvement = 0 if improved else epochs_without_improvement + 1
-            if epochs_without_improvement > stopping[1]:
+            if epochs_without_improvement > n_iter_no_change:
                 history.converged = True
                 break
+    except KeyboardInterrupt:
+        history.interrupted = True
 
     if best_state is not None:
         module.load_state_dict(best_state)

@@ -8,7 +8,7 @@ import pytest
 import torch
 from sklearn.datasets import load_digits
 from sklearn.decomposition import PCA
-from sklearn.exceptions import ConvergenceWarning
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.model_selection import train_test_split
 from sklearn.utils._param_validation import InvalidParameterError
 
@@ -226,3 +226,40 @@ def test_cuda_request_without_a_gpu_is_a_clear_error(X):
 def test_diverging_training_is_a_clear_error(X):
     with pytest.raises(ValueError, match="diverged"):
         AutoencoderTransformer(learning_rate_init=1e3, max_iter=50, random_state=0).fit(X * 1e8)
+
+
+def test_diverged_fit_leaves_the_estimator_unfitted(X):
+    ae = AutoencoderTransformer(learning_rate_init=1e3, max_iter=50, random_state=0)
+    with pytest.raises(ValueError, match="diverged"):
+        ae.fit(X * 1e8)
+    with pytest.raises(NotFittedError):
+        ae.transform(X)
+
+
+def test_diverged_warm_start_goes_back_to_the_weights_it_started_from(X):
+    ae = AutoencoderTransformer(max_iter=5, warm_start=True, random_state=0).fit(X)
+    before = ae.transform(X)
+    ae.set_params(learning_rate_init=1e3, max_iter=50)
+    with pytest.raises(ValueError, match="diverged"):
+        ae.fit(X * 1e8)
+    np.testing.assert_array_equal(ae.transform(X), before)
+    assert ae.n_iter_ == 5
+
+
+def test_keyboard_interrupt_keeps_a_usable_model(X):
+    ae = AutoencoderTransformer(max_iter=50, random_state=0)
+    calls = 0
+    original_loss = ae._loss
+
+    def interrupting_loss(batch, generator):
+        nonlocal calls
+        calls += 1
+        if calls == 4:  # during the fourth epoch: one batch per epoch here
+            raise KeyboardInterrupt
+        return original_loss(batch, generator)
+
+    ae._loss = interrupting_loss
+    with pytest.warns(UserWarning, match="interrupted"):
+        ae.fit(X)
+    assert ae.n_iter_ == 3 and len(ae.loss_curve_) == 3
+    assert np.all(np.isfinite(ae.transform(X)))
