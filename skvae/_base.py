@@ -106,6 +106,10 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
     def _check_input_range(self, X):
         """Hook for likelihoods that only accept some values."""
 
+    def _warmup_steps(self):
+        """Optimizer steps during which the loss itself changes (no early stopping then)."""
+        return 0
+
     def _after_fit(self, X):
         """Hook run on the validated training rows once the networks are trained."""
 
@@ -165,16 +169,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         batch_size = min(200 if self.batch_size == "auto" else self.batch_size, n_samples)
 
         if not keep_weights:
-            self._forget_fit(keep=("n_features_in_", "feature_names_in_"))
-            self._seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
-            self.n_iter_ = 0
-            self.loss_curve_ = []
-            modules = self._build_networks(
-                X.shape[1], self._hidden_layer_sizes(), torch.Generator().manual_seed(self._seed)
-            )
-            for name, module in modules.items():
-                setattr(self, f"{name}_", module.to(device))
-            self._optimizer = None
+            self._initialize(X.shape[1], device)
         networks = self._networks()
         if self._optimizer is None or not incremental:
             # MLP adds alpha/2 ||W||^2 / batch_size to the loss: the same as
@@ -192,6 +187,8 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         # A fresh stream for each call, derived from the seed and the epochs
         # already run, so that refits and continued fits are reproducible.
         generator = torch.Generator(device).manual_seed(self._seed + 7919 * self.n_iter_)
+        batches_per_epoch = -(-X_train.shape[0] // batch_size)
+        warmup_epochs = -(-max(self._warmup_steps() - self._n_steps, 0) // batches_per_epoch)
 
         weights_before = snapshot(networks) if keep_weights else None
         try:
@@ -207,6 +204,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
                 X_val=X_val,
                 validation_score=self._validation_score,
                 stopping=None if incremental else (self.tol, self.n_iter_no_change),
+                warmup_epochs=warmup_epochs,
                 verbose=self.verbose,
                 first_epoch=self.n_iter_ + 1,
             )
@@ -244,6 +242,20 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
                 ConvergenceWarning,
                 stacklevel=3,
             )
+
+    def _initialize(self, n_features, device):
+        """Fresh networks, seed and history for a new fit."""
+        self._forget_fit(keep=("n_features_in_", "feature_names_in_"))
+        self._seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        self.n_iter_ = 0
+        self.loss_curve_ = []
+        self._n_steps = 0
+        modules = self._build_networks(
+            n_features, self._hidden_layer_sizes(), torch.Generator().manual_seed(self._seed)
+        )
+        for name, module in modules.items():
+            setattr(self, f"{name}_", module.to(device))
+        self._optimizer = None
 
     def _forget_fit(self, keep=()):
         """Remove the fitted attributes (but those in ``keep``)."""

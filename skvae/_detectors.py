@@ -28,6 +28,7 @@ class _OutlierDetectorMixin(OutlierMixin):
     }
 
     def _after_fit(self, X):
+        super()._after_fit(X)
         self._fit_feature_scale(X)
         scores = self._map_rows(self._score_rows, X)
         if self.contamination == "auto":

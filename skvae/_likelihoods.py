@@ -13,26 +13,39 @@ from torch.nn import functional as F
 
 
 class GaussianLikelihood(nn.Module):
-    """x ~ N(decoded, variance) with a learned variance.
+    """x ~ N(decoded, variance) with the variance set to its optimum.
 
-    ``variance="feature"`` learns one variance per feature, ``"shared"`` one
-    for all. The floor ``min_variance`` keeps the likelihood bounded: without
-    it a constant column drives its variance, and the log-likelihood, to
-    infinity (Mattei & Frellsen, 2018).
+    For a Gaussian decoder the variance that maximises the likelihood is the
+    mean squared residual, so it is computed rather than learned by gradient
+    steps (which take thousands of steps to get there): in training from each
+    batch, like BatchNorm's statistics, and as a running average for
+    evaluation, which the estimator finally sets from all training rows
+    (Rybkin et al., 2021, "calibrated decoders"). ``variance="feature"`` has
+    one variance per feature (as FactorAnalysis), ``"shared"`` one for all
+    (as probabilistic PCA). The floor ``min_variance`` keeps the likelihood
+    bounded: a constant column would otherwise drive it to infinity (Mattei
+    & Frellsen, 2018).
     """
 
-    def __init__(self, n_features, variance="feature", min_variance=1e-6):
+    def __init__(self, n_features, variance="feature", min_variance=1e-6, momentum=0.1):
         super().__init__()
+        self.shared = variance == "shared"
         self.min_variance = min_variance
-        shape = (n_features,) if variance == "feature" else (1,)
-        self.raw_variance = nn.Parameter(torch.zeros(shape))
+        self.momentum = momentum
+        self.register_buffer("variance", torch.ones(1 if self.shared else n_features))
 
-    @property
-    def variance(self):
-        return self.min_variance + F.softplus(self.raw_variance)
+    def optimal_variance(self, x, decoded):
+        """The maximum-likelihood variance for these residuals (rows along dim -2)."""
+        squared_residuals = (x - decoded).square().reshape(-1, x.shape[-1])
+        variance = squared_residuals.mean() if self.shared else squared_residuals.mean(dim=0)
+        return variance.clamp(min=self.min_variance)
 
     def log_prob_per_feature(self, x, decoded):
-        variance = self.variance
+        if self.training:
+            variance = self.optimal_variance(x, decoded).detach()
+            self.variance.lerp_(variance.reshape(self.variance.shape), self.momentum)
+        else:
+            variance = self.variance
         return -0.5 * ((x - decoded).square() / variance + torch.log(2 * math.pi * variance))
 
     def log_prob(self, x, decoded):
@@ -64,4 +77,4 @@ class BernoulliLikelihood(nn.Module):
 def make_likelihood(name, n_features):
     if name == "bernoulli":
         return BernoulliLikelihood()
-    return GaussianLikelihood(n_features)
+    return GaussianLikelihood(n_features, variance="shared" if name == "gaussian_shared" else "feature")

@@ -58,6 +58,13 @@ def train_epoch(module, loss_fn, optimizer, X, batch_size, order=None):
     return torch.stack(batch_losses) @ batch_sizes / n_samples
 
 
+def print_epoch(epoch, loss, validation_scores, seconds):
+    line = f"Epoch {epoch:4d} | loss {loss:12.6g}"
+    for score in validation_scores:
+        line += f" | validation score {score:12.6g}"
+    print(f"{line} | {seconds:7.2f}s", flush=True)
+
+
 def train(
     module,
     loss_fn,
@@ -71,6 +78,7 @@ def train(
     X_val=None,
     validation_score=None,
     stopping=None,
+    warmup_epochs=0,
     verbose=False,
     first_epoch=1,
 ):
@@ -81,7 +89,8 @@ def train(
     validation score when ``X_val`` is given, else the training loss -- has
     not improved by ``tol`` for more than ``n_iter_no_change`` epochs. With a
     validation set the best weights are restored at the end, also when a
-    KeyboardInterrupt ends training early (``history.interrupted``).
+    KeyboardInterrupt ends training early (``history.interrupted``). The
+    first ``warmup_epochs`` epochs neither count nor compete for the best.
     """
     history = TrainingHistory()
     best_loss, best_state, epochs_without_improvement = math.inf, None, 0
@@ -97,24 +106,23 @@ def train(
                 raise TrainingDiverged(f"the training loss became {loss} at epoch {epoch}")
             history.losses.append(loss)
 
+            if X_val is not None:
+                module.eval()
+                with torch.inference_mode():
+                    history.validation_scores.append(float(validation_score(X_val)))
+            if verbose:
+                print_epoch(epoch, loss, history.validation_scores[-1:], time.perf_counter() - tic)
+            if epoch < first_epoch + warmup_epochs:
+                continue  # the objective itself still changes: nothing to compare yet
+
             if X_val is None:
                 improved = loss <= best_loss - tol
                 best_loss = min(best_loss, loss)
             else:
-                module.eval()
-                with torch.inference_mode():
-                    score = float(validation_score(X_val))
-                history.validation_scores.append(score)
+                score = history.validation_scores[-1]
                 improved = score >= history.best_validation_score + tol
                 if score > history.best_validation_score:
                     history.best_validation_score, best_state = score, snapshot(module)
-
-            if verbose:
-                line = f"Epoch {epoch:4d} | loss {loss:12.6g}"
-                if X_val is not None:
-                    line += f" | validation score {score:12.6g}"
-                print(f"{line} | {time.perf_counter() - tic:7.2f}s", flush=True)
-
             epochs_without_improvement = 0 if improved else epochs_without_improvement + 1
             if epochs_without_improvement > n_iter_no_change:
                 history.converged = True

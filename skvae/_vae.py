@@ -7,7 +7,8 @@ import numpy as np
 import torch
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils._set_output import ADAPTERS_MANAGER, _get_output_config
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._base import BaseAutoencoder
 from ._likelihoods import make_likelihood
@@ -44,13 +45,26 @@ class VAETransformer(BaseAutoencoder):
     beta : float, default=1.0
         Weight of the KL term (beta-VAE); 1 gives the true ELBO.
 
-    likelihood : {"gaussian", "bernoulli"}, default="gaussian"
-        The decoder's distribution p(x|z): a Gaussian with a learned
-        per-feature variance, or a Bernoulli for data in [0, 1].
+    likelihood : {"gaussian", "gaussian_shared", "bernoulli"}, default="gaussian"
+        The decoder's distribution p(x|z). "gaussian": a Gaussian around the
+        decoder's output with a learned variance per feature (as in
+        FactorAnalysis); "gaussian_shared": one learned variance for all
+        features (as in probabilistic PCA). Both have a floor of 1e-6 so that
+        constant columns cannot drive the likelihood to infinity; use a linear
+        output (the decoder's last layer always is). "bernoulli": for data in
+        [0, 1] such as pixel intensities; the decoder outputs logits and
+        ``inverse_transform`` their sigmoid.
+
+    kl_warmup_steps : int, default=0
+        Number of optimizer steps over which the weight of the KL term rises
+        linearly from 0 to ``beta`` (KL annealing, against posterior
+        collapse). Early stopping only starts counting after the warm-up.
 
     n_importance_samples : int, default=50
-        Posterior samples per row in ``score_samples``; more samples give a
-        tighter (less negatively biased) estimate of log p(x).
+        Posterior samples K per row in ``score_samples``. The estimate
+        log (1/K) sum_k p(x, z_k) / q(z_k|x) is a lower bound on log p(x) in
+        expectation; its bias shrinks as K grows (roughly as 1/K, Burda et
+        al. 2016) and K=1 gives the ELBO.
 
     alpha : float, default=1e-4
         Strength of the L2 penalty on the weights, scaled as in MLPRegressor.
@@ -142,7 +156,8 @@ class VAETransformer(BaseAutoencoder):
     _parameter_constraints: dict = {
         **BaseAutoencoder._parameter_constraints,
         "beta": [Interval(Real, 0, None, closed="left")],
-        "likelihood": [StrOptions({"gaussian", "bernoulli"})],
+        "likelihood": [StrOptions({"gaussian", "gaussian_shared", "bernoulli"})],
+        "kl_warmup_steps": [Interval(Integral, 0, None, closed="left")],
         "n_importance_samples": [Interval(Integral, 1, None, closed="left")],
     }
 
@@ -154,6 +169,7 @@ class VAETransformer(BaseAutoencoder):
         activation="relu",
         beta=1.0,
         likelihood="gaussian",
+        kl_warmup_steps=0,
         n_importance_samples=50,
         alpha=1e-4,
         batch_size="auto",
@@ -189,6 +205,7 @@ class VAETransformer(BaseAutoencoder):
         )
         self.beta = beta
         self.likelihood = likelihood
+        self.kl_warmup_steps = kl_warmup_steps
         self.n_importance_samples = n_importance_samples
 
     def _build_networks(self, n_features, hidden_layer_sizes, generator):
@@ -208,19 +225,68 @@ class VAETransformer(BaseAutoencoder):
                 f"[{X.min():.4g}, {X.max():.4g}]. Scale X (e.g. MinMaxScaler) or use likelihood='gaussian'."
             )
 
+    def _warmup_steps(self):
+        return self.kl_warmup_steps
+
     def _loss(self, batch, generator):
+        self._n_steps += 1
+        kl_weight = self.beta * min(1.0, self._n_steps / max(self.kl_warmup_steps, 1))
         mean, log_var = self.encoder_(batch)
         noise = torch.randn(mean.shape, generator=generator, device=mean.device, dtype=mean.dtype)
         z = mean + torch.exp(0.5 * log_var) * noise
         log_px = self.likelihood_.log_prob(batch, self.decoder_(z))
         kl = 0.5 * (mean.square() + log_var.exp() - 1.0 - log_var).sum(dim=1)
-        return (self.beta * kl - log_px).mean()
+        return (kl_weight * kl - log_px).mean()
 
     def _encode(self, X):
         return self.encoder_(X)[0]
 
+    def _posterior_std(self, X):
+        return torch.exp(0.5 * self.encoder_(X)[1])
+
+    def transform(self, X, return_std=False):
+        """Encode X as the mean of the posterior q(z|x).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data to encode.
+
+        return_std : bool, default=False
+            Also return the posterior standard deviation of each latent
+            variable, as GaussianProcessRegressor.predict does.
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_components)
+            The posterior mean of each row, in the dtype of X.
+
+        X_std : ndarray of shape (n_samples, n_components)
+            The posterior standard deviation; only with ``return_std=True``.
+        """
+        mean = super().transform(X)
+        if not return_std:
+            return mean
+        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
+        return mean, self._map_rows(self._posterior_std, X)
+
     def _decode(self, Z):
         return self.likelihood_.mean(self.decoder_(Z))
+
+    def _after_fit(self, X):
+        if self.likelihood != "bernoulli":
+            # The variance that maximises the ELBO on all the training rows,
+            # rather than the running average of the batches'.
+            residuals = self._map_rows(self._squared_residuals, X).astype(np.float64)
+            variance = residuals.mean() if self.likelihood == "gaussian_shared" else residuals.mean(axis=0)
+            floor = self.likelihood_.min_variance
+            self.likelihood_.variance.copy_(torch.as_tensor(np.maximum(variance, floor)).reshape(-1))
+
+    def _squared_residuals(self, X):
+        """(x - decoded)^2 for one posterior sample per row (fixed noise), shape (n, d)."""
+        mean, log_var = self.encoder_(X)
+        z = mean + torch.exp(0.5 * log_var) * self._fixed_noise(1, X.device)
+        return (X - self.decoder_(z)).square()
 
     def _log_importance_weights(self, X, noise):
         """log p(x, z_k) - log q(z_k|x) for z_k = mu + sigma * noise[k]; shape (K, n)."""
@@ -269,12 +335,18 @@ class VAETransformer(BaseAutoencoder):
 
         Returns
         -------
-        X : ndarray of shape (n_samples, n_features_in_)
-            Generated rows.
+        X : ndarray or DataFrame of shape (n_samples, n_features_in_)
+            Generated rows; a DataFrame with the input's column names when
+            ``set_output(transform="pandas")`` (or "polars") is configured.
         """
         check_is_fitted(self)
         if not isinstance(n_samples, Integral) or n_samples < 1:
             raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}.")
         seed = int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
         z = torch.randn((n_samples, self.n_components), generator=torch.Generator().manual_seed(seed))
-        return self._map_rows(self._decode, z.numpy().astype(np.float64))
+        rows = self._map_rows(self._decode, z.numpy().astype(np.float64))
+        container = _get_output_config("transform", self)["dense"]
+        if container == "default":
+            return rows
+        names = getattr(self, "feature_names_in_", [f"x{i}" for i in range(self.n_features_in_)])
+        return ADAPTERS_MANAGER.adapters[container].create_container(rows, None, columns=list(names))
