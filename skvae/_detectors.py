@@ -121,9 +121,16 @@ class AutoencoderOutlierDetector(_OutlierDetectorMixin, AutoencoderTransformer):
         that quantile of the training scores. "auto" uses Tukey's lower fence
         (first quartile minus 1.5 interquartile ranges) instead.
 
-    n_components, hidden_layer_sizes, activation, alpha, batch_size,
-    learning_rate_init, max_iter, tol, early_stopping, validation_fraction,
-    n_iter_no_change, shuffle, random_state, warm_start, verbose, device
+    n_components : int, default=8
+        Size of the code.
+
+    max_iter : int, default=10
+        Epochs. Few on purpose: the training rows hold the anomalies too, and
+        an autoencoder trained long learns to reconstruct them as well.
+
+    hidden_layer_sizes, activation, alpha, batch_size, learning_rate_init,
+    tol, early_stopping, validation_fraction, n_iter_no_change, shuffle,
+    random_state, warm_start, verbose, device
         As for :class:`AutoencoderTransformer`.
 
     Attributes
@@ -160,7 +167,7 @@ class AutoencoderOutlierDetector(_OutlierDetectorMixin, AutoencoderTransformer):
 
     def __init__(
         self,
-        n_components=2,
+        n_components=8,
         *,
         contamination="auto",
         hidden_layer_sizes=(128,),
@@ -168,7 +175,7 @@ class AutoencoderOutlierDetector(_OutlierDetectorMixin, AutoencoderTransformer):
         alpha=1e-4,
         batch_size="auto",
         learning_rate_init=2e-3,
-        max_iter=200,
+        max_iter=10,
         tol=1e-4,
         early_stopping=False,
         validation_fraction=0.1,
@@ -236,10 +243,18 @@ class VAEOutlierDetector(_OutlierDetectorMixin, VAETransformer):
         that quantile of the training scores. "auto" uses Tukey's lower fence
         (first quartile minus 1.5 interquartile ranges) instead.
 
-    n_components, hidden_layer_sizes, activation, beta, likelihood,
-    n_importance_samples, alpha, batch_size, learning_rate_init, max_iter,
-    tol, early_stopping, validation_fraction, n_iter_no_change, shuffle,
-    random_state, warm_start, verbose, device
+    n_components : int, default=12
+        Number of latent variables. Generous on purpose: the KL term switches
+        off the dimensions the data do not need.
+
+    max_iter : int, default=15
+        Epochs. Few on purpose: the training rows hold the anomalies too, and
+        a model trained long learns to explain them as well.
+
+    hidden_layer_sizes, activation, beta, likelihood, n_importance_samples,
+    alpha, batch_size, learning_rate_init, tol, early_stopping,
+    validation_fraction, n_iter_no_change, shuffle, random_state, warm_start,
+    verbose, device
         As for :class:`VAETransformer`.
 
     Attributes
@@ -272,7 +287,7 @@ class VAEOutlierDetector(_OutlierDetectorMixin, VAETransformer):
 
     def __init__(
         self,
-        n_components=2,
+        n_components=12,
         *,
         contamination="auto",
         hidden_layer_sizes=(128,),
@@ -283,7 +298,7 @@ class VAEOutlierDetector(_OutlierDetectorMixin, VAETransformer):
         alpha=1e-4,
         batch_size="auto",
         learning_rate_init=2e-3,
-        max_iter=200,
+        max_iter=15,
         tol=1e-4,
         early_stopping=False,
         validation_fraction=0.1,
