@@ -44,18 +44,18 @@ def train_epoch(module, loss_fn, optimizer, X, batch_size, order=None):
     """One pass over the rows of ``X`` (in ``order`` if given); the mean loss as a 0-d tensor."""
     module.train()
     n_samples = X.shape[0]
-    batch_losses = []
+    # Summed in place on the device: a host sync per batch would stall the
+    # loop, and a list of per-batch tensors would grow with the data.
+    loss_sum = torch.zeros((), device=X.device)
     for start in range(0, n_samples, batch_size):
         rows = slice(start, start + batch_size) if order is None else order[start : start + batch_size]
-        loss = loss_fn(X[rows])
+        batch = X[rows]
+        loss = loss_fn(batch)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
-        # Kept on the device: a host sync per batch would stall the loop.
-        batch_losses.append(loss.detach())
-    batch_sizes = torch.full((len(batch_losses),), float(batch_size), device=X.device)
-    batch_sizes[-1] = n_samples - batch_size * (len(batch_losses) - 1)
-    return torch.stack(batch_losses) @ batch_sizes / n_samples
+        loss_sum.add_(loss.detach(), alpha=batch.shape[0])
+    return loss_sum / n_samples
 
 
 def print_epoch(epoch, loss, validation_scores, seconds):

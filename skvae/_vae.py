@@ -277,8 +277,12 @@ class VAETransformer(BaseAutoencoder):
         if self.likelihood != "bernoulli":
             # The variance that maximises the ELBO on all the training rows,
             # rather than the running average of the batches'.
-            residuals = self._map_rows(self._squared_residuals, X).astype(np.float64)
-            variance = residuals.mean() if self.likelihood == "gaussian_shared" else residuals.mean(axis=0)
+            # Summed chunk by chunk: X may be a memory map larger than memory.
+            sums = sum(
+                self._map_rows(self._squared_residuals, X[start : start + 8192]).sum(axis=0, dtype=np.float64)
+                for start in range(0, X.shape[0], 8192)
+            )
+            variance = sums.mean() / X.shape[0] if self.likelihood == "gaussian_shared" else sums / X.shape[0]
             floor = self.likelihood_.min_variance
             self.likelihood_.variance.copy_(torch.as_tensor(np.maximum(variance, floor)).reshape(-1))
 
