@@ -133,24 +133,12 @@ if pyod is not None:
 else:
     SKIPPED["PyOD-AE"] = SKIPPED["PyOD-VAE"] = f"pyod is not importable ({PYOD_IMPORT_ERROR})"
 
-# Placeholders until the dedicated outlier detectors exist: the transformers' own score_samples.
 DETECTORS["skvae-AE"] = lambda seed: make_pipeline(
-    StandardScaler(), skvae.AutoencoderTransformer(random_state=seed)
+    StandardScaler(), skvae.AutoencoderOutlierDetector(random_state=seed)
 )
-DETECTORS["skvae-VAE"] = lambda seed: make_pipeline(StandardScaler(), skvae.VAETransformer(random_state=seed))
-
-if hasattr(skvae, "AutoencoderOutlierDetector"):
-    DETECTORS["skvae-AE-det"] = lambda seed: make_pipeline(
-        StandardScaler(), skvae.AutoencoderOutlierDetector(random_state=seed)
-    )
-else:
-    SKIPPED["skvae-AE-det"] = "this skvae has no AutoencoderOutlierDetector"
-if hasattr(skvae, "VAEOutlierDetector"):
-    DETECTORS["skvae-VAE-det"] = lambda seed: make_pipeline(
-        StandardScaler(), skvae.VAEOutlierDetector(random_state=seed)
-    )
-else:
-    SKIPPED["skvae-VAE-det"] = "this skvae has no VAEOutlierDetector"
+DETECTORS["skvae-VAE"] = lambda seed: make_pipeline(
+    StandardScaler(), skvae.VAEOutlierDetector(random_state=seed)
+)
 
 
 # -- data -----------------------------------------------------------------------
