@@ -10,7 +10,7 @@ export OMP_NUM_THREADS ?= 1
 $(VENV)/.installed: pyproject.toml
 	test -d $(VENV) || python3 -m venv $(VENV)
 	$(PYTHON) -m pip install --quiet --upgrade pip
-	$(PYTHON) -m pip install --quiet $(TORCH_DEV) -e '.[test]'
+	$(PYTHON) -m pip install --quiet $(TORCH_DEV) -e '.[test,dask]'
 	touch $@
 
 install: $(VENV)/.installed
