@@ -90,13 +90,15 @@ class _OutlierDetectorMixin(OutlierMixin):
         check_is_fitted(self)
         # pandas is imported only by users who pass DataFrames.
         pd = sys.modules.get("pandas")
-        index = X.index if pd is not None and isinstance(X, pd.DataFrame) else None
+        frame = pd is not None and isinstance(X, pd.DataFrame)
+        # X's own columns: a model fitted on an array has no feature_names_in_.
+        index, columns = (X.index, X.columns) if frame else (None, None)
         X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
         self._check_input_range(X)
         contributions = self._map_rows(self._feature_terms, X)
         if index is None:
             return contributions
-        return pd.DataFrame(contributions, index=index, columns=self.feature_names_in_)
+        return pd.DataFrame(contributions, index=index, columns=columns)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -26,8 +26,22 @@ def resolve_device(device):
 
 
 def as_float32_tensor(X, device):
-    """Rows of ``X`` as one contiguous float32 tensor, copying only when needed."""
-    X = np.ascontiguousarray(X, dtype=np.float32)
+    """Rows of ``X`` as one contiguous float32 tensor, copying only when needed.
+
+    ``X`` is finite (validated); a value beyond float32's range would become
+    infinite in the cast, so it is a ValueError instead.
+    """
+    if X.dtype != np.float32:
+        with np.errstate(over="ignore"):
+            X32 = np.ascontiguousarray(X, dtype=np.float32)
+        if not np.isfinite(X32).all():
+            raise ValueError(
+                f"Input X contains a value too large for dtype('float32') (largest magnitude "
+                f"{np.max(np.abs(X)):.3g}), the precision skvae computes in. "
+                "Scale the inputs (e.g. StandardScaler)."
+            )
+        X = X32
+    X = np.ascontiguousarray(X)
     with warnings.catch_warnings():
         # Read-only inputs (memory maps, shared buffers) are never written to.
         warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
@@ -49,7 +63,15 @@ def map_rows(fn, X, device, dtype, chunk_rows=_CHUNK_ROWS):
             if padding:
                 chunk = torch.cat([chunk, chunk.new_zeros((padding, *chunk.shape[1:]))])
             outputs.append(fn(chunk)[:n_rows].cpu().numpy())
-    return np.concatenate(outputs).astype(dtype, copy=False)
+    result = np.concatenate(outputs)
+    # Finite inputs can still overflow float32 inside the networks (a squared
+    # error of a value of 1e20, say): an error, never inf or NaN output.
+    if not np.isfinite(result).all():
+        raise ValueError(
+            "The float32 computation overflowed (some results are infinite or NaN): input X has values "
+            f"of magnitude up to {np.max(np.abs(X)):.3g}. Scale the inputs (e.g. StandardScaler)."
+        )
+    return result.astype(dtype, copy=False)
 
 
 def check_code_array(X, n_components, estimator):

@@ -131,3 +131,14 @@ def test_fewer_rows_than_a_batch_and_constant_columns(detector_class):
     detector = detector_class(max_iter=5, random_state=0).fit(X)
     assert np.all(np.isfinite(detector.score_samples(X)))
     assert np.all(np.isfinite(detector.feature_contributions(X)))
+
+
+@pytest.mark.parametrize("detector_class", DETECTORS)
+def test_contributions_of_a_dataframe_to_a_model_fitted_on_an_array(detector_class, data):
+    inliers, _ = data
+    detector = fitted(detector_class, inliers)
+    frame = pd.DataFrame(inliers[:4], columns=[f"sensor_{i}" for i in range(6)])
+    with pytest.warns(UserWarning, match="fitted without feature names"):
+        contributions = detector.feature_contributions(frame)
+    assert list(contributions.columns) == list(frame.columns)
+    np.testing.assert_array_equal(contributions.to_numpy(), detector.feature_contributions(inliers[:4]))

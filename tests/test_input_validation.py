@@ -1,0 +1,541 @@
+"""Bad input, the scikit-learn way: one case per row of docs/bad_input.md, for every estimator.
+
+Each case says what a user passes, to which methods, and what happens: an
+error in scikit-learn's words, or finite outputs of the right shape and
+dtype -- never a torch traceback, never NaN. docs/bad_input.md is rendered
+from CASES, and a test keeps the two in sync; after changing a case,
+regenerate the page with ``python tests/test_input_validation.py``.
+"""
+
+import re
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+
+from skvae import AutoencoderOutlierDetector, AutoencoderTransformer, VAEOutlierDetector, VAETransformer
+
+ESTIMATORS = (AutoencoderTransformer, VAETransformer, AutoencoderOutlierDetector, VAEOutlierDetector)
+VAES = (VAETransformer, VAEOutlierDetector)
+DETECTORS = (AutoencoderOutlierDetector, VAEOutlierDetector)
+# Methods that validate X as score_samples does, on the detectors only.
+DETECTOR_METHODS = ("decision_function", "predict", "feature_contributions")
+TABLE = Path(__file__).resolve().parents[1] / "docs" / "bad_input.md"
+
+N_COMPONENTS = 2
+BASE = np.random.RandomState(0).normal(size=(30, 4))
+
+
+def make(estimator_class, **params):
+    if issubclass(estimator_class, VAETransformer):
+        params.setdefault("n_importance_samples", 8)
+    return estimator_class(
+        n_components=N_COMPONENTS, hidden_layer_sizes=(8,), max_iter=3, random_state=0, **params
+    )
+
+
+# -- what a case expects ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Raises:
+    """The call raises ``error`` whose message contains ``message``.
+
+    ``{estimator}`` in the message stands for the estimator's class name.
+    """
+
+    error: type
+    message: str
+
+    def describe(self):
+        return f"`{self.error.__name__}`: {self.message.format(estimator='<Estimator>')}"
+
+
+@dataclass(frozen=True)
+class Works:
+    """The call succeeds; every output is finite, of the right shape, in ``dtype``.
+
+    With ``reference``, outputs equal those for the reference input; with
+    ``warns``, the call gives a UserWarning containing that message.
+    """
+
+    dtype: type = np.float64
+    reference: object = None
+    same_as: str = ""
+    warns: str = ""
+
+    def describe(self):
+        text = f"works: finite {np.dtype(self.dtype).name} outputs"
+        if self.same_as:
+            text += f", identical to those for {self.same_as}"
+        if self.warns:
+            text += f", with scikit-learn's UserWarning: {self.warns.format(estimator='<Estimator>')}"
+        return text
+
+
+@dataclass(frozen=True)
+class Case:
+    """An input (``data(tmp_path)``) passed to ``methods`` of a model made with ``params``.
+
+    Methods other than fit run on a model fitted on ``fitted_on()``.
+    """
+
+    id: str
+    input: str
+    methods: tuple
+    data: object
+    expect: object
+    params: dict = field(default_factory=dict)
+    fitted_on: object = None
+    estimators: tuple = ESTIMATORS
+
+
+# -- inputs ----------------------------------------------------------------------
+
+
+def with_value(value):
+    X = BASE.copy()
+    X[3, 1] = value
+    return X
+
+
+def codes_with(value):
+    codes = np.zeros((5, N_COMPONENTS))
+    codes[2, 0] = value
+    return codes
+
+
+def read_only_memmap(tmp_path):
+    path = tmp_path / "X.dat"
+    BASE.tofile(path)
+    return np.memmap(path, dtype=np.float64, mode="r", shape=BASE.shape)
+
+
+def frame():
+    return pd.DataFrame(BASE, columns=["a", "b", "c", "d"])
+
+
+def unit_interval():
+    return 1 / (1 + np.exp(-BASE))
+
+
+CASES = [
+    Case(
+        "nan",
+        "NaN in X",
+        ("fit", "partial_fit", "transform", "score_samples"),
+        lambda tmp: with_value(np.nan),
+        Raises(ValueError, "Input X contains NaN."),
+    ),
+    Case(
+        "nan-codes",
+        "NaN in the codes",
+        ("inverse_transform",),
+        lambda tmp: codes_with(np.nan),
+        Raises(ValueError, "Input X contains NaN."),
+    ),
+    Case(
+        "inf",
+        "inf in X",
+        ("fit", "partial_fit", "transform", "score_samples"),
+        lambda tmp: with_value(np.inf),
+        Raises(ValueError, "Input X contains infinity or a value too large for dtype('float64')."),
+    ),
+    Case(
+        "inf-codes",
+        "inf in the codes",
+        ("inverse_transform",),
+        lambda tmp: codes_with(-np.inf),
+        Raises(ValueError, "Input X contains infinity or a value too large for dtype('float64')."),
+    ),
+    Case(
+        "empty",
+        "an empty array, shape (0, 4)",
+        ("fit", "partial_fit", "transform", "score_samples"),
+        lambda tmp: BASE[:0],
+        Raises(ValueError, "Found array with 0 sample(s) (shape=(0, 4)) while a minimum of 1 is required"),
+    ),
+    Case(
+        "no-features",
+        "no features, shape (30, 0)",
+        ("fit",),
+        lambda tmp: BASE[:, :0],
+        Raises(ValueError, "Found array with 0 feature(s) (shape=(30, 0)) while a minimum of 1 is required"),
+    ),
+    Case(
+        "one-dimensional",
+        "a 1-D array",
+        ("fit", "transform", "score_samples"),
+        lambda tmp: BASE[:, 0],
+        Raises(ValueError, "Expected 2D array, got 1D array instead"),
+    ),
+    Case("one-row", "one row", ("fit",), lambda tmp: BASE[:1], Works()),
+    Case("one-feature", "one feature", ("fit",), lambda tmp: BASE[:, :1], Works()),
+    Case(
+        "fewer-rows-than-batch",
+        "fewer rows (10) than `batch_size` (64)",
+        ("fit",),
+        lambda tmp: BASE[:10],
+        Works(),
+        params={"batch_size": 64},
+    ),
+    Case(
+        "constant-column",
+        "a constant column",
+        ("fit",),
+        lambda tmp: np.column_stack([BASE[:, :3], np.full(30, 7.0)]),
+        Works(),
+    ),
+    Case("all-constant", "every column constant", ("fit",), lambda tmp: np.full((30, 4), 7.0), Works()),
+    Case(
+        "huge-fit",
+        "values of magnitude 1e30",
+        ("fit",),
+        lambda tmp: BASE * 1e30,
+        Raises(ValueError, "Training of {estimator} diverged"),
+    ),
+    Case(
+        "huge-transform",
+        "values of magnitude 1e30, to a model fitted on unit-scale data",
+        ("transform",),
+        lambda tmp: BASE * 1e30,
+        Works(),
+    ),
+    Case(
+        "huge-score",
+        "values of magnitude 1e30, to a model fitted on unit-scale data",
+        ("score_samples",),
+        lambda tmp: BASE * 1e30,
+        Raises(ValueError, "The float32 computation overflowed (some results are infinite or NaN)"),
+    ),
+    Case(
+        "beyond-float32",
+        "values beyond float32's range (1e300)",
+        ("fit", "partial_fit", "transform", "score_samples"),
+        lambda tmp: with_value(1e300),
+        Raises(ValueError, "Input X contains a value too large for dtype('float32')"),
+    ),
+    Case(
+        "beyond-float32-codes",
+        "codes beyond float32's range (1e300)",
+        ("inverse_transform",),
+        lambda tmp: codes_with(1e300),
+        Raises(ValueError, "Input X contains a value too large for dtype('float32')"),
+    ),
+    Case(
+        "strings",
+        "strings (an object array)",
+        ("fit", "transform", "score_samples"),
+        lambda tmp: np.where(BASE > 0, "high", "low").astype(object),
+        Raises(ValueError, "could not convert string to float"),
+    ),
+    Case(
+        "string-column",
+        "a DataFrame with a string column",
+        ("fit",),
+        lambda tmp: frame().assign(d=np.where(BASE[:, 3] > 0, "high", "low")),
+        Raises(ValueError, "could not convert string to float"),
+    ),
+    Case(
+        "object-numbers",
+        "numbers in an object array",
+        ("fit",),
+        lambda tmp: BASE.astype(object),
+        Works(reference=lambda tmp: BASE, same_as="the float64 array"),
+    ),
+    Case(
+        "complex",
+        "complex numbers",
+        ("fit", "transform", "score_samples"),
+        lambda tmp: BASE + 1j,
+        Raises(ValueError, "Complex data not supported"),
+    ),
+    Case(
+        "sparse",
+        "a SciPy sparse matrix",
+        ("fit", "partial_fit", "transform", "score_samples"),
+        lambda tmp: sp.csr_matrix(BASE),
+        Raises(TypeError, "Sparse data was passed for X, but dense data is required."),
+    ),
+    Case(
+        "sparse-codes",
+        "sparse codes",
+        ("inverse_transform",),
+        lambda tmp: sp.csr_matrix(codes_with(1.0)),
+        Raises(TypeError, "Sparse data was passed for X, but dense data is required."),
+    ),
+    Case(
+        "read-only-memmap",
+        "a read-only memory map (`np.memmap`, mode 'r')",
+        ("fit", "transform", "score_samples"),
+        read_only_memmap,
+        Works(reference=lambda tmp: BASE, same_as="the array in memory"),
+    ),
+    Case(
+        "wrong-width",
+        "3 features to a model fitted on 4",
+        ("partial_fit", "transform", "score_samples"),
+        lambda tmp: BASE[:, :3],
+        Raises(ValueError, "X has 3 features, but {estimator} is expecting 4 features as input."),
+    ),
+    Case(
+        "wrong-code-width",
+        "codes of width 3 to a model with `n_components=2`",
+        ("inverse_transform",),
+        lambda tmp: np.zeros((5, 3)),
+        Raises(
+            ValueError,
+            "X has 3 features, but {estimator}.inverse_transform is expecting 2 features "
+            "(n_components) as input.",
+        ),
+    ),
+    Case(
+        "reordered-columns",
+        "a DataFrame whose columns were reordered after fit",
+        ("partial_fit", "transform", "score_samples"),
+        lambda tmp: frame()[["d", "c", "b", "a"]],
+        Raises(ValueError, "Feature names must be in the same order as they were in fit."),
+        fitted_on=frame,
+    ),
+    Case(
+        "renamed-columns",
+        "a DataFrame whose columns were renamed after fit",
+        ("partial_fit", "transform", "score_samples"),
+        lambda tmp: frame().set_axis(["w", "x", "y", "z"], axis=1),
+        Raises(ValueError, "Feature names unseen at fit time:"),
+        fitted_on=frame,
+    ),
+    Case(
+        "frame-after-array",
+        "a DataFrame to a model fitted on an array",
+        ("transform", "score_samples"),
+        lambda tmp: frame(),
+        Works(
+            reference=lambda tmp: BASE,
+            same_as="the array",
+            warns="X has feature names, but {estimator} was fitted without feature names",
+        ),
+    ),
+    Case(
+        "array-after-frame",
+        "an array to a model fitted on a DataFrame",
+        ("transform", "score_samples"),
+        lambda tmp: BASE,
+        Works(
+            reference=lambda tmp: frame(),
+            same_as="the DataFrame",
+            warns="X does not have valid feature names, but {estimator} was fitted with feature names",
+        ),
+        fitted_on=frame,
+    ),
+    Case(
+        "float16",
+        "float16",
+        ("fit",),
+        lambda tmp: BASE.astype(np.float16),
+        Works(
+            reference=lambda tmp: BASE.astype(np.float16).astype(np.float64), same_as="`X.astype(float64)`"
+        ),
+    ),
+    Case("float32", "float32", ("fit",), lambda tmp: BASE.astype(np.float32), Works(dtype=np.float32)),
+    Case(
+        "integers",
+        "integers",
+        ("fit",),
+        lambda tmp: np.round(3 * BASE).astype(np.int64),
+        Works(reference=lambda tmp: np.round(3 * BASE), same_as="`X.astype(float64)`"),
+    ),
+    Case(
+        "booleans",
+        "booleans",
+        ("fit",),
+        lambda tmp: BASE > 0,
+        Works(reference=lambda tmp: (BASE > 0).astype(np.float64), same_as="`X.astype(float64)`"),
+    ),
+    Case(
+        "non-contiguous",
+        "a non-contiguous view (`X[:, ::2]`)",
+        ("fit", "transform", "score_samples"),
+        lambda tmp: np.repeat(BASE, 2, axis=1)[:, ::2],
+        Works(reference=lambda tmp: BASE, same_as="a contiguous copy"),
+    ),
+    Case(
+        "fortran-order",
+        "a Fortran-ordered array",
+        ("fit", "transform", "score_samples"),
+        lambda tmp: np.asfortranarray(BASE),
+        Works(reference=lambda tmp: BASE, same_as="the C-ordered array"),
+    ),
+    Case(
+        "list",
+        "a list of lists",
+        ("fit",),
+        lambda tmp: BASE.tolist(),
+        Works(reference=lambda tmp: BASE, same_as="the array"),
+    ),
+    Case(
+        "outside-unit-interval",
+        "values outside [0, 1] (VAEs with `likelihood='bernoulli'`)",
+        ("fit", "partial_fit", "score_samples"),
+        lambda tmp: BASE,
+        Raises(ValueError, "likelihood='bernoulli' needs X in [0, 1]"),
+        params={"likelihood": "bernoulli"},
+        fitted_on=unit_interval,
+        estimators=VAES,
+    ),
+]
+
+
+# -- running a case -----------------------------------------------------------
+
+
+def expand(methods, estimator_class):
+    """The case's methods, with the detectors' own after score_samples."""
+    expanded = []
+    for method in methods:
+        expanded.append(method)
+        if method == "score_samples" and issubclass(estimator_class, DETECTORS):
+            expanded.extend(DETECTOR_METHODS)
+    return expanded
+
+
+def outputs_after_fit(estimator, X):
+    """Every output of a freshly fitted estimator, on its own training input."""
+    results = {"transform": estimator.transform(X), "score_samples": estimator.score_samples(X)}
+    results["inverse_transform"] = estimator.inverse_transform(results["transform"])
+    if isinstance(estimator, DETECTORS):
+        results.update({method: getattr(estimator, method)(X) for method in DETECTOR_METHODS})
+    return results
+
+
+def expected_shape(method, n_samples, n_features):
+    if method == "transform":
+        return (n_samples, N_COMPONENTS)
+    if method in ("score_samples", "decision_function", "predict"):
+        return (n_samples,)
+    return (n_samples, n_features)
+
+
+def check_outputs(results, expect, n_samples, n_features):
+    for method, result in results.items():
+        result = np.asarray(result)
+        assert result.shape == expected_shape(method, n_samples, n_features), method
+        assert np.all(np.isfinite(result)), method
+        if method == "predict":
+            assert set(np.unique(result)) <= {-1, 1}
+        else:
+            assert result.dtype == expect.dtype, method
+
+
+def run(case, estimator_class, method, X):
+    """Outputs of ``method`` on X, as a dict (fit gives every output)."""
+    if method == "fit":
+        estimator = make(estimator_class, **case.params).fit(X)
+        return outputs_after_fit(estimator, X)
+    return {method: getattr(fitted(case, estimator_class), method)(X)}
+
+
+_FITTED = {}
+
+
+def fitted(case, estimator_class):
+    """The case's model fitted on clean data, shared by its methods (failed calls change nothing)."""
+    key = case.id, estimator_class
+    if key not in _FITTED:
+        training = BASE if case.fitted_on is None else case.fitted_on()
+        _FITTED[key] = make(estimator_class, **case.params).fit(training)
+    return _FITTED[key]
+
+
+# Only the expected UserWarnings; ConvergenceWarning is one, and expected with max_iter=3.
+@pytest.mark.filterwarnings("error::UserWarning", "ignore::sklearn.exceptions.ConvergenceWarning")
+@pytest.mark.parametrize(
+    "case, estimator_class",
+    [pytest.param(case, cls, id=f"{case.id}-{cls.__name__}") for case in CASES for cls in case.estimators],
+)
+def test_bad_input(case, estimator_class, tmp_path):
+    X = case.data(tmp_path)
+    for method in expand(case.methods, estimator_class):
+        if isinstance(case.expect, Raises):
+            message = case.expect.message.format(estimator=estimator_class.__name__)
+            with pytest.raises(case.expect.error, match=re.escape(message)) as excinfo:
+                run(case, estimator_class, method, X)
+            # The error comes from validation, not from deep inside torch.
+            assert not any("torch" in Path(str(entry.path)).parts for entry in excinfo.traceback), method
+            continue
+        if case.expect.warns:
+            message = case.expect.warns.format(estimator=estimator_class.__name__)
+            with pytest.warns(UserWarning, match=re.escape(message)):
+                results = run(case, estimator_class, method, X)
+        else:
+            results = run(case, estimator_class, method, X)
+        n_samples, n_features = np.shape(X)
+        check_outputs(results, case.expect, n_samples, n_features)
+        if case.expect.reference is not None:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)
+                expected = run(case, estimator_class, method, case.expect.reference(tmp_path))
+            for name, result in results.items():
+                np.testing.assert_array_equal(result, expected[name], err_msg=name)
+
+
+def test_read_only_memmap_is_left_untouched(tmp_path):
+    X = read_only_memmap(tmp_path)
+    make(AutoencoderOutlierDetector).fit(X).score_samples(X)
+    np.testing.assert_array_equal(X, BASE)
+    assert not X.flags.writeable
+
+
+# -- the documentation table --------------------------------------------------
+
+HEADER = """\
+# Bad input
+
+What each estimator does with input it cannot use as it is. Every row holds
+for all four estimators (`AutoencoderTransformer`, `VAETransformer`,
+`AutoencoderOutlierDetector`, `VAEOutlierDetector`) unless it says otherwise,
+and is checked by `tests/test_input_validation.py`, from whose cases this page
+is generated: `python tests/test_input_validation.py` rewrites it.
+
+- Errors are scikit-learn's own (`validate_data`) wherever scikit-learn has
+  one, so they read as they do for any scikit-learn estimator.
+- "score_samples" stands for the detectors' `decision_function`, `predict`
+  and `feature_contributions` too: they validate X in the same way.
+- "works" means every output (`transform`, `score_samples`,
+  `inverse_transform`, and for the detectors `decision_function`, `predict`,
+  `feature_contributions`) is finite, of the right shape, and in the stated
+  dtype. No input gives NaN or infinite output.
+- skvae computes in float32. A value beyond float32's range (about 3.4e38) is
+  refused before it reaches torch; a finite input whose results overflow
+  float32 inside the networks (a squared error of 1e30, say) is a
+  `ValueError`, never an infinite or NaN score; so is training whose loss
+  overflows (it diverges). Codes of such rows are still finite, so
+  `transform` works. Scale such data (e.g. `StandardScaler`) first.
+- Sparse input is refused with scikit-learn's `TypeError`: the networks are
+  dense, and densifying silently could exhaust memory.
+- Feature names follow scikit-learn: a DataFrame whose columns were
+  reordered or renamed after fit is a `ValueError`; mixing arrays and
+  DataFrames between fit and later calls only warns.
+
+"""
+
+
+def render_table():
+    rows = ["| Input | Methods | What happens |", "| --- | --- | --- |"]
+    for case in CASES:
+        methods = ", ".join(f"`{method}`" for method in case.methods)
+        rows.append(f"| {case.input} | {methods} | {case.expect.describe()} |")
+    return HEADER + "\n".join(rows) + "\n"
+
+
+def test_docs_table_is_generated_from_these_cases():
+    assert TABLE.read_text() == render_table(), "run `python tests/test_input_validation.py`"
+
+
+if __name__ == "__main__":
+    TABLE.write_text(render_table())
+    print(f"wrote {TABLE}")
