@@ -220,9 +220,11 @@ class AutoencoderOutlierDetector(_OutlierDetectorMixin, AutoencoderTransformer):
 
     def _feature_terms(self, X):
         errors = self._squared_errors(X)
-        if self.reconstruction_scale_ is None:
+        # No scale yet while a first fit trains (early stopping scores the validation rows).
+        scale = getattr(self, "reconstruction_scale_", None)
+        if scale is None:
             return -errors
-        return -errors / torch.as_tensor(self.reconstruction_scale_, dtype=X.dtype, device=X.device)
+        return -errors / torch.as_tensor(scale, dtype=X.dtype, device=X.device)
 
     def _score_rows(self, X):
         return self._feature_terms(X).sum(dim=1)

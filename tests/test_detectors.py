@@ -142,3 +142,10 @@ def test_contributions_of_a_dataframe_to_a_model_fitted_on_an_array(detector_cla
         contributions = detector.feature_contributions(frame)
     assert list(contributions.columns) == list(frame.columns)
     np.testing.assert_array_equal(contributions.to_numpy(), detector.feature_contributions(inliers[:4]))
+
+
+@pytest.mark.parametrize("detector_class", DETECTORS)
+def test_early_stopping_scores_the_validation_rows(detector_class, data):
+    detector = detector_class(max_iter=5, early_stopping=True, random_state=0).fit(data[0])
+    assert len(detector.validation_scores_) == detector.n_iter_
+    assert np.all(np.isfinite(detector.validation_scores_))
