@@ -5,6 +5,7 @@ feature names, dtypes -- and hands optimisation to ``_training.train``.
 Subclasses say what the networks are and what loss and score they have.
 """
 
+import copy
 import warnings
 from numbers import Integral, Real
 
@@ -171,6 +172,12 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         if not keep_weights:
             self._initialize(X.shape[1], device)
         networks = self._networks()
+        # A loaded or unpickled model sits on the CPU (see __getstate__ and
+        # skvae.load): continuing to fit it moves it to ``device``, with a
+        # fresh optimizer, since an optimizer's state lives on one device.
+        if any(parameter.device.type != device.type for parameter in networks.parameters()):
+            networks.to(device)
+            self._optimizer = None
         if self._optimizer is None or not incremental:
             # MLP adds alpha/2 ||W||^2 / batch_size to the loss: the same as
             # weight decay alpha / batch_size on weights (not biases).
@@ -256,6 +263,20 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         for name, module in modules.items():
             setattr(self, f"{name}_", module.to(device))
         self._optimizer = None
+
+    def __getstate__(self):
+        # Pickles hold CPU tensors, so that a model fitted on a GPU unpickles
+        # on a machine without one. Such a model's optimizer is left out (its
+        # state is on the GPU): partial_fit then starts a fresh one. A model on
+        # the CPU pickles as it is, optimizer included.
+        state = super().__getstate__()
+        modules = {name: value for name, value in state.items() if isinstance(value, nn.Module)}
+        tensors = [t for module in modules.values() for t in [*module.parameters(), *module.buffers()]]
+        if all(tensor.device.type == "cpu" for tensor in tensors):
+            return state
+        state = {**state, **{name: copy.deepcopy(module).cpu() for name, module in modules.items()}}
+        state["_optimizer"] = None
+        return state
 
     def _forget_fit(self, keep=()):
         """Remove the fitted attributes (but those in ``keep``)."""

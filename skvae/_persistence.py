@@ -1,0 +1,347 @@
+"""Saving fitted estimators to a file, and loading them back, without pickle.
+
+A skvae file is a zip archive of plain data: ``skvae.json`` holds the class
+name, the parameters, the fitted attributes and the versions that wrote it;
+``tensors/<network>/<name>.npy`` holds each tensor of the networks, read back
+with ``allow_pickle=False``. Loading builds the networks anew from the
+parameters and checks every name, dtype and shape against them, so a file can
+describe a model but never run code: only the four skvae estimators can be
+loaded, and anything else is refused with a ValueError.
+"""
+
+import json
+import warnings
+import zipfile
+from numbers import Integral, Real
+
+import numpy as np
+import sklearn
+import torch
+from sklearn.utils.validation import check_is_fitted
+
+from ._autoencoder import AutoencoderTransformer
+from ._detectors import AutoencoderOutlierDetector, VAEOutlierDetector
+from ._vae import VAETransformer
+
+_FORMAT = "skvae"
+_FORMAT_VERSION = 1
+_METADATA = "skvae.json"
+_TENSORS = "tensors/"
+_MAX_METADATA_BYTES = 64 * 2**20
+# An .npy header is at most this long for the arrays skvae writes.
+_MAX_HEADER_BYTES = 4096
+_CLASSES = {
+    cls.__name__: cls
+    for cls in (AutoencoderTransformer, VAETransformer, AutoencoderOutlierDetector, VAEOutlierDetector)
+}
+
+
+def _is_int(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_float(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _float_list(value):
+    return isinstance(value, list) and all(_is_float(item) for item in value)
+
+
+def _string_dict(value):
+    return isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
+
+
+# The fitted attributes a file may hold (besides the networks): a check of
+# each JSON value, and how to turn it back into the attribute.
+_ATTRIBUTES = {
+    "n_features_in_": (lambda v: _is_int(v) and v > 0, int),
+    "feature_names_in_": (
+        lambda v: isinstance(v, list) and all(isinstance(item, str) for item in v),
+        lambda v: np.asarray(v, dtype=object),
+    ),
+    "n_iter_": (lambda v: _is_int(v) and v >= 0, int),
+    "loss_curve_": (_float_list, lambda v: [float(item) for item in v]),
+    "validation_scores_": (_float_list, lambda v: [float(item) for item in v]),
+    "best_validation_score_": (_is_float, float),
+    "offset_": (_is_float, float),
+    "reconstruction_scale_": (_float_list, lambda v: np.asarray(v, dtype=np.float64)),
+    "_seed": (_is_int, int),
+    "_n_steps": (lambda v: _is_int(v) and v >= 0, int),
+    "_sklearn_output_config": (_string_dict, dict),
+}
+_REQUIRED = ("n_features_in_", "n_iter_", "loss_curve_", "_seed", "_n_steps")
+
+
+def _versions():
+    from . import __version__
+
+    return {"skvae": __version__, "scikit-learn": sklearn.__version__, "torch": torch.__version__}
+
+
+# -- parameters: JSON values, with tuples tagged so that they come back as tuples
+
+
+def _encode_param(name, value):
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, Integral):
+        return int(value)
+    if isinstance(value, Real):
+        return float(value)
+    if isinstance(value, (tuple, list, np.ndarray)):
+        items = [_encode_param(name, item) for item in value]
+        return {"tuple": items} if isinstance(value, tuple) else items
+    raise ValueError(
+        f"Cannot save the parameter {name}={value!r}: a skvae file holds None, numbers, strings "
+        f"and sequences of them. Set it to one (e.g. an int random_state) with set_params first."
+    )
+
+
+def _decode_param(value):
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, list):
+        return [_decode_param(item) for item in value]
+    if isinstance(value, dict) and list(value) == ["tuple"] and isinstance(value["tuple"], list):
+        return tuple(_decode_param(item) for item in value["tuple"])
+    raise ValueError(f"Not a valid skvae file: unexpected parameter value {value!r}.")
+
+
+# -- saving ---------------------------------------------------------------------
+
+
+def save(estimator, path):
+    """Save a fitted skvae estimator to one file, in a format that holds no code.
+
+    The file is a zip archive of JSON (the class, its parameters, the fitted
+    attributes, the versions of skvae, scikit-learn and torch) and of the
+    networks' tensors as ``.npy`` arrays. :func:`load` reads it back without
+    unpickling anything. The optimizer's state is not saved.
+
+    Parameters
+    ----------
+    estimator : AutoencoderTransformer, VAETransformer, AutoencoderOutlierDetector or VAEOutlierDetector
+        A fitted estimator. Its parameters must be None, numbers, strings or
+        sequences of them (an int or None ``random_state``, not a
+        ``RandomState`` instance).
+
+    path : str or path-like
+        Where to write the file; an existing file is replaced.
+
+    See Also
+    --------
+    load : Read the file back.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> from skvae import AutoencoderTransformer, load, save
+    >>> X = np.random.RandomState(0).normal(size=(100, 5))
+    >>> ae = AutoencoderTransformer(max_iter=5, random_state=0).fit(X)
+    >>> path = os.path.join(tempfile.mkdtemp(), "model.skvae")
+    >>> save(ae, path)
+    >>> np.array_equal(load(path).transform(X), ae.transform(X))
+    True
+    """
+    if _CLASSES.get(type(estimator).__name__) is not type(estimator):
+        raise TypeError(
+            f"save takes one of the skvae estimators ({', '.join(_CLASSES)}), got {type(estimator).__name__}."
+        )
+    check_is_fitted(estimator)
+    params = {name: _encode_param(name, value) for name, value in estimator.get_params(deep=False).items()}
+    attributes = {}
+    for name in _ATTRIBUTES:
+        if hasattr(estimator, name):
+            value = getattr(estimator, name)
+            attributes[name] = value.tolist() if isinstance(value, np.ndarray) else value
+    metadata = {
+        "format": _FORMAT,
+        "format_version": _FORMAT_VERSION,
+        "class": type(estimator).__name__,
+        "params": params,
+        "attributes": attributes,
+        "versions": _versions(),
+    }
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(_METADATA, json.dumps(metadata, indent=1))
+        for network, module in estimator._networks().items():
+            for name, tensor in module.state_dict().items():
+                with archive.open(f"{_TENSORS}{network}/{name}.npy", "w") as file:
+                    np.lib.format.write_array(file, tensor.detach().cpu().numpy(), allow_pickle=False)
+
+
+# -- loading --------------------------------------------------------------------
+
+
+def _refuse(path, reason):
+    return ValueError(f"{path} is not a valid skvae file: {reason}.")
+
+
+def _read_metadata(archive, path):
+    names = archive.namelist()
+    if _METADATA not in names:
+        raise _refuse(path, f"it has no {_METADATA}")
+    if len(set(names)) != len(names):
+        raise _refuse(path, "it has duplicate entries")
+    if archive.getinfo(_METADATA).file_size > _MAX_METADATA_BYTES:
+        raise _refuse(path, f"{_METADATA} is too large")
+    try:
+        metadata = json.loads(archive.read(_METADATA))
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
+        raise _refuse(path, f"{_METADATA} is not JSON ({exc})") from None
+    if not isinstance(metadata, dict) or metadata.get("format") != _FORMAT:
+        raise _refuse(path, f"{_METADATA} does not describe a skvae model")
+    if metadata.get("format_version") != _FORMAT_VERSION:
+        raise _refuse(
+            path, f"format version {metadata.get('format_version')!r} (this skvae reads {_FORMAT_VERSION})"
+        )
+    for key, kind in (("class", str), ("params", dict), ("attributes", dict), ("versions", dict)):
+        if not isinstance(metadata.get(key), kind):
+            raise _refuse(path, f"'{key}' is missing or not a {kind.__name__}")
+    return metadata
+
+
+def _warn_on_version_mismatch(saved, path):
+    current = _versions()
+    # The local part (+cpu, +cu121) names a build, not a version.
+    differ = {
+        name: version
+        for name, version in current.items()
+        if str(saved.get(name, "unknown")).split("+")[0] != version.split("+")[0]
+    }
+    if differ:
+        then = ", ".join(f"{name} {saved.get(name, 'unknown')}" for name in differ)
+        now = ", ".join(f"{name} {version}" for name, version in differ.items())
+        warnings.warn(
+            f"{path} was saved with {then} and is loaded with {now}; "
+            "check that the model still gives the outputs you expect.",
+            UserWarning,
+            stacklevel=3,
+        )
+
+
+def _make_estimator(metadata, path):
+    cls = _CLASSES.get(metadata["class"])
+    if cls is None:
+        raise _refuse(
+            path, f"class {metadata['class']!r} is not one of the skvae estimators ({', '.join(_CLASSES)})"
+        )
+    params = {name: _decode_param(value) for name, value in metadata["params"].items()}
+    expected = set(cls._get_param_names())
+    if set(params) != expected:
+        missing, unknown = sorted(expected - set(params)), sorted(set(params) - expected)
+        raise _refuse(path, f"parameters of {cls.__name__} missing {missing}, unknown {unknown}")
+    estimator = cls(**params)
+    try:
+        estimator._validate_params()
+        hidden_layer_sizes = estimator._hidden_layer_sizes()
+    except (ValueError, TypeError) as exc:
+        raise _refuse(path, f"invalid parameters ({exc})") from None
+
+    attributes = metadata["attributes"]
+    for name, value in attributes.items():
+        if name not in _ATTRIBUTES:
+            raise _refuse(path, f"unknown attribute {name!r}")
+        is_valid, convert = _ATTRIBUTES[name]
+        if not is_valid(value):
+            raise _refuse(path, f"invalid value for {name}")
+        setattr(estimator, name, convert(value))
+    required = _REQUIRED + (("offset_",) if hasattr(cls, "decision_function") else ())
+    required += ("reconstruction_scale_",) if cls is AutoencoderOutlierDetector else ()
+    missing = [name for name in required if name not in attributes]
+    if missing:
+        raise _refuse(path, f"missing attributes {missing}")
+    n_features = estimator.n_features_in_
+    for name in ("feature_names_in_", "reconstruction_scale_"):
+        if name in attributes and len(attributes[name]) != n_features:
+            raise _refuse(path, f"{name} has {len(attributes[name])} entries for {n_features} features")
+    return estimator, hidden_layer_sizes
+
+
+def _read_tensor(archive, member, expected, path):
+    shape = tuple(expected.shape)
+    size = archive.getinfo(member).file_size
+    if size > expected.numel() * expected.element_size() + _MAX_HEADER_BYTES:
+        raise _refuse(path, f"{member} is larger than a tensor of shape {shape}")
+    try:
+        with archive.open(member) as file:
+            array = np.lib.format.read_array(file, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as exc:  # object arrays (pickles) are ValueErrors here
+        raise _refuse(path, f"{member} is not a plain array ({exc})") from None
+    if array.dtype != np.float32 or array.shape != shape:
+        raise _refuse(path, f"{member} holds {array.dtype} {array.shape}, expected float32 {shape}")
+    return torch.from_numpy(array.copy())
+
+
+def load(path):
+    """Load an estimator saved by :func:`save`.
+
+    The file is read as data only -- JSON and ``.npy`` arrays, never a
+    pickle. Its class must be one of the four skvae estimators, and every
+    parameter, attribute and tensor must be what that class's networks
+    need; anything else is refused with a ValueError. A file written by other
+    versions of skvae, scikit-learn or torch loads with a UserWarning.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A file written by :func:`save`.
+
+    Returns
+    -------
+    estimator : AutoencoderTransformer, VAETransformer, AutoencoderOutlierDetector or VAEOutlierDetector
+        The fitted estimator, its networks on the CPU in evaluation mode.
+
+    See Also
+    --------
+    save : Write the file.
+
+    Notes
+    -----
+    The optimizer's state is not saved: ``partial_fit`` (or a
+    ``warm_start`` fit) on a loaded estimator continues from its weights with
+    a fresh Adam optimizer. The networks are loaded on the CPU whatever the
+    ``device`` parameter says; fitting moves them to ``device``.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> import numpy as np
+    >>> from skvae import VAEOutlierDetector, load, save
+    >>> X = np.random.RandomState(0).normal(size=(100, 5))
+    >>> detector = VAEOutlierDetector(max_iter=5, random_state=0).fit(X)
+    >>> path = os.path.join(tempfile.mkdtemp(), "detector.skvae")
+    >>> save(detector, path)
+    >>> loaded = load(path)
+    >>> np.array_equal(loaded.predict(X), detector.predict(X))
+    True
+    """
+    try:
+        archive = zipfile.ZipFile(path)
+    except zipfile.BadZipFile:
+        raise _refuse(path, "it is not a zip archive") from None
+    with archive:
+        metadata = _read_metadata(archive, path)
+        estimator, hidden_layer_sizes = _make_estimator(metadata, path)
+        _warn_on_version_mismatch(metadata["versions"], path)
+        modules = estimator._build_networks(estimator.n_features_in_, hidden_layer_sizes, torch.Generator())
+        expected = {
+            f"{_TENSORS}{network}/{name}.npy": (network, name, tensor)
+            for network, module in modules.items()
+            for name, tensor in module.state_dict().items()
+        }
+        members = set(archive.namelist()) - {_METADATA}
+        if members != set(expected):
+            missing, unexpected = sorted(set(expected) - members), sorted(members - set(expected))
+            raise _refuse(path, f"tensors missing {missing}, unexpected entries {unexpected}")
+        states = {network: {} for network in modules}
+        for member, (network, name, tensor) in expected.items():
+            states[network][name] = _read_tensor(archive, member, tensor, path)
+    for network, module in modules.items():
+        module.load_state_dict(states[network], strict=True)
+        setattr(estimator, f"{network}_", module.cpu().eval())
+    # Not saved: partial_fit starts a fresh optimizer (see _fit).
+    estimator._optimizer = None
+    return estimator

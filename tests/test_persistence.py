@@ -1,0 +1,358 @@
+"""save and load: identical models back, and files that can describe a model but never run code."""
+
+import io
+import json
+import pickle
+import warnings
+import zipfile
+
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from sklearn.decomposition import PCA
+from sklearn.exceptions import NotFittedError
+
+import skvae
+from skvae import (
+    AutoencoderOutlierDetector,
+    AutoencoderTransformer,
+    VAEOutlierDetector,
+    VAETransformer,
+    load,
+    save,
+)
+from skvae._persistence import _ATTRIBUTES
+
+ESTIMATORS = [AutoencoderTransformer, VAETransformer, AutoencoderOutlierDetector, VAEOutlierDetector]
+DETECTORS = (AutoencoderOutlierDetector, VAEOutlierDetector)
+
+
+@pytest.fixture(scope="module")
+def X():
+    rng = np.random.RandomState(0)
+    return rng.normal(size=(60, 2)) @ rng.normal(size=(2, 5)) + 0.1 * rng.normal(size=(60, 5))
+
+
+def make(estimator_class, **params):
+    if issubclass(estimator_class, VAETransformer):
+        params.setdefault("n_importance_samples", 8)
+    params = {"n_components": 2, "hidden_layer_sizes": (8, 4), "max_iter": 5, "random_state": 0, **params}
+    return estimator_class(**params)
+
+
+def outputs(estimator, X):
+    results = {
+        "transform": estimator.transform(X),
+        "score_samples": estimator.score_samples(X),
+        "inverse_transform": estimator.inverse_transform(estimator.transform(X)),
+    }
+    if isinstance(estimator, DETECTORS):
+        for method in ("decision_function", "predict", "feature_contributions"):
+            results[method] = getattr(estimator, method)(X)
+    if isinstance(estimator, VAETransformer):
+        results["sample"] = estimator.sample(4, random_state=0)
+    return results
+
+
+def saved(estimator, tmp_path, name="model.skvae"):
+    path = tmp_path / name
+    save(estimator, path)
+    return path
+
+
+def rewrite(path, replace=None, drop=(), add=None, metadata=None):
+    """Copy a skvae file with members replaced, dropped or added, or its JSON edited."""
+    with zipfile.ZipFile(path) as archive:
+        members = {name: archive.read(name) for name in archive.namelist()}
+    if metadata is not None:
+        content = json.loads(members["skvae.json"])
+        metadata(content)
+        members["skvae.json"] = json.dumps(content).encode()
+    members.update(replace or {})
+    members.update(add or {})
+    for name in drop:
+        del members[name]
+    tampered = path.with_name("tampered.skvae")
+    with zipfile.ZipFile(tampered, "w") as archive:
+        for name, content in members.items():
+            archive.writestr(name, content)
+    return tampered
+
+
+def npy(array, allow_pickle=False):
+    buffer = io.BytesIO()
+    np.save(buffer, array, allow_pickle=allow_pickle)
+    return buffer.getvalue()
+
+
+# -- round trips ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("estimator_class", ESTIMATORS)
+@pytest.mark.parametrize("early_stopping", [False, True])
+def test_a_loaded_model_gives_identical_outputs(estimator_class, early_stopping, X, tmp_path):
+    estimator = make(estimator_class, early_stopping=early_stopping).fit(X)
+    loaded = load(saved(estimator, tmp_path))
+    assert type(loaded) is estimator_class
+    assert loaded.get_params() == estimator.get_params()  # hidden_layer_sizes comes back a tuple
+    expected = outputs(estimator, X)
+    for method, result in outputs(loaded, X).items():
+        np.testing.assert_array_equal(result, expected[method], err_msg=method)
+    for name in _ATTRIBUTES:
+        assert hasattr(loaded, name) == hasattr(estimator, name), name
+        if hasattr(estimator, name):
+            np.testing.assert_array_equal(getattr(loaded, name), getattr(estimator, name), err_msg=name)
+    for network in loaded._networks().values():
+        assert not network.training
+        assert all(tensor.device.type == "cpu" for tensor in network.state_dict().values())
+
+
+@pytest.mark.parametrize("estimator_class", ESTIMATORS)
+def test_training_continues_after_loading_with_a_fresh_optimizer(estimator_class, X, tmp_path):
+    estimator = make(estimator_class).fit(X)
+    loaded = load(saved(estimator, tmp_path))
+    assert loaded._optimizer is None  # the optimizer's state is not saved
+    loaded.partial_fit(X)
+    assert loaded.n_iter_ == estimator.n_iter_ + 1 and len(loaded.loss_curve_) == loaded.n_iter_
+    assert np.all(np.isfinite(loaded.score_samples(X)))
+    warm = load(saved(estimator, tmp_path)).set_params(warm_start=True).fit(X)
+    assert warm.n_iter_ == 2 * estimator.n_iter_
+
+
+def test_dataframe_feature_names_and_output_config_survive(X, tmp_path):
+    frame = pd.DataFrame(X, columns=[f"sensor_{i}" for i in range(5)])
+    detector = make(AutoencoderOutlierDetector).set_output(transform="pandas").fit(frame)
+    loaded = load(saved(detector, tmp_path))
+    assert list(loaded.feature_names_in_) == list(frame.columns)
+    assert loaded.feature_names_in_.dtype == object
+    codes = loaded.transform(frame)
+    assert isinstance(codes, pd.DataFrame) and list(codes.columns) == list(detector.get_feature_names_out())
+    contributions = loaded.feature_contributions(frame)
+    assert list(contributions.columns) == list(frame.columns)
+    with pytest.raises(ValueError, match="Feature names must be in the same order"):
+        loaded.transform(frame[frame.columns[::-1]])
+
+
+def test_the_file_holds_json_and_plain_arrays_only(X, tmp_path):
+    path = saved(make(VAEOutlierDetector).fit(X), tmp_path)
+    with zipfile.ZipFile(path) as archive:
+        names = archive.namelist()
+        metadata = json.loads(archive.read("skvae.json"))
+        for name in names[1:]:
+            assert name.startswith("tensors/") and name.endswith(".npy")
+            assert np.load(io.BytesIO(archive.read(name)), allow_pickle=False).dtype == np.float32
+    assert names[0] == "skvae.json"
+    assert {network for network in (name.split("/")[1] for name in names[1:])} == {
+        "encoder",
+        "decoder",
+        "likelihood",
+    }
+    assert metadata["class"] == "VAEOutlierDetector"
+    assert set(metadata["versions"]) == {"skvae", "scikit-learn", "torch"}
+
+
+@pytest.mark.parametrize("estimator_class", ESTIMATORS)
+@pytest.mark.parametrize(
+    "params", [{}, {"early_stopping": True}, {"activation": "tanh", "hidden_layer_sizes": ()}]
+)
+def test_every_fitted_attribute_is_saved(estimator_class, params, X):
+    """A fitted attribute that save does not know would be lost: add it to _persistence._ATTRIBUTES."""
+    frame = pd.DataFrame(X, columns=list("abcde"))
+    estimator = make(estimator_class, **params).set_output(transform="pandas")
+    before = set(vars(estimator))
+    estimator.fit(frame)
+    networks = {f"{name}_" for name in estimator._networks()}
+    added = set(vars(estimator)) - before
+    assert added - networks - {"_optimizer"} <= set(_ATTRIBUTES), added - networks - set(_ATTRIBUTES)
+
+
+# -- what save refuses ------------------------------------------------------------
+
+
+def test_save_refuses_unfitted_and_foreign_estimators(X, tmp_path):
+    with pytest.raises(NotFittedError):
+        save(AutoencoderTransformer(), tmp_path / "unfitted.skvae")
+    with pytest.raises(TypeError, match="skvae estimators"):
+        save(PCA().fit(X), tmp_path / "pca.skvae")
+
+
+def test_save_refuses_parameters_json_cannot_hold(X, tmp_path):
+    estimator = AutoencoderTransformer(max_iter=2, random_state=np.random.RandomState(0)).fit(X)
+    with pytest.raises(ValueError, match="random_state"):
+        save(estimator, tmp_path / "model.skvae")
+
+
+# -- what load refuses ------------------------------------------------------------
+
+
+class CreateMarker:
+    """Unpickling this creates a file: proof that code ran."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def __reduce__(self):
+        return open, (str(self.path), "w")
+
+
+@pytest.fixture
+def payload(tmp_path):
+    """A pickled object that would create tmp_path/marker if unpickled, and that marker."""
+    marker = tmp_path / "marker"
+    # The payload is live: unpickling it does create a marker.
+    probe = tmp_path / "probe"
+    pickle.loads(pickle.dumps(CreateMarker(probe))).close()
+    assert probe.exists()
+    return CreateMarker(marker), marker
+
+
+@pytest.fixture(scope="module")
+def model(X):
+    return make(AutoencoderTransformer).fit(X)
+
+
+def test_a_pickle_planted_in_place_of_a_tensor_is_refused_without_running(model, tmp_path, payload):
+    obj, marker = payload
+    path = rewrite(
+        saved(model, tmp_path),
+        replace={"tensors/encoder/0.weight.npy": npy(np.array([obj], dtype=object), allow_pickle=True)},
+    )
+    with pytest.raises(ValueError, match="not a plain array"):
+        load(path)
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize("member", ["data.pkl", "tensors/encoder/extra.npy"])
+def test_a_planted_extra_entry_is_refused_without_running(member, model, tmp_path, payload):
+    obj, marker = payload
+    path = rewrite(saved(model, tmp_path), add={member: pickle.dumps(obj)})
+    with pytest.raises(ValueError, match="unexpected entries"):
+        load(path)
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize("class_name", ["os.system", "builtins.eval", "sklearn.decomposition.PCA", "PCA"])
+def test_a_class_outside_the_allow_list_is_refused(class_name, model, tmp_path):
+    path = rewrite(saved(model, tmp_path), metadata=lambda m: m.update({"class": class_name}))
+    with pytest.raises(ValueError, match="not one of the skvae estimators"):
+        load(path)
+
+
+@pytest.mark.parametrize(
+    "tamper, match",
+    [
+        (lambda m: m["attributes"].pop("n_iter_"), "missing attributes"),
+        (lambda m: m["attributes"].update({"__class__": "os.system"}), "unknown attribute"),
+        (lambda m: m["attributes"].update({"n_features_in_": "five"}), "invalid value for n_features_in_"),
+        (lambda m: m["attributes"].update({"n_features_in_": 6}), "tensors/encoder/0.weight.npy holds"),
+        (lambda m: m["params"].pop("alpha"), r"missing \['alpha'\]"),
+        (lambda m: m["params"].update({"eval": "os.system"}), r"unknown \['eval'\]"),
+        (lambda m: m["params"].update({"activation": "gelu"}), "invalid parameters"),
+        (lambda m: m["params"].update({"n_components": 3}), "expected float32"),
+        (lambda m: m["params"].update({"hidden_layer_sizes": {"pickle": "x"}}), "unexpected parameter"),
+        (lambda m: m.update({"format_version": 2}), "format version 2"),
+        (lambda m: m.pop("params"), "'params' is missing"),
+    ],
+)
+def test_tampered_metadata_is_refused(tamper, match, model, tmp_path):
+    with pytest.raises(ValueError, match=match):
+        load(rewrite(saved(model, tmp_path), metadata=tamper))
+
+
+def test_missing_or_misshapen_tensors_are_refused(model, tmp_path):
+    path = saved(model, tmp_path)
+    with pytest.raises(ValueError, match=r"tensors missing \['tensors/decoder/0.bias.npy'\]"):
+        load(rewrite(path, drop=["tensors/decoder/0.bias.npy"]))
+    wrong_shape = npy(np.zeros((8, 4), dtype=np.float32))
+    with pytest.raises(ValueError, match="expected float32 \\(8, 5\\)"):
+        load(rewrite(path, replace={"tensors/encoder/0.weight.npy": wrong_shape}))
+    wrong_dtype = npy(np.zeros((8, 5), dtype=np.float64))
+    with pytest.raises(ValueError, match="holds float64"):
+        load(rewrite(path, replace={"tensors/encoder/0.weight.npy": wrong_dtype}))
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"not a model", b"", npy(np.zeros(3)), json.dumps({"format": "skvae"}).encode()],
+    ids=["text", "empty", "npy", "bare-json"],
+)
+def test_a_foreign_file_is_refused(content, tmp_path):
+    path = tmp_path / "foreign.skvae"
+    path.write_bytes(content)
+    with pytest.raises(ValueError, match="not a valid skvae file"):
+        load(path)
+
+
+def test_foreign_zip_archives_are_refused(tmp_path, payload):
+    obj, marker = payload
+    torch.save({"weight": torch.zeros(2), "payload": obj}, tmp_path / "torch.pt")  # a zip with a pickle
+    joblib.dump(obj, tmp_path / "model.joblib")
+    with zipfile.ZipFile(tmp_path / "other.zip", "w") as archive:
+        archive.writestr("skvae.json", json.dumps({"format": "other"}))
+    for name in ["torch.pt", "model.joblib", "other.zip"]:
+        with pytest.raises(ValueError, match="not a valid skvae file"):
+            load(tmp_path / name)
+    assert not marker.exists()
+
+
+def test_a_version_mismatch_warns(model, tmp_path, X):
+    path = rewrite(
+        saved(model, tmp_path), metadata=lambda m: m["versions"].update({"skvae": "0.0.1", "torch": "2.2.0"})
+    )
+    with pytest.warns(UserWarning, match=r"saved with skvae 0.0.1, torch 2.2.0 and is loaded with skvae"):
+        loaded = load(path)
+    np.testing.assert_array_equal(loaded.transform(X), model.transform(X))
+
+
+def test_the_same_versions_load_silently(model, tmp_path):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        load(saved(model, tmp_path))
+
+
+def test_save_and_load_are_public():
+    assert skvae.save is save and skvae.load is load
+    assert {"save", "load"} <= set(skvae.__all__)
+
+
+# -- pickle and joblib ------------------------------------------------------------
+
+
+def test_pickled_state_holds_cpu_tensors_and_the_optimizer(X):
+    fitted = make(VAETransformer).fit(X)
+    state = fitted.__getstate__()
+    assert state["_optimizer"] is fitted._optimizer  # a CPU model pickles as it is
+    for name in ("encoder_", "decoder_", "likelihood_"):
+        assert all(tensor.device.type == "cpu" for tensor in state[name].state_dict().values())
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device to fit on")
+@pytest.mark.parametrize("estimator_class", ESTIMATORS)
+def test_a_model_fitted_on_a_gpu_unpickles_on_a_cpu_only_machine(estimator_class, X, monkeypatch):
+    fitted = make(estimator_class, device="cuda").fit(X)
+    data = pickle.dumps(fitted)
+    assert next(fitted.encoder_.parameters()).is_cuda  # pickling did not move the model itself
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    restored = pickle.loads(data)
+    monkeypatch.undo()
+    assert all(p.device.type == "cpu" for p in restored._networks().parameters())
+    assert restored._optimizer is None
+    expected = outputs(fitted, X)
+    for method, result in outputs(restored, X).items():
+        if method != "predict":  # a row on the threshold may flip between devices
+            np.testing.assert_allclose(result, expected[method], rtol=1e-4, atol=1e-4, err_msg=method)
+    restored.partial_fit(X)  # back on the GPU, with a fresh optimizer
+    assert next(restored.encoder_.parameters()).is_cuda
+
+
+@pytest.mark.parametrize("likelihood", ["gaussian", "gaussian_shared", "bernoulli"])
+def test_every_vae_likelihood_round_trips(likelihood, X, tmp_path):
+    X = 1 / (1 + np.exp(-X))  # in [0, 1], for the Bernoulli
+    vae = make(VAETransformer, likelihood=likelihood, kl_warmup_steps=3).fit(X)
+    loaded = load(saved(vae, tmp_path))
+    assert loaded.get_params() == vae.get_params()
+    expected = outputs(vae, X)
+    for method, result in outputs(loaded, X).items():
+        np.testing.assert_array_equal(result, expected[method], err_msg=method)
