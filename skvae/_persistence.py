@@ -260,11 +260,29 @@ def _make_estimator(metadata, path):
     return estimator, hidden_layer_sizes
 
 
-def _read_tensor(archive, member, expected, path):
-    shape = tuple(expected.shape)
-    size = archive.getinfo(member).file_size
-    if size > expected.numel() * expected.element_size() + _MAX_HEADER_BYTES:
-        raise _refuse(path, f"{member} is larger than a tensor of shape {shape}")
+_NPY_HEADER_READERS = {
+    (1, 0): np.lib.format.read_array_header_1_0,
+    (2, 0): np.lib.format.read_array_header_2_0,
+}
+
+
+def _check_header(archive, member, shape, path):
+    """Refuse an entry whose .npy header is not a float32 array of ``shape`` (before reading any data)."""
+    if archive.getinfo(member).file_size > 4 * int(np.prod(shape)) + _MAX_HEADER_BYTES:
+        raise _refuse(path, f"{member} is larger than a float32 array of shape {shape}")
+    try:
+        with archive.open(member) as file:
+            version = np.lib.format.read_magic(file)
+            if version not in _NPY_HEADER_READERS:
+                raise ValueError(f".npy format version {version}")
+            stored_shape, _, dtype = _NPY_HEADER_READERS[version](file)
+    except (ValueError, OSError, EOFError) as exc:
+        raise _refuse(path, f"{member} is not a plain array ({exc})") from None
+    if dtype != np.float32 or stored_shape != shape:
+        raise _refuse(path, f"{member} holds {dtype} {stored_shape}, expected float32 {shape}")
+
+
+def _read_tensor(archive, member, shape, path):
     try:
         with archive.open(member) as file:
             array = np.lib.format.read_array(file, allow_pickle=False)
@@ -326,19 +344,26 @@ def load(path):
         metadata = _read_metadata(archive, path)
         estimator, hidden_layer_sizes = _make_estimator(metadata, path)
         _warn_on_version_mismatch(metadata["versions"], path)
-        modules = estimator._build_networks(estimator.n_features_in_, hidden_layer_sizes, torch.Generator())
+        n_features = estimator.n_features_in_
+        # The shapes the parameters imply, from networks on the meta device
+        # (nothing allocated), checked against the file before reading data.
+        with torch.device("meta"):
+            shapes = estimator._build_networks(n_features, hidden_layer_sizes, torch.Generator())
         expected = {
-            f"{_TENSORS}{network}/{name}.npy": (network, name, tensor)
-            for network, module in modules.items()
+            f"{_TENSORS}{network}/{name}.npy": (network, name, tuple(tensor.shape))
+            for network, module in shapes.items()
             for name, tensor in module.state_dict().items()
         }
         members = set(archive.namelist()) - {_METADATA}
         if members != set(expected):
             missing, unexpected = sorted(set(expected) - members), sorted(members - set(expected))
             raise _refuse(path, f"tensors missing {missing}, unexpected entries {unexpected}")
-        states = {network: {} for network in modules}
-        for member, (network, name, tensor) in expected.items():
-            states[network][name] = _read_tensor(archive, member, tensor, path)
+        for member, (_, _, shape) in expected.items():
+            _check_header(archive, member, shape, path)
+        states = {network: {} for network in shapes}
+        for member, (network, name, shape) in expected.items():
+            states[network][name] = _read_tensor(archive, member, shape, path)
+    modules = estimator._build_networks(n_features, hidden_layer_sizes, torch.Generator())
     for network, module in modules.items():
         module.load_state_dict(states[network], strict=True)
         setattr(estimator, f"{network}_", module.cpu().eval())

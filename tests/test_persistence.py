@@ -219,7 +219,7 @@ def test_a_pickle_planted_in_place_of_a_tensor_is_refused_without_running(model,
         saved(model, tmp_path),
         replace={"tensors/encoder/0.weight.npy": npy(np.array([obj], dtype=object), allow_pickle=True)},
     )
-    with pytest.raises(ValueError, match="not a plain array"):
+    with pytest.raises(ValueError, match="tensors/encoder/0.weight.npy holds object"):
         load(path)
     assert not marker.exists()
 
@@ -247,6 +247,11 @@ def test_a_class_outside_the_allow_list_is_refused(class_name, model, tmp_path):
         (lambda m: m["attributes"].update({"__class__": "os.system"}), "unknown attribute"),
         (lambda m: m["attributes"].update({"n_features_in_": "five"}), "invalid value for n_features_in_"),
         (lambda m: m["attributes"].update({"n_features_in_": 6}), "tensors/encoder/0.weight.npy holds"),
+        # Checked against the file before anything of that size is allocated.
+        (
+            lambda m: m["attributes"].update({"n_features_in_": 10**12}),
+            r"expected float32 \(8, 1000000000000\)",
+        ),
         (lambda m: m["params"].pop("alpha"), r"missing \['alpha'\]"),
         (lambda m: m["params"].update({"eval": "os.system"}), r"unknown \['eval'\]"),
         (lambda m: m["params"].update({"activation": "gelu"}), "invalid parameters"),
@@ -268,6 +273,9 @@ def test_missing_or_misshapen_tensors_are_refused(model, tmp_path):
     wrong_shape = npy(np.zeros((8, 4), dtype=np.float32))
     with pytest.raises(ValueError, match="expected float32 \\(8, 5\\)"):
         load(rewrite(path, replace={"tensors/encoder/0.weight.npy": wrong_shape}))
+    truncated = npy(np.zeros((8, 5), dtype=np.float32))[:-16]
+    with pytest.raises(ValueError, match="0.weight.npy is not a plain array"):
+        load(rewrite(path, replace={"tensors/encoder/0.weight.npy": truncated}))
     wrong_dtype = npy(np.zeros((8, 5), dtype=np.float64))
     with pytest.raises(ValueError, match="holds float64"):
         load(rewrite(path, replace={"tensors/encoder/0.weight.npy": wrong_dtype}))
