@@ -255,7 +255,7 @@ class VAEOutlierDetector(_OutlierDetectorMixin, VAETransformer):
         Epochs. Few on purpose: the training rows hold the anomalies too, and
         a model trained long learns to explain them as well.
 
-    hidden_layer_sizes, activation, beta, likelihood, n_importance_samples,
+    hidden_layer_sizes, activation, beta, likelihood, kl_warmup_steps, n_importance_samples,
     alpha, batch_size, learning_rate_init, tol, early_stopping,
     validation_fraction, n_iter_no_change, shuffle, random_state, warm_start,
     verbose, device
@@ -298,6 +298,7 @@ class VAEOutlierDetector(_OutlierDetectorMixin, VAETransformer):
         activation="relu",
         beta=1.0,
         likelihood="gaussian",
+        kl_warmup_steps=0,
         n_importance_samples=50,
         alpha=1e-4,
         batch_size="auto",
@@ -319,6 +320,7 @@ class VAEOutlierDetector(_OutlierDetectorMixin, VAETransformer):
             activation=activation,
             beta=beta,
             likelihood=likelihood,
+            kl_warmup_steps=kl_warmup_steps,
             n_importance_samples=n_importance_samples,
             alpha=alpha,
             batch_size=batch_size,

@@ -75,4 +75,5 @@ class GaussianEncoder(nn.Module):
 
     def forward(self, x):
         mean, log_var = self.head(self.trunk(x)).chunk(2, dim=-1)
-        return mean, log_var
+        # exp(log_var) must stay finite in float32, also for unscaled inputs.
+        return mean, log_var.clamp(-30.0, 20.0)
