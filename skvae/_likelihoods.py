@@ -36,20 +36,30 @@ class GaussianLikelihood(nn.Module):
 
     def optimal_variance(self, x, decoded):
         """The maximum-likelihood variance for these residuals (rows along dim -2)."""
-        squared_residuals = (x - decoded).square().reshape(-1, x.shape[-1])
+        return self._variance_of((x - decoded).square())
+
+    def _variance_of(self, squared_residuals):
+        squared_residuals = squared_residuals.reshape(-1, squared_residuals.shape[-1])
         variance = squared_residuals.mean() if self.shared else squared_residuals.mean(dim=0)
         return variance.clamp(min=self.min_variance)
 
+    def _squared_residuals_and_variance(self, x, decoded):
+        squared_residuals = (x - decoded).square()
+        if not self.training:
+            return squared_residuals, self.variance
+        variance = self._variance_of(squared_residuals.detach())
+        self.variance.lerp_(variance.reshape(self.variance.shape), self.momentum)
+        return squared_residuals, variance
+
     def log_prob_per_feature(self, x, decoded):
-        if self.training:
-            variance = self.optimal_variance(x, decoded).detach()
-            self.variance.lerp_(variance.reshape(self.variance.shape), self.momentum)
-        else:
-            variance = self.variance
-        return -0.5 * ((x - decoded).square() / variance + torch.log(2 * math.pi * variance))
+        squared_residuals, variance = self._squared_residuals_and_variance(x, decoded)
+        return -0.5 * (squared_residuals / variance + torch.log(2 * math.pi * variance))
 
     def log_prob(self, x, decoded):
-        return self.log_prob_per_feature(x, decoded).sum(dim=-1)
+        # The normalising term is summed over the features once, not per row.
+        squared_residuals, variance = self._squared_residuals_and_variance(x, decoded)
+        log_normaliser = torch.log(2 * math.pi * variance).expand(x.shape[-1]).sum()
+        return -0.5 * ((squared_residuals / variance).sum(dim=-1) + log_normaliser)
 
     def mean(self, decoded):
         return decoded

@@ -233,9 +233,10 @@ class VAETransformer(BaseAutoencoder):
         kl_weight = self.beta * min(1.0, self._n_steps / max(self.kl_warmup_steps, 1))
         mean, log_var = self.encoder_(batch)
         noise = torch.randn(mean.shape, generator=generator, device=mean.device, dtype=mean.dtype)
-        z = mean + torch.exp(0.5 * log_var) * noise
+        std = torch.exp(0.5 * log_var)
+        z = mean + std * noise
         log_px = self.likelihood_.log_prob(batch, self.decoder_(z))
-        kl = 0.5 * (mean.square() + log_var.exp() - 1.0 - log_var).sum(dim=1)
+        kl = 0.5 * (mean.square() + std.square() - 1.0 - log_var).sum(dim=1)
         return (kl_weight * kl - log_px).mean()
 
     def _encode(self, X):
