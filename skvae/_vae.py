@@ -119,7 +119,7 @@ class VAETransformer(BaseAutoencoder):
     n_features_in_ : int
         Number of features seen during fit.
 
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit, when X has string column names.
 
     See Also
@@ -269,7 +269,7 @@ class VAETransformer(BaseAutoencoder):
 
         Returns
         -------
-        X : ndarray of shape (n_samples, n_features_in_)
+        X : ndarray of shape (n_samples, `n_features_in_`)
             Generated rows.
         """
         check_is_fitted(self)
