@@ -85,7 +85,6 @@ sphinx_gallery_conf = {
     "within_subsection_order": "gallery_order.ExampleOrder",
     "doc_module": ("skvae",),
     "backreferences_dir": "generated/backreferences",
-    "reference_url": {"skvae": None},
     "remove_config_comments": True,
     "min_reported_time": 1,
     # SKVAE_DOCS_PLOT=0 builds the pages without running the examples.
@@ -95,7 +94,6 @@ sphinx_gallery_conf = {
 # -- HTML -------------------------------------------------------------------
 html_theme = "pydata_sphinx_theme"
 html_title = f"skvae {release}"
-html_static_path = ["_static"]
 html_theme_options = {
     "navigation_with_keys": False,
     "show_toc_level": 2,
