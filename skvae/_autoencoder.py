@@ -80,7 +80,7 @@ class AutoencoderTransformer(BaseAutoencoder):
         Number of epochs run.
 
     loss_curve_ : list of float
-        Mean training loss (squared error per feature) after each epoch.
+        Mean training loss after each epoch: the squared reconstruction error per row.
 
     validation_scores_ : list of float
         Score on the held-out rows after each epoch; only with ``early_stopping``.
@@ -91,7 +91,7 @@ class AutoencoderTransformer(BaseAutoencoder):
     n_features_in_ : int
         Number of features seen during fit.
 
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit, when X has string column names.
 
     See Also

@@ -133,7 +133,7 @@ class VAETransformer(BaseAutoencoder):
     n_features_in_ : int
         Number of features seen during fit.
 
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit, when X has string column names.
 
     See Also
@@ -340,7 +340,7 @@ class VAETransformer(BaseAutoencoder):
 
         Returns
         -------
-        X : ndarray or DataFrame of shape (n_samples, n_features_in_)
+        X : ndarray or DataFrame of shape (n_samples, `n_features_in_`)
             Generated rows; a DataFrame with the input's column names when
             ``set_output(transform="pandas")`` (or "polars") is configured.
         """
