@@ -18,7 +18,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 from torch import nn
 
-from ._tensors import as_float32_tensor, check_code_array, map_rows, resolve_device
+from ._tensors import _CHUNK_ROWS, as_float32_tensor, check_code_array, map_rows, resolve_device
 from ._training import TrainingDiverged, make_optimizer, snapshot, train
 
 
@@ -314,6 +314,17 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
     def _map_rows(self, fn, X):
         device = next(self.decoder_.parameters()).device
         return map_rows(fn, X, device, X.dtype)
+
+    def _column_means(self, fn, X):
+        """Mean over the rows of X of ``fn``'s per-row outputs, in float64.
+
+        Summed chunk by chunk: X may be a memory map larger than memory.
+        """
+        sums = sum(
+            self._map_rows(fn, X[start : start + _CHUNK_ROWS]).sum(axis=0, dtype=np.float64)
+            for start in range(0, X.shape[0], _CHUNK_ROWS)
+        )
+        return sums / X.shape[0]
 
     def transform(self, X):
         """Encode X into its low-dimensional code.

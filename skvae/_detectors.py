@@ -276,10 +276,10 @@ class AutoencoderOutlierDetector(_OutlierDetectorMixin, AutoencoderTransformer):
 
     def _fit_feature_scale(self, X):
         self.reconstruction_scale_ = None
-        errors = self._map_rows(self._squared_errors, X).astype(np.float64)
+        mean_errors = self._column_means(self._squared_errors, X)
         # Features every row reconstructs perfectly (constant columns) keep a
         # tiny positive scale, so a new value there still counts.
-        self.reconstruction_scale_ = np.maximum(errors.mean(axis=0), 1e-12)
+        self.reconstruction_scale_ = np.maximum(mean_errors, 1e-12)
 
     def _feature_terms(self, X):
         errors = self._squared_errors(X)

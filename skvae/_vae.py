@@ -278,12 +278,9 @@ class VAETransformer(BaseAutoencoder):
         if self.likelihood != "bernoulli":
             # The variance that maximises the ELBO on all the training rows,
             # rather than the running average of the batches'.
-            # Summed chunk by chunk: X may be a memory map larger than memory.
-            sums = sum(
-                self._map_rows(self._squared_residuals, X[start : start + 8192]).sum(axis=0, dtype=np.float64)
-                for start in range(0, X.shape[0], 8192)
-            )
-            variance = sums.mean() / X.shape[0] if self.likelihood == "gaussian_shared" else sums / X.shape[0]
+            variance = self._column_means(self._squared_residuals, X)
+            if self.likelihood == "gaussian_shared":
+                variance = variance.mean()
             floor = self.likelihood_.min_variance
             self.likelihood_.variance.copy_(torch.as_tensor(np.maximum(variance, floor)).reshape(-1))
 
