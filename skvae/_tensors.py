@@ -54,7 +54,7 @@ def map_rows(fn, X, device, dtype, chunk_rows=_CHUNK_ROWS):
 
     Returns a numpy array of ``dtype`` with one entry (or row) per row of X.
     """
-    outputs = []
+    result = None
     with torch.inference_mode():
         for start in range(0, X.shape[0], chunk_rows):
             chunk = as_float32_tensor(X[start : start + chunk_rows], device)
@@ -62,8 +62,12 @@ def map_rows(fn, X, device, dtype, chunk_rows=_CHUNK_ROWS):
             padding = -n_rows % _ROW_BLOCK
             if padding:
                 chunk = torch.cat([chunk, chunk.new_zeros((padding, *chunk.shape[1:]))])
-            outputs.append(fn(chunk)[:n_rows].cpu().numpy())
-    result = np.concatenate(outputs)
+            output = fn(chunk)[:n_rows].cpu().numpy()
+            # One output array filled in place: no list of chunk results to
+            # concatenate, whose many small blocks would pin freed memory.
+            if result is None:
+                result = np.empty((X.shape[0], *output.shape[1:]), dtype=output.dtype)
+            result[start : start + n_rows] = output
     # Finite inputs can still overflow float32 inside the networks (a squared
     # error of a value of 1e20, say): an error, never inf or NaN output.
     if not np.isfinite(result).all():
