@@ -234,10 +234,10 @@ class VAETransformer(BaseAutoencoder):
         mean, log_var = self.encoder_(batch)
         noise = torch.randn(mean.shape, generator=generator, device=mean.device, dtype=mean.dtype)
         std = torch.exp(0.5 * log_var)
-        z = mean + std * noise
-        log_px = self.likelihood_.log_prob(batch, self.decoder_(z))
-        kl = 0.5 * (mean.square() + std.square() - 1.0 - log_var).sum(dim=1)
-        return (kl_weight * kl - log_px).mean()
+        log_px = self.likelihood_.batch_log_prob(batch, self.decoder_(torch.addcmul(mean, std, noise)))
+        # KL(q(z|x) || N(0, I)), averaged over the rows.
+        kl = 0.5 * (mean.square() + std.square() - 1.0 - log_var).sum() / len(batch)
+        return kl_weight * kl - log_px
 
     def _encode(self, X):
         return self.encoder_(X)[0]

@@ -8,6 +8,7 @@ from sklearn.decomposition import PCA, FactorAnalysis
 from sklearn.model_selection import train_test_split
 
 from skvae import VAETransformer
+from skvae._likelihoods import GaussianLikelihood
 
 
 @pytest.fixture
@@ -130,6 +131,22 @@ def test_gaussian_variance_is_the_mean_squared_residual(X):
         residuals = vae._map_rows(vae._squared_residuals, X)
         expected = residuals.mean(axis=0) if shape == (5,) else [residuals.mean()]
         np.testing.assert_allclose(vae.likelihood_.variance.numpy(), expected, rtol=1e-4)
+
+
+@pytest.mark.parametrize("variance", ["feature", "shared"])
+def test_training_likelihood_is_the_gaussian_at_the_batch_optimal_variance(variance):
+    torch.manual_seed(0)
+    x = torch.randn(64, 5, dtype=torch.float64)
+    decoded = torch.randn(64, 5, dtype=torch.float64, requires_grad=True)
+    likelihood = GaussianLikelihood(5, variance=variance).double()
+    batch_value = likelihood.batch_log_prob(x, decoded)
+    (batch_gradient,) = torch.autograd.grad(batch_value, decoded)
+
+    likelihood.variance.copy_(likelihood.optimal_variance(x, decoded).detach().reshape(-1))
+    value = likelihood.log_prob(x, decoded).mean()
+    (gradient,) = torch.autograd.grad(value, decoded)
+    torch.testing.assert_close(batch_value, value)
+    torch.testing.assert_close(batch_gradient, gradient)
 
 
 def test_constant_columns_keep_a_finite_likelihood(X):
