@@ -45,9 +45,9 @@ class GaussianLikelihood(nn.Module):
 
         At its optimum the variance makes the squared residuals it divides
         sum to one per row and feature, which leaves a function of the
-        variance alone. Its gradient is the fixed-variance one (the
-        likelihood is flat in the variance there) at half the tensor
-        operations: per-step overhead dominates CPU training.
+        variance alone. Its gradient is that of the likelihood at a fixed
+        variance (the likelihood is flat in the variance there), and the
+        training step needs no separate, detached variance.
         """
         variance = self.optimal_variance(x, decoded)
         with torch.no_grad():
