@@ -18,8 +18,12 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 from torch import nn
 
-from ._tensors import _CHUNK_ROWS, as_float32_tensor, check_code_array, map_rows, resolve_device
+from ._tensors import as_float32_tensor, check_code_array, map_rows, resolve_device
 from ._training import TrainingDiverged, make_optimizer, snapshot, train
+
+# Rows per chunk of the passes over the training rows that fit makes (the
+# VAE's variance, the detectors' error scales).
+_MEAN_CHUNK_ROWS = 1024
 
 
 class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
@@ -318,11 +322,13 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
     def _column_means(self, fn, X):
         """Mean over the rows of X of ``fn``'s per-row outputs, in float64.
 
-        Summed chunk by chunk: X may be a memory map larger than memory.
+        Summed chunk by chunk: X may be a memory map larger than memory. The
+        chunks are small because fit runs this, and fit should peak at the
+        training batches' memory, not at an inference chunk's.
         """
         sums = sum(
-            self._map_rows(fn, X[start : start + _CHUNK_ROWS]).sum(axis=0, dtype=np.float64)
-            for start in range(0, X.shape[0], _CHUNK_ROWS)
+            self._map_rows(fn, X[start : start + _MEAN_CHUNK_ROWS]).sum(axis=0, dtype=np.float64)
+            for start in range(0, X.shape[0], _MEAN_CHUNK_ROWS)
         )
         return sums / X.shape[0]
 
