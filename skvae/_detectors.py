@@ -344,7 +344,7 @@ class VAEOutlierDetector(_OutlierDetectorMixin, VAETransformer):
     learning_rate_init : float, default=2e-3
         Adam's learning rate.
 
-    max_iter : int, default=15
+    max_iter : int, default=30
         Maximum number of epochs. Few on purpose: the training rows hold the
         anomalies too, and a model trained long learns to explain them as well.
 
@@ -445,7 +445,7 @@ class VAEOutlierDetector(_OutlierDetectorMixin, VAETransformer):
         alpha=1e-4,
         batch_size="auto",
         learning_rate_init=2e-3,
-        max_iter=15,
+        max_iter=30,
         tol=1e-4,
         early_stopping=False,
         validation_fraction=0.1,
