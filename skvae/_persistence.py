@@ -20,8 +20,9 @@ import torch
 from sklearn.utils.validation import check_is_fitted
 
 from ._autoencoder import AutoencoderTransformer
-from ._detectors import AutoencoderOutlierDetector, VAEOutlierDetector
+from ._autoencoder_detector import AutoencoderOutlierDetector
 from ._vae import VAETransformer
+from ._vae_detector import VAEOutlierDetector
 
 _FORMAT = "skvae"
 _FORMAT_VERSION = 1

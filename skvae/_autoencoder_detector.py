@@ -1,0 +1,194 @@
+"""Anomaly detection by autoencoder reconstruction error."""
+
+import numpy as np
+import torch
+
+from ._autoencoder import AutoencoderTransformer
+from ._outlier import _OutlierDetectorMixin
+
+
+class AutoencoderOutlierDetector(_OutlierDetectorMixin, AutoencoderTransformer):
+    """Anomaly detection by autoencoder reconstruction error.
+
+    Rows the autoencoder reconstructs badly are anomalies. Each feature's
+    squared error is divided by that feature's mean squared error on the
+    training rows, so that features which are hard to reconstruct for every
+    row do not drown the others: ``score_samples`` is minus the sum of these
+    normalised errors, and ``feature_contributions`` returns the terms of
+    that sum (they add up to ``score_samples`` exactly).
+
+    Parameters
+    ----------
+    n_components : int, default=8
+        Size of the code (the bottleneck).
+
+    contamination : "auto" or float in (0, 0.5], default="auto"
+        Share of outliers expected in the training data; sets ``offset_`` to
+        that quantile of the training scores. "auto" uses Tukey's lower fence
+        (first quartile minus 1.5 interquartile ranges) instead.
+
+    hidden_layer_sizes : array-like of int, default=(128,)
+        Widths of the encoder's hidden layers, from the input inwards. The
+        decoder mirrors them.
+
+    activation : {"identity", "logistic", "tanh", "relu"}, default="relu"
+        Activation between layers.
+
+    alpha : float, default=1e-4
+        Strength of the L2 penalty on the weights, scaled as in MLPRegressor.
+
+    batch_size : int or "auto", default="auto"
+        Rows per mini-batch; "auto" means ``min(200, n_samples)``.
+
+    learning_rate_init : float, default=2e-3
+        Adam's learning rate.
+
+    max_iter : int, default=10
+        Maximum number of epochs. Few on purpose: the training rows hold the
+        anomalies too, and an autoencoder trained long learns to reconstruct
+        them as well.
+
+    tol : float, default=1e-4
+        Improvement of the training loss (or, with ``early_stopping``, of the
+        validation score) below which an epoch counts as no improvement.
+
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the rows, stop when their score
+        stops improving and restore the best weights.
+
+    validation_fraction : float, default=0.1
+        Share of the rows held out with ``early_stopping``.
+
+    n_iter_no_change : int, default=10
+        Epochs without improvement by ``tol`` after which training stops.
+
+    shuffle : bool, default=True
+        Whether to shuffle the rows before each epoch.
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds initialisation, shuffling and the validation split. An
+        int gives bit-identical refits on CPU; global RNGs are not touched.
+
+    warm_start : bool, default=False
+        Continue from the previous fit's weights instead of starting anew.
+
+    verbose : int, default=0
+        Print one line per epoch when positive.
+
+    device : {"cpu", "cuda", "auto"}, default="cpu"
+        Where to train and infer; "auto" takes a GPU when torch sees one.
+
+    Attributes
+    ----------
+    offset_ : float
+        Threshold on ``score_samples``: ``decision_function`` subtracts it.
+
+    reconstruction_scale_ : ndarray of shape (`n_features_in_`,)
+        Mean squared reconstruction error of each feature on the training rows.
+
+    encoder_ : torch.nn.Module
+        The trained encoder, from ``n_features_in_`` to ``n_components``.
+
+    decoder_ : torch.nn.Module
+        The trained decoder network.
+
+    n_iter_ : int
+        Number of epochs run.
+
+    loss_curve_ : list of float
+        Mean training loss after each epoch: the squared reconstruction error per row.
+
+    validation_scores_ : list of float
+        Score of the held-out rows after each epoch; only with ``early_stopping``.
+
+    best_validation_score_ : float
+        Best of ``validation_scores_``; only with ``early_stopping``.
+
+    n_features_in_ : int
+        Number of features seen during fit.
+
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of features seen during fit, when X has string column names.
+
+    See Also
+    --------
+    VAEOutlierDetector : Anomaly detection by VAE log-likelihood.
+    sklearn.ensemble.IsolationForest : The tree-based detector.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skvae import AutoencoderOutlierDetector
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.normal(size=(200, 5))
+    >>> detector = AutoencoderOutlierDetector(contamination=0.05, random_state=0).fit(X)
+    >>> detector.predict([[0, 0, 0, 0, 0], [9, -9, 9, -9, 9]])
+    array([ 1, -1])
+    """
+
+    _parameter_constraints: dict = {
+        **AutoencoderTransformer._parameter_constraints,
+        **_OutlierDetectorMixin._detector_constraints,
+    }
+
+    def __init__(
+        self,
+        n_components=8,
+        *,
+        contamination="auto",
+        hidden_layer_sizes=(128,),
+        activation="relu",
+        alpha=1e-4,
+        batch_size="auto",
+        learning_rate_init=2e-3,
+        max_iter=10,
+        tol=1e-4,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        shuffle=True,
+        random_state=None,
+        warm_start=False,
+        verbose=0,
+        device="cpu",
+    ):
+        super().__init__(
+            n_components=n_components,
+            hidden_layer_sizes=hidden_layer_sizes,
+            activation=activation,
+            alpha=alpha,
+            batch_size=batch_size,
+            learning_rate_init=learning_rate_init,
+            max_iter=max_iter,
+            tol=tol,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            n_iter_no_change=n_iter_no_change,
+            shuffle=shuffle,
+            random_state=random_state,
+            warm_start=warm_start,
+            verbose=verbose,
+            device=device,
+        )
+        self.contamination = contamination
+
+    def _squared_errors(self, X):
+        return (self.decoder_(self.encoder_(X)) - X).square()
+
+    def _fit_feature_scale(self, X):
+        self.reconstruction_scale_ = None
+        mean_errors = self._column_means(self._squared_errors, X)
+        # Features every row reconstructs perfectly (constant columns) keep a
+        # tiny positive scale, so a new value there still counts.
+        self.reconstruction_scale_ = np.maximum(mean_errors, 1e-12)
+
+    def _feature_terms(self, X):
+        errors = self._squared_errors(X)
+        # No scale yet while a first fit trains (early stopping scores the validation rows).
+        scale = getattr(self, "reconstruction_scale_", None)
+        if scale is None:
+            return -errors
+        return -errors / torch.as_tensor(scale, dtype=X.dtype, device=X.device)
+
+    def _score_rows(self, X):
+        return self._feature_terms(X).sum(dim=1)

@@ -1,0 +1,196 @@
+"""Anomaly detection by VAE log-likelihood."""
+
+from ._outlier import _OutlierDetectorMixin
+from ._vae import VAETransformer
+
+
+class VAEOutlierDetector(_OutlierDetectorMixin, VAETransformer):
+    """Anomaly detection by VAE log-likelihood.
+
+    ``score_samples`` is the importance-weighted estimate of log p(x) of
+    :class:`VAETransformer`: a density, in nats, whose learned per-feature
+    variances already put every feature on its own scale. Low likelihood
+    means anomaly. ``feature_contributions`` returns log p(x_j | z) for each
+    feature j at the posterior mean z = mu(x): these terms add up to the
+    reconstruction part of the score, log p(x | mu(x)).
+
+    Parameters
+    ----------
+    n_components : int, default=12
+        Number of latent variables. Generous on purpose: the KL term switches
+        off the dimensions the data do not need.
+
+    contamination : "auto" or float in (0, 0.5], default="auto"
+        Share of outliers expected in the training data; sets ``offset_`` to
+        that quantile of the training scores. "auto" uses Tukey's lower fence
+        (first quartile minus 1.5 interquartile ranges) instead.
+
+    hidden_layer_sizes : array-like of int, default=(128,)
+        Widths of the encoder's hidden layers, from the input inwards; the decoder
+        mirrors them.
+
+    activation : {"identity", "logistic", "tanh", "relu"}, default="relu"
+        Activation between layers.
+
+    beta : float, default=1.0
+        Weight of the KL term (beta-VAE); 1 gives the true ELBO.
+
+    likelihood : {"gaussian", "gaussian_shared", "bernoulli"}, default="gaussian"
+        The decoder's distribution p(x|z), as for :class:`VAETransformer`.
+
+    kl_warmup_steps : int, default=0
+        Optimizer steps over which the weight of the KL term rises from 0 to
+        ``beta``; early stopping only starts counting after them.
+
+    n_importance_samples : int, default=50
+        Posterior samples per row in ``score_samples``; more samples give a
+        tighter (less negatively biased) estimate of log p(x).
+
+    alpha : float, default=1e-4
+        Strength of the L2 penalty on the weights, scaled as in MLPRegressor.
+
+    batch_size : int or "auto", default="auto"
+        Rows per mini-batch; "auto" means ``min(200, n_samples)``.
+
+    learning_rate_init : float, default=2e-3
+        Adam's learning rate.
+
+    max_iter : int, default=30
+        Maximum number of epochs. Few on purpose: the training rows hold the
+        anomalies too, and a model trained long learns to explain them as well.
+
+    tol : float, default=1e-4
+        Improvement of the training loss (or, with ``early_stopping``, of the
+        validation score) below which an epoch counts as no improvement.
+
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the rows, stop when their score
+        stops improving and restore the best weights.
+
+    validation_fraction : float, default=0.1
+        Share of the rows held out with ``early_stopping``.
+
+    n_iter_no_change : int, default=10
+        Epochs without improvement by ``tol`` after which training stops.
+
+    shuffle : bool, default=True
+        Whether to shuffle the rows before each epoch.
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds initialisation, shuffling, the validation split and the
+        training noise. An int gives bit-identical refits on CPU; global RNGs
+        are not touched.
+
+    warm_start : bool, default=False
+        Continue from the previous fit's weights instead of starting anew.
+
+    verbose : int, default=0
+        Print one line per epoch when positive.
+
+    device : {"cpu", "cuda", "auto"}, default="cpu"
+        Where to train and infer; "auto" takes a GPU when torch sees one.
+
+    Attributes
+    ----------
+    offset_ : float
+        Threshold on ``score_samples``: ``decision_function`` subtracts it.
+
+    encoder_ : torch.nn.Module
+        The trained encoder, returning the posterior mean and log-variance.
+
+    decoder_ : torch.nn.Module
+        The trained decoder network.
+
+    likelihood_ : torch.nn.Module
+        The observation model p(x|z), with its learned variance if Gaussian.
+
+    n_iter_ : int
+        Number of epochs run.
+
+    loss_curve_ : list of float
+        Mean training loss after each epoch: the negative ELBO per row.
+
+    validation_scores_ : list of float
+        Score of the held-out rows after each epoch; only with ``early_stopping``.
+
+    best_validation_score_ : float
+        Best of ``validation_scores_``; only with ``early_stopping``.
+
+    n_features_in_ : int
+        Number of features seen during fit.
+
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of features seen during fit, when X has string column names.
+
+    See Also
+    --------
+    AutoencoderOutlierDetector : Anomaly detection by reconstruction error.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skvae import VAEOutlierDetector
+    >>> rng = np.random.RandomState(0)
+    >>> X = rng.normal(size=(200, 5))
+    >>> detector = VAEOutlierDetector(contamination=0.05, random_state=0).fit(X)
+    >>> detector.predict([[0, 0, 0, 0, 0], [9, -9, 9, -9, 9]])
+    array([ 1, -1])
+    """
+
+    _parameter_constraints: dict = {
+        **VAETransformer._parameter_constraints,
+        **_OutlierDetectorMixin._detector_constraints,
+    }
+
+    def __init__(
+        self,
+        n_components=12,
+        *,
+        contamination="auto",
+        hidden_layer_sizes=(128,),
+        activation="relu",
+        beta=1.0,
+        likelihood="gaussian",
+        kl_warmup_steps=0,
+        n_importance_samples=50,
+        alpha=1e-4,
+        batch_size="auto",
+        learning_rate_init=2e-3,
+        max_iter=30,
+        tol=1e-4,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        shuffle=True,
+        random_state=None,
+        warm_start=False,
+        verbose=0,
+        device="cpu",
+    ):
+        super().__init__(
+            n_components=n_components,
+            hidden_layer_sizes=hidden_layer_sizes,
+            activation=activation,
+            beta=beta,
+            likelihood=likelihood,
+            kl_warmup_steps=kl_warmup_steps,
+            n_importance_samples=n_importance_samples,
+            alpha=alpha,
+            batch_size=batch_size,
+            learning_rate_init=learning_rate_init,
+            max_iter=max_iter,
+            tol=tol,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            n_iter_no_change=n_iter_no_change,
+            shuffle=shuffle,
+            random_state=random_state,
+            warm_start=warm_start,
+            verbose=verbose,
+            device=device,
+        )
+        self.contamination = contamination
+
+    def _feature_terms(self, X):
+        decoded = self.decoder_(self.encoder_(X)[0])
+        return self.likelihood_.log_prob_per_feature(X, decoded)
