@@ -47,7 +47,9 @@ class GaussianLikelihood(nn.Module):
         sum to one per row and feature, which leaves a function of the
         variance alone. Its gradient is that of the likelihood at a fixed
         variance (the likelihood is flat in the variance there), and the
-        training step needs no separate, detached variance.
+        training step needs no separate, detached variance. Where the floor
+        binds (a feature reconstructed almost exactly) the value is a lower
+        bound, and that feature gets no gradient.
         """
         variance = self.optimal_variance(x, decoded)
         with torch.no_grad():
