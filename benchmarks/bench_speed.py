@@ -21,12 +21,11 @@ Usage::
 
 Memory is peak RSS (``ru_maxrss``) in MB (10**6 bytes): the peak after fit minus
 the peak before it, once imports are done and the data exist. The data are built
-in small chunks so that the peak before fit is the data itself and not
-temporaries. Fit time and memory are measured after the once-per-process
-costs that a first fit would pay (torch's lazy import of torch._dynamo with the
-first optimizer, PyOD's numba compilation, kernels' first-call set-up: each
-worker fits 1,024 rows once, untimed); the first-fit latency table includes
-them.
+in small chunks so that they leave no temporaries behind. Fit time and memory
+are measured after the once-per-process costs that a first fit would pay
+(torch's lazy import of torch._dynamo with the first optimizer, PyOD's numba
+compilation, kernels' first-call set-up: each worker fits 1,024 rows once,
+untimed); the first-fit latency table includes them.
 
 This script is no test: it prints tables and asserts nothing.
 """
@@ -95,24 +94,6 @@ def limit_torch_threads(threads):
     torch = sys.modules.get("torch")
     if torch is not None:
         torch.set_num_threads(threads)
-
-
-def pay_one_time_costs(name):
-    """Do now the once-per-process work that a contender's first fit would do.
-
-    torch imports torch._dynamo when the first optimizer is built (seconds and
-    about 80 MB), and PyOD JIT-compiles its numba distance when it first
-    scores rows (seconds). Both are constant costs of a fresh process, not of
-    training: the fit table is measured after them, the latency table with them.
-    """
-    if "torch" in sys.modules:
-        import torch._dynamo  # noqa: F401
-    if name == "pyod-ae":
-        import numpy as np
-        from pyod.utils.stat_models import pairwise_distances_no_broadcast
-
-        rows = np.ones((2, N_FEATURES), dtype=np.float32)
-        pairwise_distances_no_broadcast(rows, rows)
 
 
 # -- the contenders ------------------------------------------------------------
@@ -353,11 +334,12 @@ def worker_fit(name, n_samples, epochs, threads):
     except ImportError as exc:
         return {"skipped": f"{type(exc).__name__}: {exc}"}
     limit_torch_threads(threads)
-    pay_one_time_costs(name)
     X = make_data(n_samples)
-    # An untimed fit of 1,024 rows first: kernels initialise themselves on
-    # their first call in a process (the latency table counts that), which
-    # would otherwise weigh on small fits as if it were a cost per row.
+    # An untimed fit of 1,024 rows first pays the once-per-process costs:
+    # torch imports torch._dynamo with the first optimizer (seconds, ~80 MB),
+    # PyOD JIT-compiles its numba distance, kernels set themselves up on their
+    # first call. The latency table counts them; here they would weigh on
+    # small fits as if they were a cost per row.
     fit(X[:1024], 1)
     gc.collect()
     rss_before = peak_rss_mb()
@@ -383,7 +365,8 @@ def worker_fit(name, n_samples, epochs, threads):
 def worker_latency(name, threads):
     """Import time, then first and second fit of a tiny problem (512 x 10, 1 epoch).
 
-    The first fit includes the one-time costs of ``pay_one_time_costs``.
+    The first fit includes the once-per-process costs that ``worker_fit``'s
+    warm-up fit pays before it measures.
     """
     tic = time.perf_counter()
     try:
