@@ -117,15 +117,31 @@ class AutoencoderTransformer(BaseAutoencoder):
         )
         return {"encoder": encoder, "decoder": decoder}
 
-    def _loss(self, batch, generator):
-        return (self.decoder_(self.encoder_(batch)) - batch).square().sum(dim=1).mean()
+    def _loss(self, batch, generator, has_missing):
+        x, observed = self._prepare(batch) if has_missing else (batch, None)
+        return self._column_errors(x, self.decoder_(self.encoder_(x)), observed).sum(dim=1).mean()
+
+    def _column_errors(self, x, decoded, observed):
+        """Each input column's reconstruction error: squared for numbers, cross-entropy for categories.
+
+        Missing cells (``observed`` False) count 0.
+        """
+        layout = self._layout(x.device)
+        errors = (layout.numeric_part(decoded) - layout.numeric_part(x)).square()
+        numeric_observed = layout.numeric_mask(observed)
+        if numeric_observed is not None:
+            errors = errors * numeric_observed
+        if layout.all_numeric:
+            return errors
+        return layout.by_column(errors, -layout.categorical_log_probs(x, decoded))
 
     def _encode(self, X):
-        return self.encoder_(X)
+        return self.encoder_(self._prepare(X)[0])
 
     def _decode(self, Z):
-        return self.decoder_(Z)
+        return self._layout(Z.device).categorical_probabilities(self.decoder_(Z))
 
     def _score_rows(self, X):
-        """Minus the squared reconstruction error of each row."""
-        return -(self.decoder_(self.encoder_(X)) - X).square().sum(dim=1)
+        """Minus the reconstruction error of each row, over its observed cells."""
+        x, observed = self._prepare(X)
+        return -self._column_errors(x, self.decoder_(self.encoder_(x)), observed).sum(dim=1)

@@ -11,11 +11,17 @@ class AutoencoderOutlierDetector(_OutlierDetectorMixin, AutoencoderTransformer):
     """Anomaly detection by autoencoder reconstruction error.
 
     Rows the autoencoder reconstructs badly are anomalies. Each feature's
-    squared error is divided by that feature's mean squared error on the
-    training rows, so that features which are hard to reconstruct for every
-    row do not drown the others: ``score_samples`` is minus the sum of these
-    normalised errors, and ``feature_contributions`` returns the terms of
-    that sum (they add up to ``score_samples`` exactly).
+    squared error (cross-entropy for a categorical column) is divided by
+    that feature's mean error on the training rows, so that features which
+    are hard to reconstruct for every row do not drown the others:
+    ``score_samples`` is minus the sum of these normalised errors, and
+    ``feature_contributions`` returns the terms of that sum (they add up to
+    ``score_samples`` exactly for complete rows).
+
+    Missing cells (NaN) add nothing: the row is encoded from its observed
+    cells, and its score is the mean normalised error over the observed
+    cells times the number of features, so that rows missing different
+    cells are scored on one scale. A missing cell's contribution is 0.
 
     Parameters
     ----------
@@ -172,23 +178,37 @@ class AutoencoderOutlierDetector(_OutlierDetectorMixin, AutoencoderTransformer):
         )
         self.contamination = contamination
 
-    def _squared_errors(self, X):
-        return (self.decoder_(self.encoder_(X)) - X).square()
+    def _errors(self, X, missing_as_nan=False):
+        """Each column's reconstruction error (0, or NaN with ``missing_as_nan``, where missing)."""
+        x, observed = self._prepare(X)
+        errors = self._column_errors(x, self.decoder_(self.encoder_(x)), observed)
+        if missing_as_nan and observed is not None:
+            errors = errors.masked_fill(~observed, torch.nan)
+        return errors, observed
 
     def _fit_feature_scale(self, X):
         self.reconstruction_scale_ = None
-        mean_errors = self._column_means(self._squared_errors, X)
+        mean_errors = self._column_means(lambda chunk: self._errors(chunk, missing_as_nan=True)[0], X)
         # Features every row reconstructs perfectly (constant columns) keep a
         # tiny positive scale, so a new value there still counts.
         self.reconstruction_scale_ = np.maximum(mean_errors, 1e-12)
 
     def _feature_terms(self, X):
-        errors = self._squared_errors(X)
+        return self._scaled_terms(X)[0]
+
+    def _scaled_terms(self, X):
+        errors, observed = self._errors(X)
         # No scale yet while a first fit trains (early stopping scores the validation rows).
         scale = getattr(self, "reconstruction_scale_", None)
-        if scale is None:
-            return -errors
-        return -errors / torch.as_tensor(scale, dtype=X.dtype, device=X.device)
+        if scale is not None:
+            errors = errors / torch.as_tensor(scale, dtype=X.dtype, device=X.device)
+        return -errors, observed
 
     def _score_rows(self, X):
-        return self._feature_terms(X).sum(dim=1)
+        terms, observed = self._scaled_terms(X)
+        if observed is None:
+            return terms.sum(dim=1)
+        # The mean term over the observed cells, times the number of
+        # columns: rows missing different cells stay on one scale.
+        n_observed = observed.sum(dim=1, dtype=terms.dtype)
+        return terms.sum(dim=1) * (terms.shape[1] / n_observed)

@@ -15,9 +15,10 @@ from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, Transfo
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
+from ._table import TableEncoder
 from ._tensors import as_float32_tensor, check_code_array, map_rows, resolve_device
 from ._training import TrainingDiverged, make_optimizer, snapshot, train
 
@@ -46,6 +47,8 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         "warm_start": ["boolean"],
         "verbose": ["verbose"],
         "device": [StrOptions({"cpu", "cuda", "auto"})],
+        "categorical_features": [StrOptions({"from_dtype"}), "array-like", None],
+        "standardize": [StrOptions({"auto"}), "boolean"],
     }
 
     def __init__(
@@ -67,6 +70,8 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         warm_start=False,
         verbose=0,
         device="cpu",
+        categorical_features="from_dtype",
+        standardize="auto",
     ):
         self.n_components = n_components
         self.hidden_layer_sizes = hidden_layer_sizes
@@ -84,6 +89,8 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         self.warm_start = warm_start
         self.verbose = verbose
         self.device = device
+        self.categorical_features = categorical_features
+        self.standardize = standardize
 
     # -- what subclasses provide -------------------------------------------
 
@@ -91,8 +98,8 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         """The torch modules to fit, as a dict: "encoder" becomes ``encoder_``, etc."""
         raise NotImplementedError
 
-    def _loss(self, batch, generator):
-        """Mean training loss of a batch (a scalar tensor)."""
+    def _loss(self, batch, generator, has_missing):
+        """Mean training loss of a batch (a scalar tensor); ``has_missing`` if X has NaN cells."""
         raise NotImplementedError
 
     def _encode(self, X):
@@ -138,7 +145,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             The fitted estimator.
         """
         keep_weights = self.warm_start and hasattr(self, "encoder_")
-        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=not keep_weights)
+        X = self._validate_X(X, reset=not keep_weights)
         self._fit(X, incremental=False, keep_weights=keep_weights)
         return self
 
@@ -163,12 +170,47 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             The estimator, trained on one more chunk.
         """
         first_call = not hasattr(self, "encoder_")
-        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=first_call)
+        X = self._validate_X(X, reset=first_call)
         self._fit(X, incremental=True, keep_weights=not first_call)
         return self
 
+    def _validate_X(self, X, *, reset):
+        """Validate X and code it for the networks (see ``_table``): floats, NaN where missing.
+
+        ``reset`` learns the columns anew (fit); otherwise X must have the
+        columns the estimator was fitted on.
+        """
+        if reset:
+            self._table = TableEncoder(self.categorical_features, self._standardize())
+            return self._table.fit_encode(self, X)
+        return self._table.encode(self, X)
+
+    def _standardize(self):
+        """The ``standardize`` the columns get (subclasses may refuse some)."""
+        return self.standardize
+
+    def _layout(self, device):
+        return self._table.layout(device)
+
+    def _prepare(self, X):
+        """The networks' input (missing cells filled) and the observed mask (None if complete)."""
+        return self._layout(X.device).prepare(X)
+
+    def _check_rows_observed(self, X):
+        """Refuse rows with no observed cell: there is nothing to score or learn in them."""
+        if np.isfinite(np.sum(X, dtype=np.float64)):
+            return
+        empty = np.flatnonzero(np.isnan(X).all(axis=1))
+        if empty.size:
+            shown = ", ".join(map(str, empty[:10])) + (", ..." if empty.size > 10 else "")
+            raise ValueError(
+                f"X has {empty.size} row(s) with no observed value (rows {shown}): there is nothing to "
+                f"score in them. Drop them, or impute them first (e.g. VAEImputer)."
+            )
+
     def _fit(self, X, *, incremental, keep_weights):
         self._check_input_range(X)
+        self._check_rows_observed(X)
         device = resolve_device(self.device)
         n_samples = X.shape[0]
         batch_size = min(200 if self.batch_size == "auto" else self.batch_size, n_samples)
@@ -195,6 +237,10 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             batch_size = min(batch_size, X.shape[0])
         X_train = as_float32_tensor(X, device)
         X_val = None if X_val is None else as_float32_tensor(X_val, device)
+        # Checked once here rather than per batch: complete data never pay for
+        # masks. A sum is NaN exactly when a value is (inf is refused), and
+        # needs no mask as large as the data.
+        has_missing = bool(torch.isnan(X_train.sum()))
         # A fresh stream for each call, derived from the seed and the epochs
         # already run, so that refits and continued fits are reproducible.
         generator = torch.Generator(device).manual_seed(self._seed + 7919 * self.n_iter_)
@@ -205,7 +251,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         try:
             history = train(
                 networks,
-                lambda batch: self._loss(batch, generator),
+                lambda batch: self._loss(batch, generator, has_missing),
                 self._optimizer,
                 X_train,
                 max_epochs=1 if incremental else self.max_iter,
@@ -315,22 +361,23 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
 
     # -- using a fitted model ------------------------------------------------
 
-    def _map_rows(self, fn, X):
+    def _map_rows(self, fn, X, allow_nan=False):
         device = next(self.decoder_.parameters()).device
-        return map_rows(fn, X, device, X.dtype)
+        return map_rows(fn, X, device, X.dtype, allow_nan=allow_nan)
 
     def _column_means(self, fn, X):
-        """Mean over the rows of X of ``fn``'s per-row outputs, in float64.
+        """Mean over the rows of X of ``fn``'s per-row outputs, in float64, leaving NaN (missing) out.
 
         Summed chunk by chunk: X may be a memory map larger than memory. The
         chunks are small because fit runs this, and fit should peak at the
         training batches' memory, not at an inference chunk's.
         """
-        sums = sum(
-            self._map_rows(fn, X[start : start + _MEAN_CHUNK_ROWS]).sum(axis=0, dtype=np.float64)
-            for start in range(0, X.shape[0], _MEAN_CHUNK_ROWS)
-        )
-        return sums / X.shape[0]
+        sums = counts = 0
+        for start in range(0, X.shape[0], _MEAN_CHUNK_ROWS):
+            values = self._map_rows(fn, X[start : start + _MEAN_CHUNK_ROWS], allow_nan=True)
+            sums = sums + np.nansum(values, axis=0, dtype=np.float64)
+            counts = counts + (~np.isnan(values)).sum(axis=0)
+        return sums / np.maximum(counts, 1)
 
     def transform(self, X):
         """Encode X into its low-dimensional code.
@@ -346,7 +393,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             The code of each row, in the dtype of X.
         """
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
+        X = self._validate_X(X, reset=False)
         return self._map_rows(self._encode, X)
 
     def inverse_transform(self, X):
@@ -359,12 +406,14 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
 
         Returns
         -------
-        X_original : ndarray of shape (n_samples, n_features)
-            The reconstruction (the decoder's mean) of each code.
+        X_original : ndarray or DataFrame of shape (n_samples, n_features)
+            The reconstruction (the decoder's mean) of each code. With
+            categorical columns, a pandas DataFrame with X's column names and
+            dtypes in fit, each categorical cell its most probable category.
         """
         check_is_fitted(self)
         X = check_code_array(X, self.n_components, self)
-        return self._map_rows(self._decode, X)
+        return self._table.decode(self, self._map_rows(self._decode, X), as_frame=True)
 
     def score_samples(self, X):
         """Score each row; higher means more typical of the training data.
@@ -380,8 +429,9 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             The score of each row.
         """
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
+        X = self._validate_X(X, reset=False)
         self._check_input_range(X)
+        self._check_rows_observed(X)
         return self._map_rows(self._score_rows, X)
 
     def score(self, X, y=None):
@@ -409,4 +459,5 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        tags.input_tags.allow_nan = True
         return tags

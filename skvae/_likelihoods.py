@@ -40,27 +40,45 @@ class GaussianLikelihood(nn.Module):
         variance = squared_residuals.mean() if self.shared else squared_residuals.mean(dim=0)
         return variance.clamp(min=self.min_variance)
 
-    def batch_log_prob(self, x, decoded):
+    def batch_log_prob(self, x, decoded, observed=None):
         """Mean log-likelihood of a training batch's rows at the batch's optimal variance.
 
         At its optimum the variance makes the squared residuals it divides
-        sum to one per row and feature, which leaves a function of the
-        variance alone. Its gradient is that of the likelihood at a fixed
-        variance (the likelihood is flat in the variance there), and the
-        training step needs no separate, detached variance. Where the floor
-        binds (a feature reconstructed almost exactly) the value is a lower
-        bound, and that feature gets no gradient.
+        sum to one per observed cell, which leaves a function of the
+        variance and of the number of observed cells alone. Its gradient is
+        that of the likelihood at a fixed variance (the likelihood is flat
+        in the variance there), and the training step needs no separate,
+        detached variance. Where the floor binds (a feature reconstructed
+        almost exactly) the value is a lower bound, and that feature gets no
+        gradient. ``observed`` (a boolean mask, or None when every cell is)
+        leaves the missing cells out: they add nothing to the loss.
         """
-        variance = self.optimal_variance(x, decoded)
+        if observed is None:
+            variance = self.optimal_variance(x, decoded)
+            with torch.no_grad():
+                self.variance.lerp_(variance.reshape(self.variance.shape), self.momentum)
+            return -0.5 * (torch.log(2 * math.pi * variance) + 1.0).expand(x.shape[-1]).sum()
+        squared_residuals = (x - decoded).square() * observed
+        counts = observed.sum(dim=0, dtype=x.dtype)
+        if self.shared:
+            squared_residuals, counts = squared_residuals.sum(), counts.sum()
+        else:
+            squared_residuals = squared_residuals.sum(dim=0)
+        variance = (squared_residuals / counts.clamp(min=1)).clamp(min=self.min_variance)
         with torch.no_grad():
-            self.variance.lerp_(variance.reshape(self.variance.shape), self.momentum)
-        return -0.5 * (torch.log(2 * math.pi * variance) + 1.0).expand(x.shape[-1]).sum()
+            # A feature with no observed cell in this batch keeps its running variance.
+            seen = torch.where(counts > 0, variance, self.variance.reshape(variance.shape))
+            self.variance.lerp_(seen.reshape(self.variance.shape), self.momentum)
+        return -0.5 * ((torch.log(2 * math.pi * variance) + 1.0) * counts).sum() / x.shape[0]
 
-    def log_prob_per_feature(self, x, decoded):
+    def log_prob_per_feature(self, x, decoded, observed=None):
         variance = self.variance
-        return -0.5 * ((x - decoded).square() / variance + torch.log(2 * math.pi * variance))
+        terms = -0.5 * ((x - decoded).square() / variance + torch.log(2 * math.pi * variance))
+        return terms if observed is None else terms * observed
 
-    def log_prob(self, x, decoded):
+    def log_prob(self, x, decoded, observed=None):
+        if observed is not None:
+            return self.log_prob_per_feature(x, decoded, observed).sum(dim=-1)
         # Scoring K importance samples per row is bound by memory traffic:
         # one fused pass scales the residuals, one more takes their norms
         # (four times faster than subtract, square, divide and sum). The
@@ -82,16 +100,17 @@ class BernoulliLikelihood(nn.Module):
     grey-level images.
     """
 
-    def log_prob_per_feature(self, x, decoded):
+    def log_prob_per_feature(self, x, decoded, observed=None):
         x = x.expand_as(decoded)  # x may be shared by several decoded samples
-        return -F.binary_cross_entropy_with_logits(decoded, x, reduction="none")
+        terms = -F.binary_cross_entropy_with_logits(decoded, x, reduction="none")
+        return terms if observed is None else terms * observed
 
-    def log_prob(self, x, decoded):
-        return self.log_prob_per_feature(x, decoded).sum(dim=-1)
+    def log_prob(self, x, decoded, observed=None):
+        return self.log_prob_per_feature(x, decoded, observed).sum(dim=-1)
 
-    def batch_log_prob(self, x, decoded):
-        """Mean log-likelihood of a training batch's rows."""
-        return self.log_prob(x, decoded).mean()
+    def batch_log_prob(self, x, decoded, observed=None):
+        """Mean log-likelihood of a training batch's rows (over their observed cells)."""
+        return self.log_prob(x, decoded, observed).mean()
 
     def mean(self, decoded):
         return torch.sigmoid(decoded)

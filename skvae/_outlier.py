@@ -14,7 +14,7 @@ from numbers import Real
 import numpy as np
 from sklearn.base import OutlierMixin
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 
 class _OutlierDetectorMixin(OutlierMixin):
@@ -90,8 +90,9 @@ class _OutlierDetectorMixin(OutlierMixin):
         frame = pd is not None and isinstance(X, pd.DataFrame)
         # X's own columns: a model fitted on an array has no feature_names_in_.
         index, columns = (X.index, X.columns) if frame else (None, None)
-        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
+        X = self._validate_X(X, reset=False)
         self._check_input_range(X)
+        self._check_rows_observed(X)
         contributions = self._map_rows(self._feature_terms, X)
         if index is None:
             return contributions

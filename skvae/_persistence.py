@@ -21,6 +21,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._autoencoder import AutoencoderTransformer
 from ._autoencoder_detector import AutoencoderOutlierDetector
+from ._table import TableEncoder
 from ._vae import VAETransformer
 from ._vae_detector import VAEOutlierDetector
 
@@ -163,6 +164,7 @@ def save(estimator, path):
         "class": type(estimator).__name__,
         "params": params,
         "attributes": attributes,
+        "columns": estimator._table.to_dict(),
         "versions": _versions(),
     }
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
@@ -254,7 +256,13 @@ def _make_estimator(metadata, path):
     missing = [name for name in required if name not in attributes]
     if missing:
         raise _refuse(path, f"missing attributes {missing}")
+    try:
+        estimator._table = TableEncoder.from_dict(metadata.get("columns"))
+    except (ValueError, TypeError) as exc:
+        raise _refuse(path, str(exc)) from None
     n_features = estimator.n_features_in_
+    if estimator._table.n_columns != n_features:
+        raise _refuse(path, f"its columns describe {estimator._table.n_columns} features, not {n_features}")
     for name in ("feature_names_in_", "reconstruction_scale_"):
         if name in attributes and len(attributes[name]) != n_features:
             raise _refuse(path, f"{name} has {len(attributes[name])} entries for {n_features} features")
@@ -345,7 +353,7 @@ def load(path):
         metadata = _read_metadata(archive, path)
         estimator, hidden_layer_sizes = _make_estimator(metadata, path)
         _warn_on_version_mismatch(metadata["versions"], path)
-        n_features = estimator.n_features_in_
+        n_features = estimator._table.width
         # The shapes the parameters imply, from networks on the meta device
         # (nothing allocated), checked against the file before reading data.
         with torch.device("meta"):

@@ -28,16 +28,17 @@ def resolve_device(device):
 def as_float32_tensor(X, device):
     """Rows of ``X`` as one contiguous float32 tensor, copying only when needed.
 
-    ``X`` is finite (validated); a value beyond float32's range would become
-    infinite in the cast, so it is a ValueError instead.
+    ``X`` has no infinite value (validated; NaN marks a missing cell); a
+    value beyond float32's range would become infinite in the cast, so it is
+    a ValueError instead.
     """
     if X.dtype != np.float32:
         with np.errstate(over="ignore"):
             X32 = np.ascontiguousarray(X, dtype=np.float32)
-        if not np.isfinite(X32).all():
+        if np.isinf(X32).any():
             raise ValueError(
                 f"Input X contains a value too large for dtype('float32') (largest magnitude "
-                f"{np.max(np.abs(X)):.3g}), the precision skvae computes in. "
+                f"{np.nanmax(np.abs(X)):.3g}), the precision skvae computes in. "
                 "Scale the inputs (e.g. StandardScaler)."
             )
         X = X32
@@ -49,10 +50,11 @@ def as_float32_tensor(X, device):
     return tensor.to(device, non_blocking=True)
 
 
-def map_rows(fn, X, device, dtype, chunk_rows=_CHUNK_ROWS):
+def map_rows(fn, X, device, dtype, chunk_rows=_CHUNK_ROWS, allow_nan=False):
     """Apply ``fn`` (tensor -> tensor of row results) to ``X`` in padded chunks.
 
     Returns a numpy array of ``dtype`` with one entry (or row) per row of X.
+    ``allow_nan`` lets ``fn`` mark results as missing with NaN.
     """
     result = None
     with torch.inference_mode():
@@ -70,10 +72,10 @@ def map_rows(fn, X, device, dtype, chunk_rows=_CHUNK_ROWS):
             result[start : start + n_rows] = output
     # Finite inputs can still overflow float32 inside the networks (a squared
     # error of a value of 1e20, say): an error, never inf or NaN output.
-    if not np.isfinite(result).all():
+    if np.isinf(result).any() if allow_nan else not np.isfinite(result).all():
         raise ValueError(
             "The float32 computation overflowed (some results are infinite or NaN): input X has values "
-            f"of magnitude up to {np.max(np.abs(X)):.3g}. Scale the inputs (e.g. StandardScaler)."
+            f"of magnitude up to {np.nanmax(np.abs(X)):.3g}. Scale the inputs (e.g. StandardScaler)."
         )
     return result.astype(dtype, copy=False)
 

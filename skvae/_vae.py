@@ -4,11 +4,12 @@ import math
 from numbers import Integral, Real
 
 import numpy as np
+import pandas as pd
 import torch
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils._set_output import ADAPTERS_MANAGER, _get_output_config
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from ._base import BaseAutoencoder
 from ._likelihoods import make_likelihood
@@ -210,40 +211,84 @@ class VAETransformer(BaseAutoencoder):
 
     def _build_networks(self, n_features, hidden_layer_sizes, generator):
         widths = [self.n_components, *hidden_layer_sizes[::-1], n_features]
+        n_numeric = n_features - sum(self._table.widths[j] for j in self._table.categorical)
         return {
             "encoder": GaussianEncoder(
                 n_features, hidden_layer_sizes, self.n_components, self.activation, generator
             ),
             "decoder": make_mlp(widths, self.activation, generator),
-            "likelihood": make_likelihood(self.likelihood, n_features),
+            # The numeric columns' distribution; categorical columns have a
+            # softmax over their categories (see _log_px_by_column).
+            "likelihood": make_likelihood(self.likelihood, n_numeric),
         }
 
+    def _standardize(self):
+        if self.likelihood != "bernoulli":
+            return self.standardize
+        if self.standardize is True:
+            raise ValueError(
+                "likelihood='bernoulli' reads X's numeric columns as values in [0, 1]: they cannot be "
+                "standardized. Use standardize='auto' or False."
+            )
+        return False
+
     def _check_input_range(self, X):
-        if self.likelihood == "bernoulli" and (X.min() < 0 or X.max() > 1):
+        if self.likelihood != "bernoulli":
+            return
+        numeric = X[:, self._table.numeric] if self._table.categorical else X
+        low, high = np.nanmin(numeric), np.nanmax(numeric)
+        if low < 0 or high > 1:
             raise ValueError(
                 "likelihood='bernoulli' needs X in [0, 1]; got values in "
-                f"[{X.min():.4g}, {X.max():.4g}]. Scale X (e.g. MinMaxScaler) or use likelihood='gaussian'."
+                f"[{low:.4g}, {high:.4g}]. Scale X (e.g. MinMaxScaler) or use likelihood='gaussian'."
             )
 
     def _warmup_steps(self):
         return self.kl_warmup_steps
 
-    def _loss(self, batch, generator):
+    def _loss(self, batch, generator, has_missing):
         self._n_steps += 1
         kl_weight = self.beta * min(1.0, self._n_steps / max(self.kl_warmup_steps, 1))
-        mean, log_var = self.encoder_(batch)
+        x, observed = self._prepare(batch) if has_missing else (batch, None)
+        mean, log_var = self.encoder_(x)
         noise = torch.randn(mean.shape, generator=generator, device=mean.device, dtype=mean.dtype)
         std = torch.exp(0.5 * log_var)
-        log_px = self.likelihood_.batch_log_prob(batch, self.decoder_(torch.addcmul(mean, std, noise)))
+        decoded = self.decoder_(torch.addcmul(mean, std, noise))
+        layout = self._layout(x.device)
+        log_px = self.likelihood_.batch_log_prob(
+            layout.numeric_part(x), layout.numeric_part(decoded), layout.numeric_mask(observed)
+        )
+        if not layout.all_numeric:
+            log_px = log_px + layout.categorical_log_probs(x, decoded).sum(dim=-1).mean()
         # KL(q(z|x) || N(0, I)), averaged over the rows.
         kl = 0.5 * (mean.square() + std.square() - 1.0 - log_var).sum() / len(batch)
         return kl_weight * kl - log_px
 
     def _encode(self, X):
-        return self.encoder_(X)[0]
+        return self.encoder_(self._prepare(X)[0])[0]
 
     def _posterior_std(self, X):
-        return torch.exp(0.5 * self.encoder_(X)[1])
+        return torch.exp(0.5 * self.encoder_(self._prepare(X)[0])[1])
+
+    def _log_px_by_column(self, x, decoded, observed):
+        """log p(x_j | decoded) of each input column, in nats of X's own units; 0 where missing."""
+        layout = self._layout(x.device)
+        numeric_observed = layout.numeric_mask(observed)
+        numeric = self.likelihood_.log_prob_per_feature(
+            layout.numeric_part(x), layout.numeric_part(decoded), numeric_observed
+        )
+        # Standardised columns: the density of X itself (the Jacobian of the scaling).
+        jacobian = layout.log_scale if numeric_observed is None else layout.log_scale * numeric_observed
+        numeric = numeric - jacobian
+        if layout.all_numeric:
+            return numeric
+        return layout.by_column(numeric, layout.categorical_log_probs(x, decoded))
+
+    def _log_px(self, x, decoded, observed):
+        """log p(x | decoded) over the observed cells, one value per row (and sample)."""
+        if self._table.is_identity and observed is None:
+            return self.likelihood_.log_prob(x, decoded)
+        return self._log_px_by_column(x, decoded, observed).sum(dim=-1)
 
     def transform(self, X, return_std=False):
         """Encode X as the mean of the posterior q(z|x).
@@ -268,37 +313,56 @@ class VAETransformer(BaseAutoencoder):
         mean = super().transform(X)
         if not return_std:
             return mean
-        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
+        X = self._validate_X(X, reset=False)
         return mean, self._map_rows(self._posterior_std, X)
 
     def _decode(self, Z):
-        return self.likelihood_.mean(self.decoder_(Z))
+        decoded = self.decoder_(Z)
+        layout = self._layout(Z.device)
+        if layout.all_numeric:
+            return self.likelihood_.mean(decoded)
+        means = decoded.clone()
+        means[..., layout.numeric] = self.likelihood_.mean(decoded[..., layout.numeric])
+        return layout.categorical_probabilities(means)
 
     def _after_fit(self, X):
         if self.likelihood != "bernoulli":
             # The variance that maximises the ELBO on all the training rows,
             # rather than the running average of the batches'.
             variance = self._column_means(self._squared_residuals, X)
+            variance = variance[self._layout_numeric_positions()]
             if self.likelihood == "gaussian_shared":
                 variance = variance.mean()
             floor = self.likelihood_.min_variance
             self.likelihood_.variance.copy_(torch.as_tensor(np.maximum(variance, floor)).reshape(-1))
 
+    def _layout_numeric_positions(self):
+        widths = self._table.widths
+        starts = np.cumsum([0, *widths[:-1]])
+        return starts[self._table.numeric]
+
     def _squared_residuals(self, X):
-        """(x - decoded)^2 for one posterior sample per row (fixed noise), shape (n, d)."""
-        mean, log_var = self.encoder_(X)
+        """(x - decoded)^2 for one posterior sample per row (fixed noise), NaN where missing; (n, width)."""
+        x, observed = self._prepare(X)
+        mean, log_var = self.encoder_(x)
         z = mean + torch.exp(0.5 * log_var) * self._fixed_noise(1, X.device)
-        return (X - self.decoder_(z)).square()
+        residuals = (x - self.decoder_(z)).square()
+        return residuals if observed is None else residuals.masked_fill(torch.isnan(X), torch.nan)
 
     def _log_importance_weights(self, X, noise):
         """log p(x, z_k) - log q(z_k|x) for z_k = mu + sigma * noise[k]; shape (K, n)."""
-        mean, log_var = self.encoder_(X)
+        return self._importance_samples(X, noise)[0]
+
+    def _importance_samples(self, X, noise):
+        """The log importance weights (K, n) and the decoder's outputs (K, n, width)."""
+        x, observed = self._prepare(X)
+        mean, log_var = self.encoder_(x)
         z = mean + torch.exp(0.5 * log_var) * noise[:, None, :]
         decoded = self.decoder_(z.reshape(-1, z.shape[-1])).reshape(*z.shape[:2], -1)
-        log_px = self.likelihood_.log_prob(X, decoded)
+        log_px = self._log_px(x, decoded, observed)
         log_pz = -0.5 * (z.square() + math.log(2 * math.pi)).sum(dim=-1)
         log_qz = -0.5 * (noise[:, None, :].square() + math.log(2 * math.pi) + log_var).sum(dim=-1)
-        return log_px + log_pz - log_qz
+        return log_px + log_pz - log_qz, decoded
 
     def _fixed_noise(self, n_samples, device):
         generator = torch.Generator().manual_seed(_SCORE_SEED)
@@ -312,13 +376,16 @@ class VAETransformer(BaseAutoencoder):
         """
         n_samples = self.n_importance_samples
         noise = self._fixed_noise(n_samples, X.device)
-        width = max(X.shape[1], *self._hidden_layer_sizes(), 1)
-        rows = max(64, _BLOCK_ELEMENTS // (n_samples * width) // 64 * 64)
-        scores = []
+        scores, rows = [], self._block_rows(X)
         for start in range(0, X.shape[0], rows):
             log_w = self._log_importance_weights(X[start : start + rows], noise)
             scores.append(torch.logsumexp(log_w, dim=0) - math.log(n_samples))
         return torch.cat(scores)
+
+    def _block_rows(self, X):
+        """Rows per block of K importance samples, so that a block stays under _BLOCK_ELEMENTS."""
+        width = max(X.shape[1], *self._hidden_layer_sizes(), 1)
+        return max(64, _BLOCK_ELEMENTS // (self.n_importance_samples * width) // 64 * 64)
 
     def _validation_score(self, X):
         # The single-sample ELBO: cheap enough to compute every epoch.
@@ -346,9 +413,12 @@ class VAETransformer(BaseAutoencoder):
             raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}.")
         seed = int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
         z = torch.randn((n_samples, self.n_components), generator=torch.Generator().manual_seed(seed))
-        rows = self._map_rows(self._decode, z.numpy().astype(np.float64))
         container = _get_output_config("transform", self)["dense"]
-        if container == "default":
+        rows = self._map_rows(self._decode, z.numpy().astype(np.float64))
+        rows = self._table.decode(self, rows, as_frame=container != "default")
+        if container == "default" or isinstance(rows, pd.DataFrame) and container == "pandas":
             return rows
+        if isinstance(rows, pd.DataFrame):
+            return ADAPTERS_MANAGER.adapters[container].create_container(rows, None, columns=rows.columns)
         names = getattr(self, "feature_names_in_", [f"x{i}" for i in range(self.n_features_in_)])
         return ADAPTERS_MANAGER.adapters[container].create_container(rows, None, columns=list(names))

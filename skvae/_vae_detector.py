@@ -192,5 +192,5 @@ class VAEOutlierDetector(_OutlierDetectorMixin, VAETransformer):
         self.contamination = contamination
 
     def _feature_terms(self, X):
-        decoded = self.decoder_(self.encoder_(X)[0])
-        return self.likelihood_.log_prob_per_feature(X, decoded)
+        x, observed = self._prepare(X)
+        return self._log_px_by_column(x, self.decoder_(self.encoder_(x)[0]), observed)

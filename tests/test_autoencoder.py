@@ -251,12 +251,12 @@ def test_keyboard_interrupt_keeps_a_usable_model(X):
     calls = 0
     original_loss = ae._loss
 
-    def interrupting_loss(batch, generator):
+    def interrupting_loss(batch, generator, has_missing):
         nonlocal calls
         calls += 1
         if calls == 4:  # during the fourth epoch: one batch per epoch here
             raise KeyboardInterrupt
-        return original_loss(batch, generator)
+        return original_loss(batch, generator, has_missing)
 
     ae._loss = interrupting_loss
     with pytest.warns(UserWarning, match="interrupted"):

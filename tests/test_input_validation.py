@@ -7,6 +7,7 @@ from CASES, and a test keeps the two in sync; after changing a case,
 regenerate the page with ``python tests/test_input_validation.py``.
 """
 
+import copy
 import re
 import warnings
 from dataclasses import dataclass, field
@@ -103,6 +104,28 @@ def with_value(value):
     return X
 
 
+def with_nan_cells():
+    X = BASE.copy()
+    X[np.random.RandomState(1).rand(*X.shape) < 0.2] = np.nan
+    return X
+
+
+def with_empty_row():
+    X = BASE.copy()
+    X[3] = np.nan
+    return X
+
+
+def with_empty_column():
+    X = BASE.copy()
+    X[:, 1] = np.nan
+    return X
+
+
+def with_category():
+    return frame().assign(d=np.where(BASE[:, 3] > 0, "high", "low").astype(object))
+
+
 def codes_with(value):
     codes = np.zeros((5, N_COMPONENTS))
     codes[2, 0] = value
@@ -126,10 +149,31 @@ def unit_interval():
 CASES = [
     Case(
         "nan",
-        "NaN in X",
+        "NaN in X (missing cells)",
         ("fit", "partial_fit", "transform", "score_samples"),
-        lambda tmp: with_value(np.nan),
-        Raises(ValueError, "Input X contains NaN."),
+        lambda tmp: with_nan_cells(),
+        Works(),
+    ),
+    Case(
+        "empty-row-fit",
+        "a row with no observed value (all NaN)",
+        ("fit", "partial_fit", "score_samples"),
+        lambda tmp: with_empty_row(),
+        Raises(ValueError, "X has 1 row(s) with no observed value (rows 3)"),
+    ),
+    Case(
+        "empty-row-transform",
+        "a row with no observed value (all NaN)",
+        ("transform",),
+        lambda tmp: with_empty_row(),
+        Works(),
+    ),
+    Case(
+        "empty-column",
+        "a column with no observed value (all NaN)",
+        ("fit",),
+        lambda tmp: with_empty_column(),
+        Raises(ValueError, "Column(s) [1] of X have no observed value"),
     ),
     Case(
         "nan-codes",
@@ -235,10 +279,34 @@ CASES = [
     ),
     Case(
         "string-column",
-        "a DataFrame with a string column",
+        "a DataFrame with a string column (categorical)",
         ("fit",),
-        lambda tmp: frame().assign(d=np.where(BASE[:, 3] > 0, "high", "low")),
+        lambda tmp: with_category(),
+        Works(),
+    ),
+    Case(
+        "unseen-category",
+        "a category not seen in fit",
+        ("transform", "score_samples"),
+        lambda tmp: with_category().assign(d=["new"] + ["high"] * 29),
+        Works(warns="Column 'd' has categories not seen in fit (new): those cells are treated as missing."),
+        fitted_on=with_category,
+    ),
+    Case(
+        "categorical-now-numeric",
+        "a categorical column that is numeric after fit",
+        ("transform", "score_samples"),
+        lambda tmp: frame(),
+        Raises(ValueError, "in fit and is float64 now: give it the dtype it had in fit."),
+        fitted_on=with_category,
+    ),
+    Case(
+        "numeric-now-categorical",
+        "a numeric column that is categorical after fit",
+        ("transform", "score_samples"),
+        lambda tmp: with_category(),
         Raises(ValueError, "could not convert string to float"),
+        fitted_on=frame,
     ),
     Case(
         "object-numbers",
@@ -422,6 +490,11 @@ def expected_shape(method, n_samples, n_features):
 
 def check_outputs(results, expect, n_samples, n_features):
     for method, result in results.items():
+        if isinstance(result, pd.DataFrame):  # the reconstruction of a table with categories
+            assert result.shape == (n_samples, n_features), method
+            assert result.notna().all().all(), method
+            assert np.all(np.isfinite(result.select_dtypes("number"))), method
+            continue
         result = np.asarray(result)
         assert result.shape == expected_shape(method, n_samples, n_features), method
         assert np.all(np.isfinite(result)), method
@@ -434,8 +507,9 @@ def check_outputs(results, expect, n_samples, n_features):
 def run(case, estimator_class, method, X):
     """Outputs of ``method`` on X, as a dict (fit gives every output)."""
     if method == "fit":
-        estimator = make(estimator_class, **case.params).fit(X)
-        return outputs_after_fit(estimator, X)
+        return outputs_after_fit(make(estimator_class, **case.params).fit(X), X)
+    if method == "partial_fit":  # continues the fitted model (a copy: the cases share it)
+        return outputs_after_fit(copy.deepcopy(fitted(case, estimator_class)).partial_fit(X), X)
     return {method: getattr(fitted(case, estimator_class), method)(X)}
 
 
@@ -515,6 +589,13 @@ is generated: `python tests/test_input_validation.py` rewrites it.
   `ValueError`, never an infinite or NaN score; so is training whose loss
   overflows (it diverges). Codes of such rows are still finite, so
   `transform` works. Scale such data (e.g. `StandardScaler`) first.
+- NaN marks a missing cell: every estimator learns from the observed cells
+  of incomplete rows, encodes a row from the cells it has and scores it on
+  them. A row with nothing observed can be encoded but not scored, and a
+  column with nothing observed in fit cannot be learned.
+- Columns of pandas `category` or string dtype (or named by
+  `categorical_features`) are categorical; a category not seen in fit is
+  treated as a missing cell, with a `UserWarning`.
 - Sparse input is refused with scikit-learn's `TypeError`: the networks are
   dense, and densifying silently could exhaust memory.
 - Feature names follow scikit-learn: a DataFrame whose columns were

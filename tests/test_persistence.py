@@ -165,7 +165,9 @@ def test_every_fitted_attribute_is_saved(estimator_class, params, X):
     estimator.fit(frame)
     networks = {f"{name}_" for name in estimator._networks()}
     added = set(vars(estimator)) - before
-    assert added - networks - {"_optimizer"} <= set(_ATTRIBUTES), added - networks - set(_ATTRIBUTES)
+    # The table's columns are saved apart, under "columns".
+    saved = set(_ATTRIBUTES) | {"_table"}
+    assert added - networks - {"_optimizer"} <= saved, added - networks - saved
 
 
 # -- what save refuses ------------------------------------------------------------
@@ -246,11 +248,23 @@ def test_a_class_outside_the_allow_list_is_refused(class_name, model, tmp_path):
         (lambda m: m["attributes"].pop("n_iter_"), "missing attributes"),
         (lambda m: m["attributes"].update({"__class__": "os.system"}), "unknown attribute"),
         (lambda m: m["attributes"].update({"n_features_in_": "five"}), "invalid value for n_features_in_"),
-        (lambda m: m["attributes"].update({"n_features_in_": 6}), "tensors/encoder/0.weight.npy holds"),
+        (lambda m: m["attributes"].update({"n_features_in_": 6}), "columns describe 5 features, not 6"),
+        (lambda m: m["columns"].update({"n_columns": 6}), "invalid column description"),
+        (lambda m: m["columns"].update({"center": [0.0]}), "invalid column description"),
+        # A valid description of other columns (a categorical one): networks of another shape.
+        (
+            lambda m: m["columns"].update(
+                {"categorical": [0], "categories": [["x", "y"]], "center": [0.0] * 4, "scale": [1.0] * 4}
+            ),
+            "tensors/encoder/0.weight.npy holds",
+        ),
         # Checked against the file before anything of that size is allocated.
         (
-            lambda m: m["attributes"].update({"n_features_in_": 10**12}),
-            r"expected float32 \(8, 1000000000000\)",
+            lambda m: (
+                m["attributes"].update({"n_features_in_": 10**12})
+                or m["columns"].update({"n_columns": 10**12})
+            ),
+            "invalid column description",
         ),
         (lambda m: m["params"].pop("alpha"), r"missing \['alpha'\]"),
         (lambda m: m["params"].update({"eval": "os.system"}), r"unknown \['eval'\]"),

@@ -1,0 +1,548 @@
+"""A table's columns as the networks see them, and back.
+
+Every estimator reads X through a :class:`TableEncoder`, fitted with the
+estimator: it finds the categorical columns (pandas ``category`` or string
+columns, or those the user names), remembers their categories and the
+numeric columns' means and scales, and turns a table into one float array --
+numeric columns as numbers (standardised when asked), each categorical
+column as a one-hot block -- with NaN wherever a cell is missing. The
+training loop slices that array into batches; :class:`ColumnLayout` turns a
+batch into the networks' input (missing cells filled) and the mask of
+observed columns, and gathers per-column likelihood terms, one per input
+column, in the input's order. ``decode`` goes back from the networks'
+outputs to the user's columns and categories.
+
+The fitted state is plain data (lists, strings and float arrays), so that it
+can be saved as JSON.
+"""
+
+import sys
+import warnings
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.utils.validation import _check_feature_names, _check_n_features, check_array, validate_data
+
+NUMERIC, CATEGORICAL = "numeric", "categorical"
+
+
+def _polars_frame(X):
+    polars = sys.modules.get("polars")
+    return polars is not None and isinstance(X, polars.DataFrame)
+
+
+def _pandas_frame(X):
+    return isinstance(X, pd.DataFrame)
+
+
+def _frame_dtypes(X):
+    """The dtype of each column of a pandas or polars DataFrame, else None."""
+    if _pandas_frame(X):
+        return list(X.dtypes)
+    if _polars_frame(X):
+        return list(X.schema.values())
+    return None
+
+
+def _is_categorical_dtype(dtype):
+    if isinstance(dtype, (pd.CategoricalDtype, pd.StringDtype)) or dtype is object or dtype == np.dtype("O"):
+        return True
+    polars = sys.modules.get("polars")
+    if polars is not None and isinstance(dtype, (polars.DataType, type)):
+        try:
+            return dtype in (polars.Categorical, polars.Enum, polars.String) or isinstance(
+                dtype, (polars.Categorical, polars.Enum)
+            )
+        except TypeError:
+            return False
+    return False
+
+
+def _dtype_name(dtype):
+    return "category" if isinstance(dtype, pd.CategoricalDtype) else str(dtype)
+
+
+def find_categorical(X, categorical_features, n_features):
+    """Boolean mask of the categorical columns of X, from the ``categorical_features`` parameter."""
+    if categorical_features is None:
+        return np.zeros(n_features, dtype=bool)
+    if isinstance(categorical_features, str):  # "from_dtype"
+        dtypes = _frame_dtypes(X)
+        if dtypes is None:
+            return np.zeros(n_features, dtype=bool)
+        return np.array([_is_categorical_dtype(dtype) for dtype in dtypes], dtype=bool)
+    selection = np.asarray(categorical_features)
+    if selection.dtype == bool:
+        if selection.shape != (n_features,):
+            raise ValueError(
+                f"categorical_features as a boolean mask has {selection.size} entries; X has {n_features} "
+                "features."
+            )
+        return selection
+    mask = np.zeros(n_features, dtype=bool)
+    if selection.dtype.kind in "OUS":
+        columns = [str(name) for name in getattr(X, "columns", [])]
+        unknown = [name for name in selection if str(name) not in columns]
+        if unknown:
+            raise ValueError(
+                f"categorical_features names columns {unknown} that X does not have; names need a "
+                "DataFrame with those columns."
+            )
+        mask[[columns.index(str(name)) for name in selection]] = True
+        return mask
+    if selection.dtype.kind not in "iu" or ((selection < -n_features) | (selection >= n_features)).any():
+        raise ValueError(
+            f"categorical_features must be names, indices in [0, {n_features}) or a boolean mask; got "
+            f"{categorical_features!r}."
+        )
+    mask[selection] = True
+    return mask
+
+
+def column_statistics(values, chunk_rows=8192):
+    """Observed count, mean and variance of each column, NaN left out, in float64.
+
+    Combined chunk by chunk (Chan et al.'s update): ``values`` may be a
+    memory map larger than memory. A column with no observed value has
+    mean 0 and variance 0.
+    """
+    n_columns = values.shape[1]
+    counts, means, squares = np.zeros(n_columns), np.zeros(n_columns), np.zeros(n_columns)
+    for start in range(0, values.shape[0], chunk_rows):
+        with np.errstate(over="ignore", invalid="ignore"):  # values beyond 1e154: refused later
+            counts, means, squares = _combine_chunk(
+                values[start : start + chunk_rows], counts, means, squares
+            )
+    return counts, means, squares / np.maximum(counts, 1)
+
+
+def _combine_chunk(chunk, counts, means, squares):
+    """column_statistics' running (count, mean, sum of squared deviations) with one more chunk."""
+    chunk = np.asarray(chunk, dtype=np.float64)
+    observed = ~np.isnan(chunk)
+    chunk_counts = observed.sum(axis=0)
+    chunk_means = np.where(observed, chunk, 0.0).sum(axis=0) / np.maximum(chunk_counts, 1)
+    deviations = np.where(observed, chunk - chunk_means, 0.0)
+    total = counts + chunk_counts
+    delta = chunk_means - means
+    share = np.divide(chunk_counts, total, out=np.zeros_like(means), where=total > 0)
+    squares = squares + np.einsum("ij,ij->j", deviations, deviations) + delta**2 * counts * share
+    return total, means + delta * share, squares
+
+
+def _column_values(X, j):
+    """Column j of a DataFrame or array, as a 1-D numpy or pandas object."""
+    if _pandas_frame(X):
+        return X.iloc[:, j]
+    if _polars_frame(X):
+        return X.to_series(j).to_numpy()
+    return X[:, j]
+
+
+class TableEncoder:
+    """The fitted map between a table's columns and the networks' float inputs.
+
+    Parameters
+    ----------
+    categorical_features : "from_dtype", None, or array-like
+        As the estimators' parameter.
+
+    standardize : "auto" or bool
+        Standardise the numeric columns (to mean 0 and variance 1 over the
+        observed cells); "auto" does so when X has categorical columns.
+    """
+
+    def __init__(self, categorical_features="from_dtype", standardize="auto", allow_empty=False):
+        self.categorical_features = categorical_features
+        self.standardize = standardize
+        self.allow_empty = allow_empty
+
+    # -- fitting ------------------------------------------------------------
+
+    def fit_encode(self, estimator, X):
+        """Learn the columns of X (setting the estimator's feature names) and code X."""
+        n_features = X.shape[1] if hasattr(X, "shape") and len(X.shape) == 2 else None
+        is_categorical = (
+            np.zeros(0, dtype=bool)
+            if n_features is None
+            else find_categorical(X, self.categorical_features, n_features)
+        )
+        self.categorical = [int(j) for j in np.flatnonzero(is_categorical)]
+        self.categories = []
+        if self.categorical:
+            values = self._frame_to_array(estimator, X, reset=True)
+        else:
+            values = validate_data(
+                estimator, X, dtype=[np.float64, np.float32], ensure_all_finite="allow-nan", reset=True
+            )
+        self.n_columns = values.shape[1]
+        dtypes = _frame_dtypes(X)
+        self.dtypes = None if dtypes is None else [_dtype_name(dtype) for dtype in dtypes]
+        counts, means, variances = column_statistics(values)
+        empty = [int(j) for j in np.flatnonzero(counts == 0)]
+        empty_categorical = [j for j in empty if j in self.categorical]
+        # Numeric columns with no observed value (an imputer keeps them) are
+        # never observed by the networks: they get mean 0 and scale 1.
+        self.empty = empty if self.allow_empty and not empty_categorical else []
+        if empty and not self.empty:
+            raise ValueError(
+                f"Column(s) {self._names(estimator, empty)} of X have no observed value: there is nothing "
+                "to learn about them. Drop them, or impute them first."
+            )
+        self.center = means[self.numeric]
+        scale = np.sqrt(variances[self.numeric])
+        self.standardized = bool(self.categorical) if self.standardize == "auto" else bool(self.standardize)
+        # A constant column keeps its values (scale 1) rather than dividing by zero.
+        self.scale = np.where(scale > 0, scale, 1.0) if self.standardized else np.ones_like(scale)
+        return self._code(values)
+
+    # -- properties of the fitted table ---------------------------------------
+
+    @property
+    def numeric(self):
+        categorical = set(self.categorical)
+        return [j for j in range(self.n_columns) if j not in categorical]
+
+    @property
+    def widths(self):
+        """How many network inputs each column takes: 1, or its number of categories."""
+        sizes = dict(zip(self.categorical, map(len, self.categories), strict=True))
+        return [sizes.get(j, 1) for j in range(self.n_columns)]
+
+    @property
+    def width(self):
+        return int(sum(self.widths))
+
+    @property
+    def is_identity(self):
+        """True when the networks read X's columns as they are."""
+        return not self.categorical and not self.standardized
+
+    def _names(self, estimator, columns):
+        names = getattr(estimator, "feature_names_in_", None)
+        return [str(names[j]) if names is not None else int(j) for j in columns]
+
+    # -- table -> float array --------------------------------------------------
+
+    def encode(self, estimator, X, return_values=False):
+        """Validate X against the fitted columns and code it for the networks.
+
+        With ``return_values``, also the table as floats before coding:
+        numeric cells as they are, categories as their codes, NaN if missing.
+        """
+        if not self.categorical:
+            values = validate_data(
+                estimator, X, dtype=[np.float64, np.float32], ensure_all_finite="allow-nan", reset=False
+            )
+        else:
+            values = self._frame_to_array(estimator, X, reset=False)
+        coded = self._code(values)
+        return (coded, values) if return_values else coded
+
+    def _frame_to_array(self, estimator, X, *, reset):
+        """A table with categorical columns as floats: numbers, category codes, NaN when missing."""
+        if not hasattr(X, "shape") or len(X.shape) != 2:
+            X = check_array(X, dtype=None, ensure_all_finite=False)  # raises scikit-learn's 1-D error
+        _check_feature_names(estimator, X, reset=reset)
+        _check_n_features(estimator, X, reset=reset)
+        if X.shape[0] < 1:
+            raise ValueError(
+                f"Found array with 0 sample(s) (shape={X.shape}) while a minimum of 1 is required."
+            )
+        dtypes = _frame_dtypes(X)
+        if not reset and dtypes is not None and self.dtypes is not None:
+            self._check_kinds(estimator, dtypes)
+        if reset:
+            self.categories = []
+        values = np.empty(X.shape, dtype=np.float64)
+        categorical = set(self.categorical)
+        for j in range(X.shape[1]):
+            column = _column_values(X, j)
+            if j not in categorical:
+                values[:, j] = check_array(
+                    np.asarray(column).reshape(-1, 1),
+                    dtype=np.float64,
+                    ensure_all_finite="allow-nan",
+                    input_name=f"X column {self._names(estimator, [j])[0]!r}",
+                ).ravel()
+                continue
+            if reset:
+                self.categories.append(_categories(column))
+            position = self.categorical.index(j)
+            values[:, j] = self._category_codes(estimator, column, j, self.categories[position])
+        return values
+
+    def _check_kinds(self, estimator, dtypes):
+        for j, dtype in enumerate(dtypes):
+            was_categorical = j in self.categorical
+            if _is_categorical_dtype(dtype) != was_categorical and self.categorical_features == "from_dtype":
+                name = self._names(estimator, [j])[0]
+                raise ValueError(
+                    f"Column {name!r} was {'categorical' if was_categorical else 'numeric'} "
+                    f"({self.dtypes[j]}) in fit and is {_dtype_name(dtype)} now: give it the dtype it had "
+                    "in fit."
+                )
+
+    def _category_codes(self, estimator, column, j, categories):
+        series = pd.Series(np.asarray(column, dtype=object))
+        missing = series.isna().to_numpy()
+        codes = pd.Index(categories, dtype=object).get_indexer(series.where(~missing)).astype(np.float64)
+        unknown = (codes < 0) & ~missing
+        if unknown.any():
+            seen = sorted({str(value) for value in series[unknown]})[:5]
+            warnings.warn(
+                f"Column {self._names(estimator, [j])[0]!r} has categories not seen in fit ({', '.join(seen)}"
+                f"{', ...' if unknown.sum() > 5 else ''}): those cells are treated as missing.",
+                UserWarning,
+                stacklevel=5,
+            )
+        codes[codes < 0] = np.nan
+        return codes
+
+    def _code(self, values):
+        """Standardise the numeric columns and expand the categorical ones into one-hot blocks."""
+        if self.is_identity:
+            return values
+        dtype = values.dtype if values.dtype in (np.float32, np.float64) else np.float64
+        columns = []
+        categorical = dict(zip(self.categorical, self.categories, strict=True))
+        numeric_position = {j: i for i, j in enumerate(self.numeric)}
+        for j in range(self.n_columns):
+            column = values[:, j]
+            if j in categorical:
+                codes = column
+                block = np.zeros((len(column), len(categorical[j])), dtype=dtype)
+                observed = ~np.isnan(codes)
+                block[np.flatnonzero(observed), codes[observed].astype(np.intp)] = 1.0
+                block[~observed] = np.nan
+                columns.append(block)
+            else:
+                i = numeric_position[j]
+                columns.append(((column - self.center[i]) / self.scale[i]).astype(dtype)[:, None])
+        return np.hstack(columns)
+
+    # -- float array -> table ----------------------------------------------------
+
+    def decode(self, estimator, values, as_frame):
+        """The networks' means (numeric values, category probabilities) as the user's columns.
+
+        Returns a float array when every column is numeric; otherwise a
+        pandas DataFrame (``as_frame``) or an object array holding each
+        categorical column's most probable category.
+        """
+        if self.is_identity:
+            return values
+        return self.to_table(estimator, self.uncode(values), as_frame)
+
+    def uncode(self, coded):
+        """From the networks' means to one float per column: numbers, or the most probable category's code."""
+        starts = np.cumsum([0, *self.widths[:-1]])
+        values = np.empty((coded.shape[0], self.n_columns), dtype=coded.dtype)
+        values[:, self.numeric] = coded[:, starts[self.numeric]] * self.scale + self.center
+        for j, categories in zip(self.categorical, self.categories, strict=True):
+            values[:, j] = coded[:, starts[j] : starts[j] + len(categories)].argmax(axis=1)
+        return values
+
+    def to_table(self, estimator, values, as_frame, columns=None):
+        """Floats per column (category codes for categorical columns) as the user's table.
+
+        A float array when every column is numeric; otherwise a pandas
+        DataFrame with the dtypes X had in fit (``as_frame``) or an object
+        array of numbers and category labels. ``columns`` picks some of the
+        fitted columns (all by default).
+        """
+        columns = range(self.n_columns) if columns is None else columns
+        if not self.categorical:
+            return values
+        names = getattr(estimator, "feature_names_in_", None)
+        names = [str(names[j]) if names is not None else f"x{j}" for j in columns]
+        data = {}
+        for position, (j, name) in enumerate(zip(columns, names, strict=True)):
+            column = values[:, position]
+            if j not in self.categorical:
+                data[name] = column
+                continue
+            labels = np.asarray(self.categories[self.categorical.index(j)], dtype=object)
+            missing = np.isnan(column)
+            cells = np.empty(len(column), dtype=object)
+            cells[~missing] = labels[column[~missing].astype(np.intp)]
+            cells[missing] = np.nan
+            if as_frame and self.dtypes is not None and self.dtypes[j] == "category":
+                data[name] = pd.Categorical(cells, categories=labels.tolist())
+            else:
+                data[name] = cells
+        if as_frame:
+            return pd.DataFrame(data)
+        return np.column_stack([np.asarray(column, dtype=object) for column in data.values()])
+
+    # -- what the networks see -----------------------------------------------------
+
+    def layout(self, device):
+        """The column positions and fill values as tensors on ``device`` (cached)."""
+        cache = self.__dict__.setdefault("_layouts", {})
+        if device not in cache:
+            cache[device] = ColumnLayout(self, device)
+        return cache[device]
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state.pop("_layouts", None)  # tensors on some device, rebuilt on demand
+        return state
+
+    # -- plain data, for skvae.save ----------------------------------------------------
+
+    def to_dict(self):
+        return {
+            "categorical_features": _plain(self.categorical_features),
+            "standardize": self.standardize,
+            "allow_empty": bool(self.allow_empty),
+            "empty": list(self.empty),
+            "n_columns": int(self.n_columns),
+            "categorical": list(self.categorical),
+            "categories": [[_plain(label) for label in labels] for labels in getattr(self, "categories", [])],
+            "dtypes": self.dtypes,
+            "standardized": self.standardized,
+            "center": [float(value) for value in self.center],
+            "scale": [float(value) for value in self.scale],
+        }
+
+    @classmethod
+    def from_dict(cls, state):
+        """Rebuild from :meth:`to_dict`'s output, checking every field (ValueError otherwise)."""
+        try:
+            table = cls(state["categorical_features"], state["standardize"], bool(state["allow_empty"]))
+            table.empty = [int(j) for j in state["empty"]]
+            table.n_columns = int(state["n_columns"])
+            table.categorical = [int(j) for j in state["categorical"]]
+            table.categories = [list(labels) for labels in state["categories"]]
+            table.dtypes = None if state["dtypes"] is None else [str(name) for name in state["dtypes"]]
+            table.standardized = bool(state["standardized"])
+            table.center = np.asarray(state["center"], dtype=np.float64)
+            table.scale = np.asarray(state["scale"], dtype=np.float64)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"invalid column description ({exc!r})") from None
+        n_numeric = table.n_columns - len(table.categorical)
+        valid = (
+            table.n_columns > 0
+            and sorted(set(table.categorical)) == table.categorical
+            and all(0 <= j < table.n_columns for j in table.categorical)
+            and len(table.categories) == len(table.categorical)
+            and all(
+                labels and all(isinstance(label, (str, int, float, bool)) for label in labels)
+                for labels in table.categories
+            )
+            and table.center.shape == table.scale.shape == (n_numeric,)
+            and np.isfinite(table.center).all()
+            and (table.scale > 0).all()
+            and (table.dtypes is None or len(table.dtypes) == table.n_columns)
+            and all(0 <= j < table.n_columns and j not in table.categorical for j in table.empty)
+        )
+        if not valid:
+            raise ValueError("invalid column description")
+        return table
+
+
+def _plain(value):
+    """numpy scalars and arrays as plain Python values (for JSON)."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    return value
+
+
+def _categories(column):
+    """The categories of a column: its dtype's, in their order, else its sorted observed values."""
+    dtype = getattr(column, "dtype", None)
+    if isinstance(dtype, pd.CategoricalDtype):
+        return [_plain(label) for label in dtype.categories]
+    series = pd.Series(np.asarray(column, dtype=object))
+    labels = series[~series.isna()].unique().tolist()
+    try:
+        labels = sorted(labels)
+    except TypeError:  # labels of several types: order them by their text
+        labels = sorted(labels, key=str)
+    return [_plain(label) for label in labels]
+
+
+class ColumnLayout:
+    """Tensors that say where each input column sits among the networks' inputs."""
+
+    def __init__(self, table, device):
+        widths = table.widths
+        starts = np.cumsum([0, *widths[:-1]])
+        self.n_columns = table.n_columns
+        self.all_numeric = not table.categorical
+        self.numeric = torch.as_tensor(starts[table.numeric], dtype=torch.long, device=device)
+        self.numeric_columns = torch.as_tensor(table.numeric, dtype=torch.long, device=device)
+        self.blocks = [(int(starts[j]), widths[j]) for j in table.categorical]
+        # Missing cells enter the encoder at the training mean: 0 once
+        # standardised, the mean itself otherwise; a missing category as
+        # an all-zero block.
+        fill = np.zeros(table.width)
+        fill[starts[table.numeric]] = 0.0 if table.standardized else table.center
+        self.fill = torch.as_tensor(fill, dtype=torch.float32, device=device)
+        # Position of each input column among [numeric terms, categorical terms].
+        order = np.empty(table.n_columns, dtype=np.int64)
+        order[table.numeric] = np.arange(len(table.numeric))
+        order[table.categorical] = len(table.numeric) + np.arange(len(table.categorical))
+        self.order = torch.as_tensor(order, device=device)
+        self.log_scale = torch.as_tensor(np.log(table.scale), dtype=torch.float32, device=device)
+
+    def prepare(self, x):
+        """The networks' input (missing cells filled) and the mask of observed columns.
+
+        The mask is None when every cell is observed, so that complete data
+        take the unmasked path.
+        """
+        missing = torch.isnan(x)
+        if not bool(missing.any()):
+            return x, None
+        return torch.where(missing, self.fill.to(x.dtype), x), self.observed_columns(~missing)
+
+    def observed_columns(self, observed_inputs):
+        """From a mask over the networks' inputs to one over the input columns."""
+        if self.all_numeric:
+            return observed_inputs
+        parts = [observed_inputs[..., self.numeric]]
+        parts += [observed_inputs[..., start : start + 1] for start, _ in self.blocks]
+        return torch.cat(parts, dim=-1)[..., self.order]
+
+    def numeric_part(self, tensor):
+        return tensor if self.all_numeric else tensor[..., self.numeric]
+
+    def numeric_mask(self, observed):
+        """The observed mask of the numeric columns, from one over all columns."""
+        if observed is None or self.all_numeric:
+            return observed
+        return observed[..., self.numeric_columns]
+
+    def categorical_log_probs(self, x, decoded):
+        """log p(category) of each categorical column (0 where missing), shape (..., n_categorical)."""
+        terms = []
+        for start, size in self.blocks:
+            logits = decoded[..., start : start + size]
+            one_hot = torch.nan_to_num(x[..., start : start + size], nan=0.0)
+            picked = (logits * one_hot).sum(dim=-1) - torch.logsumexp(logits, dim=-1) * one_hot.sum(dim=-1)
+            terms.append(picked)
+        return torch.stack(terms, dim=-1)
+
+    def categorical_probabilities(self, decoded):
+        """The decoder's outputs with each categorical block turned into probabilities."""
+        if not self.blocks:
+            return decoded
+        parts, position = [], 0
+        for start, size in self.blocks:
+            parts += [decoded[..., position:start], torch.softmax(decoded[..., start : start + size], dim=-1)]
+            position = start + size
+        parts.append(decoded[..., position:])
+        return torch.cat(parts, dim=-1)
+
+    def by_column(self, numeric_terms, categorical_terms):
+        """Per-column terms in the input's column order, from the numeric and categorical parts."""
+        if self.all_numeric:
+            return numeric_terms
+        return torch.cat([numeric_terms, categorical_terms], dim=-1)[..., self.order]
