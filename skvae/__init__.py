@@ -2,6 +2,7 @@
 
 from ._autoencoder import AutoencoderTransformer
 from ._autoencoder_detector import AutoencoderOutlierDetector
+from ._imputer import VAEImputer
 from ._persistence import load, save
 from ._vae import VAETransformer
 from ._vae_detector import VAEOutlierDetector
@@ -9,6 +10,7 @@ from ._vae_detector import VAEOutlierDetector
 __all__ = [
     "AutoencoderOutlierDetector",
     "AutoencoderTransformer",
+    "VAEImputer",
     "VAEOutlierDetector",
     "VAETransformer",
     "load",

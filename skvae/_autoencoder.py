@@ -68,6 +68,21 @@ class AutoencoderTransformer(BaseAutoencoder):
     device : {"cpu", "cuda", "auto"}, default="cpu"
         Where to train and infer; "auto" takes a GPU when torch sees one.
 
+    categorical_features : "from_dtype", None, or array-like, default="from_dtype"
+        Which columns of X are categorical: "from_dtype" takes the pandas
+        (or polars) ``category`` and string columns, as
+        HistGradientBoostingClassifier does; or their names, indices or a
+        boolean mask; None reads every column as a number. Each categorical
+        column enters the networks one-hot and is reconstructed by a softmax
+        over its categories (cross-entropy for the autoencoder). A category
+        not seen in fit is treated as a missing cell, with a UserWarning.
+
+    standardize : "auto" or bool, default="auto"
+        Standardise the numeric columns internally (mean 0, variance 1 over
+        their observed cells), so that columns of any scale learn alike;
+        outputs are in X's own units. "auto" standardises when X has
+        categorical columns, and otherwise uses X as it is, as PCA does.
+
     Attributes
     ----------
     encoder_ : torch.nn.Module

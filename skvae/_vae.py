@@ -108,6 +108,21 @@ class VAETransformer(BaseAutoencoder):
     device : {"cpu", "cuda", "auto"}, default="cpu"
         Where to train and infer; "auto" takes a GPU when torch sees one.
 
+    categorical_features : "from_dtype", None, or array-like, default="from_dtype"
+        Which columns of X are categorical: "from_dtype" takes the pandas
+        (or polars) ``category`` and string columns, as
+        HistGradientBoostingClassifier does; or their names, indices or a
+        boolean mask; None reads every column as a number. Each categorical
+        column enters the networks one-hot and is reconstructed by a softmax
+        over its categories (cross-entropy for the autoencoder). A category
+        not seen in fit is treated as a missing cell, with a UserWarning.
+
+    standardize : "auto" or bool, default="auto"
+        Standardise the numeric columns internally (mean 0, variance 1 over
+        their observed cells), so that columns of any scale learn alike;
+        outputs are in X's own units. "auto" standardises when X has
+        categorical columns, and otherwise uses X as it is, as PCA does.
+
     Attributes
     ----------
     encoder_ : torch.nn.Module
@@ -185,6 +200,8 @@ class VAETransformer(BaseAutoencoder):
         warm_start=False,
         verbose=0,
         device="cpu",
+        categorical_features="from_dtype",
+        standardize="auto",
     ):
         super().__init__(
             n_components=n_components,
@@ -203,6 +220,8 @@ class VAETransformer(BaseAutoencoder):
             warm_start=warm_start,
             verbose=verbose,
             device=device,
+            categorical_features=categorical_features,
+            standardize=standardize,
         )
         self.beta = beta
         self.likelihood = likelihood

@@ -90,6 +90,21 @@ class VAEOutlierDetector(_OutlierDetectorMixin, VAETransformer):
     device : {"cpu", "cuda", "auto"}, default="cpu"
         Where to train and infer; "auto" takes a GPU when torch sees one.
 
+    categorical_features : "from_dtype", None, or array-like, default="from_dtype"
+        Which columns of X are categorical: "from_dtype" takes the pandas
+        (or polars) ``category`` and string columns, as
+        HistGradientBoostingClassifier does; or their names, indices or a
+        boolean mask; None reads every column as a number. Each categorical
+        column enters the networks one-hot and is reconstructed by a softmax
+        over its categories (cross-entropy for the autoencoder). A category
+        not seen in fit is treated as a missing cell, with a UserWarning.
+
+    standardize : "auto" or bool, default="auto"
+        Standardise the numeric columns internally (mean 0, variance 1 over
+        their observed cells), so that columns of any scale learn alike;
+        outputs are in X's own units. "auto" standardises when X has
+        categorical columns, and otherwise uses X as it is, as PCA does.
+
     Attributes
     ----------
     offset_ : float
@@ -166,6 +181,8 @@ class VAEOutlierDetector(_OutlierDetectorMixin, VAETransformer):
         warm_start=False,
         verbose=0,
         device="cpu",
+        categorical_features="from_dtype",
+        standardize="auto",
     ):
         super().__init__(
             n_components=n_components,
@@ -188,6 +205,8 @@ class VAEOutlierDetector(_OutlierDetectorMixin, VAETransformer):
             warm_start=warm_start,
             verbose=verbose,
             device=device,
+            categorical_features=categorical_features,
+            standardize=standardize,
         )
         self.contamination = contamination
 

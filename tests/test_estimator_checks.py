@@ -2,13 +2,20 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skvae import AutoencoderOutlierDetector, AutoencoderTransformer, VAEOutlierDetector, VAETransformer
+from skvae import (
+    AutoencoderOutlierDetector,
+    AutoencoderTransformer,
+    VAEImputer,
+    VAEOutlierDetector,
+    VAETransformer,
+)
 
 ESTIMATORS = [
     AutoencoderTransformer(max_iter=5),
     VAETransformer(max_iter=5, n_importance_samples=8),
     AutoencoderOutlierDetector(max_iter=5),
     VAEOutlierDetector(max_iter=5, n_importance_samples=8),
+    VAEImputer(max_iter=5, n_importance_samples=8),
 ]
 
 

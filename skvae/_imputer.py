@@ -1,0 +1,404 @@
+"""Imputation of missing cells by a VAE trained on the incomplete table (MIWAE)."""
+
+import math
+
+import numpy as np
+import pandas as pd
+import torch
+from sklearn.impute import MissingIndicator
+from sklearn.utils._available_if import available_if
+from sklearn.utils._param_validation import MissingValues
+from sklearn.utils._set_output import _get_output_config
+from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
+
+from ._base import BaseAutoencoder
+from ._table import TableEncoder
+from ._vae import VAETransformer
+
+
+class VAEImputer(VAETransformer):
+    """Impute missing values with a variational autoencoder of the whole table.
+
+    The VAE is trained on the incomplete table itself: its likelihood counts
+    the observed cells only, so no cell needs to be filled first (MIWAE,
+    Mattei & Frellsen, 2019). A missing numeric cell gets its conditional
+    mean E[x_miss | x_obs], estimated by self-normalised importance sampling
+    over ``n_importance_samples`` draws from the posterior; a missing
+    categorical cell gets its most probable category under the same
+    weights. Observed cells pass through unchanged. Numeric and categorical
+    columns (pandas ``category`` or string dtype) can be mixed, and the
+    numeric columns are standardised internally.
+
+    Parameters
+    ----------
+    missing_values : int, float, str, np.nan or None, default=np.nan
+        The placeholder for the missing values; all its occurrences are
+        imputed.
+
+    n_components : int, default=10
+        Number of latent variables.
+
+    hidden_layer_sizes : array-like of int, default=(128, 128)
+        Widths of the encoder's hidden layers; the decoder mirrors them.
+
+    activation : {"identity", "logistic", "tanh", "relu"}, default="relu"
+        Activation between layers.
+
+    beta : float, default=1.0
+        Weight of the KL term.
+
+    likelihood : {"gaussian", "gaussian_shared", "bernoulli"}, default="gaussian"
+        Distribution of the numeric columns, as for :class:`VAETransformer`.
+
+    kl_warmup_steps : int, default=0
+        Optimizer steps over which the KL weight rises from 0 to ``beta``.
+
+    n_importance_samples : int, default=100
+        Posterior draws per row for the conditional mean (and for
+        ``score_samples``).
+
+    sample_posterior : bool, default=False
+        Instead of the conditional mean, impute one draw from the
+        conditional distribution p(x_miss | x_obs) (sampling importance
+        resampling): successive calls of ``transform`` give successive
+        draws, for multiple imputation.
+
+    add_indicator : bool, default=False
+        Append a :class:`~sklearn.impute.MissingIndicator`'s columns.
+
+    keep_empty_features : bool, default=False
+        Keep the numeric columns that have no observed value in fit, imputed
+        with 0; otherwise they are dropped from the output, as
+        :class:`~sklearn.impute.SimpleImputer` does.
+
+    categorical_features : "from_dtype", None, or array-like, default="from_dtype"
+        Which columns are categorical: "from_dtype" takes pandas ``category``
+        and string columns; or names, indices or a boolean mask.
+
+    standardize : "auto" or bool, default=True
+        Standardise the numeric columns internally.
+
+    alpha, batch_size, learning_rate_init, max_iter, tol, early_stopping, \
+validation_fraction, n_iter_no_change, shuffle, random_state, warm_start, \
+verbose, device
+        As for :class:`VAETransformer` (``max_iter`` defaults to 100 epochs).
+
+    Attributes
+    ----------
+    indicator_ : MissingIndicator or None
+        The indicator of missing cells, with ``add_indicator``.
+
+    encoder_, decoder_, likelihood_, n_iter_, loss_curve_ : see :class:`VAETransformer`.
+
+    n_features_in_ : int
+        Number of features seen during fit.
+
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of features seen during fit, when X has string column names.
+
+    See Also
+    --------
+    sklearn.impute.IterativeImputer : Imputation by chained regressions.
+    sklearn.impute.KNNImputer : Imputation from the nearest rows.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skvae import VAEImputer
+    >>> rng = np.random.RandomState(0)
+    >>> z = rng.normal(size=(300, 1))
+    >>> X = np.hstack([z, 2 * z, -z]) + 0.1 * rng.normal(size=(300, 3))
+    >>> X[0, 1] = np.nan
+    >>> imputer = VAEImputer(max_iter=60, random_state=0).fit(X)
+    >>> X_filled = imputer.transform(X[:1])
+    >>> bool(abs(X_filled[0, 1] - 2 * X[0, 0]) < 0.5)
+    True
+    """
+
+    _parameter_constraints: dict = {
+        **VAETransformer._parameter_constraints,
+        "missing_values": [MissingValues()],
+        "sample_posterior": ["boolean"],
+        "add_indicator": ["boolean"],
+        "keep_empty_features": ["boolean"],
+    }
+
+    def __init__(
+        self,
+        *,
+        missing_values=np.nan,
+        n_components=10,
+        hidden_layer_sizes=(128, 128),
+        activation="relu",
+        beta=1.0,
+        likelihood="gaussian",
+        kl_warmup_steps=0,
+        n_importance_samples=100,
+        sample_posterior=False,
+        add_indicator=False,
+        keep_empty_features=False,
+        categorical_features="from_dtype",
+        standardize=True,
+        alpha=1e-4,
+        batch_size="auto",
+        learning_rate_init=2e-3,
+        max_iter=100,
+        tol=1e-4,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        shuffle=True,
+        random_state=None,
+        warm_start=False,
+        verbose=0,
+        device="cpu",
+    ):
+        super().__init__(
+            n_components=n_components,
+            hidden_layer_sizes=hidden_layer_sizes,
+            activation=activation,
+            beta=beta,
+            likelihood=likelihood,
+            kl_warmup_steps=kl_warmup_steps,
+            n_importance_samples=n_importance_samples,
+            alpha=alpha,
+            batch_size=batch_size,
+            learning_rate_init=learning_rate_init,
+            max_iter=max_iter,
+            tol=tol,
+            early_stopping=early_stopping,
+            validation_fraction=validation_fraction,
+            n_iter_no_change=n_iter_no_change,
+            shuffle=shuffle,
+            random_state=random_state,
+            warm_start=warm_start,
+            verbose=verbose,
+            device=device,
+            categorical_features=categorical_features,
+            standardize=standardize,
+        )
+        self.missing_values = missing_values
+        self.sample_posterior = sample_posterior
+        self.add_indicator = add_indicator
+        self.keep_empty_features = keep_empty_features
+
+    # -- the table: missing_values as NaN, empty columns kept ------------------
+
+    def _as_nan(self, X):
+        """X with every ``missing_values`` cell as NaN (a copy only when needed)."""
+        if _is_nan(self.missing_values):
+            return X
+        if isinstance(X, pd.DataFrame):
+            return X.mask(X.eq(self.missing_values))
+        X = np.array(X)  # a copy: the user's X is never written to
+        if X.dtype.kind in "biu":
+            X = X.astype(np.float64)
+        X[np.equal(X, self.missing_values)] = np.nan
+        return X
+
+    def _validate_X(self, X, *, reset):
+        X = self._as_nan(X)
+        if reset:
+            self._table = TableEncoder(self.categorical_features, self._standardize(), allow_empty=True)
+            return self._hide_empty(self._table.fit_encode(self, X))
+        return self._hide_empty(self._table.encode(self, X))
+
+    def _hide_empty(self, coded):
+        """Columns never observed in fit are unknown to the networks: always missing to them."""
+        if not self._table.empty:
+            return coded
+        coded = np.array(coded, dtype=coded.dtype)
+        coded[:, self._layout_numeric_positions()[self._empty_numeric()]] = np.nan
+        return coded
+
+    def _empty_numeric(self):
+        return [self._table.numeric.index(j) for j in self._table.empty]
+
+    def _check_rows_observed(self, X):
+        """Rows with nothing observed are imputed from the prior: nothing to refuse."""
+
+    # -- fitting ---------------------------------------------------------------
+
+    def fit(self, X, y=None):
+        """Train the VAE on the incomplete table X.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+            Training data, with missing cells.
+
+        y : Ignored
+            Not used, present for API consistency by convention.
+
+        Returns
+        -------
+        self : object
+            The fitted imputer.
+        """
+        super().fit(X)
+        self.indicator_ = None
+        if self.add_indicator:
+            values = self._table.encode(self, self._as_nan(X), return_values=True)[1]
+            self.indicator_ = MissingIndicator(error_on_new=False).set_output(transform="default")
+            self.indicator_.fit(_missing_as_nan(np.isnan(values)))
+        self._n_draws = 0
+        return self
+
+    def fit_transform(self, X, y=None):
+        """Fit on X and impute its missing cells.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+            Training data, with missing cells.
+
+        y : Ignored
+            Not used, present for API consistency by convention.
+
+        Returns
+        -------
+        X_imputed : ndarray or DataFrame of shape (n_samples, n_features_out)
+            X with its missing cells imputed.
+        """
+        return self.fit(X).transform(X)
+
+    # -- imputing ----------------------------------------------------------------
+
+    def transform(self, X):
+        """Impute the missing cells of X.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+            Rows with missing cells; the observed cells pass through unchanged.
+
+        Returns
+        -------
+        X_imputed : ndarray or DataFrame of shape (n_samples, n_features_out)
+            X with every missing cell imputed. A float array for numeric
+            data; with categorical columns, an object array of numbers and
+            categories, or with ``set_output(transform="pandas")`` a
+            DataFrame with the dtypes X had in fit. With ``add_indicator``,
+            the indicator's columns follow.
+        """
+        check_is_fitted(self)
+        X_nan = self._as_nan(X)
+        coded, values = self._table.encode(self, X_nan, return_values=True)
+        coded = self._hide_empty(coded)
+        missing = np.isnan(values)
+        seed = None
+        if self.sample_posterior:  # a new draw at each call, reproducible from random_state
+            self._n_draws += 1
+            seed = int(np.random.SeedSequence([self._seed, self._n_draws]).generate_state(1)[0])
+        imputed = self._table.uncode(self._map_rows(lambda chunk: self._impute_rows(chunk, seed), coded))
+        filled = np.where(missing, imputed, values)
+        # Columns never observed in fit: 0, as SimpleImputer(keep_empty_features=True) gives them.
+        empty = self._table.empty
+        filled[:, empty] = np.where(missing[:, empty], 0.0, values[:, empty])
+        kept = [j for j in range(self._table.n_columns) if self.keep_empty_features or j not in empty]
+        as_frame = _get_output_config("transform", self)["dense"] == "pandas"
+        table = self._table.to_table(self, filled[:, kept], as_frame=as_frame, columns=kept)
+        if self.indicator_ is None:
+            return table
+        indicator = self.indicator_.transform(_missing_as_nan(missing))
+        if isinstance(table, pd.DataFrame):
+            names = self.indicator_.get_feature_names_out(self._input_names())
+            indicator = pd.DataFrame(indicator, columns=names, index=table.index)
+            return pd.concat([table, indicator], axis=1)
+        return np.hstack([table, indicator.astype(table.dtype)])
+
+    def _impute_rows(self, X, seed=None):
+        """Each row's expected inputs given its observed cells; with ``seed``, one draw instead."""
+        n_samples = self.n_importance_samples
+        if seed is None:
+            noise = self._fixed_noise(n_samples, X.device)
+            generator = None
+        else:
+            generator = torch.Generator().manual_seed(seed)
+            noise = torch.randn((n_samples, self.n_components), generator=generator).to(X.device)
+        results, rows = [], self._block_rows(X)
+        for start in range(0, X.shape[0], rows):
+            log_w, decoded = self._importance_samples(X[start : start + rows], noise)
+            means = self._decode_samples(decoded)
+            weights = torch.softmax(log_w, dim=0)  # self-normalised importance weights, (K, n)
+            if generator is None:
+                results.append(torch.einsum("kn,knw->nw", weights, means))
+            else:
+                results.append(self._draw(weights, means, generator))
+        return torch.cat(results)
+
+    def _decode_samples(self, decoded):
+        """Per importance sample, the mean of each numeric input and the probabilities of each category."""
+        layout = self._layout(decoded.device)
+        if layout.all_numeric:
+            return self.likelihood_.mean(decoded)
+        means = decoded.clone()
+        means[..., layout.numeric] = self.likelihood_.mean(decoded[..., layout.numeric])
+        return layout.categorical_probabilities(means)
+
+    def _draw(self, weights, means, generator):
+        """One draw from p(x_miss | x_obs): a posterior sample by its weight, then x from p(x | z)."""
+        picked = torch.multinomial(weights.T.cpu(), 1, generator=generator).ravel().to(weights.device)
+        rows = torch.arange(weights.shape[1], device=weights.device)
+        chosen = means[picked, rows]  # (n, width)
+        layout = self._layout(chosen.device)
+        if self.likelihood == "bernoulli":
+            numeric = torch.bernoulli(layout.numeric_part(chosen).cpu(), generator=generator)
+        else:
+            std = self.likelihood_.variance.sqrt().cpu()
+            numeric = layout.numeric_part(chosen).cpu()
+            numeric = numeric + std * torch.randn(numeric.shape, generator=generator)
+        draw = chosen.cpu().clone()
+        draw[:, layout.numeric.cpu()] = numeric
+        for start, size in layout.blocks:
+            category = torch.multinomial(chosen[:, start : start + size].cpu(), 1, generator=generator)
+            draw[:, start : start + size] = torch.nn.functional.one_hot(category.ravel(), size).to(draw.dtype)
+        return draw.to(chosen.device)
+
+    # -- feature names ---------------------------------------------------------------
+
+    def _input_names(self):
+        return _check_feature_names_in(self, None)
+
+    def get_feature_names_out(self, input_features=None):
+        """Names of the output columns: the input's (without dropped empty ones), then the indicator's.
+
+        Parameters
+        ----------
+        input_features : array-like of str or None, default=None
+            Input feature names; by default ``feature_names_in_`` or x0, x1, ...
+
+        Returns
+        -------
+        feature_names_out : ndarray of str objects
+            The output column names.
+        """
+        check_is_fitted(self)
+        names = _check_feature_names_in(self, input_features)
+        kept = [j for j in range(len(names)) if self.keep_empty_features or j not in self._table.empty]
+        names_out = names[kept]
+        if self.indicator_ is not None:
+            names_out = np.concatenate([names_out, self.indicator_.get_feature_names_out(names)])
+        return np.asarray(names_out, dtype=object)
+
+    @property
+    def _n_features_out(self):
+        return len(self.get_feature_names_out())
+
+    @available_if(lambda self: False)
+    def inverse_transform(self, X):
+        """Not available: the imputer's output is the table itself, not a code."""
+
+    def __sklearn_tags__(self):
+        tags = BaseAutoencoder.__sklearn_tags__(self)
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
+
+
+def _is_nan(value):
+    return isinstance(value, float) and math.isnan(value)
+
+
+def _missing_as_nan(missing):
+    """What MissingIndicator reads: NaN where a cell is missing."""
+    return np.where(missing, np.nan, 0.0)
