@@ -2,7 +2,8 @@
 
 Hypothesis draws shapes (1..40 rows, 1..8 features), dtypes (float16/32/64
 and integers) and values: ordinary ones, huge and tiny magnitudes up to the
-dtype's limits, duplicated rows and constant columns. Whatever it draws,
+dtype's limits, duplicated rows, constant columns and missing (NaN) cells
+anywhere, whole rows and columns included. Whatever it draws,
 fitting and then transform, score_samples and inverse_transform (and the
 detectors' decision_function and predict) either succeed with finite
 outputs of the right shape and dtype, or raise ValueError or TypeError --
@@ -47,6 +48,9 @@ def inputs(draw):
         X[:, draw(st.integers(0, n_features - 1))] = draw(elements(dtype))
     if draw(st.booleans()):  # duplicated rows
         X = X[draw(st.lists(st.integers(0, n_rows - 1), min_size=1, max_size=40))]
+    if np.issubdtype(X.dtype, np.floating) and draw(st.booleans()):  # missing cells, anywhere
+        missing = draw(arrays(np.bool_, X.shape, elements=st.booleans()))
+        X = np.where(missing, np.nan, X).astype(X.dtype)
     return X
 
 

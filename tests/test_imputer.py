@@ -1,0 +1,149 @@
+"""VAEImputer: scikit-learn's imputer API, and imputations that use what the other cells say."""
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.impute import SimpleImputer
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from skvae import VAEImputer
+
+
+@pytest.fixture(autouse=True)
+def quiet():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=Warning)
+        yield
+
+
+def low_rank(n_rows=400, seed=0):
+    rng = np.random.RandomState(seed)
+    z = rng.normal(size=(n_rows, 2))
+    return z @ rng.normal(size=(2, 6)) + 0.05 * rng.normal(size=(n_rows, 6))
+
+
+def hide(X, rate=0.2, seed=1):
+    X = X.copy()
+    X[np.random.RandomState(seed).rand(*X.shape) < rate] = np.nan
+    return X
+
+
+def make(**params):
+    params.setdefault("n_importance_samples", 50)
+    return VAEImputer(random_state=0, **params)
+
+
+def test_observed_cells_pass_through_and_missing_ones_are_filled():
+    X = hide(low_rank())
+    filled = make().fit_transform(X)
+    observed = ~np.isnan(X)
+    np.testing.assert_array_equal(filled[observed], X[observed])
+    assert np.isfinite(filled).all()
+
+
+def test_imputations_beat_column_means_on_correlated_columns():
+    X = low_rank()
+    hidden = hide(X, rate=0.3)
+    missing = np.isnan(hidden)
+    vae_error = np.mean((make().fit_transform(hidden) - X)[missing] ** 2)
+    mean_error = np.mean((SimpleImputer().fit_transform(hidden) - X)[missing] ** 2)
+    assert vae_error < 0.3 * mean_error
+
+
+def test_new_rows_are_imputed_by_the_fitted_model():
+    X = low_rank(600)
+    imputer = make().fit(hide(X[:400]))
+    test = hide(X[400:], seed=7)
+    filled = imputer.transform(test)
+    assert np.isfinite(filled).all()
+    np.testing.assert_array_equal(imputer.transform(test), filled)  # deterministic by default
+
+
+def test_a_row_with_nothing_observed_gets_a_typical_row():
+    X = low_rank()
+    imputer = make().fit(hide(X))
+    filled = imputer.transform(np.full((1, 6), np.nan))
+    assert np.isfinite(filled).all()
+    assert np.all(np.abs(filled - X.mean(axis=0)) < 2 * X.std(axis=0))
+
+
+def test_sample_posterior_draws_anew_at_each_call_reproducibly():
+    X = hide(low_rank())
+    missing = np.isnan(X)
+    imputer = make(sample_posterior=True).fit(X)
+    first, second = imputer.transform(X), imputer.transform(X)
+    assert not np.array_equal(first[missing], second[missing])
+    np.testing.assert_array_equal(first[~missing], X[~missing])
+    again = make(sample_posterior=True).fit(X)
+    np.testing.assert_array_equal(again.transform(X), first)
+    # Draws spread around the conditional mean.
+    mean = make().fit(X).transform(X)
+    assert np.std(first[missing] - mean[missing]) > 0.01
+
+
+def test_categorical_cells_are_imputed_from_the_numbers_that_decide_them():
+    rng = np.random.RandomState(0)
+    z = rng.normal(size=500)
+    frame = pd.DataFrame(
+        {"a": z + 0.1 * rng.normal(size=500), "b": -z, "kind": pd.Categorical(np.where(z > 0, "up", "down"))}
+    )
+    truth = frame["kind"].copy()
+    hidden = frame.copy()
+    hidden.loc[::5, "kind"] = np.nan
+    out = make(max_iter=100).set_output(transform="pandas").fit_transform(hidden)
+    assert out["kind"].dtype == frame["kind"].dtype
+    assert out.notna().all().all()
+    assert (out.loc[::5, "kind"] == truth[::5]).mean() > 0.9
+    default = make(max_iter=5).fit_transform(hidden)  # no pandas output: an object array
+    assert default.dtype == object and set(default[:, 2]) <= {"up", "down"}
+
+
+def test_missing_values_placeholder():
+    X = low_rank()
+    hidden = hide(X)
+    marked = np.where(np.isnan(hidden), -999.0, hidden)
+    np.testing.assert_array_equal(
+        make(missing_values=-999.0).fit_transform(marked), make().fit_transform(hidden)
+    )
+    assert (marked == -999.0).any()  # the user's array is left as it was
+
+
+def test_add_indicator_appends_the_missing_mask():
+    X = hide(low_rank())
+    X[:, 3] = low_rank()[:, 3]  # a complete column has no indicator
+    imputer = make(add_indicator=True).fit(X)
+    out = imputer.transform(X)
+    assert out.shape == (400, 6 + 5)
+    np.testing.assert_array_equal(out[:, 6:], np.isnan(X[:, [0, 1, 2, 4, 5]]))
+    names = imputer.get_feature_names_out()
+    assert list(names[6:]) == [f"missingindicator_x{j}" for j in (0, 1, 2, 4, 5)]
+
+
+@pytest.mark.parametrize("keep_empty_features", [False, True])
+def test_empty_columns_are_dropped_or_kept_as_zeros(keep_empty_features):
+    X = hide(low_rank())
+    X[:, 2] = np.nan
+    imputer = make(keep_empty_features=keep_empty_features).fit(X)
+    out = imputer.transform(X)
+    if keep_empty_features:
+        assert out.shape == (400, 6) and (out[:, 2] == 0).all()
+        assert list(imputer.get_feature_names_out()) == [f"x{j}" for j in range(6)]
+    else:
+        assert out.shape == (400, 5)
+        assert list(imputer.get_feature_names_out()) == ["x0", "x1", "x3", "x4", "x5"]
+    assert np.isfinite(out).all()
+
+
+def test_in_a_pipeline_with_pandas_output():
+    X = pd.DataFrame(hide(low_rank()), columns=list("abcdef"))
+    pipeline = make_pipeline(make(), StandardScaler()).set_output(transform="pandas")
+    out = pipeline.fit_transform(X)
+    assert list(out.columns) == list("abcdef")
+    assert out.notna().all().all()
+
+
+def test_no_inverse_transform():
+    assert not hasattr(make().fit(hide(low_rank())), "inverse_transform")

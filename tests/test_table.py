@@ -1,0 +1,285 @@
+"""Tables as the estimators read them: missing cells (NaN) and categorical columns."""
+
+import math
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from skvae import (
+    AutoencoderOutlierDetector,
+    AutoencoderTransformer,
+    VAEOutlierDetector,
+    VAETransformer,
+    load,
+    save,
+)
+from skvae._table import TableEncoder, column_statistics
+
+ESTIMATORS = [AutoencoderTransformer, VAETransformer, AutoencoderOutlierDetector, VAEOutlierDetector]
+
+
+def make(estimator_class, **params):
+    if issubclass(estimator_class, VAETransformer):
+        params.setdefault("n_importance_samples", 16)
+    params.setdefault("max_iter", 20)
+    return estimator_class(n_components=2, hidden_layer_sizes=(16,), random_state=0, **params)
+
+
+@pytest.fixture(autouse=True)
+def quiet():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=Warning)
+        yield
+
+
+def low_rank(n_rows=300, seed=0):
+    rng = np.random.RandomState(seed)
+    z = rng.normal(size=(n_rows, 2))
+    return z @ rng.normal(size=(2, 6)) + 0.1 * rng.normal(size=(n_rows, 6))
+
+
+def hide(X, rate=0.2, seed=1):
+    X = X.copy()
+    X[np.random.RandomState(seed).rand(*X.shape) < rate] = np.nan
+    X[np.isnan(X).all(axis=1), 0] = 0.0  # every row keeps an observed cell
+    return X
+
+
+def mixed_frame(n_rows=300, seed=0):
+    """Two numeric columns of very different scales and a category the first one decides."""
+    rng = np.random.RandomState(seed)
+    z = rng.normal(size=n_rows)
+    return pd.DataFrame(
+        {
+            "income": np.exp(10 + 0.5 * z + 0.1 * rng.normal(size=n_rows)),
+            "score": z + 0.1 * rng.normal(size=n_rows),
+            "band": pd.Categorical(np.where(z > 0, "high", "low")),
+        }
+    )
+
+
+# -- column statistics and the encoder ------------------------------------------------
+
+
+def test_column_statistics_match_numpy_chunk_by_chunk():
+    X = hide(np.random.RandomState(0).normal(3, 2, size=(2000, 4)), rate=0.3)
+    counts, means, variances = column_statistics(X, chunk_rows=128)
+    np.testing.assert_array_equal(counts, (~np.isnan(X)).sum(axis=0))
+    np.testing.assert_allclose(means, np.nanmean(X, axis=0), rtol=1e-12)
+    np.testing.assert_allclose(variances, np.nanvar(X, axis=0), rtol=1e-10)
+
+
+def test_categorical_columns_become_one_hot_blocks_and_come_back():
+    frame = mixed_frame()
+    estimator = AutoencoderTransformer()
+    table = TableEncoder().fit_encode(estimator, frame)
+    assert estimator.n_features_in_ == 3
+    np.testing.assert_array_equal(estimator.feature_names_in_, ["income", "score", "band"])
+    encoder = estimator_table(frame)
+    assert table.shape == (300, 4)  # two numbers, two categories
+    np.testing.assert_allclose(table[:, :2].mean(axis=0), 0, atol=1e-12)  # standardised: a mixed table
+    np.testing.assert_array_equal(table[:, 2:].sum(axis=1), 1)
+    back = encoder.decode(estimator, table, as_frame=True)
+    np.testing.assert_allclose(back["income"], frame["income"])
+    assert back["band"].dtype == frame["band"].dtype
+    np.testing.assert_array_equal(back["band"], frame["band"])
+
+
+def estimator_table(frame):
+    estimator = AutoencoderTransformer()
+    encoder = TableEncoder()
+    encoder.fit_encode(estimator, frame)
+    return encoder
+
+
+def test_a_missing_category_is_a_nan_block():
+    frame = mixed_frame()
+    frame.loc[3, "band"] = np.nan
+    coded = TableEncoder().fit_encode(AutoencoderTransformer(), frame)
+    assert np.isnan(coded[3, 2:]).all()
+    assert not np.isnan(coded[3, :2]).any()
+
+
+@pytest.mark.parametrize(
+    "categorical_features", [["band"], [2], [False, False, True], np.array([False, False, True])]
+)
+def test_categorical_features_by_name_index_or_mask(categorical_features):
+    frame = mixed_frame().astype({"band": object})
+    frame["band"] = frame["band"].map({"high": 1, "low": 0}).astype(float)  # codes, read as numbers by dtype
+    assert TableEncoder().fit_encode(AutoencoderTransformer(), frame).shape[1] == 3
+    table = TableEncoder(categorical_features)
+    assert table.fit_encode(AutoencoderTransformer(), frame).shape[1] == 4
+    assert table.categories == [[0.0, 1.0]]
+
+
+def test_categorical_features_naming_an_unknown_column_is_an_error():
+    with pytest.raises(ValueError, match="names columns"):
+        TableEncoder(["nope"]).fit_encode(AutoencoderTransformer(), mixed_frame())
+
+
+def test_polars_frames_with_categorical_columns():
+    polars = pytest.importorskip("polars")
+    frame = mixed_frame()
+    model = make(VAETransformer).fit(polars.from_pandas(frame))
+    np.testing.assert_allclose(
+        model.transform(polars.from_pandas(frame)), model.transform(frame), rtol=1e-6, atol=1e-6
+    )
+
+
+# -- missing cells in every estimator ---------------------------------------------------
+
+
+@pytest.mark.parametrize("estimator_class", ESTIMATORS)
+def test_a_missing_cell_adds_nothing_to_the_loss_and_no_nan_to_the_gradients(estimator_class):
+    X = hide(low_rank())
+    model = make(estimator_class).fit(X)
+    assert np.isfinite(model.loss_curve_).all()
+    batch = torch.as_tensor(X[:50], dtype=torch.float32)
+    loss = model._loss(batch, torch.Generator().manual_seed(0), True)
+    loss.backward()
+    for parameter in model._networks().parameters():
+        assert parameter.grad is None or torch.isfinite(parameter.grad).all()
+    # Whatever the decoder says about a missing cell, the row's terms stay the same.
+    x, observed = model._prepare(batch)
+    with torch.no_grad():
+        decoded = model.decoder_(model._encode(batch))
+        moved = torch.where(torch.isnan(batch), decoded + 100.0, decoded)
+        terms = model._log_px_by_column if hasattr(model, "likelihood_") else model._column_errors
+        torch.testing.assert_close(terms(x, moved, observed), terms(x, decoded, observed))
+        assert not torch.equal(terms(x, decoded + 100.0, observed), terms(x, decoded, observed))
+
+
+@pytest.mark.parametrize("estimator_class", ESTIMATORS)
+def test_incomplete_rows_are_encoded_and_scored_from_their_observed_cells(estimator_class):
+    X = low_rank()
+    model = make(estimator_class).fit(hide(X))
+    incomplete = hide(X[:50], rate=0.3, seed=5)
+    codes = model.transform(incomplete)
+    scores = model.score_samples(incomplete)
+    assert codes.shape == (50, 2) and np.isfinite(codes).all()
+    assert scores.shape == (50,) and np.isfinite(scores).all()
+    # A row is encoded from its own cells only: the other rows do not matter.
+    np.testing.assert_allclose(model.transform(incomplete[:5]), codes[:5], rtol=1e-5, atol=1e-6)
+
+
+def test_vae_marginalises_a_missing_feature_exactly():
+    """With a factorised decoder, log p(x_obs) leaves the missing features' terms out."""
+    X = low_rank()
+    model = make(VAETransformer).fit(X)
+    row = X[:1].copy()
+    row[0, 2] = np.nan
+    noise = model._fixed_noise(model.n_importance_samples, "cpu")
+    with torch.inference_mode():
+        x = torch.as_tensor(row, dtype=torch.float32)
+        filled, observed = model._prepare(x)
+        mean, log_var = model.encoder_(filled)
+        z = mean + torch.exp(0.5 * log_var) * noise[:, None, :]
+        decoded = model.decoder_(z)
+        per_feature = model.likelihood_.log_prob_per_feature(filled, decoded)
+        log_px = per_feature[..., [0, 1, 3, 4, 5]].sum(dim=-1)
+        log_pz = -0.5 * (z.square() + math.log(2 * math.pi)).sum(dim=-1)
+        log_qz = -0.5 * (noise[:, None, :].square() + math.log(2 * math.pi) + log_var).sum(dim=-1)
+        expected = torch.logsumexp(log_px + log_pz - log_qz, dim=0) - math.log(model.n_importance_samples)
+    np.testing.assert_allclose(model.score_samples(row), expected.numpy(), rtol=1e-5)
+
+
+def test_autoencoder_detector_scores_stay_comparable_across_missing_counts():
+    """Hiding cells of a normal row does not make it look abnormal (or more normal) on average."""
+    X = low_rank(600)
+    detector = make(AutoencoderOutlierDetector).fit(X[:400])
+    complete = detector.score_samples(X[400:])
+    incomplete = detector.score_samples(hide(X[400:], rate=0.4, seed=3))
+    assert abs(np.median(incomplete) - np.median(complete)) < 0.5 * np.std(complete)
+
+
+@pytest.mark.parametrize("estimator_class", [AutoencoderOutlierDetector, VAEOutlierDetector])
+def test_a_missing_cell_contributes_zero(estimator_class):
+    X = low_rank()
+    detector = make(estimator_class).fit(X)
+    rows = X[:5].copy()
+    rows[:, 1] = np.nan
+    contributions = detector.feature_contributions(rows)
+    assert (contributions[:, 1] == 0).all()
+    assert np.isfinite(contributions).all() and (contributions[:, [0, 2]] != 0).all()
+
+
+def test_rows_with_nothing_observed_are_encoded_but_not_scored():
+    X = low_rank()
+    model = make(VAEOutlierDetector).fit(X)
+    empty = np.full((2, 6), np.nan)
+    assert np.isfinite(model.transform(empty)).all()
+    with pytest.raises(ValueError, match="row\\(s\\) with no observed value"):
+        model.score_samples(empty)
+    with pytest.raises(ValueError, match="row\\(s\\) with no observed value"):
+        model.predict(empty)
+
+
+def test_early_stopping_with_missing_cells():
+    model = make(VAETransformer, early_stopping=True).fit(hide(low_rank()))
+    assert np.isfinite(model.validation_scores_).all()
+
+
+# -- categorical columns in every estimator -------------------------------------------------
+
+
+@pytest.mark.parametrize("estimator_class", ESTIMATORS)
+def test_a_table_with_categories_goes_straight_in(estimator_class):
+    frame = mixed_frame()
+    frame.loc[::9, "score"] = np.nan
+    frame.loc[::7, "band"] = np.nan
+    model = make(estimator_class, max_iter=60).fit(frame)
+    scores = model.score_samples(frame)
+    assert np.isfinite(scores).all()
+    back = model.inverse_transform(model.transform(frame))
+    assert list(back.columns) == ["income", "score", "band"]
+    assert back["band"].dtype == frame["band"].dtype
+    # The category is learned from the numbers that decide it.
+    complete = frame.dropna()
+    assert (back.loc[complete.index, "band"] == complete["band"]).mean() > 0.85
+    if hasattr(model, "feature_contributions"):
+        assert model.feature_contributions(frame).shape == (300, 3)
+
+
+def test_standardisation_makes_scales_irrelevant():
+    frame = mixed_frame()
+    scaled = frame.assign(income=frame["income"] * 1e6)
+    codes = make(AutoencoderTransformer).fit_transform(frame)
+    np.testing.assert_allclose(
+        make(AutoencoderTransformer).fit_transform(scaled), codes, rtol=1e-4, atol=1e-4
+    )
+
+
+def test_vae_scores_are_densities_of_the_users_units():
+    """Scaling a numeric column by c shifts log p(x) by -log c, as a density must."""
+    frame = mixed_frame()
+    model = make(VAETransformer).fit(frame)
+    scaled = make(VAETransformer).fit(frame.assign(income=frame["income"] * 10))
+    shift = scaled.score_samples(frame.assign(income=frame["income"] * 10)) - model.score_samples(frame)
+    np.testing.assert_allclose(shift, -math.log(10), atol=1e-3)
+
+
+def test_sample_gives_categories():
+    model = make(VAETransformer).fit(mixed_frame())
+    rows = model.sample(20, random_state=0)
+    assert set(rows[:, 2]) <= {"high", "low"}
+    frame = model.set_output(transform="pandas").sample(5, random_state=0)
+    assert frame["band"].dtype == mixed_frame()["band"].dtype
+
+
+def test_bernoulli_refuses_standardisation():
+    with pytest.raises(ValueError, match="cannot be standardized"):
+        VAETransformer(likelihood="bernoulli", standardize=True).fit(np.random.RandomState(0).rand(20, 3))
+
+
+def test_save_and_load_a_model_of_a_table(tmp_path):
+    frame = mixed_frame()
+    model = make(VAEOutlierDetector).fit(frame)
+    save(model, tmp_path / "model.skvae")
+    loaded = load(tmp_path / "model.skvae")
+    np.testing.assert_array_equal(loaded.score_samples(frame), model.score_samples(frame))
+    pd.testing.assert_frame_equal(
+        loaded.inverse_transform(loaded.transform(frame)), model.inverse_transform(model.transform(frame))
+    )
