@@ -7,6 +7,7 @@ ORDER = [
     "plot_pandas_pipeline.py",
     "plot_grid_search.py",
     "plot_anomaly_detection.py",
+    "plot_missing_values.py",
     "plot_vae_generation.py",
     "plot_training_curves.py",
 ]
