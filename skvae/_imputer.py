@@ -387,7 +387,18 @@ verbose, device
 
     @available_if(lambda self: False)
     def inverse_transform(self, X):
-        """Not available: the imputer's output is the table itself, not a code."""
+        """Not available: the imputer's output is the table itself, not a code.
+
+        Parameters
+        ----------
+        X : array-like
+            Not used.
+
+        Returns
+        -------
+        None
+            Never returns; ``hasattr(imputer, "inverse_transform")`` is False.
+        """
 
     def __sklearn_tags__(self):
         tags = BaseAutoencoder.__sklearn_tags__(self)
