@@ -205,7 +205,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             shown = ", ".join(map(str, empty[:10])) + (", ..." if empty.size > 10 else "")
             raise ValueError(
                 f"X has {empty.size} row(s) with no observed value (rows {shown}): there is nothing to "
-                f"score in them. Drop them, or impute them first (e.g. VAEImputer)."
+                f"learn from or score in them. Drop them, or impute them first (e.g. VAEImputer)."
             )
 
     def _fit(self, X, *, incremental, keep_weights):

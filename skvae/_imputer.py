@@ -208,11 +208,8 @@ verbose, device
         if not self._table.empty:
             return coded
         coded = np.array(coded, dtype=coded.dtype)
-        coded[:, self._layout_numeric_positions()[self._empty_numeric()]] = np.nan
+        coded[:, self._table.starts[self._table.empty]] = np.nan
         return coded
-
-    def _empty_numeric(self):
-        return [self._table.numeric.index(j) for j in self._table.empty]
 
     def _check_rows_observed(self, X):
         """Rows with nothing observed are imputed from the prior: nothing to refuse."""
@@ -319,22 +316,13 @@ verbose, device
         results, rows = [], self._block_rows(X)
         for start in range(0, X.shape[0], rows):
             log_w, decoded = self._importance_samples(X[start : start + rows], noise)
-            means = self._decode_samples(decoded)
+            means = self._means(decoded)
             weights = torch.softmax(log_w, dim=0)  # self-normalised importance weights, (K, n)
             if generator is None:
                 results.append(torch.einsum("kn,knw->nw", weights, means))
             else:
                 results.append(self._draw(weights, means, generator))
         return torch.cat(results)
-
-    def _decode_samples(self, decoded):
-        """Per importance sample, the mean of each numeric input and the probabilities of each category."""
-        layout = self._layout(decoded.device)
-        if layout.all_numeric:
-            return self.likelihood_.mean(decoded)
-        means = decoded.clone()
-        means[..., layout.numeric] = self.likelihood_.mean(decoded[..., layout.numeric])
-        return layout.categorical_probabilities(means)
 
     def _draw(self, weights, means, generator):
         """One draw from p(x_miss | x_obs): a posterior sample by its weight, then x from p(x | z)."""

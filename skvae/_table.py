@@ -215,6 +215,16 @@ class TableEncoder:
         return int(sum(self.widths))
 
     @property
+    def starts(self):
+        """Where each column's inputs start among the networks' inputs."""
+        return np.cumsum([0, *self.widths[:-1]]).astype(np.intp)
+
+    @property
+    def numeric_positions(self):
+        """The networks' inputs that hold the numeric columns."""
+        return self.starts[self.numeric]
+
+    @property
     def is_identity(self):
         """True when the networks read X's columns as they are."""
         return not self.categorical and not self.standardized
@@ -337,9 +347,9 @@ class TableEncoder:
 
     def uncode(self, coded):
         """From the networks' means to one float per column: numbers, or the most probable category's code."""
-        starts = np.cumsum([0, *self.widths[:-1]])
+        starts = self.starts
         values = np.empty((coded.shape[0], self.n_columns), dtype=coded.dtype)
-        values[:, self.numeric] = coded[:, starts[self.numeric]] * self.scale + self.center
+        values[:, self.numeric] = coded[:, self.numeric_positions] * self.scale + self.center
         for j, categories in zip(self.categorical, self.categories, strict=True):
             values[:, j] = coded[:, starts[j] : starts[j] + len(categories)].argmax(axis=1)
         return values
@@ -472,18 +482,17 @@ class ColumnLayout:
     """Tensors that say where each input column sits among the networks' inputs."""
 
     def __init__(self, table, device):
-        widths = table.widths
-        starts = np.cumsum([0, *widths[:-1]])
+        widths, starts = table.widths, table.starts
         self.n_columns = table.n_columns
         self.all_numeric = not table.categorical
-        self.numeric = torch.as_tensor(starts[table.numeric], dtype=torch.long, device=device)
+        self.numeric = torch.as_tensor(table.numeric_positions, dtype=torch.long, device=device)
         self.numeric_columns = torch.as_tensor(table.numeric, dtype=torch.long, device=device)
         self.blocks = [(int(starts[j]), widths[j]) for j in table.categorical]
         # Missing cells enter the encoder at the training mean: 0 once
         # standardised, the mean itself otherwise; a missing category as
         # an all-zero block.
         fill = np.zeros(table.width)
-        fill[starts[table.numeric]] = 0.0 if table.standardized else table.center
+        fill[table.numeric_positions] = 0.0 if table.standardized else table.center
         self.fill = torch.as_tensor(fill, dtype=torch.float32, device=device)
         # Position of each input column among [numeric terms, categorical terms].
         order = np.empty(table.n_columns, dtype=np.int64)

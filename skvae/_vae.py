@@ -230,7 +230,6 @@ class VAETransformer(BaseAutoencoder):
 
     def _build_networks(self, n_features, hidden_layer_sizes, generator):
         widths = [self.n_components, *hidden_layer_sizes[::-1], n_features]
-        n_numeric = n_features - sum(self._table.widths[j] for j in self._table.categorical)
         return {
             "encoder": GaussianEncoder(
                 n_features, hidden_layer_sizes, self.n_components, self.activation, generator
@@ -238,7 +237,7 @@ class VAETransformer(BaseAutoencoder):
             "decoder": make_mlp(widths, self.activation, generator),
             # The numeric columns' distribution; categorical columns have a
             # softmax over their categories (see _log_px_by_column).
-            "likelihood": make_likelihood(self.likelihood, n_numeric),
+            "likelihood": make_likelihood(self.likelihood, len(self._table.numeric)),
         }
 
     def _standardize(self):
@@ -336,8 +335,11 @@ class VAETransformer(BaseAutoencoder):
         return mean, self._map_rows(self._posterior_std, X)
 
     def _decode(self, Z):
-        decoded = self.decoder_(Z)
-        layout = self._layout(Z.device)
+        return self._means(self.decoder_(Z))
+
+    def _means(self, decoded):
+        """The decoder's outputs as means of the numeric inputs and probabilities of the categories."""
+        layout = self._layout(decoded.device)
         if layout.all_numeric:
             return self.likelihood_.mean(decoded)
         means = decoded.clone()
@@ -349,16 +351,11 @@ class VAETransformer(BaseAutoencoder):
             # The variance that maximises the ELBO on all the training rows,
             # rather than the running average of the batches'.
             variance = self._column_means(self._squared_residuals, X)
-            variance = variance[self._layout_numeric_positions()]
+            variance = variance[self._table.numeric_positions]
             if self.likelihood == "gaussian_shared":
                 variance = variance.mean()
             floor = self.likelihood_.min_variance
             self.likelihood_.variance.copy_(torch.as_tensor(np.maximum(variance, floor)).reshape(-1))
-
-    def _layout_numeric_positions(self):
-        widths = self._table.widths
-        starts = np.cumsum([0, *widths[:-1]])
-        return starts[self._table.numeric]
 
     def _squared_residuals(self, X):
         """(x - decoded)^2 for one posterior sample per row (fixed noise), NaN where missing; (n, width)."""
