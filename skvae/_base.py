@@ -5,7 +5,6 @@ feature names, dtypes -- and hands optimisation to ``_training.train``.
 Subclasses say what the networks are and what loss and score they have.
 """
 
-import copy
 import warnings
 from numbers import Integral, Real
 
@@ -18,6 +17,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 from torch import nn
 
+from ._state import STATE_KEY, get_state, restore_networks
 from ._tensors import as_float32_tensor, check_code_array, map_rows, resolve_device
 from ._training import TrainingDiverged, make_optimizer, snapshot, train
 
@@ -47,6 +47,8 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         "verbose": ["verbose"],
         "device": [StrOptions({"cpu", "cuda", "auto"})],
     }
+    # The parameters (besides the sizes) that _build_networks reads.
+    _architecture_params = ("n_components", "activation")
 
     def __init__(
         self,
@@ -269,18 +271,24 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         self._optimizer = None
 
     def __getstate__(self):
-        # Pickles hold CPU tensors, so that a model fitted on a GPU unpickles
-        # on a machine without one. Such a model's optimizer is left out (its
-        # state is on the GPU): partial_fit then starts a fresh one. A model on
-        # the CPU pickles as it is, optimizer included.
-        state = super().__getstate__()
-        modules = {name: value for name, value in state.items() if isinstance(value, nn.Module)}
-        tensors = [t for module in modules.values() for t in [*module.parameters(), *module.buffers()]]
-        if all(tensor.device.type == "cpu" for tensor in tensors):
-            return state
-        state = {**state, **{name: copy.deepcopy(module).cpu() for name, module in modules.items()}}
-        state["_optimizer"] = None
-        return state
+        # Plain data only (see _state): pickles, joblib and skops files hold
+        # no torch object, and a model fitted on a GPU loads without one.
+        return get_state(self, super().__getstate__())
+
+    def __setstate__(self, state):
+        if STATE_KEY in state:
+            state = dict(state)
+            modules, optimizer = restore_networks(type(self), state.pop(STATE_KEY))
+            state.update(modules, _optimizer=optimizer)
+        super().__setstate__(state)
+
+    def _architecture(self):
+        """What ``_build_networks`` needs to rebuild the fitted networks, as JSON-able values."""
+        return {
+            "n_features": int(self.n_features_in_),
+            "hidden_layer_sizes": self._hidden_layer_sizes(),
+            **{name: getattr(self, name) for name in self._architecture_params},
+        }
 
     def _forget_fit(self, keep=()):
         """Remove the fitted attributes (but those in ``keep``)."""

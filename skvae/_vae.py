@@ -160,6 +160,7 @@ class VAETransformer(BaseAutoencoder):
         "kl_warmup_steps": [Interval(Integral, 0, None, closed="left")],
         "n_importance_samples": [Interval(Integral, 1, None, closed="left")],
     }
+    _architecture_params = ("n_components", "activation", "likelihood")
 
     def __init__(
         self,
