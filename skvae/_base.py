@@ -5,6 +5,7 @@ feature names, dtypes -- and hands optimisation to ``_training.train``.
 Subclasses say what the networks are and what loss and score they have.
 """
 
+import copy
 import warnings
 from numbers import Integral, Real
 
@@ -17,6 +18,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 from torch import nn
 
+from ._callbacks import CallbackSupportMixin, fit_callbacks
 from ._state import STATE_KEY, get_state, restore_networks
 from ._tensors import as_float32_tensor, check_code_array, map_rows, resolve_device
 from ._training import TrainingDiverged, make_optimizer, snapshot, train
@@ -26,7 +28,7 @@ from ._training import TrainingDiverged, make_optimizer, snapshot, train
 _MEAN_CHUNK_ROWS = 1024
 
 
-class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+class BaseAutoencoder(CallbackSupportMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """Shared machinery of :class:`AutoencoderTransformer` and :class:`VAETransformer`."""
 
     _parameter_constraints: dict = {
@@ -141,7 +143,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         """
         keep_weights = self.warm_start and hasattr(self, "encoder_")
         X = validate_data(self, X, dtype=[np.float64, np.float32], reset=not keep_weights)
-        self._fit(X, incremental=False, keep_weights=keep_weights)
+        self._fit(X, y, incremental=False, keep_weights=keep_weights)
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -166,10 +168,10 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         """
         first_call = not hasattr(self, "encoder_")
         X = validate_data(self, X, dtype=[np.float64, np.float32], reset=first_call)
-        self._fit(X, incremental=True, keep_weights=not first_call)
+        self._fit(X, y, incremental=True, keep_weights=not first_call)
         return self
 
-    def _fit(self, X, *, incremental, keep_weights):
+    def _fit(self, X, y, *, incremental, keep_weights):
         self._check_input_range(X)
         device = resolve_device(self.device)
         n_samples = X.shape[0]
@@ -204,13 +206,22 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         warmup_epochs = -(-max(self._warmup_steps() - self._n_steps, 0) // batches_per_epoch)
 
         weights_before = snapshot(networks) if keep_weights else None
+        max_epochs = 1 if incremental else self.max_iter
+        callbacks = fit_callbacks(
+            self,
+            task_name="partial_fit" if incremental else "fit",
+            max_epochs=max_epochs,
+            X=X_all,
+            y=y,
+            fitted_attributes=lambda losses: self._fitted_attributes(X_all, losses),
+        )
         try:
             history = train(
                 networks,
                 lambda batch: self._loss(batch, generator),
                 self._optimizer,
                 X_train,
-                max_epochs=1 if incremental else self.max_iter,
+                max_epochs=max_epochs,
                 batch_size=batch_size,
                 shuffle=self.shuffle,
                 generator=generator,
@@ -220,6 +231,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
                 warmup_epochs=warmup_epochs,
                 verbose=self.verbose,
                 first_epoch=self.n_iter_ + 1,
+                callbacks=callbacks,
             )
         except TrainingDiverged as exc:
             # Never leave NaN weights behind: a new fit is undone entirely, a
@@ -241,6 +253,8 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             self.validation_scores_ = history.validation_scores
             self.best_validation_score_ = history.best_validation_score
         self._after_fit(X_all)
+        if callbacks is not None:
+            callbacks.on_fit_end()
         if history.interrupted:
             warnings.warn(
                 f"Training was interrupted (KeyboardInterrupt) after {len(history.losses)} complete "
@@ -249,12 +263,28 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
                 UserWarning,
                 stacklevel=3,
             )
-        elif not incremental and not history.converged:
+        elif not incremental and not history.converged and not history.stopped:
             warnings.warn(
                 f"Maximum iterations ({self.max_iter}) reached and the optimization hasn't converged yet.",
                 ConvergenceWarning,
                 stacklevel=3,
             )
+
+    def _fitted_attributes(self, X, losses):
+        """The fitted attributes of a model whose fit stopped now, after the epochs of ``losses``.
+
+        Built on copies of the networks, which training goes on updating; what
+        fit computes after training (the VAE's variances, the detectors'
+        thresholds) is computed on X for them.
+        """
+        fitted = copy.copy(self)
+        for name, module in self._networks().items():
+            setattr(fitted, f"{name}_", copy.deepcopy(module).eval())
+        fitted._optimizer = None
+        fitted.n_iter_ = self.n_iter_ + len(losses)
+        fitted.loss_curve_ = self.loss_curve_ + losses
+        fitted._after_fit(X)
+        return {name: value for name, value in vars(fitted).items() if name.endswith("_")}
 
     def _initialize(self, n_features, device):
         """Fresh networks, seed and history for a new fit."""
@@ -274,6 +304,13 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         # Plain data only (see _state): pickles, joblib and skops files hold
         # no torch object, and a model fitted on a GPU loads without one.
         return get_state(self, super().__getstate__())
+
+    def __copy__(self):
+        # A shallow copy shares the networks, as copy.copy does for any object;
+        # without this, copy.copy would go through the plain-data state.
+        new = type(self).__new__(type(self))
+        new.__dict__.update(self.__dict__)
+        return new
 
     def __setstate__(self, state):
         if STATE_KEY in state:
