@@ -5,7 +5,6 @@ feature names, dtypes -- and hands optimisation to ``_training.train``.
 Subclasses say what the networks are and what loss and score they have.
 """
 
-import copy
 import warnings
 from numbers import Integral, Real
 
@@ -18,7 +17,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 from torch import nn
 
-from ._callbacks import CallbackSupportMixin, fit_callbacks
+from ._callbacks import CallbackSupportMixin, fit_callbacks, fitted_attributes
 from ._state import STATE_KEY, get_state, restore_networks
 from ._tensors import as_float32_tensor, check_code_array, map_rows, resolve_device
 from ._training import TrainingDiverged, make_optimizer, snapshot, train
@@ -213,7 +212,7 @@ class BaseAutoencoder(CallbackSupportMixin, ClassNamePrefixFeaturesOutMixin, Tra
             max_epochs=max_epochs,
             X=X_all,
             y=y,
-            fitted_attributes=lambda losses: self._fitted_attributes(X_all, losses),
+            fitted_attributes=lambda losses: fitted_attributes(self, X_all, losses),
         )
         try:
             history = train(
@@ -269,22 +268,6 @@ class BaseAutoencoder(CallbackSupportMixin, ClassNamePrefixFeaturesOutMixin, Tra
                 ConvergenceWarning,
                 stacklevel=3,
             )
-
-    def _fitted_attributes(self, X, losses):
-        """The fitted attributes of a model whose fit stopped now, after the epochs of ``losses``.
-
-        Built on copies of the networks, which training goes on updating; what
-        fit computes after training (the VAE's variances, the detectors'
-        thresholds) is computed on X for them.
-        """
-        fitted = copy.copy(self)
-        for name, module in self._networks().items():
-            setattr(fitted, f"{name}_", copy.deepcopy(module).eval())
-        fitted._optimizer = None
-        fitted.n_iter_ = self.n_iter_ + len(losses)
-        fitted.loss_curve_ = self.loss_curve_ + losses
-        fitted._after_fit(X)
-        return {name: value for name, value in vars(fitted).items() if name.endswith("_")}
 
     def _initialize(self, n_features, device):
         """Fresh networks, seed and history for a new fit."""

@@ -8,6 +8,8 @@ epoch. With no callback set nothing here runs, and on a scikit-learn without
 ``sklearn.callback`` the estimators simply have no ``set_callbacks``.
 """
 
+import copy
+
 try:
     from sklearn.callback import CallbackSupportMixin
 except ImportError:  # scikit-learn < 1.9
@@ -60,3 +62,20 @@ class EpochCallbacks:
         self._context.call_on_fit_task_end(
             estimator=self._estimator, X=self._X, y=self._y, reconstruction_attributes={}
         )
+
+
+def fitted_attributes(estimator, X, losses):
+    """The fitted attributes of a model whose fit stopped now, after the epochs of ``losses``.
+
+    Built on copies of the networks, which training goes on updating; what
+    fit computes after training (the VAE's variances, the detectors'
+    thresholds) is computed on X for them.
+    """
+    fitted = copy.copy(estimator)
+    for name, module in estimator._networks().items():
+        setattr(fitted, f"{name}_", copy.deepcopy(module).eval())
+    fitted._optimizer = None
+    fitted.n_iter_ = estimator.n_iter_ + len(losses)
+    fitted.loss_curve_ = estimator.loss_curve_ + losses
+    fitted._after_fit(X)
+    return {name: value for name, value in vars(fitted).items() if name.endswith("_")}
