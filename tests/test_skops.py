@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
@@ -75,6 +76,23 @@ def test_a_pipeline_round_trips_trusting_only_skvae(estimator_class, with_classi
     expected = outputs(pipeline, X)
     for method, result in outputs(loaded, X).items():
         np.testing.assert_array_equal(result, expected[method], err_msg=method)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device to fit on")
+@pytest.mark.parametrize("estimator_class", TRANSFORMERS + DETECTORS)
+def test_a_pipeline_fitted_on_a_gpu_round_trips_onto_the_cpu(estimator_class, data, tmp_path):
+    X, _ = data
+    estimator = make(estimator_class).set_params(device="cuda")
+    pipeline = make_pipeline(StandardScaler(), estimator).fit(X)
+    path = tmp_path / "pipeline.skops"
+    sio.dump(pipeline, path)
+    assert sio.get_untrusted_types(file=path) == [qualified_name(estimator_class)]
+    loaded = sio.load(path, trusted=[qualified_name(estimator_class)])
+    assert all(p.device.type == "cpu" for p in loaded[-1]._networks().parameters())
+    expected = outputs(pipeline, X)
+    for method, result in outputs(loaded, X).items():
+        if method != "predict":  # a row on the threshold may flip between devices
+            np.testing.assert_allclose(result, expected[method], rtol=1e-4, atol=1e-4, err_msg=method)
 
 
 def test_a_fitted_estimator_round_trips_through_dumps_and_loads(data):

@@ -9,6 +9,7 @@ ORDER = [
     "plot_anomaly_detection.py",
     "plot_vae_generation.py",
     "plot_training_curves.py",
+    "plot_progress_and_onnx.py",
 ]
 
 
