@@ -2,34 +2,42 @@
 
 The fit of bench_speed.py (50,000 x 100 float32 rows, 100-64-32-8 ReLU
 networks, Adam lr 1e-3, batches of 256, 5 epochs), for AutoencoderTransformer
-and VAETransformer, each fit in its own fresh process after an untimed
-1,024-row warm-up fit, contenders taken round-robin, medians of ``--repeats``:
+and VAETransformer. The contenders:
 
-  baseline      the skvae found in ``--baseline DIR`` (e.g. an export of main
-                before callbacks), no callback: what fit cost before
+  baseline      the skvae package found in ``--baseline DIR`` (e.g. an export
+                of main before callbacks), imported under another name, no
+                callback: what fit cost before
   none          this skvae, no callback set
   progressbar   ``set_callbacks(ProgressBar())``, rendering live as in a
-                terminal (rich's TTY_INTERACTIVE=1), its output discarded
-  scoring       ``set_callbacks(ScoringMonitor(...))`` scoring the model after
-                every epoch: a copy of it, its post-fit pass and its score on
-                all rows, per epoch (fit is given a y, which ScoringMonitor needs)
+                terminal (rich's TTY_INTERACTIVE=1) to a discarded stream
+  scoring       with ``--scoring`` only: ``set_callbacks(ScoringMonitor(...))``
+                scoring the model after every epoch: a copy of it, its post-fit
+                pass and its score on all rows, per epoch (fit is given a y,
+                which ScoringMonitor needs); the VAE's score takes 50
+                importance samples per row
+
+All contenders run in one process, one after the other in rounds (after an
+untimed warm-up fit each), so that a round's fits share the machine's load;
+the table gives medians over ``--repeats`` rounds, and the median over rounds
+of each fit's CPU time relative to the round's fit with no callback.
 
 Usage::
 
     git archive <main's commit> skvae | tar -x -C /tmp/skvae_main
-    OMP_NUM_THREADS=1 python benchmarks/bench_callbacks.py --repeats 7 --baseline /tmp/skvae_main
+    OMP_NUM_THREADS=1 python benchmarks/bench_callbacks.py --repeats 9 --baseline /tmp/skvae_main/skvae
+    OMP_NUM_THREADS=1 python benchmarks/bench_callbacks.py --repeats 3 --scoring
 
 CPU time counts every thread of the process (rich's renderer included). This
 script is no test: it prints a table and asserts nothing.
 """
 
 import argparse
-import json
+import contextlib
+import importlib.util
+import io
 import os
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -40,21 +48,22 @@ from bench_speed import BATCH_SIZE, HIDDEN_LAYER_SIZES, LEARNING_RATE, N_COMPONE
 N_SAMPLES = 50_000
 EPOCHS = 5
 ESTIMATORS = ("AutoencoderTransformer", "VAETransformer")
-CONTENDERS = ("baseline", "none", "progressbar", "scoring")
 
 
-def worker(estimator_name, contender, output):
-    import numpy as np
-    import torch
-    from sklearn.exceptions import ConvergenceWarning
+def import_baseline(directory):
+    """The skvae package in ``directory``, imported as ``skvae_baseline`` next to this one."""
+    spec = importlib.util.spec_from_file_location(
+        "skvae_baseline", Path(directory) / "__init__.py", submodule_search_locations=[str(directory)]
+    )
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["skvae_baseline"] = module
+    spec.loader.exec_module(module)
+    return module
 
-    import skvae
 
-    torch.set_num_threads(1)
-    warnings.simplefilter("ignore", ConvergenceWarning)
-
-    def make():
-        estimator = getattr(skvae, estimator_name)(
+def make_fit(package, estimator_name, callback=None):
+    def fit(X, y):
+        estimator = getattr(package, estimator_name)(
             n_components=N_COMPONENTS,
             hidden_layer_sizes=HIDDEN_LAYER_SIZES,
             learning_rate_init=LEARNING_RATE,
@@ -64,70 +73,69 @@ def worker(estimator_name, contender, output):
             n_iter_no_change=1000,
             random_state=0,
         )
-        if contender == "progressbar":
-            from sklearn.callback import ProgressBar
+        if callback is not None:
+            estimator.set_callbacks(callback())
+        # rich draws to stdout: discarded, but drawn.
+        with contextlib.redirect_stdout(io.StringIO()):
+            return estimator.fit(X, y)
 
-            estimator.set_callbacks(ProgressBar())
-        elif contender == "scoring":
-            from sklearn.callback import ScoringMonitor
-
-            estimator.set_callbacks(ScoringMonitor(scoring=lambda model, X, y: {"score": model.score(X)}))
-        return estimator
-
-    X = make_data(N_SAMPLES)
-    y = np.zeros(len(X))
-    make().fit(X[:1024], y[:1024])  # untimed: one-off costs of a process
-    wall, cpu = time.perf_counter(), time.process_time()
-    model = make().fit(X, y)
-    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-    assert model.n_iter_ == EPOCHS
-    Path(output).write_text(json.dumps({"wall": wall, "cpu": cpu, "skvae": skvae.__file__}))
+    return fit
 
 
-def spawn(estimator_name, contender, baseline):
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "TTY_INTERACTIVE": "1"}
-    if contender == "baseline":
-        env["PYTHONPATH"] = os.pathsep.join([baseline, env.get("PYTHONPATH", "")])
-    with tempfile.TemporaryDirectory() as directory:
-        output = Path(directory) / "result.json"
-        subprocess.run(
-            [sys.executable, __file__, "--worker", estimator_name, contender, str(output)],
-            env=env,
-            check=True,
-            stdout=subprocess.DEVNULL,
-        )
-        return json.loads(output.read_text())
+def scoring_monitor():
+    from sklearn.callback import ScoringMonitor
+
+    return ScoringMonitor(scoring=lambda model, X, y: {"score": model.score(X)})
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--baseline", help="a directory holding the skvae package to compare with")
-    parser.add_argument("--worker", nargs=3, help=argparse.SUPPRESS)
+    parser.add_argument("--baseline", help="the directory of a skvae package to compare with")
+    parser.add_argument("--scoring", action="store_true", help="also time ScoringMonitor")
     args = parser.parse_args()
-    if args.worker:
-        worker(*args.worker)
-        return
 
-    contenders = [name for name in CONTENDERS if name != "baseline" or args.baseline]
-    runs = {(estimator, contender): [] for estimator in ESTIMATORS for contender in contenders}
+    os.environ["TTY_INTERACTIVE"] = "1"
+    import numpy as np
+    import torch
+    from sklearn.callback import ProgressBar
+    from sklearn.exceptions import ConvergenceWarning
+
+    import skvae
+
+    torch.set_num_threads(1)
+    warnings.simplefilter("ignore", ConvergenceWarning)
+    contenders = {}
+    for name in ESTIMATORS:
+        if args.baseline:
+            contenders[name, "baseline"] = make_fit(import_baseline(args.baseline), name)
+        contenders[name, "none"] = make_fit(skvae, name)
+        contenders[name, "progressbar"] = make_fit(skvae, name, ProgressBar)
+        if args.scoring:
+            contenders[name, "scoring"] = make_fit(skvae, name, scoring_monitor)
+
+    X = make_data(N_SAMPLES)
+    y = np.zeros(len(X))
+    for fit in contenders.values():
+        fit(X[:1024], y[:1024])  # untimed: one-off costs
+    runs = {key: [] for key in contenders}
     for repeat in range(args.repeats):
-        for key in runs:
-            runs[key].append(spawn(*key, args.baseline))
-            print(f"repeat {repeat + 1}: {key} {runs[key][-1]['wall']:.2f} s", file=sys.stderr, flush=True)
-    for key, results in runs.items():
-        if key[1] == "baseline":
-            assert all(args.baseline in result["skvae"] for result in results), "baseline imported this skvae"
+        for key, fit in contenders.items():
+            wall, cpu = time.perf_counter(), time.process_time()
+            model = fit(X, y)
+            runs[key].append((time.perf_counter() - wall, time.process_time() - cpu))
+            assert model.n_iter_ == EPOCHS
+            print(f"round {repeat + 1}: {key} {runs[key][-1][0]:.2f} s", file=sys.stderr, flush=True)
 
-    print(f"{N_SAMPLES:,} x 100 rows, {EPOCHS} epochs, median of {args.repeats} fresh processes")
-    print("| estimator | callbacks | fit s | fit CPU s | CPU vs none |")
+    print(f"{N_SAMPLES:,} x 100 rows, {EPOCHS} epochs, {args.repeats} rounds in one process")
+    print("| estimator | callbacks | fit s | fit CPU s | CPU vs none (median of rounds) |")
     print("|---|---|---|---|---|")
-    for estimator in ESTIMATORS:
-        reference = statistics.median(result["cpu"] for result in runs[estimator, "none"])
-        for contender in contenders:
-            wall = statistics.median(result["wall"] for result in runs[estimator, contender])
-            cpu = statistics.median(result["cpu"] for result in runs[estimator, contender])
-            print(f"| {estimator} | {contender} | {wall:.2f} | {cpu:.2f} | {cpu / reference - 1:+.1%} |")
+    for (estimator, contender), results in runs.items():
+        reference = runs[estimator, "none"]
+        ratios = [cpu / none_cpu - 1 for (_, cpu), (_, none_cpu) in zip(results, reference, strict=True)]
+        wall = statistics.median(wall for wall, _ in results)
+        cpu = statistics.median(cpu for _, cpu in results)
+        print(f"| {estimator} | {contender} | {wall:.2f} | {cpu:.2f} | {statistics.median(ratios):+.1%} |")
 
 
 if __name__ == "__main__":

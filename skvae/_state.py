@@ -134,21 +134,26 @@ def restore_networks(estimator_class, saved):
 def _restore_optimizer(networks, saved):
     if saved is None:
         return None
+    if not isinstance(saved, dict) or not isinstance(saved.get("moments"), dict):
+        raise _refuse("invalid optimizer state")
     parameters = list(networks.parameters())
     try:
         optimizer = make_optimizer(parameters, float(saved["learning_rate"]), float(saved["weight_decay"]))
-        # make_optimizer numbers the parameters weights first, then biases.
-        order = [p for group in optimizer.param_groups for p in group["params"]]
-        moments = {}
-        for key, values in saved["moments"].items():
-            index = int(key)
-            if not 0 <= index < len(order) or not isinstance(values, dict):
-                raise ValueError(f"moments for parameter {key!r}")
-            for name, value in values.items():
-                shape = () if name == "step" else tuple(order[index].shape)
-                _check_array(f"the optimizer's {name} of parameter {index}", value, shape)
-            moments[index] = {name: torch.from_numpy(value.copy()) for name, value in values.items()}
+    except (KeyError, TypeError, ValueError) as exc:
+        raise _refuse(f"invalid optimizer state ({exc})") from None
+    # make_optimizer numbers the parameters weights first, then biases.
+    order = [p for group in optimizer.param_groups for p in group["params"]]
+    moments = {}
+    for key, values in saved["moments"].items():
+        index = int(key) if isinstance(key, str) and key.isdigit() else -1
+        if not 0 <= index < len(order) or not isinstance(values, dict):
+            raise _refuse(f"invalid optimizer state for parameter {key!r}")
+        for name, value in values.items():
+            shape = () if name == "step" else tuple(order[index].shape)
+            _check_array(f"the optimizer's {name} of parameter {index}", value, shape)
+        moments[index] = {name: torch.from_numpy(value.copy()) for name, value in values.items()}
+    try:
         optimizer.load_state_dict({"state": moments, "param_groups": optimizer.state_dict()["param_groups"]})
-    except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+    except (KeyError, ValueError, RuntimeError) as exc:
         raise _refuse(f"invalid optimizer state ({exc})") from None
     return optimizer

@@ -124,11 +124,12 @@ def edited(state, edit):
         (lambda s: s["architecture"].update(n_features="five"), "invalid n_features"),
         (lambda s: s["architecture"].update(activation="gelu"), "invalid architecture"),
         (lambda s: s["architecture"].update(eval="os.system"), r"unknown architecture entries \['eval'\]"),
-        (lambda s: s["optimizer"]["moments"].update({"99": {}}), "invalid optimizer state"),
+        (lambda s: s["optimizer"]["moments"].update({"99": {}}), "optimizer state for parameter '99'"),
         (
             lambda s: s["optimizer"]["moments"]["0"].update(exp_avg=np.zeros(3, np.float32)),
-            "invalid optimizer state",
+            r"the optimizer's exp_avg of parameter 0 holds float32 \(3,\), expected float32 \(8, 5\)",
         ),
+        (lambda s: s["optimizer"].pop("learning_rate"), "invalid optimizer state"),
     ],
 )
 def test_a_tampered_state_is_refused(state, edit, match):
