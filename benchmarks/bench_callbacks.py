@@ -18,8 +18,10 @@ and VAETransformer. The contenders:
 
 All contenders run in one process, one after the other in rounds (after an
 untimed warm-up fit each), so that a round's fits share the machine's load;
-the table gives medians over ``--repeats`` rounds, and the median over rounds
-of each fit's CPU time relative to the round's fit with no callback.
+each round starts one contender later than the one before, so that no
+contender always runs first. The table gives medians over ``--repeats``
+rounds, and the median over rounds of each fit's CPU time relative to the
+round's fit of the same estimator with no callback.
 
 Usage::
 
@@ -119,8 +121,10 @@ def main():
     for fit in contenders.values():
         fit(X[:1024], y[:1024])  # untimed: one-off costs
     runs = {key: [] for key in contenders}
+    keys = list(contenders)
     for repeat in range(args.repeats):
-        for key, fit in contenders.items():
+        for key in keys[repeat % len(keys) :] + keys[: repeat % len(keys)]:
+            fit = contenders[key]
             wall, cpu = time.perf_counter(), time.process_time()
             model = fit(X, y)
             runs[key].append((time.perf_counter() - wall, time.process_time() - cpu))

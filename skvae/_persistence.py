@@ -6,7 +6,8 @@ name, the parameters, the fitted attributes and the versions that wrote it;
 with ``allow_pickle=False``. Loading builds the networks anew from the
 parameters and checks every name, dtype and shape against them, so a file can
 describe a model but never run code: only the four skvae estimators can be
-loaded, and anything else is refused with a ValueError.
+loaded, and anything else is refused with a ValueError. The file holds the
+state that pickle and skops store too (see ``_state``), less the optimizer.
 """
 
 import json

@@ -118,6 +118,18 @@ def test_scoring_monitor_scores_the_model_as_it_is_after_each_epoch(estimator_cl
     assert rows[1]["score"] == pytest.approx(after_two.score(X), rel=1e-6)
 
 
+def test_the_per_epoch_model_is_built_only_for_callbacks_that_take_it(data, monkeypatch):
+    X, _ = data
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a fitted_estimator was built")
+
+    monkeypatch.setattr("skvae._base.fitted_attributes", refuse)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        make(VAETransformer).set_callbacks(Recorder()).fit(X)  # Recorder takes no fitted_estimator
+
+
 def test_no_callback_context_is_made_when_no_callback_is_set(data, monkeypatch):
     X, _ = data
 

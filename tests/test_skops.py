@@ -6,6 +6,7 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from sklearn.linear_model import LogisticRegression
@@ -93,6 +94,20 @@ def test_a_pipeline_fitted_on_a_gpu_round_trips_onto_the_cpu(estimator_class, da
     for method, result in outputs(loaded, X).items():
         if method != "predict":  # a row on the threshold may flip between devices
             np.testing.assert_allclose(result, expected[method], rtol=1e-4, atol=1e-4, err_msg=method)
+
+
+def test_feature_names_and_pandas_output_survive(data):
+    X, _ = data
+    frame = pd.DataFrame(X, columns=[f"sensor_{i}" for i in range(X.shape[1])])
+    pipeline = make_pipeline(StandardScaler(), make(VAEOutlierDetector)).set_output(transform="pandas")
+    pipeline.fit(frame)
+    content = sio.dumps(pipeline)
+    assert sio.get_untrusted_types(data=content) == [qualified_name(VAEOutlierDetector)]
+    loaded = sio.loads(content, trusted=[qualified_name(VAEOutlierDetector)])
+    assert list(loaded[-1].feature_names_in_) == list(frame.columns)
+    np.testing.assert_array_equal(loaded.score_samples(frame), pipeline.score_samples(frame))
+    contributions = loaded[-1].feature_contributions(loaded[:-1].transform(frame))
+    assert list(contributions.columns) == list(frame.columns)
 
 
 def test_a_fitted_estimator_round_trips_through_dumps_and_loads(data):
