@@ -10,7 +10,7 @@ export OMP_NUM_THREADS ?= 1
 $(VENV)/.installed: pyproject.toml
 	test -d $(VENV) || python3 -m venv $(VENV)
 	$(PYTHON) -m pip install --quiet --upgrade pip
-	$(PYTHON) -m pip install --quiet $(TORCH_DEV) -e '.[test,dask]'
+	$(PYTHON) -m pip install --quiet $(TORCH_DEV) -e '.[test,dask,skops,onnx]'
 	touch $@
 
 install: $(VENV)/.installed
@@ -20,7 +20,7 @@ install: $(VENV)/.installed
 $(VENV)/.installed-docs: pyproject.toml
 	test -d $(VENV) || python3 -m venv $(VENV)
 	$(PYTHON) -m pip install --quiet --upgrade pip
-	$(PYTHON) -m pip install --quiet $(TORCH_DEV) -e '.[test,dask,docs]'
+	$(PYTHON) -m pip install --quiet $(TORCH_DEV) -e '.[test,dask,skops,onnx,docs]'
 	touch $@
 
 demo: install

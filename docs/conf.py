@@ -14,6 +14,10 @@ import torch
 # The examples train networks: one thread each, as on a shared two-core
 # machine (the Makefile also sets OMP_NUM_THREADS=1).
 torch.set_num_threads(1)
+# rich (scikit-learn's ProgressBar) sizes its bars from COLUMNS when it does
+# not draw to a terminal, and the gallery captures its output: give the
+# nested bars the width of a terminal window.
+os.environ.setdefault("COLUMNS", "150")
 
 import skvae  # noqa: E402
 

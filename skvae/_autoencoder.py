@@ -126,7 +126,7 @@ class AutoencoderTransformer(BaseAutoencoder):
     (2, 64)
     """
 
-    def _build_networks(self, n_features, hidden_layer_sizes, generator):
+    def _build_networks(self, n_features, hidden_layer_sizes, generator, n_numeric=None):
         encoder, decoder = make_autoencoder(
             n_features, hidden_layer_sizes, self.n_components, self.activation, generator
         )

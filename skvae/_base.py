@@ -5,7 +5,6 @@ feature names, dtypes -- and hands optimisation to ``_training.train``.
 Subclasses say what the networks are and what loss and score they have.
 """
 
-import copy
 import warnings
 from numbers import Integral, Real
 
@@ -18,6 +17,8 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
+from ._callbacks import CallbackSupportMixin, fit_callbacks, fitted_attributes
+from ._state import STATE_KEY, get_state, restore_networks
 from ._table import TableEncoder
 from ._tensors import as_float32_tensor, check_code_array, map_rows, resolve_device
 from ._training import TrainingDiverged, make_optimizer, snapshot, train
@@ -27,7 +28,7 @@ from ._training import TrainingDiverged, make_optimizer, snapshot, train
 _MEAN_CHUNK_ROWS = 1024
 
 
-class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+class BaseAutoencoder(CallbackSupportMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """Shared machinery of :class:`AutoencoderTransformer` and :class:`VAETransformer`."""
 
     _parameter_constraints: dict = {
@@ -50,6 +51,8 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         "categorical_features": [StrOptions({"from_dtype"}), "array-like", None],
         "standardize": [StrOptions({"auto"}), "boolean"],
     }
+    # The parameters (besides the sizes) that _build_networks reads.
+    _architecture_params = ("n_components", "activation")
 
     def __init__(
         self,
@@ -94,8 +97,12 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
 
     # -- what subclasses provide -------------------------------------------
 
-    def _build_networks(self, n_features, hidden_layer_sizes, generator):
-        """The torch modules to fit, as a dict: "encoder" becomes ``encoder_``, etc."""
+    def _build_networks(self, n_features, hidden_layer_sizes, generator, n_numeric=None):
+        """The torch modules to fit, as a dict: "encoder" becomes ``encoder_``, etc.
+
+        The networks read ``n_features`` inputs, ``n_numeric`` of them (all by
+        default) numeric columns and the others one-hot categories.
+        """
         raise NotImplementedError
 
     def _loss(self, batch, generator, has_missing):
@@ -145,8 +152,8 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             The fitted estimator.
         """
         keep_weights = self.warm_start and hasattr(self, "encoder_")
-        X = self._validate_X(X, reset=not keep_weights)
-        self._fit(X, incremental=False, keep_weights=keep_weights)
+        coded = self._validate_X(X, reset=not keep_weights)
+        self._fit(coded, X, y, incremental=False, keep_weights=keep_weights)
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -170,8 +177,8 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             The estimator, trained on one more chunk.
         """
         first_call = not hasattr(self, "encoder_")
-        X = self._validate_X(X, reset=first_call)
-        self._fit(X, incremental=True, keep_weights=not first_call)
+        coded = self._validate_X(X, reset=first_call)
+        self._fit(coded, X, y, incremental=True, keep_weights=not first_call)
         return self
 
     def _validate_X(self, X, *, reset):
@@ -208,7 +215,8 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
                 f"learn from or score in them. Drop them, or impute them first (e.g. VAEImputer)."
             )
 
-    def _fit(self, X, *, incremental, keep_weights):
+    def _fit(self, X, X_user, y, *, incremental, keep_weights):
+        """Train on the coded rows X; callbacks see X as the user gave it (``X_user``)."""
         self._check_input_range(X)
         self._check_rows_observed(X)
         device = resolve_device(self.device)
@@ -248,13 +256,22 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         warmup_epochs = -(-max(self._warmup_steps() - self._n_steps, 0) // batches_per_epoch)
 
         weights_before = snapshot(networks) if keep_weights else None
+        max_epochs = 1 if incremental else self.max_iter
+        callbacks = fit_callbacks(
+            self,
+            task_name="partial_fit" if incremental else "fit",
+            max_epochs=max_epochs,
+            X=X_user,
+            y=y,
+            fitted_attributes=lambda losses: fitted_attributes(self, X_all, losses),
+        )
         try:
             history = train(
                 networks,
                 lambda batch: self._loss(batch, generator, has_missing),
                 self._optimizer,
                 X_train,
-                max_epochs=1 if incremental else self.max_iter,
+                max_epochs=max_epochs,
                 batch_size=batch_size,
                 shuffle=self.shuffle,
                 generator=generator,
@@ -264,6 +281,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
                 warmup_epochs=warmup_epochs,
                 verbose=self.verbose,
                 first_epoch=self.n_iter_ + 1,
+                callbacks=callbacks,
             )
         except TrainingDiverged as exc:
             # Never leave NaN weights behind: a new fit is undone entirely, a
@@ -285,6 +303,8 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             self.validation_scores_ = history.validation_scores
             self.best_validation_score_ = history.best_validation_score
         self._after_fit(X_all)
+        if callbacks is not None:
+            callbacks.on_fit_end()
         if history.interrupted:
             warnings.warn(
                 f"Training was interrupted (KeyboardInterrupt) after {len(history.losses)} complete "
@@ -293,7 +313,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
                 UserWarning,
                 stacklevel=3,
             )
-        elif not incremental and not history.converged:
+        elif not incremental and not history.converged and not history.stopped:
             warnings.warn(
                 f"Maximum iterations ({self.max_iter}) reached and the optimization hasn't converged yet.",
                 ConvergenceWarning,
@@ -308,25 +328,49 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         self.loss_curve_ = []
         self._n_steps = 0
         modules = self._build_networks(
-            n_features, self._hidden_layer_sizes(), torch.Generator().manual_seed(self._seed)
+            n_features,
+            self._hidden_layer_sizes(),
+            torch.Generator().manual_seed(self._seed),
+            n_numeric=len(self._table.numeric),
         )
         for name, module in modules.items():
             setattr(self, f"{name}_", module.to(device))
         self._optimizer = None
 
     def __getstate__(self):
-        # Pickles hold CPU tensors, so that a model fitted on a GPU unpickles
-        # on a machine without one. Such a model's optimizer is left out (its
-        # state is on the GPU): partial_fit then starts a fresh one. A model on
-        # the CPU pickles as it is, optimizer included.
-        state = super().__getstate__()
-        modules = {name: value for name, value in state.items() if isinstance(value, nn.Module)}
-        tensors = [t for module in modules.values() for t in [*module.parameters(), *module.buffers()]]
-        if all(tensor.device.type == "cpu" for tensor in tensors):
-            return state
-        state = {**state, **{name: copy.deepcopy(module).cpu() for name, module in modules.items()}}
-        state["_optimizer"] = None
+        # Plain data only (see _state): pickles, joblib and skops files hold
+        # no torch object, and a model fitted on a GPU loads without one. The
+        # table's columns go as a dict, which skops trusts.
+        state = get_state(self, super().__getstate__())
+        if isinstance(state.get("_table"), TableEncoder):
+            state = {**state, "_table": state["_table"].to_dict()}
         return state
+
+    def __copy__(self):
+        # A shallow copy shares the networks, as copy.copy does for any object;
+        # without this, copy.copy would go through the plain-data state.
+        new = type(self).__new__(type(self))
+        new.__dict__.update(self.__dict__)
+        return new
+
+    def __setstate__(self, state):
+        state = dict(state)
+        if isinstance(state.get("_table"), dict):
+            state["_table"] = TableEncoder.from_dict(state["_table"])
+        if STATE_KEY in state:
+            modules, optimizer = restore_networks(type(self), state.pop(STATE_KEY))
+            state.update(modules, _optimizer=optimizer)
+        super().__setstate__(state)
+
+    def _architecture(self):
+        """What ``_build_networks`` needs to rebuild the fitted networks, as JSON-able values."""
+        return {
+            # The networks' own widths: categorical columns take one input per category.
+            "n_features": int(self._table.width),
+            "n_numeric": len(self._table.numeric),
+            "hidden_layer_sizes": self._hidden_layer_sizes(),
+            **{name: getattr(self, name) for name in self._architecture_params},
+        }
 
     def _forget_fit(self, keep=()):
         """Remove the fitted attributes (but those in ``keep``)."""

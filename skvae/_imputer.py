@@ -5,7 +5,6 @@ import math
 import numpy as np
 import pandas as pd
 import torch
-from sklearn.impute import MissingIndicator
 from sklearn.utils._available_if import available_if
 from sklearn.utils._param_validation import MissingValues
 from sklearn.utils._set_output import _get_output_config
@@ -235,6 +234,8 @@ verbose, device
         super().fit(X)
         self.indicator_ = None
         if self.add_indicator:
+            from sklearn.impute import MissingIndicator  # only when asked: it imports much of scikit-learn
+
             values = self._table.encode(self, self._as_nan(X), return_values=True)[1]
             self.indicator_ = MissingIndicator(error_on_new=False).set_output(transform="default")
             self.indicator_.fit(_missing_as_nan(np.isnan(values)))

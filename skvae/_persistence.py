@@ -6,7 +6,8 @@ name, the parameters, the fitted attributes and the versions that wrote it;
 with ``allow_pickle=False``. Loading builds the networks anew from the
 parameters and checks every name, dtype and shape against them, so a file can
 describe a model but never run code: only the four skvae estimators can be
-loaded, and anything else is refused with a ValueError.
+loaded, and anything else is refused with a ValueError. The file holds the
+state that pickle and skops store too (see ``_state``), less the optimizer.
 """
 
 import json
@@ -21,6 +22,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._autoencoder import AutoencoderTransformer
 from ._autoencoder_detector import AutoencoderOutlierDetector
+from ._state import STATE_KEY, STATE_VERSION, expected_shapes
 from ._table import TableEncoder
 from ._vae import VAETransformer
 from ._vae_detector import VAEOutlierDetector
@@ -153,10 +155,12 @@ def save(estimator, path):
         )
     check_is_fitted(estimator)
     params = {name: _encode_param(name, value) for name, value in estimator.get_params(deep=False).items()}
+    # The state that pickle and skops store too; the file leaves out the optimizer.
+    state = estimator.__getstate__()
     attributes = {}
     for name in _ATTRIBUTES:
-        if hasattr(estimator, name):
-            value = getattr(estimator, name)
+        if name in state:
+            value = state[name]
             attributes[name] = value.tolist() if isinstance(value, np.ndarray) else value
     metadata = {
         "format": _FORMAT,
@@ -169,10 +173,10 @@ def save(estimator, path):
     }
     with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         archive.writestr(_METADATA, json.dumps(metadata, indent=1))
-        for network, module in estimator._networks().items():
-            for name, tensor in module.state_dict().items():
+        for network, arrays in state[STATE_KEY]["networks"].items():
+            for name, array in arrays.items():
                 with archive.open(f"{_TENSORS}{network}/{name}.npy", "w") as file:
-                    np.lib.format.write_array(file, tensor.detach().cpu().numpy(), allow_pickle=False)
+                    np.lib.format.write_array(file, array, allow_pickle=False)
 
 
 # -- loading --------------------------------------------------------------------
@@ -239,7 +243,7 @@ def _make_estimator(metadata, path):
     estimator = cls(**params)
     try:
         estimator._validate_params()
-        hidden_layer_sizes = estimator._hidden_layer_sizes()
+        estimator._hidden_layer_sizes()
     except (ValueError, TypeError) as exc:
         raise _refuse(path, f"invalid parameters ({exc})") from None
 
@@ -266,7 +270,7 @@ def _make_estimator(metadata, path):
     for name in ("feature_names_in_", "reconstruction_scale_"):
         if name in attributes and len(attributes[name]) != n_features:
             raise _refuse(path, f"{name} has {len(attributes[name])} entries for {n_features} features")
-    return estimator, hidden_layer_sizes
+    return estimator
 
 
 _NPY_HEADER_READERS = {
@@ -299,7 +303,7 @@ def _read_tensor(archive, member, shape, path):
         raise _refuse(path, f"{member} is not a plain array ({exc})") from None
     if array.dtype != np.float32 or array.shape != shape:
         raise _refuse(path, f"{member} holds {array.dtype} {array.shape}, expected float32 {shape}")
-    return torch.from_numpy(array.copy())
+    return array
 
 
 def load(path):
@@ -351,17 +355,16 @@ def load(path):
         raise _refuse(path, "it is not a zip archive") from None
     with archive:
         metadata = _read_metadata(archive, path)
-        estimator, hidden_layer_sizes = _make_estimator(metadata, path)
+        estimator = _make_estimator(metadata, path)
         _warn_on_version_mismatch(metadata["versions"], path)
-        n_features = estimator._table.width
-        # The shapes the parameters imply, from networks on the meta device
-        # (nothing allocated), checked against the file before reading data.
-        with torch.device("meta"):
-            shapes = estimator._build_networks(n_features, hidden_layer_sizes, torch.Generator())
+        # The shapes the parameters imply, checked against the file before
+        # reading data.
+        architecture = estimator._architecture()
+        shapes = expected_shapes(type(estimator), architecture)
         expected = {
-            f"{_TENSORS}{network}/{name}.npy": (network, name, tuple(tensor.shape))
-            for network, module in shapes.items()
-            for name, tensor in module.state_dict().items()
+            f"{_TENSORS}{network}/{name}.npy": (network, name, shape)
+            for network, network_shapes in shapes.items()
+            for name, shape in network_shapes.items()
         }
         members = set(archive.namelist()) - {_METADATA}
         if members != set(expected):
@@ -369,13 +372,11 @@ def load(path):
             raise _refuse(path, f"tensors missing {missing}, unexpected entries {unexpected}")
         for member, (_, _, shape) in expected.items():
             _check_header(archive, member, shape, path)
-        states = {network: {} for network in shapes}
+        arrays = {network: {} for network in shapes}
         for member, (network, name, shape) in expected.items():
-            states[network][name] = _read_tensor(archive, member, shape, path)
-    modules = estimator._build_networks(n_features, hidden_layer_sizes, torch.Generator())
-    for network, module in modules.items():
-        module.load_state_dict(states[network], strict=True)
-        setattr(estimator, f"{network}_", module.cpu().eval())
-    # Not saved: partial_fit starts a fresh optimizer (see _fit).
-    estimator._optimizer = None
+            arrays[network][name] = _read_tensor(archive, member, shape, path)
+    # Rebuilt as pickle and skops rebuild it; the optimizer's state is not
+    # saved, so partial_fit starts a fresh one (see _fit).
+    networks = {"version": STATE_VERSION, "architecture": architecture, "networks": arrays, "optimizer": None}
+    estimator.__setstate__({**vars(estimator), STATE_KEY: networks})
     return estimator

@@ -22,6 +22,7 @@ class TrainingHistory:
     best_validation_score: float = -math.inf
     converged: bool = False
     interrupted: bool = False
+    stopped: bool = False
 
 
 def make_optimizer(parameters, learning_rate, weight_decay):
@@ -81,6 +82,7 @@ def train(
     warmup_epochs=0,
     verbose=False,
     first_epoch=1,
+    callbacks=None,
 ):
     """Minimise ``loss_fn(batch)`` over the rows of ``X`` for up to ``max_epochs``.
 
@@ -91,6 +93,8 @@ def train(
     validation set the best weights are restored at the end, also when a
     KeyboardInterrupt ends training early (``history.interrupted``). The
     first ``warmup_epochs`` epochs neither count nor compete for the best.
+    ``callbacks`` (see ``_callbacks.EpochCallbacks``) is told of each epoch's
+    begin and end, and may stop training after any epoch (``history.stopped``).
     """
     history = TrainingHistory()
     best_loss, best_state, epochs_without_improvement = math.inf, None, 0
@@ -99,6 +103,8 @@ def train(
     # Ctrl-C ends training, not the fit: the weights so far are kept, as in skorch.
     try:
         for epoch in range(first_epoch, first_epoch + max_epochs):
+            if callbacks is not None:
+                callbacks.on_epoch_begin()
             tic = time.perf_counter()
             order = torch.randperm(X.shape[0], generator=generator, device=X.device) if shuffle else None
             loss = train_epoch(module, loss_fn, optimizer, X, batch_size, order).item()
@@ -112,20 +118,21 @@ def train(
                     history.validation_scores.append(float(validation_score(X_val)))
             if verbose:
                 print_epoch(epoch, loss, history.validation_scores[-1:], time.perf_counter() - tic)
-            if epoch < first_epoch + warmup_epochs:
-                continue  # the objective itself still changes: nothing to compare yet
 
-            if X_val is None:
-                improved = loss <= best_loss - tol
-                best_loss = min(best_loss, loss)
-            else:
-                score = history.validation_scores[-1]
-                improved = score >= history.best_validation_score + tol
-                if score > history.best_validation_score:
-                    history.best_validation_score, best_state = score, snapshot(module)
-            epochs_without_improvement = 0 if improved else epochs_without_improvement + 1
-            if epochs_without_improvement > n_iter_no_change:
-                history.converged = True
+            # During warm-up the objective itself still changes: nothing to compare yet.
+            if epoch >= first_epoch + warmup_epochs:
+                if X_val is None:
+                    improved = loss <= best_loss - tol
+                    best_loss = min(best_loss, loss)
+                else:
+                    score = history.validation_scores[-1]
+                    improved = score >= history.best_validation_score + tol
+                    if score > history.best_validation_score:
+                        history.best_validation_score, best_state = score, snapshot(module)
+                epochs_without_improvement = 0 if improved else epochs_without_improvement + 1
+                history.converged = epochs_without_improvement > n_iter_no_change
+            history.stopped = callbacks is not None and callbacks.on_epoch_end(history)
+            if history.converged or history.stopped:
                 break
     except KeyboardInterrupt:
         history.interrupted = True

@@ -176,6 +176,7 @@ class VAETransformer(BaseAutoencoder):
         "kl_warmup_steps": [Interval(Integral, 0, None, closed="left")],
         "n_importance_samples": [Interval(Integral, 1, None, closed="left")],
     }
+    _architecture_params = ("n_components", "activation", "likelihood")
 
     def __init__(
         self,
@@ -228,7 +229,7 @@ class VAETransformer(BaseAutoencoder):
         self.kl_warmup_steps = kl_warmup_steps
         self.n_importance_samples = n_importance_samples
 
-    def _build_networks(self, n_features, hidden_layer_sizes, generator):
+    def _build_networks(self, n_features, hidden_layer_sizes, generator, n_numeric=None):
         widths = [self.n_components, *hidden_layer_sizes[::-1], n_features]
         return {
             "encoder": GaussianEncoder(
@@ -237,7 +238,7 @@ class VAETransformer(BaseAutoencoder):
             "decoder": make_mlp(widths, self.activation, generator),
             # The numeric columns' distribution; categorical columns have a
             # softmax over their categories (see _log_px_by_column).
-            "likelihood": make_likelihood(self.likelihood, len(self._table.numeric)),
+            "likelihood": make_likelihood(self.likelihood, n_features if n_numeric is None else n_numeric),
         }
 
     def _standardize(self):

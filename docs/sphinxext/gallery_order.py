@@ -10,6 +10,7 @@ ORDER = [
     "plot_missing_values.py",
     "plot_vae_generation.py",
     "plot_training_curves.py",
+    "plot_progress_and_onnx.py",
 ]
 
 

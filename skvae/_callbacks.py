@@ -1,0 +1,81 @@
+"""scikit-learn's callbacks (``sklearn.callback``, scikit-learn >= 1.9): a fit's epochs as its sub-tasks.
+
+A fit is one task whose sub-tasks are its epochs (a ``partial_fit`` call: one
+epoch), so that ``ProgressBar`` shows a bar per fit, nested under the bars of
+a Pipeline or a GridSearchCV, and ``ScoringMonitor`` logs a score per epoch.
+A callback's ``on_fit_task_end`` returning True ends training after that
+epoch. With no callback set nothing here runs, and on a scikit-learn without
+``sklearn.callback`` the estimators simply have no ``set_callbacks``.
+"""
+
+import copy
+
+try:
+    from sklearn.callback import CallbackSupportMixin
+except ImportError:  # scikit-learn < 1.9
+
+    class CallbackSupportMixin:
+        """scikit-learn before 1.9 has no callbacks: no set_callbacks, nothing to call."""
+
+
+def fit_callbacks(estimator, *, task_name, max_epochs, X, y, fitted_attributes):
+    """The hooks ``train`` calls around each epoch, or None when no callback is set.
+
+    ``fitted_attributes(losses)`` returns the fitted attributes of a model
+    that stopped after the epochs of ``losses``; it is called only when a
+    callback asks for a ``fitted_estimator``.
+    """
+    if not getattr(estimator, "_skl_callbacks", None):
+        return None
+    context = estimator._init_callback_context(task_name=task_name, max_subtasks=max_epochs)
+    context.call_on_fit_task_begin(estimator=estimator, X=X, y=y)
+    return EpochCallbacks(estimator, context, X, y, fitted_attributes)
+
+
+class EpochCallbacks:
+    """One callback sub-task per epoch of one fit."""
+
+    def __init__(self, estimator, context, X, y, fitted_attributes):
+        self._estimator = estimator
+        self._context = context
+        self._X = X
+        self._y = y
+        self._fitted_attributes = fitted_attributes
+        self._epoch = None
+
+    def on_epoch_begin(self):
+        self._epoch = self._context.subcontext(task_name="epoch")
+        self._epoch.call_on_fit_task_begin(estimator=self._estimator, X=self._X, y=self._y)
+
+    def on_epoch_end(self, history):
+        """Whether a callback asks to stop after this epoch."""
+        return self._epoch.call_on_fit_task_end(
+            estimator=self._estimator,
+            X=self._X,
+            y=self._y,
+            # Evaluated by scikit-learn only for a callback that takes fitted_estimator.
+            reconstruction_attributes=lambda: self._fitted_attributes(list(history.losses)),
+        )
+
+    def on_fit_end(self):
+        # The estimator itself is fitted now: nothing to add to a copy of it.
+        self._context.call_on_fit_task_end(
+            estimator=self._estimator, X=self._X, y=self._y, reconstruction_attributes={}
+        )
+
+
+def fitted_attributes(estimator, X, losses):
+    """The fitted attributes of a model whose fit stopped now, after the epochs of ``losses``.
+
+    Built on copies of the networks, which training goes on updating; what
+    fit computes after training (the VAE's variances, the detectors'
+    thresholds) is computed on X for them.
+    """
+    fitted = copy.copy(estimator)
+    for name, module in estimator._networks().items():
+        setattr(fitted, f"{name}_", copy.deepcopy(module).eval())
+    fitted._optimizer = None
+    fitted.n_iter_ = estimator.n_iter_ + len(losses)
+    fitted.loss_curve_ = estimator.loss_curve_ + losses
+    fitted._after_fit(X)
+    return {name: value for name, value in vars(fitted).items() if name.endswith("_")}

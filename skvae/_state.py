@@ -1,0 +1,162 @@
+"""A fitted estimator's state as plain data, shared by pickle, joblib, skops and ``skvae.save``.
+
+The torch modules become their ``state_dict`` as float32 numpy arrays plus a
+JSON-able description of the architecture they are rebuilt from; Adam's
+moments become arrays too. Every other entry of the estimator's ``__dict__``
+is plain Python and numpy data already and passes through unchanged. So a
+pickle holds no torch object (a model fitted on a GPU unpickles on a machine
+without one), and skops trusts everything in the state but skvae's classes.
+
+Restoring rebuilds the networks from the description and checks every
+array's name, dtype and shape against them (on torch's meta device, before
+anything of that size is allocated). A state written by a newer skvae is
+refused with a ValueError rather than misread.
+"""
+
+import numpy as np
+import torch
+from torch import nn
+
+from ._training import make_optimizer
+
+# Bumped whenever the layout below changes; restore reads every version up to it.
+STATE_VERSION = 1
+# The key under which the networks' state sits in the estimator's state.
+STATE_KEY = "_skvae_networks"
+
+
+def _as_array(tensor):
+    return tensor.detach().cpu().numpy().copy()
+
+
+def get_state(estimator, state):
+    """``state`` (the estimator's ``__dict__``) with its torch objects turned into plain data."""
+    modules = {name[:-1]: value for name, value in state.items() if isinstance(value, nn.Module)}
+    if not modules:
+        return state  # unfitted: nothing to convert
+    plain = {name: value for name, value in state.items() if not isinstance(value, nn.Module)}
+    plain.pop("_optimizer", None)
+    plain[STATE_KEY] = {
+        "version": STATE_VERSION,
+        "architecture": estimator._architecture(),
+        "networks": {
+            network: {name: _as_array(tensor) for name, tensor in module.state_dict().items()}
+            for network, module in modules.items()
+        },
+        "optimizer": _optimizer_state(state.get("_optimizer")),
+    }
+    return plain
+
+
+def _optimizer_state(optimizer):
+    if optimizer is None:
+        return None
+    saved = optimizer.state_dict()
+    return {
+        # The groups make_optimizer builds: weights (with decay), then the rest.
+        "learning_rate": float(saved["param_groups"][0]["lr"]),
+        "weight_decay": float(saved["param_groups"][0]["weight_decay"]),
+        "moments": {
+            str(index): {name: _as_array(value) for name, value in moments.items()}
+            for index, moments in saved["state"].items()
+        },
+    }
+
+
+def _refuse(reason):
+    return ValueError(f"Cannot restore the skvae estimator: {reason}.")
+
+
+def expected_shapes(estimator_class, architecture):
+    """{network: {name: shape}} of the networks ``architecture`` describes, allocating nothing."""
+    with torch.device("meta"):
+        modules = _build(estimator_class, architecture)
+    return {
+        network: {name: tuple(tensor.shape) for name, tensor in module.state_dict().items()}
+        for network, module in modules.items()
+    }
+
+
+def _build(estimator_class, architecture):
+    if not isinstance(architecture, dict):
+        raise _refuse("the architecture is not a dict")
+    params = dict(architecture)
+    n_features = params.pop("n_features", None)
+    if not (isinstance(n_features, int) and not isinstance(n_features, bool) and n_features > 0):
+        raise _refuse(f"invalid n_features {n_features!r} in the architecture")
+    n_numeric = params.pop("n_numeric", n_features)
+    if not (isinstance(n_numeric, int) and not isinstance(n_numeric, bool) and 0 <= n_numeric <= n_features):
+        raise _refuse(f"invalid n_numeric {n_numeric!r} in the architecture")
+    unknown = set(params) - set(estimator_class._get_param_names())
+    if unknown:
+        raise _refuse(f"unknown architecture entries {sorted(unknown)}")
+    try:
+        builder = estimator_class(**params)
+        builder._validate_params()
+        hidden_layer_sizes = builder._hidden_layer_sizes()
+    except (ValueError, TypeError) as exc:
+        raise _refuse(f"invalid architecture ({exc})") from None
+    return builder._build_networks(n_features, hidden_layer_sizes, torch.Generator(), n_numeric=n_numeric)
+
+
+def _check_array(where, array, shape):
+    if not isinstance(array, np.ndarray) or array.dtype != np.float32 or array.shape != shape:
+        found = f"{array.dtype} {array.shape}" if isinstance(array, np.ndarray) else type(array).__name__
+        raise _refuse(f"{where} holds {found}, expected float32 {shape}")
+
+
+def restore_networks(estimator_class, saved):
+    """The fitted torch modules, as ``{"encoder_": module, ...}``, and the optimizer from ``saved``."""
+    if not isinstance(saved, dict) or not isinstance(saved.get("version"), int):
+        raise _refuse("the networks' state has no version")
+    if saved["version"] > STATE_VERSION:
+        raise _refuse(
+            f"its state has version {saved['version']}, from a newer skvae (this one reads up to "
+            f"{STATE_VERSION}); upgrade skvae to load it"
+        )
+    shapes = expected_shapes(estimator_class, saved.get("architecture"))
+    arrays = saved.get("networks")
+    if not isinstance(arrays, dict) or set(arrays) != set(shapes):
+        raise _refuse(f"expected the networks {sorted(shapes)}")
+    for network, network_shapes in shapes.items():
+        if not isinstance(arrays[network], dict) or set(arrays[network]) != set(network_shapes):
+            raise _refuse(f"network {network!r} does not hold the tensors {sorted(network_shapes)}")
+        for name, shape in network_shapes.items():
+            _check_array(f"{network}/{name}", arrays[network][name], shape)
+
+    modules = _build(estimator_class, saved["architecture"])
+    for network, module in modules.items():
+        module.load_state_dict(
+            {name: torch.from_numpy(array.copy()) for name, array in arrays[network].items()}, strict=True
+        )
+        module.eval()
+    optimizer = _restore_optimizer(nn.ModuleDict(modules), saved.get("optimizer"))
+    return {f"{network}_": module for network, module in modules.items()}, optimizer
+
+
+def _restore_optimizer(networks, saved):
+    if saved is None:
+        return None
+    if not isinstance(saved, dict) or not isinstance(saved.get("moments"), dict):
+        raise _refuse("invalid optimizer state")
+    parameters = list(networks.parameters())
+    try:
+        optimizer = make_optimizer(parameters, float(saved["learning_rate"]), float(saved["weight_decay"]))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise _refuse(f"invalid optimizer state ({exc})") from None
+    # make_optimizer numbers the parameters weights first, then biases.
+    order = [p for group in optimizer.param_groups for p in group["params"]]
+    moments = {}
+    for key, values in saved["moments"].items():
+        index = int(key) if isinstance(key, str) and key.isdigit() else -1
+        if not 0 <= index < len(order) or not isinstance(values, dict):
+            raise _refuse(f"invalid optimizer state for parameter {key!r}")
+        for name, value in values.items():
+            shape = () if name == "step" else tuple(order[index].shape)
+            _check_array(f"the optimizer's {name} of parameter {index}", value, shape)
+        moments[index] = {name: torch.from_numpy(value.copy()) for name, value in values.items()}
+    try:
+        optimizer.load_state_dict({"state": moments, "param_groups": optimizer.state_dict()["param_groups"]})
+    except (KeyError, ValueError, RuntimeError) as exc:
+        raise _refuse(f"invalid optimizer state ({exc})") from None
+    return optimizer

@@ -1,0 +1,306 @@
+"""Export to ONNX: skvae's converters for skl2onnx, and :func:`to_onnx` for pipelines holding them.
+
+Needs the ``onnx`` extra (``pip install 'skvae[onnx]'``: onnx, skl2onnx and
+onnxruntime). The graphs compute in float32, as skvae does:
+:class:`~skvae.AutoencoderTransformer` and :class:`~skvae.VAETransformer`
+output their codes (the VAE's posterior mean); the detectors output
+``label`` (+1 inlier, -1 outlier) and ``scores`` (``decision_function``),
+each of shape (n_samples, 1), as skl2onnx's IsolationForest does. The VAE
+detector's score is an importance-weighted estimate with fixed noise; that
+noise is a constant of the graph, so the exported score is skvae's.
+"""
+
+import math
+
+import numpy as np
+from torch import nn
+
+from ._autoencoder import AutoencoderTransformer
+from ._autoencoder_detector import AutoencoderOutlierDetector
+from ._likelihoods import BernoulliLikelihood
+from ._vae import VAETransformer
+from ._vae_detector import VAEOutlierDetector
+
+__all__ = ["register_converters", "to_onnx"]
+
+_ACTIVATIONS = {nn.ReLU: "OnnxRelu", nn.Tanh: "OnnxTanh", nn.Sigmoid: "OnnxSigmoid"}
+# What the graphs implement. A fitted attribute outside this set (an input
+# layer that standardises or fills in values, say) is refused, never dropped.
+_EXPORTED_ATTRIBUTES = {
+    "encoder_",
+    "decoder_",
+    "likelihood_",
+    "offset_",
+    "reconstruction_scale_",
+    "n_features_in_",
+    "feature_names_in_",
+    "n_iter_",
+    "loss_curve_",
+    "validation_scores_",
+    "best_validation_score_",
+}
+
+
+def _skl2onnx():
+    try:
+        import skl2onnx
+        from skl2onnx.algebra import onnx_ops
+    except ImportError as exc:
+        raise ImportError(
+            "skvae.onnx needs onnx and skl2onnx: pip install 'skvae[onnx]' (onnxruntime runs the graphs)."
+        ) from exc
+    return skl2onnx, onnx_ops
+
+
+def to_onnx(model, X, *, target_opset=None, options=None):
+    """Convert a skvae estimator, or a Pipeline or ColumnTransformer holding some, to ONNX.
+
+    Registers skvae's converters with skl2onnx (:func:`register_converters`)
+    and calls :func:`skl2onnx.to_onnx`.
+
+    Parameters
+    ----------
+    model : estimator
+        A fitted skvae estimator, or a fitted scikit-learn composite whose
+        other steps skl2onnx converts.
+
+    X : ndarray or DataFrame
+        A few input rows, from which skl2onnx reads the input's type and
+        width. Arrays are cast to float32, the precision the graph computes in.
+
+    target_opset : int, default=None
+        The ONNX opset; None lets skl2onnx choose its latest tested one.
+
+    options : dict, default=None
+        skl2onnx's conversion options, such as
+        ``{LogisticRegression: {"zipmap": False}}`` for probabilities as one
+        array rather than a list of dicts.
+
+    Returns
+    -------
+    onnx_model : onnx.ModelProto
+        The graph. Its input is named ``X``; a pipeline ending with a
+        transformer outputs ``variable`` (the codes), one ending with a
+        detector ``label`` and ``scores``, one ending with a classifier
+        ``label`` and ``probabilities`` with ``{"zipmap": False}`` (else
+        skl2onnx's ``output_label`` and ``output_probability``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import onnxruntime
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from skvae import AutoencoderTransformer
+    >>> from skvae.onnx import to_onnx
+    >>> X = np.random.RandomState(0).normal(size=(100, 5)).astype(np.float32)
+    >>> model = make_pipeline(StandardScaler(), AutoencoderTransformer(max_iter=5, random_state=0)).fit(X)
+    >>> session = onnxruntime.InferenceSession(to_onnx(model, X[:1]).SerializeToString())
+    >>> codes = session.run(None, {"X": X})[0]
+    >>> bool(np.allclose(codes, model.transform(X), atol=1e-4))
+    True
+    """
+    skl2onnx, _ = _skl2onnx()
+    register_converters()
+    if isinstance(X, np.ndarray):
+        X = X.astype(np.float32, copy=False)
+    return skl2onnx.to_onnx(model, X, target_opset=target_opset, options=options)
+
+
+def register_converters():
+    """Tell skl2onnx how to convert the four skvae estimators (called by :func:`to_onnx`)."""
+    skl2onnx, _ = _skl2onnx()
+    for cls in (AutoencoderTransformer, VAETransformer):
+        skl2onnx.update_registered_converter(
+            cls, f"Skvae{cls.__name__}", _transformer_shapes, _convert_transformer
+        )
+    for cls in (AutoencoderOutlierDetector, VAEOutlierDetector):
+        skl2onnx.update_registered_converter(cls, f"Skvae{cls.__name__}", _detector_shapes, _convert_detector)
+
+
+# -- shapes ----------------------------------------------------------------------
+
+
+def _check_input(operator):
+    from skl2onnx.common.data_types import FloatTensorType
+
+    estimator = operator.raw_operator
+    input_type = operator.inputs[0].type
+    if not isinstance(input_type, FloatTensorType):
+        raise TypeError(
+            f"{type(estimator).__name__} computes in float32, but its ONNX input is "
+            f"{type(input_type).__name__}: give to_onnx float32 rows."
+        )
+    unsupported = sorted(
+        name
+        for name in vars(estimator)
+        if name.endswith("_") and not name.startswith("_") and name not in _EXPORTED_ATTRIBUTES
+    )
+    if not estimator._table.is_identity:
+        unsupported.append("categorical columns or internal standardisation (the table's columns)")
+    if unsupported:
+        raise NotImplementedError(
+            f"skvae.onnx cannot export this {type(estimator).__name__}: its fitted {unsupported} "
+            "has no ONNX implementation. Export models fitted on numeric arrays."
+        )
+
+
+def _transformer_shapes(operator):
+    from skl2onnx.common.data_types import FloatTensorType
+
+    _check_input(operator)
+    n_rows = operator.inputs[0].get_first_dimension()
+    operator.outputs[0].type = FloatTensorType([n_rows, operator.raw_operator.n_components])
+
+
+def _detector_shapes(operator):
+    from skl2onnx.common.data_types import FloatTensorType, Int64TensorType
+
+    _check_input(operator)
+    n_rows = operator.inputs[0].get_first_dimension()
+    operator.outputs[0].type = Int64TensorType([n_rows, 1])
+    operator.outputs[1].type = FloatTensorType([n_rows, 1])
+
+
+# -- graphs ------------------------------------------------------------------------
+
+
+def _array(tensor):
+    return tensor.detach().cpu().numpy().astype(np.float32)
+
+
+def _const(value):
+    return np.asarray(value, dtype=np.float32)
+
+
+def _leaves(module):
+    children = list(module.children())
+    if not children:
+        yield module
+    for child in children:
+        yield from _leaves(child)
+
+
+def _linear(ops, x, layer, opv, rows=slice(None)):
+    weight = np.ascontiguousarray(_array(layer.weight)[rows].T)
+    return ops.OnnxAdd(ops.OnnxMatMul(x, weight, op_version=opv), _array(layer.bias)[rows], op_version=opv)
+
+
+def _mlp(ops, x, module, opv):
+    """The layers of ``module`` applied to ``x`` (any leading dimensions)."""
+    for layer in _leaves(module):
+        if isinstance(layer, nn.Linear):
+            x = _linear(ops, x, layer, opv)
+        elif type(layer) in _ACTIVATIONS:
+            x = getattr(ops, _ACTIVATIONS[type(layer)])(x, op_version=opv)
+        elif not isinstance(layer, nn.Identity):
+            raise NotImplementedError(f"skvae.onnx has no ONNX graph for a {type(layer).__name__} layer.")
+    return x
+
+
+def _posterior(ops, x, encoder, opv):
+    """Mean and clamped log-variance of q(z|x), as ``GaussianEncoder.forward``."""
+    hidden = _mlp(ops, x, encoder.trunk, opv)
+    n_components = encoder.head.out_features // 2
+    mean = _linear(ops, hidden, encoder.head, opv, slice(None, n_components))
+    log_var = _linear(ops, hidden, encoder.head, opv, slice(n_components, None))
+    return mean, ops.OnnxClip(log_var, _const(-30.0), _const(20.0), op_version=opv)
+
+
+def _sum_last(ops, x, opv):
+    return ops.OnnxReduceSumApi11(x, axes=[-1], keepdims=0, op_version=opv)
+
+
+def _codes(ops, estimator, x, opv):
+    if isinstance(estimator, VAETransformer):
+        return _posterior(ops, x, estimator.encoder_, opv)[0]
+    return _mlp(ops, x, estimator.encoder_, opv)
+
+
+def _reconstruction_score(ops, estimator, x, opv):
+    """AutoencoderOutlierDetector: minus the scaled squared errors, summed; shape (n, 1)."""
+    decoded = _mlp(ops, _mlp(ops, x, estimator.encoder_, opv), estimator.decoder_, opv)
+    residuals = ops.OnnxSub(decoded, x, op_version=opv)
+    scaled = ops.OnnxDiv(
+        ops.OnnxMul(residuals, residuals, op_version=opv),
+        _const(estimator.reconstruction_scale_),
+        op_version=opv,
+    )
+    return ops.OnnxNeg(ops.OnnxReduceSumApi11(scaled, axes=[1], keepdims=1, op_version=opv), op_version=opv)
+
+
+def _importance_weighted_score(ops, estimator, x, opv):
+    """VAEOutlierDetector: log (1/K) sum_k p(x, z_k) / q(z_k|x) with skvae's fixed noise; shape (n, 1).
+
+    z_k = mu + sigma * noise_k for K constant noise rows, decoded all at
+    once as a (K, n, d) block. The log(2 pi) terms of log p(z) and log q(z|x)
+    cancel and are left out.
+    """
+    noise = estimator._fixed_noise(estimator.n_importance_samples, "cpu").numpy()
+    mean, log_var = _posterior(ops, x, estimator.encoder_, opv)
+    std = ops.OnnxExp(ops.OnnxMul(log_var, _const(0.5), op_version=opv), op_version=opv)
+    z = ops.OnnxAdd(mean, ops.OnnxMul(std, _const(noise[:, None, :]), op_version=opv), op_version=opv)
+    decoded = _mlp(ops, z, estimator.decoder_, opv)
+    likelihood = estimator.likelihood_
+    if isinstance(likelihood, BernoulliLikelihood):
+        # log p(x|z) = x * logit - softplus(logit), BCE-with-logits negated.
+        terms = ops.OnnxSub(
+            ops.OnnxMul(x, decoded, op_version=opv), ops.OnnxSoftplus(decoded, op_version=opv), op_version=opv
+        )
+        log_px = _sum_last(ops, terms, opv)
+    else:
+        variance = likelihood.variance.detach().cpu().numpy().astype(np.float64)
+        variance = np.broadcast_to(variance, (estimator.n_features_in_,))
+        scaled = ops.OnnxMul(ops.OnnxSub(x, decoded, op_version=opv), _const(variance**-0.5), op_version=opv)
+        log_normaliser = float(np.log(2 * math.pi * variance).sum())
+        squares = _sum_last(ops, ops.OnnxMul(scaled, scaled, op_version=opv), opv)
+        log_px = ops.OnnxMul(
+            ops.OnnxAdd(squares, _const(log_normaliser), op_version=opv), _const(-0.5), op_version=opv
+        )
+    # log p(z) - log q(z|x) = -|z|^2 / 2 + |noise|^2 / 2 + sum(log_var) / 2
+    log_ratio = ops.OnnxAdd(
+        ops.OnnxMul(_sum_last(ops, ops.OnnxMul(z, z, op_version=opv), opv), _const(-0.5), op_version=opv),
+        ops.OnnxMul(_sum_last(ops, log_var, opv), _const(0.5), op_version=opv),
+        op_version=opv,
+    )
+    log_ratio = ops.OnnxAdd(log_ratio, _const(0.5 * np.square(noise).sum(axis=1)[:, None]), op_version=opv)
+    log_weights = ops.OnnxAdd(log_px, log_ratio, op_version=opv)  # (K, n)
+    pooled = ops.OnnxReduceLogSumExpApi18(log_weights, axes=[0], keepdims=1, op_version=opv)
+    score = ops.OnnxSub(pooled, _const(math.log(len(noise))), op_version=opv)
+    return ops.OnnxTranspose(score, perm=[1, 0], op_version=opv)
+
+
+def _convert_transformer(scope, operator, container):
+    _, ops = _skl2onnx()
+    opv = container.target_opset
+    codes = _codes(ops, operator.raw_operator, operator.inputs[0], opv)
+    output = ops.OnnxIdentity(codes, op_version=opv, output_names=operator.outputs[:1])
+    output.add_to(scope, container)
+
+
+def _convert_detector(scope, operator, container):
+    from onnx import TensorProto
+
+    _, ops = _skl2onnx()
+    opv = container.target_opset
+    estimator = operator.raw_operator
+    x = operator.inputs[0]
+    if isinstance(estimator, VAEOutlierDetector):
+        score = _importance_weighted_score(ops, estimator, x, opv)
+    else:
+        score = _reconstruction_score(ops, estimator, x, opv)
+    decision = ops.OnnxSub(
+        score, _const([estimator.offset_]), op_version=opv, output_names=operator.outputs[1:2]
+    )
+    # +1 for inliers, -1 where the decision function is negative, as predict.
+    outlier = ops.OnnxCast(
+        ops.OnnxLess(decision, _const([0.0]), op_version=opv), to=TensorProto.INT64, op_version=opv
+    )
+    label = ops.OnnxAdd(
+        ops.OnnxMul(outlier, np.array([-2], dtype=np.int64), op_version=opv),
+        np.array([1], dtype=np.int64),
+        op_version=opv,
+        output_names=operator.outputs[:1],
+    )
+    label.add_to(scope, container)
+    decision.add_to(scope, container)

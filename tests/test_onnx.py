@@ -1,0 +1,132 @@
+"""skvae.onnx: pipelines holding skvae estimators, exported, give skvae's outputs in onnxruntime."""
+
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.compose import ColumnTransformer
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import MinMaxScaler, StandardScaler
+
+from skvae import AutoencoderOutlierDetector, AutoencoderTransformer, VAEOutlierDetector, VAETransformer
+
+pytest.importorskip("skl2onnx", reason="the onnx extra is not installed")
+onnxruntime = pytest.importorskip("onnxruntime", reason="the onnx extra is not installed")
+from skvae.onnx import register_converters, to_onnx  # noqa: E402
+
+TOLERANCE = 1e-4  # float32, as skvae computes
+
+
+@pytest.fixture(autouse=True)
+def quiet():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        yield
+
+
+@pytest.fixture(scope="module")
+def data():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(300, 3)) @ rng.normal(size=(3, 8)) + 0.1 * rng.normal(size=(300, 8))
+    X[:5] += 6 * rng.normal(size=(5, 8))  # a few outliers
+    return X.astype(np.float32), (X[:, 0] > 0).astype(int)
+
+
+def make(estimator_class, **params):
+    params = {"max_iter": 20, "random_state": 0, **params}
+    if issubclass(estimator_class, VAETransformer):
+        params.setdefault("n_importance_samples", 16)
+    return estimator_class(**params)
+
+
+def run(model, X, **kwargs):
+    session = onnxruntime.InferenceSession(
+        to_onnx(model, X[:1], **kwargs).SerializeToString(), providers=["CPUExecutionProvider"]
+    )
+    names = [output.name for output in session.get_outputs()]
+    return dict(zip(names, session.run(None, {"X": X}), strict=True))
+
+
+@pytest.mark.parametrize("estimator_class", [AutoencoderTransformer, VAETransformer])
+def test_a_classifier_on_the_codes_gives_skvaes_probabilities(estimator_class, data):
+    X, y = data
+    model = make_pipeline(StandardScaler(), make(estimator_class, n_components=3), LogisticRegression())
+    model.fit(X, y)
+    outputs = run(model, X, options={LogisticRegression: {"zipmap": False}})
+    np.testing.assert_allclose(outputs["probabilities"], model.predict_proba(X), atol=TOLERANCE)
+    np.testing.assert_array_equal(outputs["label"], model.predict(X))
+
+
+@pytest.mark.parametrize("estimator_class", [AutoencoderTransformer, VAETransformer])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {},
+        {"activation": "tanh", "hidden_layer_sizes": (16, 8)},
+        {"activation": "logistic"},
+        {"hidden_layer_sizes": ()},
+    ],
+    ids=["relu", "tanh-deep", "logistic", "linear"],
+)
+def test_the_codes_are_skvaes(estimator_class, params, data):
+    X, _ = data
+    model = make_pipeline(StandardScaler(), make(estimator_class, n_components=3, **params)).fit(X)
+    np.testing.assert_allclose(run(model, X)["variable"], model.transform(X), atol=TOLERANCE)
+
+
+def detectors():
+    yield pytest.param(AutoencoderOutlierDetector, {}, StandardScaler, id="autoencoder")
+    for likelihood in ("gaussian", "gaussian_shared"):
+        yield pytest.param(VAEOutlierDetector, {"likelihood": likelihood}, StandardScaler, id=likelihood)
+    yield pytest.param(VAEOutlierDetector, {"likelihood": "bernoulli"}, MinMaxScaler, id="bernoulli")
+
+
+@pytest.mark.parametrize("estimator_class, params, scaler", list(detectors()))
+def test_a_detector_gives_labels_and_scores_as_skl2onnx_gives_isolation_forests(
+    estimator_class, params, scaler, data
+):
+    X, _ = data
+    model = make_pipeline(scaler(), make(estimator_class, **params)).fit(X)
+    outputs = run(model, X)
+    decision = model.decision_function(X)
+    assert outputs["scores"].shape == outputs["label"].shape == (len(X), 1)
+    # The VAE's score uses the same fixed importance noise: a constant of the graph.
+    np.testing.assert_allclose(outputs["scores"][:, 0], decision, rtol=TOLERANCE, atol=TOLERANCE)
+    clear = np.abs(decision) > TOLERANCE * np.maximum(1, np.abs(decision))  # not on the threshold
+    np.testing.assert_array_equal(outputs["label"][clear, 0], model.predict(X)[clear])
+    assert set(np.unique(outputs["label"])) == {-1, 1}
+
+
+def test_a_column_transformer_holding_an_autoencoder_exports(data):
+    X, _ = data
+    codes = make_pipeline(StandardScaler(), make(AutoencoderTransformer, n_components=2))
+    model = ColumnTransformer([("codes", codes, [0, 1, 2, 3, 4]), ("rest", StandardScaler(), [5, 6, 7])])
+    model.fit(X)
+    (output,) = run(model, X).values()
+    np.testing.assert_allclose(output, model.transform(X), atol=TOLERANCE)
+
+
+def test_a_fitted_attribute_the_graph_does_not_implement_is_refused(data):
+    X, _ = data
+    model = make(AutoencoderTransformer).fit(X)
+    model.input_layer_ = {"centres": [0.0] * 8}  # as an input layer would add
+    with pytest.raises(NotImplementedError, match=r"fitted \['input_layer_'\] has no ONNX implementation"):
+        to_onnx(model, X[:1])
+
+
+def test_a_model_of_a_table_with_standardised_columns_is_refused(data):
+    X, _ = data
+    model = make(AutoencoderTransformer, standardize=True).fit(X)
+    with pytest.raises(NotImplementedError, match="internal standardisation"):
+        to_onnx(model, X[:1])
+
+
+def test_float64_inputs_are_refused_in_skvaes_words(data):
+    import skl2onnx
+
+    X, _ = data
+    register_converters()
+    with pytest.raises(TypeError, match="computes in float32"):
+        skl2onnx.to_onnx(make(AutoencoderTransformer).fit(X), X[:1].astype(np.float64))

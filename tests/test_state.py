@@ -1,0 +1,143 @@
+"""The plain-data state that pickle, joblib, skops and save share: no torch object, rebuilt and checked."""
+
+import copy
+import pickle
+
+import joblib
+import numpy as np
+import pytest
+import torch
+
+from skvae import AutoencoderOutlierDetector, AutoencoderTransformer, VAEOutlierDetector, VAETransformer
+from skvae._state import STATE_KEY, STATE_VERSION
+
+ESTIMATORS = [AutoencoderTransformer, VAETransformer, AutoencoderOutlierDetector, VAEOutlierDetector]
+
+
+@pytest.fixture(scope="module")
+def X():
+    rng = np.random.RandomState(0)
+    return rng.normal(size=(80, 2)) @ rng.normal(size=(2, 5)) + 0.1 * rng.normal(size=(80, 5))
+
+
+def make(estimator_class, **params):
+    if issubclass(estimator_class, VAETransformer):
+        params.setdefault("n_importance_samples", 8)
+    params = {"n_components": 2, "hidden_layer_sizes": (8,), "max_iter": 3, "random_state": 0, **params}
+    return estimator_class(**params)
+
+
+def leaves(value):
+    """Every value nested in dicts, lists and tuples."""
+    if isinstance(value, dict):
+        for item in value.values():
+            yield from leaves(item)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            yield from leaves(item)
+    else:
+        yield value
+
+
+@pytest.mark.parametrize("estimator_class", ESTIMATORS)
+def test_the_state_is_plain_python_and_numpy_data(estimator_class, X):
+    state = make(estimator_class).fit(X).__getstate__()
+    for value in leaves(state):
+        assert value is None or isinstance(value, (bool, int, float, str, np.ndarray)), type(value)
+        if isinstance(value, np.ndarray) and value.dtype != object:
+            assert value.dtype in (np.float32, np.float64)
+    assert state[STATE_KEY]["version"] == STATE_VERSION
+    architecture = state[STATE_KEY]["architecture"]
+    assert architecture["n_features"] == 5 and architecture["hidden_layer_sizes"] == [8]
+
+
+def test_an_unfitted_estimator_pickles_as_its_parameters():
+    estimator = make(AutoencoderTransformer)
+    restored = pickle.loads(pickle.dumps(estimator))
+    assert restored.get_params() == estimator.get_params() and not hasattr(restored, "encoder_")
+
+
+@pytest.mark.parametrize("estimator_class", ESTIMATORS)
+@pytest.mark.parametrize("round_trip", ["pickle", "joblib", "deepcopy"])
+def test_a_restored_model_predicts_and_trains_on_identically(estimator_class, round_trip, X, tmp_path):
+    fitted = make(estimator_class).fit(X)
+    if round_trip == "pickle":
+        restored = pickle.loads(pickle.dumps(fitted))
+    elif round_trip == "joblib":
+        joblib.dump(fitted, tmp_path / "model.joblib")
+        restored = joblib.load(tmp_path / "model.joblib")
+    else:
+        restored = copy.deepcopy(fitted)
+    np.testing.assert_array_equal(restored.score_samples(X), fitted.score_samples(X))
+    np.testing.assert_array_equal(restored.transform(X), fitted.transform(X))
+    for module in restored._networks().values():
+        assert not module.training
+    # Adam's moments came along: one more pass gives the very same weights.
+    restored.partial_fit(X)
+    fitted.partial_fit(X)
+    np.testing.assert_array_equal(restored.transform(X), fitted.transform(X))
+
+
+def test_a_model_without_an_optimizer_restores_without_one(X):
+    fitted = make(AutoencoderTransformer).fit(X)
+    fitted._optimizer = None
+    restored = pickle.loads(pickle.dumps(fitted))
+    assert restored._optimizer is None
+    restored.partial_fit(X)  # a fresh one
+    assert restored.n_iter_ == fitted.n_iter_ + 1
+
+
+def restore(estimator_class, state):
+    estimator = estimator_class.__new__(estimator_class)
+    estimator.__setstate__(state)
+    return estimator
+
+
+@pytest.fixture(scope="module")
+def state(X):
+    return make(AutoencoderTransformer).fit(X).__getstate__()
+
+
+def edited(state, edit):
+    state = copy.deepcopy(state)
+    edit(state[STATE_KEY])
+    return state
+
+
+@pytest.mark.parametrize(
+    "edit, match",
+    [
+        (lambda s: s.update(version=STATE_VERSION + 1), "from a newer skvae"),
+        (lambda s: s.pop("version"), "has no version"),
+        (lambda s: s["networks"].pop("decoder"), r"expected the networks \['decoder', 'encoder'\]"),
+        (lambda s: s["networks"]["encoder"].pop("0.weight"), "does not hold the tensors"),
+        (
+            lambda s: s["networks"]["encoder"].update({"0.weight": np.zeros((8, 5))}),
+            r"encoder/0.weight holds float64 \(8, 5\), expected float32 \(8, 5\)",
+        ),
+        (
+            lambda s: s["networks"]["encoder"].update({"0.weight": np.zeros((8, 4), np.float32)}),
+            r"expected float32 \(8, 5\)",
+        ),
+        (lambda s: s["networks"]["encoder"].update({"0.weight": "os.system"}), "holds str"),
+        (lambda s: s["architecture"].update(n_features=10**12), r"expected float32 \(8, 1000000000000\)"),
+        (lambda s: s["architecture"].update(n_features="five"), "invalid n_features"),
+        (lambda s: s["architecture"].update(activation="gelu"), "invalid architecture"),
+        (lambda s: s["architecture"].update(eval="os.system"), r"unknown architecture entries \['eval'\]"),
+        (lambda s: s["optimizer"]["moments"].update({"99": {}}), "optimizer state for parameter '99'"),
+        (
+            lambda s: s["optimizer"]["moments"]["0"].update(exp_avg=np.zeros(3, np.float32)),
+            r"the optimizer's exp_avg of parameter 0 holds float32 \(3,\), expected float32 \(8, 5\)",
+        ),
+        (lambda s: s["optimizer"].pop("learning_rate"), "invalid optimizer state"),
+    ],
+)
+def test_a_tampered_state_is_refused(state, edit, match):
+    with pytest.raises(ValueError, match=match):
+        restore(AutoencoderTransformer, edited(state, edit))
+
+
+def test_a_state_restores_on_the_cpu_whatever_device_it_came_from(state):
+    restored = restore(AutoencoderTransformer, state)
+    assert all(tensor.device.type == "cpu" for tensor in restored._networks().state_dict().values())
+    assert isinstance(restored.encoder_, torch.nn.Module)
