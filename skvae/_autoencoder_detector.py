@@ -20,8 +20,11 @@ class AutoencoderOutlierDetector(_OutlierDetectorMixin, AutoencoderTransformer):
 
     Missing cells (NaN) add nothing: the row is encoded from its observed
     cells, and its score is the mean normalised error over the observed
-    cells times the number of features, so that rows missing different
-    cells are scored on one scale. A missing cell's contribution is 0.
+    cells times the number of features, so that a score does not shrink
+    merely because it sums fewer terms. Rows missing many cells still
+    score higher (the few cells they have are easier to reconstruct): rank
+    rows with similar numbers of observed cells against each other. A
+    missing cell's contribution is 0.
 
     Parameters
     ----------
@@ -228,6 +231,6 @@ class AutoencoderOutlierDetector(_OutlierDetectorMixin, AutoencoderTransformer):
         if observed is None:
             return terms.sum(dim=1)
         # The mean term over the observed cells, times the number of
-        # columns: rows missing different cells stay on one scale.
+        # columns: a score does not shrink merely because it sums fewer terms.
         n_observed = observed.sum(dim=1, dtype=terms.dtype)
         return terms.sum(dim=1) * (terms.shape[1] / n_observed)
