@@ -234,7 +234,8 @@ class Run:
     mask: int
     imputer: str
     error: float | None = None
-    seconds: float | None = None
+    seconds: float | None = None  # wall clock
+    cpu_seconds: float | None = None  # this process's CPU time: what one thread costs on a quiet machine
     failure: str | None = None
     warnings: list[str] = field(default_factory=list)
 
@@ -245,9 +246,10 @@ def run_one(name, table_name, rate, mask_index, fit_and_impute, score):
         warnings.simplefilter("always")
         warnings.simplefilter("ignore", ConvergenceWarning)  # IterativeImputer and fixed-epoch VAEs
         try:
-            start = time.perf_counter()
+            start, cpu_start = time.perf_counter(), time.process_time()
             X_imputed = fit_and_impute()
             run.seconds = time.perf_counter() - start
+            run.cpu_seconds = time.process_time() - cpu_start
             if not np.all(np.isfinite(X_imputed)):
                 raise ValueError("the imputed table has non-finite cells")
             run.error = score(X_imputed)
@@ -323,7 +325,7 @@ def run_breast_cancer(imputers, masks, missforest_masks, params, log):
 
 
 def _progress(run):
-    outcome = run.failure or f"error {run.error:.4f}  {run.seconds:.1f} s"
+    outcome = run.failure or f"error {run.error:.4f}  {run.seconds:.1f} s (CPU {run.cpu_seconds:.1f} s)"
     return f"{run.table:<14} {run.rate}%  mask {run.mask}  {run.imputer:<17} {outcome}"
 
 
@@ -364,7 +366,11 @@ def summarise(runs, tables, rates, imputers):
     """Per (table, rate, imputer) the mean error and seconds; per imputer the mean over the cases."""
     cases = [(t, r) for t in tables for r in rates]
     cells = {
-        (t, r, name): (cell_mean(runs, t, r, name), cell_mean(runs, t, r, name, "seconds"))
+        (t, r, name): (
+            cell_mean(runs, t, r, name),
+            cell_mean(runs, t, r, name, "seconds"),
+            cell_mean(runs, t, r, name, "cpu_seconds"),
+        )
         for t, r in cases
         for name in imputers
     }
@@ -384,9 +390,12 @@ def print_report(runs, tables, rates, imputers, masks, bc_runs):
         rows = [[t, f"{r}%", *(_fmt(cells[t, r, n][0]) for n in imputers)] for t, r in cases]
         rows.append(["mean over the cases", "", *(_fmt(overall[n]) for n in imputers)])
         print(markdown_table(headers, rows))
-        print("\n### fit_transform seconds (one thread), mean over the masks\n")
-        rows = [[t, f"{r}%", *(_fmt(cells[t, r, n][1], ".2f") for n in imputers)] for t, r in cases]
-        print(markdown_table(headers, rows))
+        # CPU time next to wall-clock time: on a shared machine the wall clock also counts the time
+        # other processes held the core; with one thread, CPU time is what a quiet machine would take.
+        for index, what in [(2, "CPU seconds"), (1, "wall-clock seconds")]:
+            print(f"\n### fit_transform {what} (one thread), mean over the masks\n")
+            rows = [[t, f"{r}%", *(_fmt(cells[t, r, n][index], ".2f") for n in imputers)] for t, r in cases]
+            print(markdown_table(headers, rows))
         print_targets(runs, cases, cells, overall, imputers)
     if bc_runs:
         print(
@@ -396,12 +405,13 @@ def print_report(runs, tables, rates, imputers, masks, bc_runs):
             [
                 n,
                 _fmt(cell_mean(bc_runs, BREAST_CANCER, 50, n)),
+                _fmt(cell_mean(bc_runs, BREAST_CANCER, 50, n, "cpu_seconds"), ".2f"),
                 _fmt(cell_mean(bc_runs, BREAST_CANCER, 50, n, "seconds"), ".2f"),
                 ", ".join(map(str, masks_of(bc_runs, BREAST_CANCER, 50, n))),
             ]
             for n in imputers
         ]
-        print(markdown_table(["imputer", "MSE", "seconds", "masks"], rows))
+        print(markdown_table(["imputer", "MSE", "CPU s", "wall s", "masks"], rows))
     notes = []
     for name in imputers:
         for t, r in cases:
@@ -457,9 +467,11 @@ def print_targets(runs, cases, cells, overall, imputers):
             f"below (target: 5% below the best peer)"
         )
     seconds = [
-        f"{t} {r}% {cells[t, r, 'VAEImputer'][1]:.1f} s" for t, r in cases if cells[t, r, "VAEImputer"][1]
+        f"{t} {r}% {cells[t, r, 'VAEImputer'][2]:.1f} s ({cells[t, r, 'VAEImputer'][1]:.1f} s wall)"
+        for t, r in cases
+        if cells[t, r, "VAEImputer"][1] is not None
     ]
-    lines.append("VAEImputer fit_transform seconds: " + ", ".join(seconds) + " (target <= 30 s)")
+    lines.append("VAEImputer fit_transform CPU seconds: " + ", ".join(seconds) + " (target <= 30 s)")
     print("\n### Targets of issue #12 (each peer against VAEImputer on the same masks)\n")
     print("\n".join(f"- {line}" for line in lines))
 
