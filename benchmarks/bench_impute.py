@@ -528,6 +528,13 @@ def parse_args(argv):
     parser.add_argument("--markdown", action="store_true", help="accepted for symmetry: tables are Markdown")
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write every run's results here")
     parser.add_argument("--quiet", action="store_true", help="no per-run progress lines on stderr")
+    parser.add_argument(
+        "--report-from",
+        nargs="+",
+        type=Path,
+        metavar="JSON",
+        help="run nothing: print the report of these --json files together (e.g. tables run in parallel)",
+    )
     args = parser.parse_args(argv)
     unknown = [name for name in args.imputers if name not in IMPUTERS]
     if unknown:
@@ -554,8 +561,37 @@ def versions():
     }
 
 
+def report_from(paths):
+    """Print the report of earlier runs (their --json files), e.g. of tables run in parallel processes."""
+    results = [json.loads(Path(path).read_text()) for path in paths]
+    params = {json.dumps(result["args"]["imputer_params"], sort_keys=True) for result in results}
+    if len(params) > 1:
+        raise SystemExit(f"The files ran VAEImputer with different parameters: {sorted(params)}.")
+    runs = [Run(**run) for result in results for run in result["runs"]]
+    tables = [r.table for r in runs if r.table != BREAST_CANCER]
+    tables = [t for t in [*TABLES, *tables] if t in tables]  # known order first, then others
+    table_runs = [r for r in runs if r.table != BREAST_CANCER]
+    rates = sorted({r.rate for r in table_runs})
+    imputers = [n for n in IMPUTERS if any(r.imputer == n for r in runs)]
+    masks = sorted({r.mask for r in runs})
+    print(f"Report of {', '.join(map(str, paths))}; VAEImputer parameters: defaults with {params.pop()}")
+    print_report(
+        table_runs,
+        list(dict.fromkeys(tables)),
+        rates,
+        imputers,
+        masks,
+        [r for r in runs if r not in table_runs],
+    )
+    wall = sum(result["wall_seconds"] for result in results)
+    print(f"\nTotal time {wall / 60:.1f} min (summed over the files); versions {results[0]['versions']}")
+
+
 def main(argv=None):
     args = parse_args(argv)
+    if args.report_from:
+        report_from(args.report_from)
+        return
     torch.set_num_threads(1)
 
     def log(message):
