@@ -51,7 +51,7 @@ that matters for speed (adult's fit from about 29 to 19 CPU seconds) at the same
 
 Exact commands (one thread; the machine is shared)::
 
-    # the benchmark: masks 1-3, both rates, every imputer (about 15 minutes of CPU time)
+    # the benchmark: masks 1-3, both rates, every imputer (about 10 minutes of CPU time)
     OMP_NUM_THREADS=1 python benchmarks/bench_impute.py --markdown
     # the same in two processes (tables in parallel), then one report of both
     OMP_NUM_THREADS=1 python benchmarks/bench_impute.py --tables adult --json adult.json
