@@ -9,11 +9,20 @@ Three measurements, each printed as a table row:
                 (data, indices, indptr), the peak resident memory during the
                 fit over the resident memory just before it (sampled every
                 millisecond by a thread reading /proc/self/statm), their
-                ratio, and rows per second.
+                ratio, and rows per second. With ``--seconds S`` the epoch is
+                cut short after S seconds by a KeyboardInterrupt (which fit
+                takes as Ctrl-C: it keeps the weights so far and warns), and
+                the rows are those of the batches taken until then: an epoch's
+                memory is reached within its first batches (the permutation,
+                the model, one dense batch and its activations), so a cut
+                epoch measures it on a loaded machine in bounded time.
   throughput    the first ``--dense-rows`` rows of that matrix, one epoch fed
-                sparse (CSR, densified a batch at a time) and fed as the dense
-                float32 array (the training loop then slices ready tensors):
-                rows per second of each, what densifying costs.
+                sparse (CSR, densified a batch at a time by skvae), fed as the
+                dense float32 array (fit's checks and statistics then pass over
+                the dense array, and training slices ready tensors), and fed
+                dense in chunks of one batch (200 rows, ``toarray`` of each,
+                one ``partial_fit`` each: what a user without sparse support
+                would write): rows per second of each.
   vs MLP        a smaller CSR matrix (``--small-rows`` x 2,000 at 1%): seconds
                 per epoch of AutoencoderTransformer and of scikit-learn's
                 MLPRegressor fitted X -> X (the same 2000-128-2-128-2000 ReLU
@@ -26,11 +35,12 @@ torch thread. The times are wall-clock on whatever else the machine runs.
 Usage::
 
     OMP_NUM_THREADS=1 python benchmarks/bench_sparse.py
-    OMP_NUM_THREADS=1 python benchmarks/bench_sparse.py --rows 200000 --small-rows 20000
+    OMP_NUM_THREADS=1 python benchmarks/bench_sparse.py --seconds 120 --small-rows 20000
 
 This script is no test: it prints a table and asserts nothing.
 """
 
+import _thread
 import argparse
 import os
 import resource
@@ -44,7 +54,7 @@ import torch
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPRegressor
 
-from skvae import AutoencoderTransformer
+from skvae import AutoencoderTransformer, _tensors
 
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
@@ -90,6 +100,24 @@ class PeakRSS:
         self.peak = max(self.peak, rss())
 
 
+class CountBatches:
+    """Counts the batches the training loop takes from sparse rows (for rows/s of a cut epoch)."""
+
+    def __enter__(self):
+        self.rows, self._original = 0, _tensors.SparseRows.__getitem__
+
+        def counted(rows_source, rows):
+            batch = self._original(rows_source, rows)
+            self.rows += batch.shape[0]
+            return batch
+
+        _tensors.SparseRows.__getitem__ = counted
+        return self
+
+    def __exit__(self, *exc):
+        _tensors.SparseRows.__getitem__ = self._original
+
+
 def autoencoder():
     return AutoencoderTransformer(
         n_components=2, hidden_layer_sizes=(128,), batch_size=200, max_iter=1, random_state=0
@@ -109,55 +137,73 @@ def main():
     parser.add_argument("--density", type=float, default=0.0005)
     parser.add_argument("--dense-rows", type=int, default=10_000)
     parser.add_argument("--small-rows", type=int, default=100_000)
+    parser.add_argument("--seconds", type=float, default=None, help="cut the memory epoch after this long")
     args = parser.parse_args()
     torch.set_num_threads(1)
     warnings.simplefilter("ignore", ConvergenceWarning)
 
     X = random_csr(args.rows, args.columns, args.density, seed=0)
-    print(
-        f"CSR float32 {args.rows:,} x {args.columns:,}, {X.nnz:,} non-zeros ({X.nnz / np.prod(X.shape):.3%})"
-    )
-    print(
-        f"its own memory {nbytes(X) / 2**20:,.1f} MiB; dense it would be {4 * np.prod(X.shape) / 2**30:,.1f} GiB"
-    )
+    density = X.nnz / np.prod(X.shape)
+    print(f"CSR float32 {args.rows:,} x {args.columns:,}, {X.nnz:,} non-zeros ({density:.3%})")
+    dense_gib = 4 * np.prod(X.shape) / 2**30
+    print(f"its own memory {nbytes(X) / 2**20:,.1f} MiB; dense it would be {dense_gib:,.1f} GiB")
+    # The networks, their gradients and Adam's two moments: what any fit of
+    # this width holds, whatever the input's format.
+    n_weights = 2 * (args.columns * 128 + 128 * 2) + 2 * 128 + 2 + args.columns
+    print(f"the model's weights, gradients and Adam state: {4 * 4 * n_weights / 2**20:,.1f} MiB")
     print()
     print("| measurement | input | rows | seconds | rows/s | peak RSS added (MiB) | added / matrix |")
     print("|---|---|---|---|---|---|---|")
 
+    # Warm-up: torch's lazy set-up and the allocator's first arenas are no part of an epoch.
+    autoencoder().fit(X[:400])
     before = rss()
-    with PeakRSS() as peak:
+    timer = threading.Timer(args.seconds, _thread.interrupt_main) if args.seconds else None
+    with PeakRSS() as peak, CountBatches() as count, warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Training was interrupted")
+        if timer is not None:
+            timer.start()
         seconds = timed_fit(autoencoder(), X)
+        if timer is not None:
+            timer.cancel()
     added = peak.peak - before
+    label = "memory, 1 epoch" if count.rows >= args.rows else f"memory, epoch cut at {args.seconds:g} s"
     print(
-        f"| memory, 1 epoch | CSR | {args.rows:,} | {seconds:.1f} | {args.rows / seconds:,.0f} "
+        f"| {label} | CSR | {count.rows:,} of {args.rows:,} | {seconds:.1f} | {count.rows / seconds:,.0f} "
         f"| {added / 2**20:,.1f} | {added / nbytes(X):.2f} |"
     )
 
     head = X[: args.dense_rows]
     dense = head.toarray()
     for name, data in (("CSR", head), ("dense ndarray", dense)):
-        autoencoder().fit(data[:400])  # warm-up: first calls pay for torch's lazy set-up
+        autoencoder().fit(data[:400])
         seconds = timed_fit(autoencoder(), data)
-        print(
-            f"| throughput, 1 epoch | {name} | {args.dense_rows:,} | {seconds:.2f} | {args.dense_rows / seconds:,.0f} | | |"
-        )
+        rate = args.dense_rows / seconds
+        print(f"| throughput, 1 epoch | {name} | {args.dense_rows:,} | {seconds:.2f} | {rate:,.0f} | | |")
     del dense
+    model, tic = autoencoder(), time.perf_counter()
+    for start in range(0, args.dense_rows, 200):
+        model.partial_fit(head[start : start + 200].toarray())
+    seconds = time.perf_counter() - tic
+    rate = args.dense_rows / seconds
+    print(
+        f"| throughput, 1 epoch | dense, 200-row partial_fit | {args.dense_rows:,} | {seconds:.2f} | {rate:,.0f} | | |"
+    )
 
     small = random_csr(args.small_rows, 2_000, 0.01, seed=1)
     target = small.toarray()
     mlp = MLPRegressor(hidden_layer_sizes=(128, 2, 128), batch_size=200, max_iter=1, random_state=0)
+    case = f"CSR {args.small_rows:,} x 2,000 at 1%"
     for name, model, y in (
         ("AutoencoderTransformer", autoencoder(), None),
         ("MLPRegressor X -> X", mlp, target),
     ):
         seconds = timed_fit(model, small, y)
-        print(
-            f"| vs MLP, 1 epoch: {name} | CSR {args.small_rows:,} x 2,000 at 1% | {args.small_rows:,} | {seconds:.2f} | {args.small_rows / seconds:,.0f} | | |"
-        )
+        rate = args.small_rows / seconds
+        print(f"| vs MLP, 1 epoch: {name} | {case} | {args.small_rows:,} | {seconds:.2f} | {rate:,.0f} | | |")
     print()
-    print(
-        f"process peak RSS (ru_maxrss): {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**10:,.0f} MiB"
-    )
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**10
+    print(f"process peak RSS (ru_maxrss, the dense copies above included): {peak_mib:,.0f} MiB")
 
 
 if __name__ == "__main__":
