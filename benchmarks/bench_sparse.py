@@ -186,9 +186,8 @@ def main():
         model.partial_fit(head[start : start + 200].toarray())
     seconds = time.perf_counter() - tic
     rate = args.dense_rows / seconds
-    print(
-        f"| throughput, 1 epoch | dense, 200-row partial_fit | {args.dense_rows:,} | {seconds:.2f} | {rate:,.0f} | | |"
-    )
+    name = "dense, 200-row partial_fit"
+    print(f"| throughput, 1 epoch | {name} | {args.dense_rows:,} | {seconds:.2f} | {rate:,.0f} | | |")
 
     small = random_csr(args.small_rows, 2_000, 0.01, seed=1)
     target = small.toarray()
