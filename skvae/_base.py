@@ -140,8 +140,10 @@ class BaseAutoencoder(CallbackSupportMixin, ClassNamePrefixFeaturesOutMixin, Tra
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data.
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data. Sparse X (CSR or CSC) stays sparse: its rows are
+            densified one mini-batch at a time. An implicit zero is an
+            observed zero, a stored NaN a missing cell.
 
         y : Ignored
             Not used, present for API consistency by convention.
@@ -165,7 +167,7 @@ class BaseAutoencoder(CallbackSupportMixin, ClassNamePrefixFeaturesOutMixin, Tra
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             One chunk of training data.
 
         y : Ignored
@@ -429,7 +431,7 @@ class BaseAutoencoder(CallbackSupportMixin, ClassNamePrefixFeaturesOutMixin, Tra
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Data to encode.
 
         Returns
@@ -465,7 +467,7 @@ class BaseAutoencoder(CallbackSupportMixin, ClassNamePrefixFeaturesOutMixin, Tra
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Data to score.
 
         Returns
@@ -484,7 +486,7 @@ class BaseAutoencoder(CallbackSupportMixin, ClassNamePrefixFeaturesOutMixin, Tra
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Data to score.
 
         y : Ignored

@@ -168,10 +168,10 @@ def _sparse_column_statistics(values, chunk_size=1 << 20):
 def rows_without_observed(X):
     """Indices of the rows of X (dense, or CSR) whose every cell is missing (NaN)."""
     if sp.issparse(X):
-        if X.shape[1] == 0:
-            return np.arange(X.shape[0])
-        row_of_value = np.repeat(np.arange(X.shape[0]), np.diff(X.indptr))
-        missing = np.bincount(row_of_value[np.isnan(X.data)], minlength=X.shape[0])
+        # Only the stored NaN need a row number: no index array as large as X's values.
+        nan_positions = np.flatnonzero(np.isnan(X.data))
+        row_of_nan = np.searchsorted(X.indptr, nan_positions, side="right") - 1
+        missing = np.bincount(row_of_nan, minlength=X.shape[0])
         return np.flatnonzero(missing == X.shape[1])
     if np.isfinite(np.sum(X, dtype=np.float64)):
         return np.zeros(0, dtype=np.intp)
