@@ -29,13 +29,20 @@ Three measurements, each printed as a table row:
                 network, Adam, batches of 200; MLPRegressor takes sparse X but
                 needs the dense target, which is built outside the timing).
 
+glibc's malloc raises its mmap threshold each time a large block is freed,
+after which the batches' 16 MB blocks (a dense batch, the decoder's output
+and its gradient) come from the heap and fragment it: resident memory then
+creeps up with the batches. ``MALLOC_MMAP_THRESHOLD_=1048576`` fixes the
+threshold and keeps an epoch's memory flat; run the script both ways.
+
 Every fit: hidden_layer_sizes=(128,), n_components=2, batch_size=200, one
 torch thread. The times are wall-clock on whatever else the machine runs.
 
 Usage::
 
     OMP_NUM_THREADS=1 python benchmarks/bench_sparse.py
-    OMP_NUM_THREADS=1 python benchmarks/bench_sparse.py --seconds 120 --small-rows 20000
+    OMP_NUM_THREADS=1 python benchmarks/bench_sparse.py --seconds 150
+    MALLOC_MMAP_THRESHOLD_=1048576 OMP_NUM_THREADS=1 python benchmarks/bench_sparse.py --seconds 150
 
 This script is no test: it prints a table and asserts nothing.
 """
