@@ -19,8 +19,8 @@ from torch import nn
 
 from ._callbacks import CallbackSupportMixin, fit_callbacks, fitted_attributes
 from ._state import STATE_KEY, get_state, restore_networks
-from ._table import TableEncoder
-from ._tensors import as_float32_tensor, check_code_array, map_rows, resolve_device
+from ._table import TableEncoder, rows_without_observed
+from ._tensors import as_rows, check_code_array, map_rows, mean_over_rows, resolve_device
 from ._training import TrainingDiverged, make_optimizer, snapshot, train
 
 # Rows per chunk of the passes over the training rows that fit makes (the
@@ -140,8 +140,10 @@ class BaseAutoencoder(CallbackSupportMixin, ClassNamePrefixFeaturesOutMixin, Tra
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data.
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data. Sparse X (CSR or CSC) stays sparse: its rows are
+            densified one mini-batch at a time. An implicit zero is an
+            observed zero, a stored NaN a missing cell.
 
         y : Ignored
             Not used, present for API consistency by convention.
@@ -165,7 +167,7 @@ class BaseAutoencoder(CallbackSupportMixin, ClassNamePrefixFeaturesOutMixin, Tra
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             One chunk of training data.
 
         y : Ignored
@@ -205,9 +207,7 @@ class BaseAutoencoder(CallbackSupportMixin, ClassNamePrefixFeaturesOutMixin, Tra
 
     def _check_rows_observed(self, X):
         """Refuse rows with no observed cell: there is nothing to score or learn in them."""
-        if np.isfinite(np.sum(X, dtype=np.float64)):
-            return
-        empty = np.flatnonzero(np.isnan(X).all(axis=1))
+        empty = rows_without_observed(X)
         if empty.size:
             shown = ", ".join(map(str, empty[:10])) + (", ..." if empty.size > 10 else "")
             raise ValueError(
@@ -243,8 +243,10 @@ class BaseAutoencoder(CallbackSupportMixin, ClassNamePrefixFeaturesOutMixin, Tra
         if self.early_stopping and not incremental:
             X, X_val = self._split_validation(X)
             batch_size = min(batch_size, X.shape[0])
-        X_train = as_float32_tensor(X, device)
-        X_val = None if X_val is None else as_float32_tensor(X_val, device)
+        # Tensors, or for sparse X row sources whose batches are densified as
+        # the training loop takes them.
+        X_train = as_rows(X, device)
+        X_val = None if X_val is None else as_rows(X_val, device)
         # Checked once here rather than per batch: complete data never pay for
         # masks. A sum is NaN exactly when a value is (inf is refused), and
         # needs no mask as large as the data.
@@ -276,7 +278,8 @@ class BaseAutoencoder(CallbackSupportMixin, ClassNamePrefixFeaturesOutMixin, Tra
                 shuffle=self.shuffle,
                 generator=generator,
                 X_val=X_val,
-                validation_score=self._validation_score,
+                # Sparse validation rows are scored a dense chunk at a time.
+                validation_score=lambda rows: mean_over_rows(self._validation_score, rows),
                 stopping=None if incremental else (self.tol, self.n_iter_no_change),
                 warmup_epochs=warmup_epochs,
                 verbose=self.verbose,
@@ -428,7 +431,7 @@ class BaseAutoencoder(CallbackSupportMixin, ClassNamePrefixFeaturesOutMixin, Tra
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Data to encode.
 
         Returns
@@ -464,7 +467,7 @@ class BaseAutoencoder(CallbackSupportMixin, ClassNamePrefixFeaturesOutMixin, Tra
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Data to score.
 
         Returns
@@ -483,7 +486,7 @@ class BaseAutoencoder(CallbackSupportMixin, ClassNamePrefixFeaturesOutMixin, Tra
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Data to score.
 
         y : Ignored
@@ -504,4 +507,5 @@ class BaseAutoencoder(CallbackSupportMixin, ClassNamePrefixFeaturesOutMixin, Tra
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         tags.input_tags.allow_nan = True
+        tags.input_tags.sparse = True
         return tags

@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 import torch
 from sklearn.utils._available_if import available_if
 from sklearn.utils._param_validation import MissingValues
@@ -185,6 +186,13 @@ verbose, device
 
     def _as_nan(self, X):
         """X with every ``missing_values`` cell as NaN (a copy only when needed)."""
+        if sp.issparse(X):
+            # The first step of fit and transform: refused before any densifying.
+            raise TypeError(
+                "VAEImputer does not accept sparse X: its output is X with every missing cell filled "
+                "in, a dense array as large as X.toarray(), so there is no memory to save. Pass "
+                "X.toarray(); the other skvae estimators accept sparse X."
+            )
         if _is_nan(self.missing_values):
             return X
         if isinstance(X, pd.DataFrame):
@@ -392,6 +400,7 @@ verbose, device
     def __sklearn_tags__(self):
         tags = BaseAutoencoder.__sklearn_tags__(self)
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        tags.input_tags.sparse = False  # see _as_nan
         return tags
 
 

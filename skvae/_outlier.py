@@ -44,7 +44,7 @@ class _OutlierDetectorMixin(OutlierMixin):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Rows to judge.
 
         Returns
@@ -59,7 +59,7 @@ class _OutlierDetectorMixin(OutlierMixin):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Rows to judge.
 
         Returns
@@ -74,7 +74,7 @@ class _OutlierDetectorMixin(OutlierMixin):
 
         Parameters
         ----------
-        X : array-like or DataFrame of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} or DataFrame of shape (n_samples, n_features)
             Rows to explain.
 
         Returns

@@ -12,6 +12,12 @@ observed columns, and gathers per-column likelihood terms, one per input
 column, in the input's order. ``decode`` goes back from the networks'
 outputs to the user's columns and categories.
 
+SciPy sparse X (CSR or CSC, kept as CSR) holds numbers only: it is coded as
+it is, never densified here; an implicit zero is an observed zero, a stored
+NaN a missing cell. The helpers below that pass over all rows
+(``column_statistics``, ``rows_without_observed``, ``value_range``) read its
+stored values only.
+
 The fitted state is plain data (lists, strings and float arrays), so that it
 can be saved as JSON.
 """
@@ -21,6 +27,7 @@ import warnings
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 import torch
 from sklearn.utils.validation import _check_feature_names, _check_n_features, check_array, validate_data
 
@@ -107,6 +114,8 @@ def column_statistics(values, chunk_rows=8192):
     memory map larger than memory. A column with no observed value has
     mean 0 and variance 0.
     """
+    if sp.issparse(values):
+        return _sparse_column_statistics(values)
     n_columns = values.shape[1]
     counts, means, squares = np.zeros(n_columns), np.zeros(n_columns), np.zeros(n_columns)
     for start in range(0, values.shape[0], chunk_rows):
@@ -129,6 +138,54 @@ def _combine_chunk(chunk, counts, means, squares):
     share = np.divide(chunk_counts, total, out=np.zeros_like(means), where=total > 0)
     squares = squares + np.einsum("ij,ij->j", deviations, deviations) + delta**2 * counts * share
     return total, means + delta * share, squares
+
+
+def _sparse_column_statistics(values, chunk_size=1 << 20):
+    """column_statistics of a canonical CSR matrix, from its stored values a chunk at a time.
+
+    The implicit zeros count as observed: a column's sums run over its
+    stored values, its count over every row but those with a stored NaN.
+    """
+    n_rows, n_columns = values.shape
+    missing, sums, squares = np.zeros(n_columns), np.zeros(n_columns), np.zeros(n_columns)
+    for start in range(0, values.nnz, chunk_size):
+        stored = np.asarray(values.data[start : start + chunk_size], dtype=np.float64)
+        columns = values.indices[start : start + chunk_size]
+        nan = np.isnan(stored)
+        missing += np.bincount(columns[nan], minlength=n_columns)
+        stored = np.where(nan, 0.0, stored)
+        with np.errstate(over="ignore", invalid="ignore"):
+            sums += np.bincount(columns, weights=stored, minlength=n_columns)
+            squares += np.bincount(columns, weights=stored * stored, minlength=n_columns)
+    counts = n_rows - missing
+    observed = np.maximum(counts, 1)
+    means = sums / observed
+    # E[x^2] - E[x]^2: exact enough for the only use sparse X has of it (an
+    # empty-column check and the fill of missing cells; no standardising).
+    return counts, means, np.maximum(squares / observed - means**2, 0.0)
+
+
+def rows_without_observed(X):
+    """Indices of the rows of X (dense, or CSR) whose every cell is missing (NaN)."""
+    if sp.issparse(X):
+        # Only the stored NaN need a row number: no index array as large as X's values.
+        nan_positions = np.flatnonzero(np.isnan(X.data))
+        row_of_nan = np.searchsorted(X.indptr, nan_positions, side="right") - 1
+        missing = np.bincount(row_of_nan, minlength=X.shape[0])
+        return np.flatnonzero(missing == X.shape[1])
+    if np.isfinite(np.sum(X, dtype=np.float64)):
+        return np.zeros(0, dtype=np.intp)
+    return np.flatnonzero(np.isnan(X).all(axis=1))
+
+
+def value_range(X):
+    """The smallest and the largest observed value of X (dense, or CSR), NaN left out."""
+    if not sp.issparse(X):
+        return np.nanmin(X), np.nanmax(X)
+    low, high = np.nanmin(X.data, initial=np.inf), np.nanmax(X.data, initial=-np.inf)
+    if X.nnz < X.shape[0] * X.shape[1]:  # some implicit zeros
+        low, high = min(low, 0.0), max(high, 0.0)
+    return low, high
 
 
 def _column_values(X, j):
@@ -158,6 +215,33 @@ class TableEncoder:
         self.standardize = standardize
         self.allow_empty = allow_empty
 
+    def _numeric_values(self, estimator, X, *, reset):
+        """A table of numbers only: a float array, or a canonical CSR matrix for sparse X."""
+        values = validate_data(
+            estimator,
+            X,
+            accept_sparse=["csr", "csc"],
+            dtype=[np.float64, np.float32],
+            ensure_all_finite="allow-nan",
+            reset=reset,
+        )
+        if not sp.issparse(values):
+            return values
+        standardized = self.standardize is True if reset else self.standardized
+        if standardized:
+            raise ValueError(
+                "standardize=True would centre X's columns, which makes sparse X dense. Scale sparse X "
+                "without centring first (StandardScaler(with_mean=False) or MaxAbsScaler) and keep "
+                "standardize='auto' or False."
+            )
+        # Rows are what the training batches take: CSR. Duplicate entries are
+        # summed (on a copy) so that every cell is stored at most once.
+        csr = values.tocsr()
+        if not csr.has_canonical_format:
+            csr = csr.copy() if csr is X else csr
+            csr.sum_duplicates()
+        return csr
+
     # -- fitting ------------------------------------------------------------
 
     def fit_encode(self, estimator, X):
@@ -170,12 +254,16 @@ class TableEncoder:
         )
         self.categorical = [int(j) for j in np.flatnonzero(is_categorical)]
         self.categories = []
+        if self.categorical and sp.issparse(X):
+            raise TypeError(
+                "Sparse X holds numbers only, but categorical_features names categorical columns: pass "
+                "the categories one-hot encoded (e.g. OneHotEncoder) with categorical_features=None, or "
+                "a dense table (e.g. a DataFrame) with the categorical columns."
+            )
         if self.categorical:
             values = self._frame_to_array(estimator, X, reset=True)
         else:
-            values = validate_data(
-                estimator, X, dtype=[np.float64, np.float32], ensure_all_finite="allow-nan", reset=True
-            )
+            values = self._numeric_values(estimator, X, reset=True)
         self.n_columns = values.shape[1]
         dtypes = _frame_dtypes(X)
         self.dtypes = None if dtypes is None else [_dtype_name(dtype) for dtype in dtypes]
@@ -242,8 +330,11 @@ class TableEncoder:
         numeric cells as they are, categories as their codes, NaN if missing.
         """
         if not self.categorical:
-            values = validate_data(
-                estimator, X, dtype=[np.float64, np.float32], ensure_all_finite="allow-nan", reset=False
+            values = self._numeric_values(estimator, X, reset=False)
+        elif sp.issparse(X):
+            raise TypeError(
+                "This model was fitted on a table with categorical columns; sparse X holds numbers only. "
+                "Pass a dense table with the columns it had in fit."
             )
         else:
             values = self._frame_to_array(estimator, X, reset=False)

@@ -3,6 +3,7 @@
 import warnings
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 from sklearn.utils.validation import check_array
 
@@ -12,6 +13,10 @@ from sklearn.utils.validation import check_array
 # checks that methods are invariant to subsets and to row order).
 _ROW_BLOCK = 64
 _CHUNK_ROWS = 8192
+# Sparse rows are densified one chunk at a time: at most about this many
+# cells per chunk, so that a wide matrix (20,000 columns of one-hot or text
+# features) costs tens of megabytes per chunk, not 8192 dense rows.
+_SPARSE_CHUNK_CELLS = 1 << 22
 
 
 def resolve_device(device):
@@ -25,6 +30,22 @@ def resolve_device(device):
     return torch.device(device)
 
 
+def _largest_magnitude(X):
+    """The largest absolute value of X (dense or sparse), NaN left out, for error messages."""
+    values = X.data if sp.issparse(X) else X
+    return np.nanmax(np.abs(values)) if values.size else 0.0
+
+
+def _check_float32_range(X, X32):
+    """ValueError when a value of X became infinite in ``X32``, its float32 cast."""
+    if np.isinf(X32).any():
+        raise ValueError(
+            f"Input X contains a value too large for dtype('float32') (largest magnitude "
+            f"{_largest_magnitude(X):.3g}), the precision skvae computes in. "
+            "Scale the inputs (e.g. StandardScaler)."
+        )
+
+
 def as_float32_tensor(X, device):
     """Rows of ``X`` as one contiguous float32 tensor, copying only when needed.
 
@@ -32,15 +53,12 @@ def as_float32_tensor(X, device):
     value beyond float32's range would become infinite in the cast, so it is
     a ValueError instead.
     """
+    if sp.issparse(X):
+        X = X.toarray()
     if X.dtype != np.float32:
         with np.errstate(over="ignore"):
             X32 = np.ascontiguousarray(X, dtype=np.float32)
-        if np.isinf(X32).any():
-            raise ValueError(
-                f"Input X contains a value too large for dtype('float32') (largest magnitude "
-                f"{np.nanmax(np.abs(X)):.3g}), the precision skvae computes in. "
-                "Scale the inputs (e.g. StandardScaler)."
-            )
+        _check_float32_range(X, X32)
         X = X32
     X = np.ascontiguousarray(X)
     with warnings.catch_warnings():
@@ -50,12 +68,74 @@ def as_float32_tensor(X, device):
     return tensor.to(device, non_blocking=True)
 
 
+class SparseRows:
+    """Rows of a SciPy CSR matrix that the training loop indexes like a tensor.
+
+    ``rows[index]`` (a slice, or a tensor or array of row numbers) is those
+    rows as a dense float32 tensor on ``device``: only one mini-batch is ever
+    dense, so training needs the sparse matrix plus one batch of memory. An
+    implicit zero is an observed zero; a stored NaN is a missing cell.
+    """
+
+    def __init__(self, X, device):
+        # Checked once here, so that no batch fails half-way through training.
+        if X.dtype != np.float32:
+            with np.errstate(over="ignore"):
+                _check_float32_range(X, X.data.astype(np.float32))
+        self.X = X
+        self.shape = X.shape
+        self.device = device
+
+    def __len__(self):
+        return self.shape[0]
+
+    def __getitem__(self, rows):
+        if isinstance(rows, torch.Tensor):
+            rows = rows.cpu().numpy()
+        return as_float32_tensor(self.X[rows], self.device)
+
+    def sum(self):
+        """The sum of the stored values as a tensor: NaN exactly when X has a missing cell."""
+        return torch.as_tensor(np.sum(self.X.data, dtype=np.float64), device=self.device)
+
+    def chunks(self):
+        """The rows as dense tensors, a few at a time."""
+        step = chunk_rows_for(self.X)
+        for start in range(0, self.shape[0], step):
+            yield self[start : start + step]
+
+
+def as_rows(X, device):
+    """The training rows as the training loop indexes them: a float32 tensor, or SparseRows."""
+    return SparseRows(X, device) if sp.issparse(X) else as_float32_tensor(X, device)
+
+
+def chunk_rows_for(X, chunk_rows=_CHUNK_ROWS):
+    """Rows per inference chunk: fewer for wide sparse X, whose chunks are densified."""
+    if not sp.issparse(X):
+        return chunk_rows
+    fitting = _SPARSE_CHUNK_CELLS // max(X.shape[1], 1) // _ROW_BLOCK * _ROW_BLOCK
+    return max(_ROW_BLOCK, min(chunk_rows, fitting))
+
+
+def mean_over_rows(fn, X):
+    """Mean over the rows of ``X`` (a tensor or SparseRows) of ``fn``'s per-chunk row means."""
+    if isinstance(X, torch.Tensor):
+        return fn(X)
+    total = 0.0
+    for chunk in X.chunks():
+        total = total + fn(chunk) * chunk.shape[0]
+    return total / X.shape[0]
+
+
 def map_rows(fn, X, device, dtype, chunk_rows=_CHUNK_ROWS, allow_nan=False):
     """Apply ``fn`` (tensor -> tensor of row results) to ``X`` in padded chunks.
 
     Returns a numpy array of ``dtype`` with one entry (or row) per row of X.
-    ``allow_nan`` lets ``fn`` mark results as missing with NaN.
+    ``allow_nan`` lets ``fn`` mark results as missing with NaN. Sparse X is
+    densified one chunk at a time.
     """
+    chunk_rows = chunk_rows_for(X, chunk_rows)
     result = None
     with torch.inference_mode():
         for start in range(0, X.shape[0], chunk_rows):
@@ -75,7 +155,7 @@ def map_rows(fn, X, device, dtype, chunk_rows=_CHUNK_ROWS, allow_nan=False):
     if np.isinf(result).any() if allow_nan else not np.isfinite(result).all():
         raise ValueError(
             "The float32 computation overflowed (some results are infinite or NaN): input X has values "
-            f"of magnitude up to {np.nanmax(np.abs(X)):.3g}. Scale the inputs (e.g. StandardScaler)."
+            f"of magnitude up to {_largest_magnitude(X):.3g}. Scale the inputs (e.g. StandardScaler)."
         )
     return result.astype(dtype, copy=False)
 

@@ -14,6 +14,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._base import BaseAutoencoder
 from ._likelihoods import make_likelihood
 from ._networks import GaussianEncoder, make_mlp
+from ._table import value_range
 
 # Fixed seed of the importance samples used by score_samples: a fitted model
 # must give the same score to the same row on every call.
@@ -255,7 +256,7 @@ class VAETransformer(BaseAutoencoder):
         if self.likelihood != "bernoulli":
             return
         numeric = X[:, self._table.numeric] if self._table.categorical else X
-        low, high = np.nanmin(numeric), np.nanmax(numeric)
+        low, high = value_range(numeric)
         if low < 0 or high > 1:
             raise ValueError(
                 "likelihood='bernoulli' needs X in [0, 1]; got values in "
@@ -314,7 +315,7 @@ class VAETransformer(BaseAutoencoder):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Data to encode.
 
         return_std : bool, default=False

@@ -66,3 +66,21 @@ def test_grid_search_runs_on_the_dask_cluster(client, X):
     with joblib.parallel_backend("dask"):
         search.fit(X)
     assert search.best_params_ == {"n_components": 3}
+
+
+def test_dask_arrays_of_sparse_chunks_train_and_transform(client):
+    sp = pytest.importorskip("scipy.sparse")
+    X = sp.random(2000, 40, density=0.05, format="csr", random_state=0, dtype=np.float32).toarray()
+    # One-hot or text features in a dask array: every block a CSR matrix.
+    chunks = da.from_array(X, chunks=(500, 40)).map_blocks(sp.csr_matrix, dtype=np.float32)
+    incremental = dask_ml_wrappers.Incremental(
+        AutoencoderTransformer(n_components=3, random_state=0), shuffle_blocks=False
+    )
+    incremental.partial_fit(chunks)
+    streamed = incremental.estimator_
+    dense = AutoencoderTransformer(n_components=3, random_state=0)
+    for block in np.split(X, 4):
+        dense.partial_fit(block)
+    np.testing.assert_allclose(streamed.transform(X), dense.transform(X), rtol=1e-5, atol=1e-6)
+    codes = chunks.map_blocks(streamed.transform, chunks=(500, 3), dtype=np.float32)
+    np.testing.assert_allclose(codes.compute(), streamed.transform(X), rtol=1e-6)

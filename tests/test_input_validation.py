@@ -324,10 +324,10 @@ CASES = [
     ),
     Case(
         "sparse",
-        "a SciPy sparse matrix",
+        "a SciPy sparse matrix (CSR; CSC, COO and sparse arrays alike)",
         ("fit", "partial_fit", "transform", "score_samples"),
         lambda tmp: sp.csr_matrix(BASE),
-        Raises(TypeError, "Sparse data was passed for X, but dense data is required."),
+        Works(),
     ),
     Case(
         "sparse-codes",
