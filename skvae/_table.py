@@ -107,16 +107,18 @@ def find_categorical(X, categorical_features, n_features):
     return mask
 
 
-def column_statistics(values, chunk_rows=8192):
+def column_statistics(values, chunk_cells=2**20):
     """Observed count, mean and variance of each column, NaN left out, in float64.
 
     Combined chunk by chunk (Chan et al.'s update): ``values`` may be a
-    memory map larger than memory. A column with no observed value has
-    mean 0 and variance 0.
+    memory map larger than memory. Chunks hold about ``chunk_cells`` cells,
+    whatever the width, so that their float64 temporaries stay small. A
+    column with no observed value has mean 0 and variance 0.
     """
     if sp.issparse(values):
         return _sparse_column_statistics(values)
     n_columns = values.shape[1]
+    chunk_rows = max(1, chunk_cells // max(n_columns, 1))
     counts, means, squares = np.zeros(n_columns), np.zeros(n_columns), np.zeros(n_columns)
     for start in range(0, values.shape[0], chunk_rows):
         with np.errstate(over="ignore", invalid="ignore"):  # values beyond 1e154: refused later

@@ -66,7 +66,7 @@ def mixed_frame(n_rows=300, seed=0):
 
 def test_column_statistics_match_numpy_chunk_by_chunk():
     X = hide(np.random.RandomState(0).normal(3, 2, size=(2000, 4)), rate=0.3)
-    counts, means, variances = column_statistics(X, chunk_rows=128)
+    counts, means, variances = column_statistics(X, chunk_cells=512)  # chunks of 128 rows
     np.testing.assert_array_equal(counts, (~np.isnan(X)).sum(axis=0))
     np.testing.assert_allclose(means, np.nanmean(X, axis=0), rtol=1e-12)
     np.testing.assert_allclose(variances, np.nanvar(X, axis=0), rtol=1e-10)
