@@ -15,8 +15,15 @@ class AutoencoderOutlierDetector(_OutlierDetectorMixin, AutoencoderTransformer):
     that feature's mean error on the training rows, so that features which
     are hard to reconstruct for every row do not drown the others:
     ``score_samples`` is minus the sum of these normalised errors, and
-    ``feature_contributions`` returns the terms of that sum (they add up to
-    ``score_samples`` exactly for complete rows).
+    ``feature_contributions(X, method="reconstruction")`` returns the terms
+    of that sum (they add up to ``score_samples`` exactly for complete rows).
+    The default ``method="robust"`` returns the same kind of term, minus a
+    normalised squared error, from a reconstruction that leaves the feature
+    out: the row is encoded again, robustly, so that the features that
+    contradict the others do not pull its code, and each feature's error is
+    taken from the fit without it (to first order). A term near -1 is
+    typical; these terms point at the broken features of a row rather than
+    spreading the blame, but do not add up to ``score_samples``.
 
     Missing cells (NaN) add nothing: the row is encoded from its observed
     cells, and its score is the mean normalised error over the observed
@@ -231,3 +238,14 @@ class AutoencoderOutlierDetector(_OutlierDetectorMixin, AutoencoderTransformer):
         # columns: rows missing different cells stay on one scale.
         n_observed = observed.sum(dim=1, dtype=terms.dtype)
         return terms.sum(dim=1) * (terms.shape[1] / n_observed)
+
+    # For feature_contributions(method="robust"): no prior on the codes.
+    _prior_precision = 0.0
+
+    def _surprise(self, x, decoded, observed):
+        """Each column's error in units of its mean training error; 0 where missing."""
+        scale = torch.as_tensor(self.reconstruction_scale_, dtype=x.dtype, device=x.device)
+        return self._column_errors(x, decoded, observed) / scale
+
+    def _surprise_terms(self, surprise):
+        return -surprise
