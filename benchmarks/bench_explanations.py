@@ -154,8 +154,13 @@ def explain_shap(X_train, X_explain, n_components, seed):
 PEERS = {"|z-score|": explain_zscore, "PCA error": explain_pca, "SHAP IsolationForest": explain_shap}
 
 
+MAX_ITER = {}  # detector -> max_iter, from --max-iter (default: the detector's)
+
+
 def fit_detector(name, X_train, n_components, seed):
     params = {} if n_components is None else {"n_components": n_components}
+    if name in MAX_ITER:
+        params["max_iter"] = MAX_ITER[name]
     detector = make_pipeline(StandardScaler(), DETECTORS[name](random_state=seed, **params))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -306,6 +311,9 @@ def main():
     parser.add_argument("--max-rows", type=int, default=5000)
     parser.add_argument("--n-explain", type=int, default=300)
     parser.add_argument("--n-components", type=int, default=None, help="detectors' (default: theirs)")
+    parser.add_argument(
+        "--max-iter", nargs="*", default=[], metavar="DETECTOR=EPOCHS", help="e.g. AE=50 VAE=100"
+    )
     parser.add_argument("--detectors", nargs="*", default=list(DETECTORS), choices=list(DETECTORS))
     parser.add_argument("--methods", nargs="*", default=["robust", "reconstruction"])
     parser.add_argument("--peers", nargs="*", default=list(PEERS), choices=list(PEERS))
@@ -321,6 +329,11 @@ def main():
             for path in args.data_dir.glob("*.npz")
             if (path.stem.split("_", 1)[1] in CHOOSE) == (args.group == "choose")
         ]
+    for item in args.max_iter:
+        name, epochs = item.split("=")
+        MAX_ITER[name] = int(epochs)
+    if MAX_ITER:
+        print(f"<!-- max_iter: {MAX_ITER} -->")
     torch.set_num_threads(1)
     results = {}
     with threadpool_limits(1):

@@ -6,7 +6,7 @@ too. Here the code is found again by a robust fit, the code whose decoding
 agrees with as many features as it can, a feature that disagrees costing
 only logarithmically much:
 
-    z* = argmin_z  sum_j c log(1 + s_j(z) / c)  +  prior_precision ||z||^2,
+    z* = argmin_z  sum_j c log(1 + s_j(z) / c)  +  sum_m precision_m (z_m - center_m)^2,
 
 where ``s_j(z)`` is feature j's *surprise* -- its squared reconstruction
 error in units of its typical error on the training rows (0 where a cell is
@@ -41,7 +41,7 @@ _LEARNING_RATE = 0.05
 _N_STARTS = 4
 
 
-def robust_surprise(surprise, start, anchors=None, *, prior_precision=0.0):
+def robust_surprise(surprise, start, anchors=None, *, prior=None):
     """Each feature's leave-one-out surprise at the row's robust code.
 
     Parameters
@@ -57,28 +57,34 @@ def robust_surprise(surprise, start, anchors=None, *, prior_precision=0.0):
     anchors : tensor of shape (n_anchors, n_components) or None
         Codes of training rows: other starting points, and the codes' spread.
 
-    prior_precision : float, default=0.0
-        Weight of the penalty ``||z||^2`` (1 for a N(0, I) prior in units of
-        twice the nats, 0 for none).
+    prior : (tensor, tensor) or None
+        ``(center, precision)``, each of shape (n_components,): the penalty
+        ``sum_m precision_m (z_m - center_m)^2`` keeps the codes where the
+        training codes are (a N(0, I) prior in units of twice the nats is
+        ``(0, 1)``); None for none.
 
     Returns
     -------
     surprise : tensor of shape (n, n_features)
     """
-    codes = _robust_codes(surprise, start, anchors, prior_precision)
-    return _leave_one_out(surprise, codes, prior_precision)
+    if prior is None:
+        prior = (torch.zeros_like(start[0]), torch.zeros_like(start[0]))
+    codes = _robust_codes(surprise, start, anchors, prior)
+    return _leave_one_out(surprise, codes, prior[1])
 
 
-def _robust_loss(surprise, prior_precision):
+def _robust_loss(surprise, prior):
+    center, precision = prior
+
     def loss(z):
         value = (_BREAKING_SURPRISE * torch.log1p(surprise(z) / _BREAKING_SURPRISE)).sum(dim=-1)
-        return value + prior_precision * z.square().sum(dim=-1) if prior_precision else value
+        return value + ((z - center).square() * precision).sum(dim=-1)
 
     return loss
 
 
-def _robust_codes(surprise, start, anchors, prior_precision):
-    loss = _robust_loss(surprise, prior_precision)
+def _robust_codes(surprise, start, anchors, prior):
+    loss = _robust_loss(surprise, prior)
     starts, scale = [start], torch.ones_like(start[0])
     if anchors is not None and len(anchors) > 1:
         # One step size for every code dimension, whatever its spread.
@@ -90,6 +96,7 @@ def _robust_codes(surprise, start, anchors, prior_precision):
     # works on ordinary copies of the tensors it differentiates through.
     with torch.inference_mode(False), torch.enable_grad():
         scale = scale.clone()
+        loss = _robust_loss(surprise, [t.clone() for t in prior])
         u = (torch.stack(starts) / scale).requires_grad_(True)  # (n_starts, n, n_components)
         optimizer = torch.optim.Adam([u], lr=_LEARNING_RATE)
         for _ in range(_N_STEPS):
@@ -107,7 +114,7 @@ def _leave_one_out(surprise, codes, prior_precision):
 
     Residuals ``e_j = sqrt(s_j)`` with gradients ``A_j``, weights of the
     robust loss ``w_j = 1 / (1 + s_j / c)``, the Gauss-Newton matrix
-    ``H = sum_j w_j A_j A_j' + prior_precision I``, ``a_j = A_j' H^-1 A_j``
+    ``H = sum_j w_j A_j A_j' + diag(prior_precision)``, ``a_j = A_j' H^-1 A_j``
     and the leverage ``h_j = w_j a_j``: the residual without feature j is
     ``e_j / (1 - h_j)`` and its spread ``1 + a_j / (1 - h_j)``.
     """
@@ -127,8 +134,8 @@ def _leave_one_out(surprise, codes, prior_precision):
     w = 1.0 / (1.0 + s / _BREAKING_SURPRISE)
     H = torch.einsum("nd,ndk,ndl->nkl", w, A, A)
     # A small ridge keeps H invertible where the features do not pin every code dimension.
-    ridge = prior_precision + 1e-6 * H.diagonal(dim1=-2, dim2=-1).mean(dim=-1).clamp(min=1e-6)
-    H = H + ridge[:, None, None] * torch.eye(n_components, dtype=H.dtype, device=H.device)
+    ridge = 1e-6 * H.diagonal(dim1=-2, dim2=-1).mean(dim=-1).clamp(min=1e-6)
+    H = H + torch.diag_embed(prior_precision + ridge[:, None])
     a = (A * torch.linalg.solve(H, A.transpose(1, 2)).transpose(1, 2)).sum(dim=-1)
     h = (w * a).clamp(max=0.99)
     return s / ((1 - h) * (1 - h + a))

@@ -129,11 +129,12 @@ class _OutlierDetectorMixin(OutlierMixin):
             observed = None if observed is None else observed.clone()
         # Models saved before the anchors existed start from the encoder's code alone.
         anchors = getattr(self, "_anchor_codes", None)
+        anchors = None if anchors is None else torch.as_tensor(anchors, device=x.device)
         surprise = robust_surprise(
             lambda z: self._surprise(x, self.decoder_(z), observed),
             self._encode(X),
-            None if anchors is None else torch.as_tensor(anchors, device=x.device),
-            prior_precision=self._prior_precision,
+            anchors,
+            prior=self._code_prior(anchors),
         )
         return self._surprise_terms(surprise)
 

@@ -226,8 +226,10 @@ class VAEOutlierDetector(_OutlierDetectorMixin, VAETransformer):
         x, observed = self._prepare(X)
         return self._log_px_by_column(x, self.decoder_(self.encoder_(x)[0]), observed)
 
-    # For feature_contributions(method="robust"): the N(0, I) prior, in units of twice the nats.
-    _prior_precision = 1.0
+    def _code_prior(self, anchors):
+        """For feature_contributions(method="robust"): the N(0, I) prior, in units of twice the nats."""
+        zeros = torch.zeros(self.n_components, device=next(self.decoder_.parameters()).device)
+        return zeros, zeros + 1.0
 
     def _surprise(self, x, decoded, observed):
         """Twice each column's log-likelihood below a perfect fit's; 0 where missing.

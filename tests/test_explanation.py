@@ -1,6 +1,7 @@
 """feature_contributions(method="robust") names the features that break a row (skvae._explanation)."""
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -122,3 +123,24 @@ def test_robust_surprise_of_a_linear_model_blames_the_outlying_coordinate():
     assert result.shape == (5, 8)
     assert torch.all(result.argmax(dim=1) == 4)
     assert torch.all(result[:, 4] > 50) and torch.all(result[:, [0, 1, 2, 3, 5, 6, 7]] < 1e-2)
+
+
+@pytest.mark.parametrize("detector_class", DETECTORS)
+def test_a_table_with_a_categorical_column_and_missing_cells(detector_class):
+    rng = np.random.RandomState(0)
+    X = sensors(n_rows=300, n_sensors=5)
+    table = pd.DataFrame(X, columns=[f"x{j}" for j in range(5)])
+    table["kind"] = pd.Categorical(np.where(X[:, 0] > 0, "high", "low"))
+    table.iloc[rng.choice(300, 30, replace=False), 2] = np.nan
+    detector = detector_class(n_components=2, max_iter=20, random_state=0).fit(table)
+    contributions = detector.feature_contributions(table.iloc[:50])
+    assert list(contributions.columns) == list(table.columns)
+    assert np.all(np.isfinite(contributions.to_numpy()))
+    np.testing.assert_array_equal(contributions["x2"].to_numpy()[table["x2"].iloc[:50].isna()], 0)
+
+
+def test_a_bernoulli_vae_explains_binary_rows():
+    X = (sensors(n_rows=300, n_sensors=8) > 0).astype(float)
+    detector = VAEOutlierDetector(likelihood="bernoulli", max_iter=20, random_state=0).fit(X)
+    contributions = detector.feature_contributions(X[:20])
+    assert contributions.shape == (20, 8) and np.all(np.isfinite(contributions))
