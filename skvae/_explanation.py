@@ -3,10 +3,10 @@
 A detector's own reconstruction spreads the blame: a broken feature moves
 the row's code, and features that are fine are then reconstructed wrongly
 too. Here the code is found again by a robust fit, the code whose decoding
-agrees with as many features as it can, a feature that disagrees costing
-only logarithmically much:
+agrees with as many features as it can, a feature that disagrees costing at
+most ``c`` (Welsch's loss):
 
-    z* = argmin_z  sum_j c log(1 + s_j(z) / c)  +  sum_m precision_m (z_m - center_m)^2,
+    z* = argmin_z  sum_j c (1 - exp(-s_j(z) / c))  +  sum_m precision_m (z_m - center_m)^2,
 
 where ``s_j(z)`` is feature j's *surprise* -- its squared reconstruction
 error in units of its typical error on the training rows (0 where a cell is
@@ -29,10 +29,12 @@ module owns the search only.
 
 import torch
 
-# The robust loss c log(1 + s/c) is the squared error for s << c and grows
-# only logarithmically beyond. Chosen on the gallery's sensors (1, 2 and 4
-# did within 0.02 of one another).
-_BREAKING_SURPRISE = 1.0
+# Welsch's loss c (1 - exp(-s/c)) is the squared error for s << c and levels
+# off beyond. Chosen on the gallery's sensors and the "choose" half of the
+# ADBench sets (benchmarks/bench_explanations.py): c = 4 to 6 beat 1, 2 and 9,
+# and Welsch's loss beat c log(1 + s/c) and Geman-McClure's by 0.01 to 0.04
+# of precision.
+_BREAKING_SURPRISE = 6.0
 # Adam's steps on the codes, in units of the codes' spread: more steps or
 # smaller ones changed the sensors' precision by less than 0.01.
 _N_STEPS = 100
@@ -73,11 +75,21 @@ def robust_surprise(surprise, start, anchors=None, *, prior=None):
     return _leave_one_out(surprise, codes, prior[1])
 
 
+def _rho(s):
+    """The robust loss of a surprise."""
+    return _BREAKING_SURPRISE * -torch.expm1(-s / _BREAKING_SURPRISE)
+
+
+def _weight(s):
+    """d rho / d s: the weight of a feature in the robust fit."""
+    return torch.exp(-s / _BREAKING_SURPRISE)
+
+
 def _robust_loss(surprise, prior):
     center, precision = prior
 
     def loss(z):
-        value = (_BREAKING_SURPRISE * torch.log1p(surprise(z) / _BREAKING_SURPRISE)).sum(dim=-1)
+        value = _rho(surprise(z)).sum(dim=-1)
         return value + ((z - center).square() * precision).sum(dim=-1)
 
     return loss
@@ -113,7 +125,7 @@ def _leave_one_out(surprise, codes, prior_precision):
     """Each feature's squared residual from the fit without it, over that prediction's spread.
 
     Residuals ``e_j = sqrt(s_j)`` with gradients ``A_j``, weights of the
-    robust loss ``w_j = 1 / (1 + s_j / c)``, the Gauss-Newton matrix
+    robust loss ``w_j = exp(-s_j / c)``, the Gauss-Newton matrix
     ``H = sum_j w_j A_j A_j' + diag(prior_precision)``, ``a_j = A_j' H^-1 A_j``
     and the leverage ``h_j = w_j a_j``: the residual without feature j is
     ``e_j / (1 - h_j)`` and its spread ``1 + a_j / (1 - h_j)``.
@@ -131,7 +143,7 @@ def _leave_one_out(surprise, codes, prior_precision):
             columns.append(gradient)
         A = torch.stack(columns, dim=-1)  # (n, n_features, n_components)
     s = surprise(codes)
-    w = 1.0 / (1.0 + s / _BREAKING_SURPRISE)
+    w = _weight(s)
     H = torch.einsum("nd,ndk,ndl->nkl", w, A, A)
     # A small ridge keeps H invertible where the features do not pin every code dimension.
     ridge = 1e-6 * H.diagonal(dim1=-2, dim2=-1).mean(dim=-1).clamp(min=1e-6)
