@@ -131,17 +131,20 @@ def _leave_one_out(surprise, codes, prior_precision):
     ``e_j / (1 - h_j)`` and its spread ``1 + a_j / (1 - h_j)``.
     """
     n_components = codes.shape[-1]
-    with torch.inference_mode(False):
-        codes = codes.clone()
-        columns = []
-        # Forward mode: one pass per code dimension (there are fewer of them than features).
-        for m in range(n_components):
-            tangent = torch.zeros_like(codes)
-            tangent[:, m] = 1.0
-            # The 1e-12 keeps the gradient of a missing cell's (zero) residual at 0.
-            _, gradient = torch.func.jvp(lambda z: torch.sqrt(surprise(z) + 1e-12), (codes,), (tangent,))
-            columns.append(gradient)
-        A = torch.stack(columns, dim=-1)  # (n, n_features, n_components)
+    with torch.inference_mode(False), torch.enable_grad():
+        z = codes.clone().requires_grad_(True)
+        # The 1e-12 keeps the gradient of a missing cell's (zero) residual at 0.
+        residuals = torch.sqrt(surprise(z) + 1e-12)
+        # Jacobian-vector products by differentiating twice (torch.func's forward
+        # mode keeps global state, and the estimators may be used from several
+        # threads at once): g(v) = J' v is linear in v, and d<g(v), e_m>/dv = J e_m.
+        v = torch.zeros_like(residuals, requires_grad=True)
+        (g,) = torch.autograd.grad(residuals, z, grad_outputs=v, create_graph=True)
+        columns = [
+            torch.autograd.grad(g[:, m].sum(), v, retain_graph=m < n_components - 1)[0]
+            for m in range(n_components)
+        ]
+    A = torch.stack(columns, dim=-1)  # (n, n_features, n_components)
     s = surprise(codes)
     w = _weight(s)
     H = torch.einsum("nd,ndk,ndl->nkl", w, A, A)
