@@ -22,9 +22,10 @@ class VAEOutlierDetector(_OutlierDetectorMixin, VAETransformer):
     so that features that contradict the others do not pull it), and
     returns for each feature j minus half its squared standardised residual
     (x_j - mean_j)^2 / variance_j from the fit without feature j (to first
-    order): the nats by which x_j falls short of a perfect fit. A term near
-    -0.5 is typical; these terms point at the broken features of a row
-    rather than spreading the blame, but add up to no likelihood.
+    order): the nats by which x_j falls short of a perfect fit. Intact
+    features mostly score between -0.5 and 0; these terms point at the
+    broken features of a row rather than spreading the blame, but add up to
+    no likelihood.
 
     Parameters
     ----------
