@@ -5,16 +5,22 @@ things, as :class:`~sklearn.ensemble.IsolationForest` has them:
 ``contamination`` sets ``offset_`` from the training scores,
 ``decision_function`` is ``score_samples - offset_`` and ``predict`` says +1
 (inlier) or -1 (outlier). ``feature_contributions`` tells which features make
-a row abnormal. Each detector says what its score is.
+a row abnormal (see ``_explanation``). Each detector says what its score is.
 """
 
 import sys
 from numbers import Real
 
 import numpy as np
+import torch
 from sklearn.base import OutlierMixin
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Interval, StrOptions, validate_parameter_constraints
 from sklearn.utils.validation import check_is_fitted
+
+from ._explanation import robust_surprise
+
+# Training rows whose codes are kept as starting points of the robust re-encoding.
+_N_ANCHORS = 256
 
 
 class _OutlierDetectorMixin(OutlierMixin):
@@ -35,6 +41,8 @@ class _OutlierDetectorMixin(OutlierMixin):
             self.offset_ = float(q1 - 1.5 * (q3 - q1))
         else:
             self.offset_ = float(np.percentile(scores, 100.0 * self.contamination))
+        rows = np.linspace(0, X.shape[0] - 1, min(_N_ANCHORS, X.shape[0])).astype(int)
+        self._anchor_codes = self._map_rows(self._encode, X[rows]).astype(np.float32)
 
     def _fit_feature_scale(self, X):
         """Hook: learn whatever per-feature normalisation the score uses."""
@@ -69,21 +77,35 @@ class _OutlierDetectorMixin(OutlierMixin):
         """
         return np.where(self.decision_function(X) < 0, -1, 1)
 
-    def feature_contributions(self, X):
-        """Each feature's part in each row's anomaly score.
+    def feature_contributions(self, X, method="robust"):
+        """Each feature's part in making each row abnormal.
 
         Parameters
         ----------
         X : {array-like, sparse matrix} or DataFrame of shape (n_samples, n_features)
             Rows to explain.
 
+        method : {"robust", "reconstruction"}, default="robust"
+            "robust": each feature's squared error when the row is encoded
+            again, robustly (ignoring the features its other features
+            contradict) and without that feature -- so that a broken feature
+            does not spread its blame over the others. "reconstruction": the
+            per-feature terms of the score itself (see the class's
+            description). A missing cell's contribution is 0 for both.
+
         Returns
         -------
         contributions : ndarray or DataFrame of shape (n_samples, n_features)
-            Per-feature terms of the score (see the class's description); the
-            most negative terms are the features that make a row abnormal. A
-            DataFrame, with X's index and column names, when X is one.
+            One term per row and feature, in the units the class's
+            description gives; the most negative terms are the features that
+            make a row abnormal. A DataFrame, with X's index and column
+            names, when X is one.
         """
+        validate_parameter_constraints(
+            {"method": [StrOptions({"robust", "reconstruction"})]},
+            {"method": method},
+            caller_name="feature_contributions",
+        )
         check_is_fitted(self)
         # pandas is imported only by users who pass DataFrames.
         pd = sys.modules.get("pandas")
@@ -93,10 +115,28 @@ class _OutlierDetectorMixin(OutlierMixin):
         X = self._validate_X(X, reset=False)
         self._check_input_range(X)
         self._check_rows_observed(X)
-        contributions = self._map_rows(self._feature_terms, X)
+        terms = self._robust_terms if method == "robust" else self._feature_terms
+        contributions = self._map_rows(terms, X)
         if index is None:
             return contributions
         return pd.DataFrame(contributions, index=index, columns=columns)
+
+    def _robust_terms(self, X):
+        x, observed = self._prepare(X)
+        # The search differentiates through these: ordinary tensors, not inference mode's.
+        with torch.inference_mode(False):
+            x = x.clone()
+            observed = None if observed is None else observed.clone()
+        # Models saved before the anchors existed start from the encoder's code alone.
+        anchors = getattr(self, "_anchor_codes", None)
+        anchors = None if anchors is None else torch.as_tensor(anchors, device=x.device)
+        surprise = robust_surprise(
+            lambda z: self._surprise(x, self.decoder_(z), observed),
+            self._encode(X),
+            anchors,
+            prior=self._code_prior(anchors),
+        )
+        return self._surprise_terms(surprise)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -70,6 +70,10 @@ _ATTRIBUTES = {
     "best_validation_score_": (_is_float, float),
     "offset_": (_is_float, float),
     "reconstruction_scale_": (_float_list, lambda v: np.asarray(v, dtype=np.float64)),
+    "_anchor_codes": (
+        lambda v: isinstance(v, list) and all(_float_list(row) for row in v),
+        lambda v: np.asarray(v, dtype=np.float32),
+    ),
     "_seed": (_is_int, int),
     "_n_steps": (lambda v: _is_int(v) and v >= 0, int),
     "_sklearn_output_config": (_string_dict, dict),

@@ -77,29 +77,31 @@ def test_contamination_outside_its_range_is_rejected(contamination, data):
 def test_autoencoder_contributions_sum_to_the_score(data):
     inliers, outliers = data
     detector = fitted(AutoencoderOutlierDetector, inliers)
-    contributions = detector.feature_contributions(outliers)
+    contributions = detector.feature_contributions(outliers, method="reconstruction")
     assert contributions.shape == outliers.shape and np.all(contributions <= 0)
     np.testing.assert_allclose(contributions.sum(axis=1), detector.score_samples(outliers), rtol=1e-5)
     # Normalised by the training error: on training rows each feature averages -1.
-    np.testing.assert_allclose(detector.feature_contributions(inliers).mean(axis=0), -1, rtol=1e-3)
+    training_terms = detector.feature_contributions(inliers, method="reconstruction")
+    np.testing.assert_allclose(training_terms.mean(axis=0), -1, rtol=1e-3)
 
 
 def test_vae_contributions_are_per_feature_log_likelihoods(data):
     inliers, outliers = data
     detector = fitted(VAEOutlierDetector, inliers)
-    contributions = detector.feature_contributions(outliers)
+    contributions = detector.feature_contributions(outliers, method="reconstruction")
     assert contributions.shape == outliers.shape
     # They sum to log p(x | mu(x)), which bounds no score but tracks it.
     assert np.corrcoef(contributions.sum(axis=1), detector.score_samples(outliers))[0, 1] > 0.9
 
 
 @pytest.mark.parametrize("detector_class", DETECTORS)
-def test_contributions_point_at_the_broken_feature(detector_class, data):
+@pytest.mark.parametrize("method", ["robust", "reconstruction"])
+def test_contributions_point_at_the_broken_feature(detector_class, method, data):
     inliers, _ = data
     detector = fitted(detector_class, inliers)
     broken = inliers[:20].copy()
     broken[:, 3] += 5 * inliers[:, 3].std()
-    assert np.all(np.argmin(detector.feature_contributions(broken), axis=1) == 3)
+    assert np.all(np.argmin(detector.feature_contributions(broken, method=method), axis=1) == 3)
 
 
 @pytest.mark.parametrize("detector_class", DETECTORS)

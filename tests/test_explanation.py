@@ -1,0 +1,146 @@
+"""feature_contributions(method="robust") names the features that break a row (skvae._explanation)."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from skvae import AutoencoderOutlierDetector, VAEOutlierDetector
+from skvae._explanation import robust_surprise
+
+DETECTORS = [AutoencoderOutlierDetector, VAEOutlierDetector]
+
+
+def sensors(n_rows=600, n_sensors=10, seed=0):
+    """Rows on a curved 2-factor surface, standardised."""
+    rng = np.random.RandomState(seed)
+    t, s = rng.uniform(-np.pi, np.pi, n_rows), rng.normal(size=n_rows)
+    X = np.sin(np.outer(t, rng.uniform(0.5, 2, n_sensors)) + rng.uniform(0, 2 * np.pi, n_sensors))
+    X += 0.5 * np.outer(s, rng.normal(size=n_sensors)) + 0.05 * rng.normal(size=X.shape)
+    return (X - X.mean(axis=0)) / X.std(axis=0)
+
+
+def break_rows(X, n_broken, seed=0):
+    """Copies of X's rows with n_broken cells each from another row, where it differs by over 1."""
+    rng = np.random.RandomState(seed)
+    rows, broken = X.copy(), np.zeros(X.shape, dtype=bool)
+    for i in range(len(X)):
+        donor = X[rng.randint(len(X))]
+        far = np.flatnonzero(np.abs(donor - X[i]) > 1.0)
+        chosen = rng.choice(far, min(n_broken, len(far)), replace=False)
+        rows[i, chosen], broken[i, chosen] = donor[chosen], True
+    keep = broken.sum(axis=1) == n_broken
+    return rows[keep], broken[keep]
+
+
+def precision(contributions, broken):
+    k = broken.sum(axis=1)[0]
+    top = np.argsort(contributions, axis=1)[:, :k]
+    return np.take_along_axis(broken, top, axis=1).mean()
+
+
+@pytest.fixture(scope="module")
+def models():
+    X = sensors()
+    return X, {cls: cls(n_components=3, max_iter=100, random_state=0).fit(X[:500]) for cls in DETECTORS}
+
+
+@pytest.mark.parametrize("detector_class", DETECTORS)
+def test_robust_contributions_name_the_broken_features_better_than_the_score_terms(detector_class, models):
+    X, fitted = models
+    detector = fitted[detector_class]
+    rows, broken = break_rows(X[500:], n_broken=3)
+    robust = precision(detector.feature_contributions(rows), broken)
+    plain = precision(detector.feature_contributions(rows, method="reconstruction"), broken)
+    assert robust >= 0.6
+    assert robust >= plain + 0.15
+
+
+@pytest.mark.parametrize("detector_class", DETECTORS)
+def test_the_robust_terms_of_intact_rows_are_mostly_above_the_mean_training_error(detector_class, models):
+    # Minus a squared error in units of the mean training error (the VAE's: half of it, in nats).
+    X, fitted = models
+    unit = 1.0 if detector_class is AutoencoderOutlierDetector else 0.5
+    terms = fitted[detector_class].feature_contributions(X[500:])
+    assert np.all(terms <= 0)
+    assert np.percentile(terms, 25) > -unit
+
+
+@pytest.mark.parametrize("detector_class", DETECTORS)
+def test_a_row_is_explained_alike_alone_and_among_others(detector_class, models):
+    X, fitted = models
+    rows, _ = break_rows(X[500:], n_broken=2)
+    detector = fitted[detector_class]
+    np.testing.assert_allclose(
+        detector.feature_contributions(rows[:3]), detector.feature_contributions(rows)[:3], atol=1e-5
+    )
+
+
+@pytest.mark.parametrize("detector_class", DETECTORS)
+def test_missing_cells_contribute_zero_and_the_broken_feature_is_still_named(detector_class, models):
+    X, fitted = models
+    rows = X[500:520].copy()
+    rows[:, 3] += 4.0
+    rows[:, 7] = np.nan
+    contributions = fitted[detector_class].feature_contributions(rows)
+    assert np.all(contributions[:, 7] == 0) and np.all(np.isfinite(contributions))
+    assert np.mean(np.argmin(contributions, axis=1) == 3) >= 0.9
+
+
+@pytest.mark.parametrize("detector_class", DETECTORS)
+def test_a_model_without_anchor_codes_starts_from_the_encoder_alone(detector_class, models):
+    # As a model saved by an earlier version of skvae.
+    X, fitted = models
+    detector = fitted[detector_class]
+    anchors = detector._anchor_codes
+    del detector._anchor_codes
+    try:
+        contributions = detector.feature_contributions(X[500:510])
+    finally:
+        detector._anchor_codes = anchors
+    assert contributions.shape == (10, X.shape[1]) and np.all(np.isfinite(contributions))
+
+
+@pytest.mark.parametrize("method", ["shapley", None, 1])
+def test_an_unknown_method_is_rejected(method, models):
+    X, fitted = models
+    with pytest.raises(ValueError, match="'method' parameter of feature_contributions"):
+        fitted[AutoencoderOutlierDetector].feature_contributions(X[:3], method=method)
+
+
+def test_robust_surprise_of_a_linear_model_blames_the_outlying_coordinate():
+    # x = W z exactly but for coordinate 4, moved far: its surprise dwarfs the others'.
+    generator = torch.Generator().manual_seed(0)
+    W = torch.randn(2, 8, generator=generator)
+    z = torch.randn(5, 2, generator=generator)
+    x = z @ W
+    x[:, 4] += 10.0
+
+    def surprise(codes):
+        return (x - codes @ W).square()
+
+    result = robust_surprise(surprise, torch.zeros(5, 2), anchors=None)
+    assert result.shape == (5, 8)
+    assert torch.all(result.argmax(dim=1) == 4)
+    assert torch.all(result[:, 4] > 50) and torch.all(result[:, [0, 1, 2, 3, 5, 6, 7]] < 1e-2)
+
+
+@pytest.mark.parametrize("detector_class", DETECTORS)
+def test_a_table_with_a_categorical_column_and_missing_cells(detector_class):
+    rng = np.random.RandomState(0)
+    X = sensors(n_rows=300, n_sensors=5)
+    table = pd.DataFrame(X, columns=[f"x{j}" for j in range(5)])
+    table["kind"] = pd.Categorical(np.where(X[:, 0] > 0, "high", "low"))
+    table.iloc[rng.choice(300, 30, replace=False), 2] = np.nan
+    detector = detector_class(n_components=2, max_iter=20, random_state=0).fit(table)
+    contributions = detector.feature_contributions(table.iloc[:50])
+    assert list(contributions.columns) == list(table.columns)
+    assert np.all(np.isfinite(contributions.to_numpy()))
+    np.testing.assert_array_equal(contributions["x2"].to_numpy()[table["x2"].iloc[:50].isna()], 0)
+
+
+def test_a_bernoulli_vae_explains_binary_rows():
+    X = (sensors(n_rows=300, n_sensors=8) > 0).astype(float)
+    detector = VAEOutlierDetector(likelihood="bernoulli", max_iter=20, random_state=0).fit(X)
+    contributions = detector.feature_contributions(X[:20])
+    assert contributions.shape == (20, 8) and np.all(np.isfinite(contributions))
