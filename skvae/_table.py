@@ -485,7 +485,10 @@ class TableEncoder:
         """The column positions and fill values as tensors on ``device`` (cached)."""
         cache = self.__dict__.setdefault("_layouts", {})
         if device not in cache:
-            cache[device] = ColumnLayout(self, device)
+            # Normal tensors even when first asked for under inference_mode:
+            # explanations index with them in computations that autograd tracks.
+            with torch.inference_mode(False):
+                cache[device] = ColumnLayout(self, device)
         return cache[device]
 
     def __getstate__(self):

@@ -1,6 +1,7 @@
 """Tables as the estimators read them: missing cells (NaN) and categorical columns."""
 
 import math
+import pickle
 import warnings
 
 import numpy as np
@@ -282,4 +283,18 @@ def test_save_and_load_a_model_of_a_table(tmp_path):
     np.testing.assert_array_equal(loaded.score_samples(frame), model.score_samples(frame))
     pd.testing.assert_frame_equal(
         loaded.inverse_transform(loaded.transform(frame)), model.inverse_transform(model.transform(frame))
+    )
+
+
+@pytest.mark.parametrize("estimator_class", [AutoencoderOutlierDetector, VAEOutlierDetector])
+def test_a_reloaded_model_of_a_table_explains_rows(estimator_class):
+    """The column layout a reloaded model first builds under inference mode still serves autograd."""
+    frame = mixed_frame()
+    model = make(estimator_class).fit(frame)
+    reloaded = pickle.loads(pickle.dumps(model))
+    np.testing.assert_allclose(
+        reloaded.feature_contributions(frame[:5]),
+        model.feature_contributions(frame[:5]),
+        rtol=1e-5,
+        atol=1e-6,
     )
