@@ -250,24 +250,6 @@ verbose, device
         self._n_draws = 0
         return self
 
-    def fit_transform(self, X, y=None):
-        """Fit on X and impute its missing cells.
-
-        Parameters
-        ----------
-        X : array-like or DataFrame of shape (n_samples, n_features)
-            Training data, with missing cells.
-
-        y : Ignored
-            Not used, present for API consistency by convention.
-
-        Returns
-        -------
-        X_imputed : ndarray or DataFrame of shape (n_samples, n_features_out)
-            X with its missing cells imputed.
-        """
-        return self.fit(X).transform(X)
-
     # -- imputing ----------------------------------------------------------------
 
     def transform(self, X):
