@@ -18,8 +18,9 @@ from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
 from ._callbacks import CallbackSupportMixin, fit_callbacks, fitted_attributes
+from ._column_statistics import rows_without_observed
 from ._state import STATE_KEY, get_state, restore_networks
-from ._table import TableEncoder, rows_without_observed
+from ._table import TableEncoder
 from ._tensors import as_rows, check_code_array, map_rows, mean_over_rows, resolve_device
 from ._training import TrainingDiverged, make_optimizer, snapshot, train
 

@@ -6,23 +6,21 @@ columns, or those the user names), remembers their categories and the
 numeric columns' means and scales, and turns a table into one float array --
 numeric columns as numbers (standardised when asked), each categorical
 column as a one-hot block -- with NaN wherever a cell is missing. The
-training loop slices that array into batches; :class:`ColumnLayout` turns a
-batch into the networks' input (missing cells filled) and the mask of
-observed columns, and gathers per-column likelihood terms, one per input
-column, in the input's order. ``decode`` goes back from the networks'
-outputs to the user's columns and categories.
+training loop slices that array into batches; ``_column_layout.ColumnLayout``
+turns a batch into the networks' input and the mask of observed columns.
+``decode`` goes back from the networks' outputs to the user's columns and
+categories.
 
 SciPy sparse X (CSR or CSC, kept as CSR) holds numbers only: it is coded as
 it is, never densified here; an implicit zero is an observed zero, a stored
-NaN a missing cell. The helpers below that pass over all rows
-(``column_statistics``, ``rows_without_observed``, ``value_range``) read its
-stored values only.
+NaN a missing cell. The passes over all rows (``_column_statistics``)
+read its stored values only. Which columns are categorical is
+``_column_kinds``' business.
 
 The fitted state is plain data (lists, strings and float arrays), so that it
 can be saved as JSON.
 """
 
-import sys
 import warnings
 
 import numpy as np
@@ -31,172 +29,17 @@ import scipy.sparse as sp
 import torch
 from sklearn.utils.validation import _check_feature_names, _check_n_features, check_array, validate_data
 
-NUMERIC, CATEGORICAL = "numeric", "categorical"
-
-
-def _polars_frame(X):
-    polars = sys.modules.get("polars")
-    return polars is not None and isinstance(X, polars.DataFrame)
-
-
-def _pandas_frame(X):
-    return isinstance(X, pd.DataFrame)
-
-
-def _frame_dtypes(X):
-    """The dtype of each column of a pandas or polars DataFrame, else None."""
-    if _pandas_frame(X):
-        return list(X.dtypes)
-    if _polars_frame(X):
-        return list(X.schema.values())
-    return None
-
-
-def _is_categorical_dtype(dtype):
-    if isinstance(dtype, (pd.CategoricalDtype, pd.StringDtype)) or dtype is object or dtype == np.dtype("O"):
-        return True
-    polars = sys.modules.get("polars")
-    if polars is not None and isinstance(dtype, (polars.DataType, type)):
-        try:
-            return dtype in (polars.Categorical, polars.Enum, polars.String) or isinstance(
-                dtype, (polars.Categorical, polars.Enum)
-            )
-        except TypeError:
-            return False
-    return False
-
-
-def _dtype_name(dtype):
-    return "category" if isinstance(dtype, pd.CategoricalDtype) else str(dtype)
-
-
-def find_categorical(X, categorical_features, n_features):
-    """Boolean mask of the categorical columns of X, from the ``categorical_features`` parameter."""
-    if categorical_features is None:
-        return np.zeros(n_features, dtype=bool)
-    if isinstance(categorical_features, str):  # "from_dtype"
-        dtypes = _frame_dtypes(X)
-        if dtypes is None:
-            return np.zeros(n_features, dtype=bool)
-        return np.array([_is_categorical_dtype(dtype) for dtype in dtypes], dtype=bool)
-    selection = np.asarray(categorical_features)
-    if selection.dtype == bool:
-        if selection.shape != (n_features,):
-            raise ValueError(
-                f"categorical_features as a boolean mask has {selection.size} entries; X has {n_features} "
-                "features."
-            )
-        return selection
-    mask = np.zeros(n_features, dtype=bool)
-    if selection.dtype.kind in "OUS":
-        columns = [str(name) for name in getattr(X, "columns", [])]
-        unknown = [name for name in selection if str(name) not in columns]
-        if unknown:
-            raise ValueError(
-                f"categorical_features names columns {unknown} that X does not have; names need a "
-                "DataFrame with those columns."
-            )
-        mask[[columns.index(str(name)) for name in selection]] = True
-        return mask
-    if selection.dtype.kind not in "iu" or ((selection < -n_features) | (selection >= n_features)).any():
-        raise ValueError(
-            f"categorical_features must be names, indices in [0, {n_features}) or a boolean mask; got "
-            f"{categorical_features!r}."
-        )
-    mask[selection] = True
-    return mask
-
-
-def column_statistics(values, chunk_cells=2**20):
-    """Observed count, mean and variance of each column, NaN left out, in float64.
-
-    Combined chunk by chunk (Chan et al.'s update): ``values`` may be a
-    memory map larger than memory. Chunks hold about ``chunk_cells`` cells,
-    whatever the width, so that their float64 temporaries stay small. A
-    column with no observed value has mean 0 and variance 0.
-    """
-    if sp.issparse(values):
-        return _sparse_column_statistics(values)
-    n_columns = values.shape[1]
-    chunk_rows = max(1, chunk_cells // max(n_columns, 1))
-    counts, means, squares = np.zeros(n_columns), np.zeros(n_columns), np.zeros(n_columns)
-    for start in range(0, values.shape[0], chunk_rows):
-        with np.errstate(over="ignore", invalid="ignore"):  # values beyond 1e154: refused later
-            counts, means, squares = _combine_chunk(
-                values[start : start + chunk_rows], counts, means, squares
-            )
-    return counts, means, squares / np.maximum(counts, 1)
-
-
-def _combine_chunk(chunk, counts, means, squares):
-    """column_statistics' running (count, mean, sum of squared deviations) with one more chunk."""
-    chunk = np.asarray(chunk, dtype=np.float64)
-    observed = ~np.isnan(chunk)
-    chunk_counts = observed.sum(axis=0)
-    chunk_means = np.where(observed, chunk, 0.0).sum(axis=0) / np.maximum(chunk_counts, 1)
-    deviations = np.where(observed, chunk - chunk_means, 0.0)
-    total = counts + chunk_counts
-    delta = chunk_means - means
-    share = np.divide(chunk_counts, total, out=np.zeros_like(means), where=total > 0)
-    squares = squares + np.einsum("ij,ij->j", deviations, deviations) + delta**2 * counts * share
-    return total, means + delta * share, squares
-
-
-def _sparse_column_statistics(values, chunk_size=1 << 20):
-    """column_statistics of a canonical CSR matrix, from its stored values a chunk at a time.
-
-    The implicit zeros count as observed: a column's sums run over its
-    stored values, its count over every row but those with a stored NaN.
-    """
-    n_rows, n_columns = values.shape
-    missing, sums, squares = np.zeros(n_columns), np.zeros(n_columns), np.zeros(n_columns)
-    for start in range(0, values.nnz, chunk_size):
-        stored = np.asarray(values.data[start : start + chunk_size], dtype=np.float64)
-        columns = values.indices[start : start + chunk_size]
-        nan = np.isnan(stored)
-        missing += np.bincount(columns[nan], minlength=n_columns)
-        stored = np.where(nan, 0.0, stored)
-        with np.errstate(over="ignore", invalid="ignore"):
-            sums += np.bincount(columns, weights=stored, minlength=n_columns)
-            squares += np.bincount(columns, weights=stored * stored, minlength=n_columns)
-    counts = n_rows - missing
-    observed = np.maximum(counts, 1)
-    means = sums / observed
-    # E[x^2] - E[x]^2: exact enough for the only use sparse X has of it (an
-    # empty-column check and the fill of missing cells; no standardising).
-    return counts, means, np.maximum(squares / observed - means**2, 0.0)
-
-
-def rows_without_observed(X):
-    """Indices of the rows of X (dense, or CSR) whose every cell is missing (NaN)."""
-    if sp.issparse(X):
-        # Only the stored NaN need a row number: no index array as large as X's values.
-        nan_positions = np.flatnonzero(np.isnan(X.data))
-        row_of_nan = np.searchsorted(X.indptr, nan_positions, side="right") - 1
-        missing = np.bincount(row_of_nan, minlength=X.shape[0])
-        return np.flatnonzero(missing == X.shape[1])
-    if np.isfinite(np.sum(X, dtype=np.float64)):
-        return np.zeros(0, dtype=np.intp)
-    return np.flatnonzero(np.isnan(X).all(axis=1))
-
-
-def value_range(X):
-    """The smallest and the largest observed value of X (dense, or CSR), NaN left out."""
-    if not sp.issparse(X):
-        return np.nanmin(X), np.nanmax(X)
-    low, high = np.nanmin(X.data, initial=np.inf), np.nanmax(X.data, initial=-np.inf)
-    if X.nnz < X.shape[0] * X.shape[1]:  # some implicit zeros
-        low, high = min(low, 0.0), max(high, 0.0)
-    return low, high
-
-
-def _column_values(X, j):
-    """Column j of a DataFrame or array, as a 1-D numpy or pandas object."""
-    if _pandas_frame(X):
-        return X.iloc[:, j]
-    if _polars_frame(X):
-        return X.to_series(j).to_numpy()
-    return X[:, j]
+from ._column_kinds import (
+    categories_of,
+    column_values,
+    dtype_name,
+    find_categorical,
+    frame_dtypes,
+    is_categorical_dtype,
+    plain,
+)
+from ._column_layout import ColumnLayout
+from ._column_statistics import column_statistics
 
 
 class TableEncoder:
@@ -267,8 +110,8 @@ class TableEncoder:
         else:
             values = self._numeric_values(estimator, X, reset=True)
         self.n_columns = values.shape[1]
-        dtypes = _frame_dtypes(X)
-        self.dtypes = None if dtypes is None else [_dtype_name(dtype) for dtype in dtypes]
+        dtypes = frame_dtypes(X)
+        self.dtypes = None if dtypes is None else [dtype_name(dtype) for dtype in dtypes]
         counts, means, variances = column_statistics(values)
         empty = [int(j) for j in np.flatnonzero(counts == 0)]
         empty_categorical = [j for j in empty if j in self.categorical]
@@ -353,7 +196,7 @@ class TableEncoder:
             raise ValueError(
                 f"Found array with 0 sample(s) (shape={X.shape}) while a minimum of 1 is required."
             )
-        dtypes = _frame_dtypes(X)
+        dtypes = frame_dtypes(X)
         if not reset and dtypes is not None and self.dtypes is not None:
             self._check_kinds(estimator, dtypes)
         if reset:
@@ -361,7 +204,7 @@ class TableEncoder:
         values = np.empty(X.shape, dtype=np.float64)
         categorical = set(self.categorical)
         for j in range(X.shape[1]):
-            column = _column_values(X, j)
+            column = column_values(X, j)
             if j not in categorical:
                 values[:, j] = check_array(
                     np.asarray(column).reshape(-1, 1),
@@ -371,7 +214,7 @@ class TableEncoder:
                 ).ravel()
                 continue
             if reset:
-                self.categories.append(_categories(column))
+                self.categories.append(categories_of(column))
             position = self.categorical.index(j)
             values[:, j] = self._category_codes(estimator, column, j, self.categories[position])
         return values
@@ -379,11 +222,11 @@ class TableEncoder:
     def _check_kinds(self, estimator, dtypes):
         for j, dtype in enumerate(dtypes):
             was_categorical = j in self.categorical
-            if _is_categorical_dtype(dtype) != was_categorical and self.categorical_features == "from_dtype":
+            if is_categorical_dtype(dtype) != was_categorical and self.categorical_features == "from_dtype":
                 name = self._names(estimator, [j])[0]
                 raise ValueError(
                     f"Column {name!r} was {'categorical' if was_categorical else 'numeric'} "
-                    f"({self.dtypes[j]}) in fit and is {_dtype_name(dtype)} now: give it the dtype it had "
+                    f"({self.dtypes[j]}) in fit and is {dtype_name(dtype)} now: give it the dtype it had "
                     "in fit."
                 )
 
@@ -500,13 +343,13 @@ class TableEncoder:
 
     def to_dict(self):
         return {
-            "categorical_features": _plain(self.categorical_features),
+            "categorical_features": plain(self.categorical_features),
             "standardize": self.standardize,
             "allow_empty": bool(self.allow_empty),
             "empty": list(self.empty),
             "n_columns": int(self.n_columns),
             "categorical": list(self.categorical),
-            "categories": [[_plain(label) for label in labels] for labels in getattr(self, "categories", [])],
+            "categories": [[plain(label) for label in labels] for labels in getattr(self, "categories", [])],
             "dtypes": self.dtypes,
             "standardized": self.standardized,
             "center": [float(value) for value in self.center],
@@ -547,107 +390,3 @@ class TableEncoder:
         if not valid:
             raise ValueError("invalid column description")
         return table
-
-
-def _plain(value):
-    """numpy scalars and arrays as plain Python values (for JSON)."""
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    if isinstance(value, (list, tuple)):
-        return [_plain(item) for item in value]
-    return value
-
-
-def _categories(column):
-    """The categories of a column: its dtype's, in their order, else its sorted observed values."""
-    dtype = getattr(column, "dtype", None)
-    if isinstance(dtype, pd.CategoricalDtype):
-        return [_plain(label) for label in dtype.categories]
-    series = pd.Series(np.asarray(column, dtype=object))
-    labels = series[~series.isna()].unique().tolist()
-    try:
-        labels = sorted(labels)
-    except TypeError:  # labels of several types: order them by their text
-        labels = sorted(labels, key=str)
-    return [_plain(label) for label in labels]
-
-
-class ColumnLayout:
-    """Tensors that say where each input column sits among the networks' inputs."""
-
-    def __init__(self, table, device):
-        widths, starts = table.widths, table.starts
-        self.n_columns = table.n_columns
-        self.all_numeric = not table.categorical
-        self.numeric = torch.as_tensor(table.numeric_positions, dtype=torch.long, device=device)
-        self.numeric_columns = torch.as_tensor(table.numeric, dtype=torch.long, device=device)
-        self.blocks = [(int(starts[j]), widths[j]) for j in table.categorical]
-        # Missing cells enter the encoder at the training mean: 0 once
-        # standardised, the mean itself otherwise; a missing category as
-        # an all-zero block.
-        fill = np.zeros(table.width)
-        fill[table.numeric_positions] = 0.0 if table.standardized else table.center
-        self.fill = torch.as_tensor(fill, dtype=torch.float32, device=device)
-        # Position of each input column among [numeric terms, categorical terms].
-        order = np.empty(table.n_columns, dtype=np.int64)
-        order[table.numeric] = np.arange(len(table.numeric))
-        order[table.categorical] = len(table.numeric) + np.arange(len(table.categorical))
-        self.order = torch.as_tensor(order, device=device)
-        self.log_scale = torch.as_tensor(np.log(table.scale), dtype=torch.float32, device=device)
-
-    def prepare(self, x):
-        """The networks' input (missing cells filled) and the mask of observed columns.
-
-        The mask is None when every cell is observed, so that complete data
-        take the unmasked path.
-        """
-        missing = torch.isnan(x)
-        if not bool(missing.any()):
-            return x, None
-        return torch.where(missing, self.fill.to(x.dtype), x), self.observed_columns(~missing)
-
-    def observed_columns(self, observed_inputs):
-        """From a mask over the networks' inputs to one over the input columns."""
-        if self.all_numeric:
-            return observed_inputs
-        parts = [observed_inputs[..., self.numeric]]
-        parts += [observed_inputs[..., start : start + 1] for start, _ in self.blocks]
-        return torch.cat(parts, dim=-1)[..., self.order]
-
-    def numeric_part(self, tensor):
-        return tensor if self.all_numeric else tensor[..., self.numeric]
-
-    def numeric_mask(self, observed):
-        """The observed mask of the numeric columns, from one over all columns."""
-        if observed is None or self.all_numeric:
-            return observed
-        return observed[..., self.numeric_columns]
-
-    def categorical_log_probs(self, x, decoded):
-        """log p(category) of each categorical column (0 where missing), shape (..., n_categorical)."""
-        terms = []
-        for start, size in self.blocks:
-            logits = decoded[..., start : start + size]
-            one_hot = torch.nan_to_num(x[..., start : start + size], nan=0.0)
-            picked = (logits * one_hot).sum(dim=-1) - torch.logsumexp(logits, dim=-1) * one_hot.sum(dim=-1)
-            terms.append(picked)
-        return torch.stack(terms, dim=-1)
-
-    def categorical_probabilities(self, decoded):
-        """The decoder's outputs with each categorical block turned into probabilities."""
-        if not self.blocks:
-            return decoded
-        parts, position = [], 0
-        for start, size in self.blocks:
-            parts += [decoded[..., position:start], torch.softmax(decoded[..., start : start + size], dim=-1)]
-            position = start + size
-        parts.append(decoded[..., position:])
-        return torch.cat(parts, dim=-1)
-
-    def by_column(self, numeric_terms, categorical_terms):
-        """Per-column terms in the input's column order, from the numeric and categorical parts."""
-        if self.all_numeric:
-            return numeric_terms
-        return torch.cat([numeric_terms, categorical_terms], dim=-1)[..., self.order]

@@ -12,9 +12,9 @@ from sklearn.utils._set_output import ADAPTERS_MANAGER, _get_output_config
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import BaseAutoencoder
+from ._column_statistics import value_range
 from ._likelihoods import make_likelihood
 from ._networks import GaussianEncoder, make_mlp
-from ._table import value_range
 
 # Fixed seed of the importance samples used by score_samples: a fitted model
 # must give the same score to the same row on every call.

@@ -19,7 +19,7 @@ from skvae import (
     VAEOutlierDetector,
     VAETransformer,
 )
-from skvae._table import column_statistics, rows_without_observed, value_range
+from skvae._column_statistics import column_statistics, rows_without_observed, value_range
 from skvae._tensors import SparseRows, map_rows
 
 ESTIMATORS = [AutoencoderTransformer, VAETransformer, AutoencoderOutlierDetector, VAEOutlierDetector]

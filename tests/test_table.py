@@ -17,7 +17,8 @@ from skvae import (
     load,
     save,
 )
-from skvae._table import TableEncoder, column_statistics
+from skvae._column_statistics import column_statistics
+from skvae._table import TableEncoder
 
 ESTIMATORS = [AutoencoderTransformer, VAETransformer, AutoencoderOutlierDetector, VAEOutlierDetector]
 

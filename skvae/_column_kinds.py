@@ -1,0 +1,118 @@
+"""What kind each column of a table is, read from pandas, polars or NumPy input.
+
+A column is categorical when its dtype says so (pandas or polars
+``category``, string and object columns) or when the user names it in
+``categorical_features``; every other column is numeric.
+"""
+
+import sys
+
+import numpy as np
+import pandas as pd
+
+
+def polars_frame(X):
+    polars = sys.modules.get("polars")
+    return polars is not None and isinstance(X, polars.DataFrame)
+
+
+def pandas_frame(X):
+    return isinstance(X, pd.DataFrame)
+
+
+def frame_dtypes(X):
+    """The dtype of each column of a pandas or polars DataFrame, else None."""
+    if pandas_frame(X):
+        return list(X.dtypes)
+    if polars_frame(X):
+        return list(X.schema.values())
+    return None
+
+
+def is_categorical_dtype(dtype):
+    if isinstance(dtype, (pd.CategoricalDtype, pd.StringDtype)) or dtype is object or dtype == np.dtype("O"):
+        return True
+    polars = sys.modules.get("polars")
+    if polars is not None and isinstance(dtype, (polars.DataType, type)):
+        try:
+            return dtype in (polars.Categorical, polars.Enum, polars.String) or isinstance(
+                dtype, (polars.Categorical, polars.Enum)
+            )
+        except TypeError:
+            return False
+    return False
+
+
+def dtype_name(dtype):
+    return "category" if isinstance(dtype, pd.CategoricalDtype) else str(dtype)
+
+
+def find_categorical(X, categorical_features, n_features):
+    """Boolean mask of the categorical columns of X, from the ``categorical_features`` parameter."""
+    if categorical_features is None:
+        return np.zeros(n_features, dtype=bool)
+    if isinstance(categorical_features, str):  # "from_dtype"
+        dtypes = frame_dtypes(X)
+        if dtypes is None:
+            return np.zeros(n_features, dtype=bool)
+        return np.array([is_categorical_dtype(dtype) for dtype in dtypes], dtype=bool)
+    selection = np.asarray(categorical_features)
+    if selection.dtype == bool:
+        if selection.shape != (n_features,):
+            raise ValueError(
+                f"categorical_features as a boolean mask has {selection.size} entries; X has {n_features} "
+                "features."
+            )
+        return selection
+    mask = np.zeros(n_features, dtype=bool)
+    if selection.dtype.kind in "OUS":
+        columns = [str(name) for name in getattr(X, "columns", [])]
+        unknown = [name for name in selection if str(name) not in columns]
+        if unknown:
+            raise ValueError(
+                f"categorical_features names columns {unknown} that X does not have; names need a "
+                "DataFrame with those columns."
+            )
+        mask[[columns.index(str(name)) for name in selection]] = True
+        return mask
+    if selection.dtype.kind not in "iu" or ((selection < -n_features) | (selection >= n_features)).any():
+        raise ValueError(
+            f"categorical_features must be names, indices in [0, {n_features}) or a boolean mask; got "
+            f"{categorical_features!r}."
+        )
+    mask[selection] = True
+    return mask
+
+
+def column_values(X, j):
+    """Column j of a DataFrame or array, as a 1-D numpy or pandas object."""
+    if pandas_frame(X):
+        return X.iloc[:, j]
+    if polars_frame(X):
+        return X.to_series(j).to_numpy()
+    return X[:, j]
+
+
+def plain(value):
+    """numpy scalars and arrays as plain Python values (for JSON)."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, (list, tuple)):
+        return [plain(item) for item in value]
+    return value
+
+
+def categories_of(column):
+    """The categories of a column: its dtype's, in their order, else its sorted observed values."""
+    dtype = getattr(column, "dtype", None)
+    if isinstance(dtype, pd.CategoricalDtype):
+        return [plain(label) for label in dtype.categories]
+    series = pd.Series(np.asarray(column, dtype=object))
+    labels = series[~series.isna()].unique().tolist()
+    try:
+        labels = sorted(labels)
+    except TypeError:  # labels of several types: order them by their text
+        labels = sorted(labels, key=str)
+    return [plain(label) for label in labels]

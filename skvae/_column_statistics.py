@@ -1,0 +1,92 @@
+"""Passes over all the rows of a table that never hold it whole in memory.
+
+X may be a memory map larger than memory, or a SciPy sparse matrix (CSR),
+of which only the stored values are read: an implicit zero is an observed
+zero, a stored NaN a missing cell.
+"""
+
+import numpy as np
+import scipy.sparse as sp
+
+
+def column_statistics(values, chunk_cells=2**20):
+    """Observed count, mean and variance of each column, NaN left out, in float64.
+
+    Combined chunk by chunk (Chan et al.'s update): ``values`` may be a
+    memory map larger than memory. Chunks hold about ``chunk_cells`` cells,
+    whatever the width, so that their float64 temporaries stay small. A
+    column with no observed value has mean 0 and variance 0.
+    """
+    if sp.issparse(values):
+        return _sparse_column_statistics(values)
+    n_columns = values.shape[1]
+    chunk_rows = max(1, chunk_cells // max(n_columns, 1))
+    counts, means, squares = np.zeros(n_columns), np.zeros(n_columns), np.zeros(n_columns)
+    for start in range(0, values.shape[0], chunk_rows):
+        with np.errstate(over="ignore", invalid="ignore"):  # values beyond 1e154: refused later
+            counts, means, squares = _combine_chunk(
+                values[start : start + chunk_rows], counts, means, squares
+            )
+    return counts, means, squares / np.maximum(counts, 1)
+
+
+def _combine_chunk(chunk, counts, means, squares):
+    """column_statistics' running (count, mean, sum of squared deviations) with one more chunk."""
+    chunk = np.asarray(chunk, dtype=np.float64)
+    observed = ~np.isnan(chunk)
+    chunk_counts = observed.sum(axis=0)
+    chunk_means = np.where(observed, chunk, 0.0).sum(axis=0) / np.maximum(chunk_counts, 1)
+    deviations = np.where(observed, chunk - chunk_means, 0.0)
+    total = counts + chunk_counts
+    delta = chunk_means - means
+    share = np.divide(chunk_counts, total, out=np.zeros_like(means), where=total > 0)
+    squares = squares + np.einsum("ij,ij->j", deviations, deviations) + delta**2 * counts * share
+    return total, means + delta * share, squares
+
+
+def _sparse_column_statistics(values, chunk_size=1 << 20):
+    """column_statistics of a canonical CSR matrix, from its stored values a chunk at a time.
+
+    The implicit zeros count as observed: a column's sums run over its
+    stored values, its count over every row but those with a stored NaN.
+    """
+    n_rows, n_columns = values.shape
+    missing, sums, squares = np.zeros(n_columns), np.zeros(n_columns), np.zeros(n_columns)
+    for start in range(0, values.nnz, chunk_size):
+        stored = np.asarray(values.data[start : start + chunk_size], dtype=np.float64)
+        columns = values.indices[start : start + chunk_size]
+        nan = np.isnan(stored)
+        missing += np.bincount(columns[nan], minlength=n_columns)
+        stored = np.where(nan, 0.0, stored)
+        with np.errstate(over="ignore", invalid="ignore"):
+            sums += np.bincount(columns, weights=stored, minlength=n_columns)
+            squares += np.bincount(columns, weights=stored * stored, minlength=n_columns)
+    counts = n_rows - missing
+    observed = np.maximum(counts, 1)
+    means = sums / observed
+    # E[x^2] - E[x]^2: exact enough for the only use sparse X has of it (an
+    # empty-column check and the fill of missing cells; no standardising).
+    return counts, means, np.maximum(squares / observed - means**2, 0.0)
+
+
+def rows_without_observed(X):
+    """Indices of the rows of X (dense, or CSR) whose every cell is missing (NaN)."""
+    if sp.issparse(X):
+        # Only the stored NaN need a row number: no index array as large as X's values.
+        nan_positions = np.flatnonzero(np.isnan(X.data))
+        row_of_nan = np.searchsorted(X.indptr, nan_positions, side="right") - 1
+        missing = np.bincount(row_of_nan, minlength=X.shape[0])
+        return np.flatnonzero(missing == X.shape[1])
+    if np.isfinite(np.sum(X, dtype=np.float64)):
+        return np.zeros(0, dtype=np.intp)
+    return np.flatnonzero(np.isnan(X).all(axis=1))
+
+
+def value_range(X):
+    """The smallest and the largest observed value of X (dense, or CSR), NaN left out."""
+    if not sp.issparse(X):
+        return np.nanmin(X), np.nanmax(X)
+    low, high = np.nanmin(X.data, initial=np.inf), np.nanmax(X.data, initial=-np.inf)
+    if X.nnz < X.shape[0] * X.shape[1]:  # some implicit zeros
+        low, high = min(low, 0.0), max(high, 0.0)
+    return low, high
