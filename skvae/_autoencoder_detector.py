@@ -213,17 +213,15 @@ class AutoencoderOutlierDetector(_OutlierDetectorMixin, AutoencoderTransformer):
         )
         self.contamination = contamination
 
-    def _errors(self, X, missing_as_nan=False):
-        """Each column's reconstruction error (0, or NaN with ``missing_as_nan``, where missing)."""
+    def _errors_or_nan(self, X):
+        """Each column's reconstruction error, NaN where the cell is missing (for column means)."""
         x, observed = self._prepare(X)
         errors = self._column_errors(x, self.decoder_(self.encoder_(x)), observed)
-        if missing_as_nan and observed is not None:
-            errors = errors.masked_fill(~observed, torch.nan)
-        return errors, observed
+        return errors if observed is None else errors.masked_fill(~observed, torch.nan)
 
     def _fit_feature_scale(self, X):
         self.reconstruction_scale_ = None
-        mean_errors = self._column_means(lambda chunk: self._errors(chunk, missing_as_nan=True)[0], X)
+        mean_errors = self._column_means(self._errors_or_nan, X)
         # Features every row reconstructs perfectly (constant columns) keep a
         # tiny positive scale, so a new value there still counts.
         self.reconstruction_scale_ = np.maximum(mean_errors, 1e-12)
@@ -232,12 +230,13 @@ class AutoencoderOutlierDetector(_OutlierDetectorMixin, AutoencoderTransformer):
         return self._scaled_terms(X)[0]
 
     def _scaled_terms(self, X):
-        errors, observed = self._errors(X)
+        """Minus each column's normalised error at the encoder's code (0 where missing), and the mask."""
+        x, observed = self._prepare(X)
+        decoded = self.decoder_(self.encoder_(x))
         # No scale yet while a first fit trains (early stopping scores the validation rows).
-        scale = getattr(self, "reconstruction_scale_", None)
-        if scale is not None:
-            errors = errors / torch.as_tensor(scale, dtype=X.dtype, device=X.device)
-        return -errors, observed
+        if getattr(self, "reconstruction_scale_", None) is None:
+            return -self._column_errors(x, decoded, observed), observed
+        return -self._surprise(x, decoded, observed), observed
 
     def _score_rows(self, X):
         terms, observed = self._scaled_terms(X)
