@@ -1,7 +1,7 @@
 """The deterministic autoencoder."""
 
+from ._architectures import make_encoder_decoder
 from ._base import BaseAutoencoder
-from ._networks import make_autoencoder
 
 
 class AutoencoderTransformer(BaseAutoencoder):
@@ -25,6 +25,26 @@ class AutoencoderTransformer(BaseAutoencoder):
 
     activation : {"identity", "logistic", "tanh", "relu"}, default="relu"
         Activation between layers. The code and the reconstruction are linear.
+
+    network : {"mlp", "conv"} or callable, default="mlp"
+        The encoder and decoder. "mlp": multilayer perceptrons with
+        ``hidden_layer_sizes`` units per layer. "conv": convolutions over
+        each row viewed as an image or series of ``input_shape``, with
+        ``hidden_layer_sizes`` channels in its stride-2 blocks. A callable (a
+        function or class defined at module level) builds your own:
+        ``network(n_features=..., n_components=..., input_shape=...,
+        **network_params)`` returns ``(encoder, decoder)`` torch modules
+        (see :ref:`networks`). Each fit builds fresh networks.
+
+    network_params : dict, default=None
+        Keyword arguments of a callable ``network``.
+
+    input_shape : tuple of int, default=None
+        One row's shape as the networks see it: (channels, length) or
+        (channels, height, width), whose product is the number of features;
+        one size may be -1, worked out from the number of features, as in
+        numpy's reshape (``(1, -1)``: one series per row, of any length).
+        ``network="conv"`` needs it; a callable ``network`` receives it.
 
     alpha : float, default=1e-4
         Strength of the L2 penalty on the weights, scaled as in MLPRegressor.
@@ -127,8 +147,8 @@ class AutoencoderTransformer(BaseAutoencoder):
     """
 
     def _build_networks(self, n_features, hidden_layer_sizes, generator, n_numeric=None):
-        encoder, decoder = make_autoencoder(
-            n_features, hidden_layer_sizes, self.n_components, self.activation, generator
+        encoder, decoder = make_encoder_decoder(
+            self, n_features, hidden_layer_sizes, generator, variational=False
         )
         return {"encoder": encoder, "decoder": decoder}
 

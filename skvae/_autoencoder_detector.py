@@ -56,6 +56,26 @@ class AutoencoderOutlierDetector(_OutlierDetectorMixin, AutoencoderTransformer):
     activation : {"identity", "logistic", "tanh", "relu"}, default="relu"
         Activation between layers.
 
+    network : {"mlp", "conv"} or callable, default="mlp"
+        The encoder and decoder. "mlp": multilayer perceptrons with
+        ``hidden_layer_sizes`` units per layer. "conv": convolutions over
+        each row viewed as an image or series of ``input_shape``, with
+        ``hidden_layer_sizes`` channels in its stride-2 blocks. A callable (a
+        function or class defined at module level) builds your own:
+        ``network(n_features=..., n_components=..., input_shape=...,
+        **network_params)`` returns ``(encoder, decoder)`` torch modules
+        (see :ref:`networks`). Each fit builds fresh networks.
+
+    network_params : dict, default=None
+        Keyword arguments of a callable ``network``.
+
+    input_shape : tuple of int, default=None
+        One row's shape as the networks see it: (channels, length) or
+        (channels, height, width), whose product is the number of features;
+        one size may be -1, worked out from the number of features, as in
+        numpy's reshape (``(1, -1)``: one series per row, of any length).
+        ``network="conv"`` needs it; a callable ``network`` receives it.
+
     alpha : float, default=1e-4
         Strength of the L2 penalty on the weights, scaled as in MLPRegressor.
 
@@ -175,6 +195,9 @@ class AutoencoderOutlierDetector(_OutlierDetectorMixin, AutoencoderTransformer):
         contamination="auto",
         hidden_layer_sizes=(128,),
         activation="relu",
+        network="mlp",
+        network_params=None,
+        input_shape=None,
         alpha=1e-4,
         batch_size="auto",
         learning_rate_init=2e-3,
@@ -195,6 +218,9 @@ class AutoencoderOutlierDetector(_OutlierDetectorMixin, AutoencoderTransformer):
             n_components=n_components,
             hidden_layer_sizes=hidden_layer_sizes,
             activation=activation,
+            network=network,
+            network_params=network_params,
+            input_shape=input_shape,
             alpha=alpha,
             batch_size=batch_size,
             learning_rate_init=learning_rate_init,

@@ -17,6 +17,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
+from ._architectures import BUILT_IN, check_network, check_user_networks
 from ._callbacks import CallbackSupportMixin, fit_callbacks, fitted_attributes
 from ._column_statistics import rows_without_observed
 from ._state import STATE_KEY, get_state, restore_networks
@@ -36,6 +37,9 @@ class BaseAutoencoder(CallbackSupportMixin, ClassNamePrefixFeaturesOutMixin, Tra
         "n_components": [Interval(Integral, 1, None, closed="left")],
         "hidden_layer_sizes": ["array-like", Interval(Integral, 1, None, closed="left")],
         "activation": [StrOptions({"identity", "logistic", "tanh", "relu"})],
+        "network": [StrOptions(set(BUILT_IN)), callable],
+        "network_params": [dict, None],
+        "input_shape": ["array-like", None],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "batch_size": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
@@ -53,7 +57,9 @@ class BaseAutoencoder(CallbackSupportMixin, ClassNamePrefixFeaturesOutMixin, Tra
         "standardize": [StrOptions({"auto"}), "boolean"],
     }
     # The parameters (besides the sizes) that _build_networks reads.
-    _architecture_params = ("n_components", "activation")
+    _architecture_params = ("n_components", "activation", "network", "network_params", "input_shape")
+    # Whether the encoder returns a posterior (mean, log-variance) rather than a code.
+    _variational = False
 
     def __init__(
         self,
@@ -61,6 +67,9 @@ class BaseAutoencoder(CallbackSupportMixin, ClassNamePrefixFeaturesOutMixin, Tra
         *,
         hidden_layer_sizes=(128,),
         activation="relu",
+        network="mlp",
+        network_params=None,
+        input_shape=None,
         alpha=1e-4,
         batch_size="auto",
         learning_rate_init=2e-3,
@@ -80,6 +89,9 @@ class BaseAutoencoder(CallbackSupportMixin, ClassNamePrefixFeaturesOutMixin, Tra
         self.n_components = n_components
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
+        self.network = network
+        self.network_params = network_params
+        self.input_shape = input_shape
         self.alpha = alpha
         self.batch_size = batch_size
         self.learning_rate_init = learning_rate_init
@@ -327,6 +339,7 @@ class BaseAutoencoder(CallbackSupportMixin, ClassNamePrefixFeaturesOutMixin, Tra
     def _initialize(self, n_features, device):
         """Fresh networks, seed and history for a new fit."""
         self._forget_fit(keep=("n_features_in_", "feature_names_in_"))
+        check_network(self, n_features, all_numeric=not self._table.categorical)
         self._seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         self.n_iter_ = 0
         self.loss_curve_ = []
@@ -340,6 +353,7 @@ class BaseAutoencoder(CallbackSupportMixin, ClassNamePrefixFeaturesOutMixin, Tra
         for name, module in modules.items():
             setattr(self, f"{name}_", module.to(device))
         self._optimizer = None
+        check_user_networks(self, self.encoder_, self.decoder_, n_features, variational=self._variational)
 
     def __getstate__(self):
         # Plain data only (see _state): pickles, joblib and skops files hold

@@ -44,6 +44,26 @@ class VAEImputer(VAETransformer):
     activation : {"identity", "logistic", "tanh", "relu"}, default="relu"
         Activation between layers.
 
+    network : {"mlp", "conv"} or callable, default="mlp"
+        The encoder and decoder. "mlp": multilayer perceptrons with
+        ``hidden_layer_sizes`` units per layer. "conv": convolutions over
+        each row viewed as an image or series of ``input_shape``, with
+        ``hidden_layer_sizes`` channels in its stride-2 blocks. A callable (a
+        function or class defined at module level) builds your own:
+        ``network(n_features=..., n_components=..., input_shape=...,
+        **network_params)`` returns ``(encoder, decoder)`` torch modules
+        (see :ref:`networks`). Each fit builds fresh networks.
+
+    network_params : dict, default=None
+        Keyword arguments of a callable ``network``.
+
+    input_shape : tuple of int, default=None
+        One row's shape as the networks see it: (channels, length) or
+        (channels, height, width), whose product is the number of features;
+        one size may be -1, worked out from the number of features, as in
+        numpy's reshape (``(1, -1)``: one series per row, of any length).
+        ``network="conv"`` needs it; a callable ``network`` receives it.
+
     beta : float, default=1.0
         Weight of the KL term.
 
@@ -130,6 +150,9 @@ verbose, device
         n_components=10,
         hidden_layer_sizes=(128, 128),
         activation="relu",
+        network="mlp",
+        network_params=None,
+        input_shape=None,
         beta=1.0,
         likelihood="gaussian",
         kl_warmup_steps=0,
@@ -157,6 +180,9 @@ verbose, device
             n_components=n_components,
             hidden_layer_sizes=hidden_layer_sizes,
             activation=activation,
+            network=network,
+            network_params=network_params,
+            input_shape=input_shape,
             beta=beta,
             likelihood=likelihood,
             kl_warmup_steps=kl_warmup_steps,

@@ -1,7 +1,8 @@
 """The torch networks: multilayer perceptrons and the VAE's Gaussian encoder.
 
 Networks own tensors only. Initialisation draws from an explicit
-``torch.Generator`` so that fitting never touches torch's global RNG.
+``torch.Generator`` so that fitting never touches torch's global RNG (see
+``glorot_uniform_``; ``_conv`` builds the convolutional family the same way).
 """
 
 import math
@@ -18,7 +19,7 @@ ACTIVATIONS = {
 
 
 class Linear(nn.Linear):
-    """``nn.Linear`` whose constructor leaves the weights to ``_linear``.
+    """``nn.Linear`` whose constructor leaves the weights to ``glorot_uniform_``.
 
     nn.Linear initialises itself from torch's global RNG, which fitting must
     not touch.
@@ -28,16 +29,20 @@ class Linear(nn.Linear):
         pass
 
 
-def _linear(n_in, n_out, activation, generator):
-    layer = Linear(n_in, n_out)
-    # Glorot-uniform as in scikit-learn's MLP (a factor 2 for the logistic
-    # function); zero biases keep the initial code centred.
+def glorot_uniform_(layer, fan_in, fan_out, activation, generator):
+    """Initialise ``layer`` in place: Glorot-uniform weights, zero biases; returns it."""
+    # As in scikit-learn's MLP (a factor 2 for the logistic function); zero
+    # biases keep the initial code centred.
     factor = 2.0 if activation == "logistic" else 6.0
-    bound = math.sqrt(factor / (layer.in_features + layer.out_features))
+    bound = math.sqrt(factor / (fan_in + fan_out))
     with torch.no_grad():
         layer.weight.uniform_(-bound, bound, generator=generator)
         layer.bias.zero_()
     return layer
+
+
+def make_linear(n_in, n_out, activation, generator):
+    return glorot_uniform_(Linear(n_in, n_out), n_in, n_out, activation, generator)
 
 
 def make_mlp(layer_sizes, activation, generator):
@@ -49,7 +54,7 @@ def make_mlp(layer_sizes, activation, generator):
     for i, (n_in, n_out) in enumerate(zip(layer_sizes[:-1], layer_sizes[1:], strict=True)):
         if i > 0:
             layers.append(ACTIVATIONS[activation]())
-        layers.append(_linear(n_in, n_out, activation, generator))
+        layers.append(make_linear(n_in, n_out, activation, generator))
     return nn.Sequential(*layers)
 
 
@@ -71,9 +76,27 @@ class GaussianEncoder(nn.Module):
             make_mlp(widths, activation, generator) if hidden_layer_sizes else nn.Identity(),
             ACTIVATIONS[activation]() if hidden_layer_sizes else nn.Identity(),
         )
-        self.head = _linear(widths[-1], 2 * n_components, activation, generator)
+        self.head = make_linear(widths[-1], 2 * n_components, activation, generator)
 
     def forward(self, x):
         mean, log_var = self.head(self.trunk(x)).chunk(2, dim=-1)
         # exp(log_var) must stay finite in float32, also for unscaled inputs.
+        return mean, log_var.clamp(-30.0, 20.0)
+
+
+class GaussianPosterior(nn.Module):
+    """q(z|x) from any encoder network: its output is split into mean and log-variance.
+
+    ``network`` returns either the pair or one tensor of twice the code's
+    width, the means first.
+    """
+
+    def __init__(self, network):
+        super().__init__()
+        self.network = network
+
+    def forward(self, x):
+        output = self.network(x)
+        mean, log_var = output if isinstance(output, tuple) else output.chunk(2, dim=-1)
+        # As in GaussianEncoder: exp(log_var) must stay finite in float32.
         return mean, log_var.clamp(-30.0, 20.0)

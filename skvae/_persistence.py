@@ -6,7 +6,9 @@ name, the parameters, the fitted attributes and the versions that wrote it;
 with ``allow_pickle=False``. Loading builds the networks anew from the
 parameters and checks every name, dtype and shape against them, so a file can
 describe a model but never run code: only the four skvae estimators can be
-loaded, and anything else is refused with a ValueError. The file holds the
+loaded, and anything else is refused with a ValueError. The one exception is
+a user network, which the file names by its dotted path: ``load`` imports it
+only when the caller lists that path in ``trusted``. The file holds the
 state that pickle and skops store too (see ``_state``), less the optimizer.
 """
 
@@ -22,8 +24,9 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._autoencoder import AutoencoderTransformer
 from ._autoencoder_detector import AutoencoderOutlierDetector
-from ._state import STATE_KEY, STATE_VERSION, expected_shapes
+from ._state import STATE_KEY, STATE_VERSION, expected_tensors
 from ._table import TableEncoder
+from ._user_networks import dotted_path, import_trusted
 from ._vae import VAETransformer
 from ._vae_detector import VAEOutlierDetector
 
@@ -78,6 +81,9 @@ _ATTRIBUTES = {
     "_n_steps": (lambda v: _is_int(v) and v >= 0, int),
     "_sklearn_output_config": (_string_dict, dict),
 }
+# Parameters added since format version 1, with the defaults that build what
+# a file without them describes.
+_ADDED_PARAMS = {"network": "mlp", "network_params": None, "input_shape": None}
 _REQUIRED = ("n_features_in_", "n_iter_", "loss_curve_", "_seed", "_n_steps")
 
 
@@ -87,12 +93,17 @@ def _versions():
     return {"skvae": __version__, "scikit-learn": sklearn.__version__, "torch": torch.__version__}
 
 
-# -- parameters: JSON values, with tuples tagged so that they come back as tuples
+# -- parameters: JSON values, with tuples and dicts tagged so that they come back
+# as they were, and a user network as its dotted path
 
 
 def _encode_param(name, value):
     if value is None or isinstance(value, (bool, str)):
         return value
+    if name == "network" and callable(value):
+        return {"network": dotted_path(value)}
+    if isinstance(value, dict) and all(isinstance(key, str) for key in value):
+        return {"dict": {key: _encode_param(name, item) for key, item in value.items()}}
     if isinstance(value, Integral):
         return int(value)
     if isinstance(value, Real):
@@ -101,19 +112,26 @@ def _encode_param(name, value):
         items = [_encode_param(name, item) for item in value]
         return {"tuple": items} if isinstance(value, tuple) else items
     raise ValueError(
-        f"Cannot save the parameter {name}={value!r}: a skvae file holds None, numbers, strings "
-        f"and sequences of them. Set it to one (e.g. an int random_state) with set_params first."
+        f"Cannot save the parameter {name}={value!r}: a skvae file holds None, numbers, strings, "
+        f"sequences of them and dicts with string keys. Set it to one (e.g. an int random_state) with "
+        f"set_params first."
     )
 
 
-def _decode_param(value):
+def _decode_param(value, trusted, path):
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
     if isinstance(value, list):
-        return [_decode_param(item) for item in value]
-    if isinstance(value, dict) and list(value) == ["tuple"] and isinstance(value["tuple"], list):
-        return tuple(_decode_param(item) for item in value["tuple"])
-    raise ValueError(f"Not a valid skvae file: unexpected parameter value {value!r}.")
+        return [_decode_param(item, trusted, path) for item in value]
+    if isinstance(value, dict) and len(value) == 1:
+        ((tag, items),) = value.items()
+        if tag == "tuple" and isinstance(items, list):
+            return tuple(_decode_param(item, trusted, path) for item in items)
+        if tag == "dict" and isinstance(items, dict):
+            return {key: _decode_param(item, trusted, path) for key, item in items.items()}
+        if tag == "network" and isinstance(items, str):
+            return import_trusted(items, trusted, path)
+    raise _refuse(path, f"unexpected parameter value {value!r}")
 
 
 # -- saving ---------------------------------------------------------------------
@@ -130,9 +148,11 @@ def save(estimator, path):
     Parameters
     ----------
     estimator : AutoencoderTransformer, VAETransformer, AutoencoderOutlierDetector or VAEOutlierDetector
-        A fitted estimator. Its parameters must be None, numbers, strings or
-        sequences of them (an int or None ``random_state``, not a
-        ``RandomState`` instance).
+        A fitted estimator. Its parameters must be None, numbers, strings,
+        sequences of them or dicts with string keys (an int or None
+        ``random_state``, not a ``RandomState`` instance); a user ``network``
+        must be importable by its dotted path (defined at module level, not
+        in ``__main__``).
 
     path : str or path-like
         Where to write the file; an existing file is replaced.
@@ -233,14 +253,16 @@ def _warn_on_version_mismatch(saved, path):
         )
 
 
-def _make_estimator(metadata, path):
+def _make_estimator(metadata, path, trusted):
     cls = _CLASSES.get(metadata["class"])
     if cls is None:
         raise _refuse(
             path, f"class {metadata['class']!r} is not one of the skvae estimators ({', '.join(_CLASSES)})"
         )
-    params = {name: _decode_param(value) for name, value in metadata["params"].items()}
+    params = {name: _decode_param(value, trusted, path) for name, value in metadata["params"].items()}
     expected = set(cls._get_param_names())
+    # Files written before these parameters existed describe what their defaults build.
+    params = {**{name: default for name, default in _ADDED_PARAMS.items() if name not in params}, **params}
     if set(params) != expected:
         missing, unknown = sorted(expected - set(params)), sorted(set(params) - expected)
         raise _refuse(path, f"parameters of {cls.__name__} missing {missing}, unknown {unknown}")
@@ -283,34 +305,34 @@ _NPY_HEADER_READERS = {
 }
 
 
-def _check_header(archive, member, shape, path):
-    """Refuse an entry whose .npy header is not a float32 array of ``shape`` (before reading any data)."""
-    if archive.getinfo(member).file_size > 4 * int(np.prod(shape)) + _MAX_HEADER_BYTES:
-        raise _refuse(path, f"{member} is larger than a float32 array of shape {shape}")
+def _check_header(archive, member, shape, dtype, path):
+    """Refuse an entry whose .npy header is not a ``dtype`` array of ``shape`` (before reading any data)."""
+    if archive.getinfo(member).file_size > dtype.itemsize * int(np.prod(shape)) + _MAX_HEADER_BYTES:
+        raise _refuse(path, f"{member} is larger than a {dtype} array of shape {shape}")
     try:
         with archive.open(member) as file:
             version = np.lib.format.read_magic(file)
             if version not in _NPY_HEADER_READERS:
                 raise ValueError(f".npy format version {version}")
-            stored_shape, _, dtype = _NPY_HEADER_READERS[version](file)
+            stored_shape, _, stored_dtype = _NPY_HEADER_READERS[version](file)
     except (ValueError, OSError, EOFError) as exc:
         raise _refuse(path, f"{member} is not a plain array ({exc})") from None
-    if dtype != np.float32 or stored_shape != shape:
-        raise _refuse(path, f"{member} holds {dtype} {stored_shape}, expected float32 {shape}")
+    if stored_dtype != dtype or stored_shape != shape:
+        raise _refuse(path, f"{member} holds {stored_dtype} {stored_shape}, expected {dtype} {shape}")
 
 
-def _read_tensor(archive, member, shape, path):
+def _read_tensor(archive, member, shape, dtype, path):
     try:
         with archive.open(member) as file:
             array = np.lib.format.read_array(file, allow_pickle=False)
     except (ValueError, OSError, EOFError) as exc:  # object arrays (pickles) are ValueErrors here
         raise _refuse(path, f"{member} is not a plain array ({exc})") from None
-    if array.dtype != np.float32 or array.shape != shape:
-        raise _refuse(path, f"{member} holds {array.dtype} {array.shape}, expected float32 {shape}")
+    if array.dtype != dtype or array.shape != shape:
+        raise _refuse(path, f"{member} holds {array.dtype} {array.shape}, expected {dtype} {shape}")
     return array
 
 
-def load(path):
+def load(path, *, trusted=None):
     """Load an estimator saved by :func:`save`.
 
     The file is read as data only -- JSON and ``.npy`` arrays, never a
@@ -319,10 +341,19 @@ def load(path):
     need; anything else is refused with a ValueError. A file written by other
     versions of skvae, scikit-learn or torch loads with a UserWarning.
 
+    A model with a user network (``network=`` a function or class) names it
+    by its dotted path; loading imports and runs that code, so it is refused
+    unless the path is in ``trusted``.
+
     Parameters
     ----------
     path : str or path-like
         A file written by :func:`save`.
+
+    trusted : list of str, default=None
+        Dotted paths of the user networks (e.g.
+        ``["mypackage.networks.make_conv"]``) that may be imported to rebuild
+        the model, as in ``skops.io.load``.
 
     Returns
     -------
@@ -359,26 +390,26 @@ def load(path):
         raise _refuse(path, "it is not a zip archive") from None
     with archive:
         metadata = _read_metadata(archive, path)
-        estimator = _make_estimator(metadata, path)
+        estimator = _make_estimator(metadata, path, trusted)
         _warn_on_version_mismatch(metadata["versions"], path)
         # The shapes the parameters imply, checked against the file before
         # reading data.
         architecture = estimator._architecture()
-        shapes = expected_shapes(type(estimator), architecture)
+        tensors = expected_tensors(type(estimator), architecture)
         expected = {
-            f"{_TENSORS}{network}/{name}.npy": (network, name, shape)
-            for network, network_shapes in shapes.items()
-            for name, shape in network_shapes.items()
+            f"{_TENSORS}{network}/{name}.npy": (network, name, shape, dtype)
+            for network, network_tensors in tensors.items()
+            for name, (shape, dtype) in network_tensors.items()
         }
         members = set(archive.namelist()) - {_METADATA}
         if members != set(expected):
             missing, unexpected = sorted(set(expected) - members), sorted(members - set(expected))
             raise _refuse(path, f"tensors missing {missing}, unexpected entries {unexpected}")
-        for member, (_, _, shape) in expected.items():
-            _check_header(archive, member, shape, path)
-        arrays = {network: {} for network in shapes}
-        for member, (network, name, shape) in expected.items():
-            arrays[network][name] = _read_tensor(archive, member, shape, path)
+        for member, (_, _, shape, dtype) in expected.items():
+            _check_header(archive, member, shape, dtype, path)
+        arrays = {network: {} for network in tensors}
+        for member, (network, name, shape, dtype) in expected.items():
+            arrays[network][name] = _read_tensor(archive, member, shape, dtype, path)
     # Rebuilt as pickle and skops rebuild it; the optimizer's state is not
     # saved, so partial_fit starts a fresh one (see _fit).
     networks = {"version": STATE_VERSION, "architecture": architecture, "networks": arrays, "optimizer": None}

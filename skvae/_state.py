@@ -1,6 +1,7 @@
 """A fitted estimator's state as plain data, shared by pickle, joblib, skops and ``skvae.save``.
 
-The torch modules become their ``state_dict`` as float32 numpy arrays plus a
+The torch modules become their ``state_dict`` as numpy arrays (float32 for
+skvae's own networks; a user network's buffers keep their dtype) plus a
 JSON-able description of the architecture they are rebuilt from; Adam's
 moments become arrays too. Every other entry of the estimator's ``__dict__``
 is plain Python and numpy data already and passes through unchanged. So a
@@ -23,6 +24,7 @@ from ._training import make_optimizer
 STATE_VERSION = 1
 # The key under which the networks' state sits in the estimator's state.
 STATE_KEY = "_skvae_networks"
+_FLOAT32 = np.dtype(np.float32)
 
 
 def _as_array(tensor):
@@ -67,14 +69,27 @@ def _refuse(reason):
     return ValueError(f"Cannot restore the skvae estimator: {reason}.")
 
 
-def expected_shapes(estimator_class, architecture):
-    """{network: {name: shape}} of the networks ``architecture`` describes, allocating nothing."""
+def expected_tensors(estimator_class, architecture):
+    """{network: {name: (shape, numpy dtype)}} of the networks ``architecture`` describes.
+
+    Built on torch's meta device: nothing of the tensors' size is allocated.
+    """
     with torch.device("meta"):
         modules = _build(estimator_class, architecture)
     return {
-        network: {name: tuple(tensor.shape) for name, tensor in module.state_dict().items()}
+        network: {
+            name: (tuple(tensor.shape), _numpy_dtype(tensor.dtype))
+            for name, tensor in module.state_dict().items()
+        }
         for network, module in modules.items()
     }
+
+
+def _numpy_dtype(torch_dtype):
+    try:
+        return torch.empty(0, dtype=torch_dtype, device="cpu").numpy().dtype
+    except TypeError:  # e.g. bfloat16, which numpy has not
+        raise _refuse(f"the networks hold {torch_dtype} tensors, which have no numpy dtype") from None
 
 
 def _build(estimator_class, architecture):
@@ -99,10 +114,10 @@ def _build(estimator_class, architecture):
     return builder._build_networks(n_features, hidden_layer_sizes, torch.Generator(), n_numeric=n_numeric)
 
 
-def _check_array(where, array, shape):
-    if not isinstance(array, np.ndarray) or array.dtype != np.float32 or array.shape != shape:
+def _check_array(where, array, shape, dtype=_FLOAT32):
+    if not isinstance(array, np.ndarray) or array.dtype != dtype or array.shape != shape:
         found = f"{array.dtype} {array.shape}" if isinstance(array, np.ndarray) else type(array).__name__
-        raise _refuse(f"{where} holds {found}, expected float32 {shape}")
+        raise _refuse(f"{where} holds {found}, expected {dtype} {shape}")
 
 
 def restore_networks(estimator_class, saved):
@@ -114,15 +129,15 @@ def restore_networks(estimator_class, saved):
             f"its state has version {saved['version']}, from a newer skvae (this one reads up to "
             f"{STATE_VERSION}); upgrade skvae to load it"
         )
-    shapes = expected_shapes(estimator_class, saved.get("architecture"))
+    expected = expected_tensors(estimator_class, saved.get("architecture"))
     arrays = saved.get("networks")
-    if not isinstance(arrays, dict) or set(arrays) != set(shapes):
-        raise _refuse(f"expected the networks {sorted(shapes)}")
-    for network, network_shapes in shapes.items():
-        if not isinstance(arrays[network], dict) or set(arrays[network]) != set(network_shapes):
-            raise _refuse(f"network {network!r} does not hold the tensors {sorted(network_shapes)}")
-        for name, shape in network_shapes.items():
-            _check_array(f"{network}/{name}", arrays[network][name], shape)
+    if not isinstance(arrays, dict) or set(arrays) != set(expected):
+        raise _refuse(f"expected the networks {sorted(expected)}")
+    for network, tensors in expected.items():
+        if not isinstance(arrays[network], dict) or set(arrays[network]) != set(tensors):
+            raise _refuse(f"network {network!r} does not hold the tensors {sorted(tensors)}")
+        for name, (shape, dtype) in tensors.items():
+            _check_array(f"{network}/{name}", arrays[network][name], shape, dtype)
 
     modules = _build(estimator_class, saved["architecture"])
     for network, module in modules.items():

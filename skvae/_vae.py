@@ -11,10 +11,10 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils._set_output import ADAPTERS_MANAGER, _get_output_config
 from sklearn.utils.validation import check_is_fitted
 
+from ._architectures import make_encoder_decoder
 from ._base import BaseAutoencoder
 from ._column_statistics import value_range
 from ._likelihoods import make_likelihood
-from ._networks import GaussianEncoder, make_mlp
 
 # Fixed seed of the importance samples used by score_samples: a fitted model
 # must give the same score to the same row on every call.
@@ -43,6 +43,26 @@ class VAETransformer(BaseAutoencoder):
 
     activation : {"identity", "logistic", "tanh", "relu"}, default="relu"
         Activation between layers.
+
+    network : {"mlp", "conv"} or callable, default="mlp"
+        The encoder and decoder. "mlp": multilayer perceptrons with
+        ``hidden_layer_sizes`` units per layer. "conv": convolutions over
+        each row viewed as an image or series of ``input_shape``, with
+        ``hidden_layer_sizes`` channels in its stride-2 blocks. A callable (a
+        function or class defined at module level) builds your own:
+        ``network(n_features=..., n_components=..., input_shape=...,
+        **network_params)`` returns ``(encoder, decoder)`` torch modules
+        (see :ref:`networks`). Each fit builds fresh networks.
+
+    network_params : dict, default=None
+        Keyword arguments of a callable ``network``.
+
+    input_shape : tuple of int, default=None
+        One row's shape as the networks see it: (channels, length) or
+        (channels, height, width), whose product is the number of features;
+        one size may be -1, worked out from the number of features, as in
+        numpy's reshape (``(1, -1)``: one series per row, of any length).
+        ``network="conv"`` needs it; a callable ``network`` receives it.
 
     beta : float, default=1.0
         Weight of the KL term (beta-VAE); 1 gives the true ELBO.
@@ -177,7 +197,8 @@ class VAETransformer(BaseAutoencoder):
         "kl_warmup_steps": [Interval(Integral, 0, None, closed="left")],
         "n_importance_samples": [Interval(Integral, 1, None, closed="left")],
     }
-    _architecture_params = ("n_components", "activation", "likelihood")
+    _architecture_params = (*BaseAutoencoder._architecture_params, "likelihood")
+    _variational = True
 
     def __init__(
         self,
@@ -185,6 +206,9 @@ class VAETransformer(BaseAutoencoder):
         *,
         hidden_layer_sizes=(128,),
         activation="relu",
+        network="mlp",
+        network_params=None,
+        input_shape=None,
         beta=1.0,
         likelihood="gaussian",
         kl_warmup_steps=0,
@@ -209,6 +233,9 @@ class VAETransformer(BaseAutoencoder):
             n_components=n_components,
             hidden_layer_sizes=hidden_layer_sizes,
             activation=activation,
+            network=network,
+            network_params=network_params,
+            input_shape=input_shape,
             alpha=alpha,
             batch_size=batch_size,
             learning_rate_init=learning_rate_init,
@@ -231,12 +258,12 @@ class VAETransformer(BaseAutoencoder):
         self.n_importance_samples = n_importance_samples
 
     def _build_networks(self, n_features, hidden_layer_sizes, generator, n_numeric=None):
-        widths = [self.n_components, *hidden_layer_sizes[::-1], n_features]
+        encoder, decoder = make_encoder_decoder(
+            self, n_features, hidden_layer_sizes, generator, variational=True
+        )
         return {
-            "encoder": GaussianEncoder(
-                n_features, hidden_layer_sizes, self.n_components, self.activation, generator
-            ),
-            "decoder": make_mlp(widths, self.activation, generator),
+            "encoder": encoder,
+            "decoder": decoder,
             # The numeric columns' distribution; categorical columns have a
             # softmax over their categories (see _log_px_by_column).
             "likelihood": make_likelihood(self.likelihood, n_features if n_numeric is None else n_numeric),

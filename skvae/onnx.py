@@ -143,6 +143,13 @@ def _check_input(operator):
             f"skvae.onnx cannot export this {type(estimator).__name__}: its fitted {unsupported} "
             "has no ONNX implementation. Export models fitted on numeric arrays."
         )
+    if estimator.network != "mlp":
+        # The graph is written layer by layer for skvae's perceptrons; other
+        # networks would need torch.onnx, whose graphs skl2onnx cannot embed.
+        raise NotImplementedError(
+            f"skvae.onnx exports network='mlp' only; this {type(estimator).__name__} has "
+            f"network={estimator.network!r}."
+        )
 
 
 def _transformer_shapes(operator):

@@ -16,6 +16,11 @@ ESTIMATORS = [
     AutoencoderOutlierDetector(max_iter=5),
     VAEOutlierDetector(max_iter=5, n_importance_samples=8),
     VAEImputer(max_iter=5, n_importance_samples=8),
+    # The convolutional networks, reading each row as a series of any length.
+    AutoencoderTransformer(network="conv", input_shape=(1, -1), hidden_layer_sizes=(4,), max_iter=5),
+    VAEOutlierDetector(
+        network="conv", input_shape=(1, -1), hidden_layer_sizes=(4,), max_iter=5, n_importance_samples=8
+    ),
 ]
 
 

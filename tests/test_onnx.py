@@ -123,6 +123,13 @@ def test_a_model_of_a_table_with_standardised_columns_is_refused(data):
         to_onnx(model, X[:1])
 
 
+def test_a_convolutional_model_is_refused(data):
+    X, _ = data
+    model = make(AutoencoderTransformer, network="conv", input_shape=(1, -1)).fit(X)
+    with pytest.raises(NotImplementedError, match="exports network='mlp' only"):
+        to_onnx(model, X[:1])
+
+
 def test_float64_inputs_are_refused_in_skvaes_words(data):
     import skl2onnx
 

@@ -1,0 +1,161 @@
+"""Networks the user brings: ``network=factory`` with ``network_params``.
+
+The factory is a function or class defined at module level, called as
+``factory(n_features=..., n_components=..., input_shape=..., **network_params)``;
+it returns ``(encoder, decoder)`` torch modules, or one module with ``encoder``
+and ``decoder`` attributes. This module calls it reproducibly, checks what
+its networks return, and names it by an importable dotted path, which is
+what a saved model holds instead of code.
+"""
+
+import importlib
+
+import torch
+from torch import nn
+
+# The arguments skvae passes itself; network_params cannot set them.
+RESERVED_ARGUMENTS = ("n_features", "n_components", "input_shape")
+
+
+def check_factory(network, network_params):
+    """Refuse what cannot be a factory before anything is built."""
+    if isinstance(network, nn.Module):
+        # A module instance would be trained in place and shared by every
+        # clone of the estimator (skorch issues #376, #741), and could not be
+        # saved without pickling its code.
+        raise TypeError(
+            f"network must be 'mlp', 'conv', or a function or class that builds the networks, got an "
+            f"instance of {type(network).__name__}. Pass its class (or a function returning (encoder, "
+            "decoder)) and its arguments as network_params: every fit then builds fresh networks, and "
+            "clones never share weights."
+        )
+    reserved = sorted(set(network_params or {}) & set(RESERVED_ARGUMENTS))
+    if reserved:
+        raise ValueError(
+            f"network_params cannot set {reserved}: skvae passes n_features, n_components and "
+            "input_shape to the network itself."
+        )
+
+
+def build_user_networks(factory, network_params, *, n_features, n_components, input_shape, seed):
+    """Call the factory with torch's RNG seeded from ``seed``; the (encoder, decoder) it builds."""
+    # Modules initialise from torch's global RNG: fork it so that fitting
+    # neither depends on nor changes the user's RNG state.
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        built = factory(
+            n_features=n_features,
+            n_components=n_components,
+            input_shape=input_shape,
+            **(network_params or {}),
+        )
+    if isinstance(built, nn.Module) and hasattr(built, "encoder") and hasattr(built, "decoder"):
+        built = (built.encoder, built.decoder)
+    if not (isinstance(built, tuple) and len(built) == 2 and all(isinstance(m, nn.Module) for m in built)):
+        raise TypeError(
+            f"network={_name(factory)} must return (encoder, decoder), two torch modules (or one module with "
+            f"encoder and decoder attributes), got {_describe(built)}."
+        )
+    return built
+
+
+def check_output_shapes(encoder, decoder, *, n_features, n_components, variational, factory):
+    """Run the networks on a batch of two rows; a ValueError that says which returned what if wrong."""
+    device = next(iter(encoder.parameters()), torch.zeros(())).device
+    rows = torch.zeros(2, n_features, device=device)
+    expected_code = f"a tensor of shape (2, {n_components}) (n_components={n_components})"
+    if variational:
+        expected_code = f"a pair (mean, log_variance) of tensors of shape (2, {n_components})"
+    modes = encoder.training, decoder.training
+    encoder.eval(), decoder.eval()  # a check must not update batch statistics
+    try:
+        with torch.no_grad():
+            code = _call(encoder, "encoder", rows, factory)
+            parts = code if variational and isinstance(code, tuple) else (code,)
+            if len(parts) != (2 if variational else 1) or not all(_is_rows(p, n_components) for p in parts):
+                raise ValueError(
+                    f"The encoder of network={_name(factory)} returned {_describe(code)} for a batch of 2 "
+                    f"rows of {n_features} features; it must return {expected_code}."
+                )
+            decoded = _call(decoder, "decoder", parts[0], factory)
+            if not _is_rows(decoded, n_features):
+                raise ValueError(
+                    f"The decoder of network={_name(factory)} returned {_describe(decoded)} for a batch of 2 "
+                    f"codes; it must return a tensor of shape (2, {n_features}) (n_features={n_features})."
+                )
+    finally:
+        encoder.train(modes[0]), decoder.train(modes[1])
+
+
+def _call(module, role, inputs, factory):
+    try:
+        return module(inputs)
+    except Exception as exc:  # the user's code: any error, reported with what it was given
+        raise ValueError(
+            f"The {role} of network={_name(factory)} failed on a batch of shape {tuple(inputs.shape)}: "
+            f"{type(exc).__name__}: {exc}"
+        ) from exc
+
+
+def _is_rows(value, width):
+    return isinstance(value, torch.Tensor) and value.is_floating_point() and tuple(value.shape) == (2, width)
+
+
+def _describe(value):
+    if isinstance(value, torch.Tensor):
+        return f"a {str(value.dtype).removeprefix('torch.')} tensor of shape {tuple(value.shape)}"
+    if isinstance(value, tuple):
+        return f"a tuple of {len(value)} ({', '.join(_describe(item) for item in value)})"
+    return f"a {type(value).__name__}"
+
+
+def _name(factory):
+    return getattr(factory, "__qualname__", repr(factory))
+
+
+# -- naming a factory, and finding it again -------------------------------------
+
+
+def dotted_path(factory):
+    """``module.qualname`` of a module-level function or class; a ValueError if it cannot be imported back."""
+    module, qualname = getattr(factory, "__module__", None), getattr(factory, "__qualname__", None)
+    if not module or not qualname or "<" in qualname:
+        raise ValueError(
+            f"Cannot save network={factory!r}: a saved model names its network by an importable path, so "
+            "the network must be a function or class defined at module level (not a lambda, a nested "
+            "function or an instance)."
+        )
+    path = f"{module}.{qualname}"
+    if module == "__main__" or _import(path) is not factory:
+        raise ValueError(
+            f"Cannot save network={path}: it cannot be imported back by that name. Define it in a module "
+            "that loading can import (not in __main__ or a notebook)."
+        )
+    return path
+
+
+def import_trusted(path, trusted, where):
+    """The factory at ``path`` if the user trusts it; otherwise a ValueError that says how to."""
+    if path not in (trusted or ()):
+        raise ValueError(
+            f"{where} holds a user network, {path}; loading it imports and runs that code. If you trust it, "
+            f"load with trusted=[{path!r}]."
+        )
+    factory = _import(path)
+    if factory is None or not callable(factory):
+        raise ValueError(f"{where} names the network {path}, which cannot be imported here.")
+    return factory
+
+
+def _import(path):
+    """The object at dotted ``path`` (the longest importable module prefix, then attributes), or None."""
+    parts = path.split(".")
+    for split in range(len(parts) - 1, 0, -1):
+        try:
+            obj = importlib.import_module(".".join(parts[:split]))
+        except ImportError:
+            continue
+        for attribute in parts[split:]:
+            obj = getattr(obj, attribute, None)
+        return obj
+    return None

@@ -1,0 +1,346 @@
+"""The ``network`` parameter: convolutional networks and the user's own encoder and decoder."""
+
+import pickle
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.datasets import load_digits
+from sklearn.model_selection import GridSearchCV
+from torch import nn
+
+import skvae
+from skvae import (
+    AutoencoderOutlierDetector,
+    AutoencoderTransformer,
+    VAEImputer,
+    VAEOutlierDetector,
+    VAETransformer,
+)
+
+ALL_ESTIMATORS = [AutoencoderTransformer, VAETransformer, AutoencoderOutlierDetector, VAEOutlierDetector]
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return (load_digits().data[:300] / 16).astype(np.float32)
+
+
+# -- user networks, at module level so that they can be saved by their dotted path
+
+
+def linear_pair(n_features, n_components, input_shape, width=8):
+    encoder = nn.Sequential(nn.Linear(n_features, width), nn.ReLU(), nn.Linear(width, n_components))
+    decoder = nn.Sequential(nn.Linear(n_components, width), nn.ReLU(), nn.Linear(width, n_features))
+    return encoder, decoder
+
+
+class PosteriorEncoder(nn.Module):
+    def __init__(self, n_features, n_components):
+        super().__init__()
+        self.trunk = nn.Sequential(nn.Linear(n_features, 16), nn.BatchNorm1d(16), nn.ReLU())
+        self.mean = nn.Linear(16, n_components)
+        self.log_var = nn.Linear(16, n_components)
+
+    def forward(self, x):
+        hidden = self.trunk(x)
+        return self.mean(hidden), self.log_var(hidden)
+
+
+class VariationalNetwork(nn.Module):
+    """A class as the factory: one module with encoder and decoder attributes."""
+
+    def __init__(self, n_features, n_components, input_shape):
+        super().__init__()
+        self.encoder = PosteriorEncoder(n_features, n_components)
+        self.decoder = nn.Sequential(nn.Linear(n_components, 16), nn.ReLU(), nn.Linear(16, n_features))
+
+
+CALLS = []
+
+
+def recording_pair(n_features, n_components, input_shape, width=8):
+    CALLS.append({"n_features": n_features, "n_components": n_components, "input_shape": input_shape})
+    return linear_pair(n_features, n_components, input_shape, width)
+
+
+def wide_code(n_features, n_components, input_shape):
+    return nn.Linear(n_features, n_components + 1), nn.Linear(n_components, n_features)
+
+
+def wrong_decoder(n_features, n_components, input_shape):
+    return nn.Linear(n_features, n_components), nn.Linear(n_components, n_features - 1)
+
+
+def failing_encoder(n_features, n_components, input_shape):
+    return nn.Linear(n_features + 5, n_components), nn.Linear(n_components, n_features)
+
+
+def not_modules(n_features, n_components, input_shape):
+    return "encoder", "decoder"
+
+
+def user_network(estimator_class):
+    return VariationalNetwork if estimator_class._variational else linear_pair
+
+
+# -- the convolutional family -----------------------------------------------------
+
+
+@pytest.mark.parametrize("estimator_class", ALL_ESTIMATORS)
+def test_conv_networks_read_rows_as_images(estimator_class, digits):
+    model = estimator_class(
+        network="conv",
+        input_shape=(1, 8, 8),
+        hidden_layer_sizes=(4, 8),
+        n_components=3,
+        max_iter=3,
+        random_state=0,
+    ).fit(digits)
+    assert isinstance(model.encoder_.state_dict()[next(iter(model.encoder_.state_dict()))], torch.Tensor)
+    assert any(isinstance(layer, nn.Conv2d) for layer in model.encoder_.modules())
+    assert any(isinstance(layer, nn.ConvTranspose2d) for layer in model.decoder_.modules())
+    assert model.transform(digits).shape == (300, 3)
+    assert np.isfinite(model.score_samples(digits)).all()
+    assert np.asarray(model.inverse_transform(model.transform(digits[:5]))).shape == (5, 64)
+
+
+@pytest.mark.parametrize(
+    "input_shape",
+    [(2, 7, 5), (3, 11), (1, 1), (1, -1), (2, -1, 3)],
+    ids=lambda shape: "x".join(map(str, shape)),
+)
+def test_conv_decoder_gives_back_rows_of_every_shape(input_shape):
+    n_features = int(np.prod([size for size in input_shape if size != -1])) * (4 if -1 in input_shape else 1)
+    X = np.random.RandomState(0).normal(size=(40, n_features))
+    model = AutoencoderTransformer(
+        network="conv", input_shape=input_shape, hidden_layer_sizes=(3, 5), max_iter=2, random_state=0
+    )
+    reconstruction = model.fit(X).inverse_transform(model.transform(X))
+    assert reconstruction.shape == X.shape
+
+
+def test_conv_blocks_follow_hidden_layer_sizes():
+    X = np.random.RandomState(0).normal(size=(30, 2 * 16))
+    model = VAETransformer(network="conv", input_shape=(2, 16), hidden_layer_sizes=(3, 5, 7), max_iter=1).fit(
+        X
+    )
+    convolutions = [layer for layer in model.encoder_.modules() if isinstance(layer, nn.Conv1d)]
+    assert [layer.out_channels for layer in convolutions] == [3, 5, 7]
+    # Each block halves the length: 16 -> 8 -> 4 -> 2.
+    assert model.encoder_.network.head.in_features == 7 * 2
+
+
+def test_conv_needs_an_input_shape_that_holds_the_rows(digits):
+    with pytest.raises(ValueError, match="network='conv' needs input_shape"):
+        AutoencoderTransformer(network="conv", max_iter=1).fit(digits)
+    with pytest.raises(ValueError, match=r"input_shape=\(1, 8, 7\) cannot hold rows of 64 features"):
+        AutoencoderTransformer(network="conv", input_shape=(1, 8, 7), max_iter=1).fit(digits)
+    with pytest.raises(ValueError, match="input_shape must be"):
+        AutoencoderTransformer(network="conv", input_shape=(64,), max_iter=1).fit(digits)
+    with pytest.raises(ValueError, match="input_shape must be"):
+        AutoencoderTransformer(network="conv", input_shape=(-1, -1), max_iter=1).fit(digits)
+
+
+def test_conv_refuses_categorical_columns():
+    X = pd.DataFrame({"a": np.arange(20.0), "b": pd.Categorical(["x", "y"] * 10)})
+    with pytest.raises(ValueError, match="X has categorical columns"):
+        AutoencoderTransformer(network="conv", input_shape=(1, -1), max_iter=1).fit(X)
+
+
+def test_built_in_networks_take_no_network_params(digits):
+    with pytest.raises(ValueError, match="network='conv' takes none"):
+        AutoencoderTransformer(network="conv", input_shape=(1, 8, 8), network_params={"width": 3}).fit(digits)
+
+
+def test_conv_training_lowers_the_error(digits):
+    model = AutoencoderTransformer(
+        network="conv",
+        input_shape=(1, 8, 8),
+        hidden_layer_sizes=(8,),
+        n_components=8,
+        max_iter=15,
+        random_state=0,
+    ).fit(digits)
+    assert model.loss_curve_[-1] < 0.5 * model.loss_curve_[0]
+
+
+# -- user networks -----------------------------------------------------------------
+
+
+def test_a_user_network_is_called_with_the_rows_shape_and_its_params(digits):
+    CALLS.clear()
+    model = AutoencoderTransformer(
+        network=recording_pair, network_params={"width": 5}, input_shape=(1, 8, 8), n_components=3, max_iter=2
+    ).fit(digits)
+    assert CALLS == [{"n_features": 64, "n_components": 3, "input_shape": (1, 8, 8)}]
+    assert model.encoder_[0].out_features == 5
+    assert model.transform(digits).shape == (300, 3)
+
+
+def test_n_features_of_a_user_network_counts_one_input_per_category():
+    CALLS.clear()
+    X = pd.DataFrame({"a": np.arange(30.0), "b": pd.Categorical(["x", "y", "z"] * 10)})
+    AutoencoderTransformer(network=recording_pair, max_iter=1).fit(X)
+    assert CALLS[0]["n_features"] == 1 + 3
+    assert CALLS[0]["input_shape"] is None
+
+
+@pytest.mark.parametrize("estimator_class", ALL_ESTIMATORS)
+def test_user_networks_work_with_every_estimator(estimator_class, digits):
+    model = estimator_class(network=user_network(estimator_class), n_components=3, max_iter=3, random_state=0)
+    model.fit(digits)
+    assert model.transform(digits).shape == (300, 3)
+    assert np.isfinite(model.score_samples(digits)).all()
+    if hasattr(model, "feature_contributions"):
+        assert model.feature_contributions(digits[:4]).shape == (4, 64)
+
+
+def test_the_imputer_takes_a_user_network(digits):
+    X = digits.astype(np.float64)
+    X[::3, 5] = np.nan
+    imputed = VAEImputer(network=VariationalNetwork, max_iter=2, n_importance_samples=4).fit_transform(X)
+    assert not np.isnan(imputed).any()
+
+
+def test_user_networks_are_seeded_by_random_state_and_leave_torchs_rng_alone(digits):
+    torch.manual_seed(123)
+    expected_next = torch.rand(3)
+    torch.manual_seed(123)
+    first = AutoencoderTransformer(network=linear_pair, max_iter=2, random_state=0).fit(digits)
+    assert torch.equal(torch.rand(3), expected_next)
+    second = AutoencoderTransformer(network=linear_pair, max_iter=2, random_state=0).fit(digits)
+    np.testing.assert_array_equal(first.transform(digits), second.transform(digits))
+    other = AutoencoderTransformer(network=linear_pair, max_iter=2, random_state=1).fit(digits)
+    assert not np.array_equal(first.transform(digits), other.transform(digits))
+
+
+@pytest.mark.parametrize(
+    "factory, estimator_class, message",
+    [
+        (
+            wide_code,
+            AutoencoderTransformer,
+            r"The encoder of network=wide_code returned a float32 tensor of shape \(2, 3\)",
+        ),
+        (
+            linear_pair,
+            VAETransformer,
+            r"The encoder of network=linear_pair .* must return a pair \(mean, log_variance\)",
+        ),
+        (
+            wrong_decoder,
+            AutoencoderTransformer,
+            r"The decoder of network=wrong_decoder returned .* \(2, 63\)",
+        ),
+        (
+            failing_encoder,
+            AutoencoderTransformer,
+            r"The encoder of network=failing_encoder failed on a batch",
+        ),
+    ],
+)
+def test_a_user_network_that_returns_the_wrong_shapes_is_named(factory, estimator_class, message, digits):
+    with pytest.raises(ValueError, match=message):
+        estimator_class(network=factory, max_iter=1).fit(digits)
+
+
+def test_a_factory_must_return_two_modules(digits):
+    with pytest.raises(TypeError, match=r"must return \(encoder, decoder\), two torch modules"):
+        AutoencoderTransformer(network=not_modules, max_iter=1).fit(digits)
+
+
+def test_module_instances_are_refused_so_that_clones_never_share_weights(digits):
+    with pytest.raises(TypeError, match="got an instance of Linear. Pass its class"):
+        AutoencoderTransformer(network=nn.Linear(64, 2), max_iter=1).fit(digits)
+
+
+def test_network_params_cannot_set_what_skvae_passes(digits):
+    with pytest.raises(ValueError, match=r"network_params cannot set \['n_components'\]"):
+        AutoencoderTransformer(network=linear_pair, network_params={"n_components": 3}).fit(digits)
+
+
+def test_clones_and_refits_build_fresh_networks(digits):
+    model = AutoencoderTransformer(network=linear_pair, max_iter=2, random_state=0).fit(digits)
+    encoder = model.encoder_
+    copy = clone(model).fit(digits)
+    assert copy.encoder_ is not encoder
+    assert all(
+        a.data_ptr() != b.data_ptr()
+        for a, b in zip(encoder.parameters(), copy.encoder_.parameters(), strict=True)
+    )
+    model.fit(digits)
+    assert model.encoder_ is not encoder
+
+
+def test_grid_search_over_network_params(digits):
+    search = GridSearchCV(
+        AutoencoderTransformer(network=linear_pair, max_iter=2, random_state=0),
+        {"network_params": [{"width": 4}, {"width": 16}]},
+        cv=2,
+    ).fit(digits)
+    assert search.best_params_["network_params"] in ({"width": 4}, {"width": 16})
+    assert search.best_estimator_.encoder_[0].out_features == search.best_params_["network_params"]["width"]
+
+
+# -- saving -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("estimator_class", ALL_ESTIMATORS)
+def test_pickle_keeps_user_and_conv_networks(estimator_class, digits):
+    for params in ({"network": user_network(estimator_class)}, {"network": "conv", "input_shape": (1, 8, 8)}):
+        model = estimator_class(max_iter=2, random_state=0, hidden_layer_sizes=(4,), **params).fit(digits)
+        restored = pickle.loads(pickle.dumps(model))
+        np.testing.assert_array_equal(restored.score_samples(digits), model.score_samples(digits))
+
+
+def test_skvae_load_refuses_a_user_network_unless_trusted(tmp_path, digits):
+    model = VAETransformer(network=VariationalNetwork, max_iter=2, random_state=0).fit(digits)
+    path = tmp_path / "model.skvae"
+    skvae.save(model, path)
+    name = f"{VariationalNetwork.__module__}.VariationalNetwork"
+    with pytest.raises(ValueError, match=rf"holds a user network, {name}; .* load with trusted=\['{name}'\]"):
+        skvae.load(path)
+    with pytest.raises(ValueError, match="holds a user network"):
+        skvae.load(path, trusted=["some.other.network"])
+    loaded = skvae.load(path, trusted=[name])
+    assert loaded.network is VariationalNetwork
+    # The batch-norm buffers (an int64 counter among them) come back too.
+    assert loaded.encoder_.network.trunk[1].num_batches_tracked.dtype == torch.int64
+    np.testing.assert_array_equal(loaded.transform(digits), model.transform(digits))
+    np.testing.assert_array_equal(loaded.score_samples(digits), model.score_samples(digits))
+
+
+def test_skvae_save_keeps_network_params_and_conv_shapes(tmp_path, digits):
+    model = AutoencoderTransformer(network=linear_pair, network_params={"width": 6}, max_iter=2).fit(digits)
+    skvae.save(model, tmp_path / "user.skvae")
+    loaded = skvae.load(tmp_path / "user.skvae", trusted=[f"{linear_pair.__module__}.linear_pair"])
+    assert loaded.network_params == {"width": 6}
+    conv = VAEOutlierDetector(network="conv", input_shape=(1, -1), hidden_layer_sizes=(3,), max_iter=2).fit(
+        digits
+    )
+    skvae.save(conv, tmp_path / "conv.skvae")
+    np.testing.assert_array_equal(
+        skvae.load(tmp_path / "conv.skvae").decision_function(digits), conv.decision_function(digits)
+    )
+
+
+def test_skvae_save_refuses_a_network_it_could_not_import_back(tmp_path, digits):
+    def local_pair(n_features, n_components, input_shape):
+        return linear_pair(n_features, n_components, input_shape)
+
+    model = AutoencoderTransformer(network=local_pair, max_iter=1).fit(digits)
+    with pytest.raises(ValueError, match="must be a function or class defined at module level"):
+        skvae.save(model, tmp_path / "model.skvae")
+
+
+def test_skops_asks_to_trust_a_user_network(digits):
+    sio = pytest.importorskip("skops.io")
+    model = AutoencoderTransformer(network=linear_pair, max_iter=2, random_state=0).fit(digits)
+    data = sio.dumps(model)
+    untrusted = sio.get_untrusted_types(data=data)
+    assert f"{linear_pair.__module__}.linear_pair" in untrusted
+    loaded = sio.loads(data, trusted=untrusted)
+    np.testing.assert_array_equal(loaded.transform(digits), model.transform(digits))
