@@ -4,6 +4,8 @@ ORDER = [
     "plot_quickstart.py",
     "plot_pca_comparison.py",
     "plot_mnist_autoencoder.py",
+    "plot_mnist_networks.py",
+    "plot_sequence_autoencoder.py",
     "plot_pandas_pipeline.py",
     "plot_grid_search.py",
     "plot_anomaly_detection.py",
