@@ -18,7 +18,9 @@ Three parts (each prints Markdown tables):
   interleaved in fresh processes, medians of ``--repeats``.
 
 Times are CPU-process seconds and wall seconds of the training calls alone, with ``--threads``
-torch threads.
+torch threads. The training budget counts CPU seconds divided by the threads (the wall time of an
+unloaded machine), so that other jobs on a shared machine do not shorten it; the curves compare
+models at equal CPU seconds.
 
     python benchmarks/bench_networks.py ae --minutes 15 --threads 2
     python benchmarks/bench_networks.py vae --minutes 15 --k 5000 --test-rows 1000
@@ -54,7 +56,10 @@ def squared_error(model, X):
 
 
 def train_for(model, next_epoch, minutes, max_epochs, evaluate):
-    """Epochs of ``partial_fit`` until ``minutes`` of training; (epoch, cpu s, wall s, evaluate()) rows."""
+    """Epochs of ``partial_fit`` until ``minutes`` of training compute.
+
+    Returns (epoch, CPU s, wall s, evaluate(model)) after each epoch.
+    """
     curve, cpu, wall = [], 0.0, 0.0
     for epoch in range(1, max_epochs + 1):
         X = next_epoch()
@@ -64,14 +69,19 @@ def train_for(model, next_epoch, minutes, max_epochs, evaluate):
         wall += time.perf_counter() - wall_start
         curve.append((epoch, cpu, wall, evaluate(model)))
         print(f"  epoch {epoch}: {curve[-1][3]:.3f} after {wall:.0f} s", file=sys.stderr, flush=True)
-        if wall >= 60 * minutes:
+        # A budget of compute, not of wall time, which other jobs on a shared machine stretch.
+        if cpu / torch.get_num_threads() >= 60 * minutes:
             break
     return curve
 
 
 def at_time(curve, seconds):
-    """The value reached by ``seconds`` of training (wall), or None if the first epoch took longer."""
-    reached = [value for _, _, wall, value in curve if wall <= seconds]
+    """The value reached by ``seconds`` of training (CPU), or None if the first epoch took longer.
+
+    CPU seconds of the process rather than wall seconds: on a shared machine
+    the wall time of the same work varies with the other jobs' load.
+    """
+    reached = [value for _, cpu, _, value in curve if cpu <= seconds]
     return reached[-1] if reached else None
 
 
@@ -85,9 +95,9 @@ def print_curves(curves, unit):
 
 
 def print_same_time(curves, unit, reference):
-    longest = max(curve[-1][2] for curve in curves.values())
-    checkpoints = [s for s in (30, 60, 120, 300, 600, 900, 1800) if s <= longest] + [longest]
-    print(f"\n{unit} reached by the same training time (wall s); ratio to {reference}\n")
+    longest = max(curve[-1][1] for curve in curves.values())
+    checkpoints = [s for s in (30, 60, 120, 300, 600, 900, 1800) if s < longest] + [longest]
+    print(f"\n{unit} reached by the same training time (CPU s); ratio to {reference}\n")
     print("| model | " + " | ".join(f"{s:.0f} s" for s in checkpoints) + " |")
     print("|---|" + "---|" * len(checkpoints))
     for name, curve in curves.items():
