@@ -20,7 +20,7 @@ from torch import nn
 from ._architectures import BUILT_IN, check_network, check_user_networks
 from ._callbacks import CallbackSupportMixin, fit_callbacks, fitted_attributes
 from ._column_statistics import rows_without_observed
-from ._state import STATE_KEY, get_state, restore_networks
+from ._state import PlainStateMixin
 from ._table import TableEncoder
 from ._tensors import as_rows, check_code_array, map_rows, mean_over_rows, resolve_device
 from ._training import TrainingDiverged, make_optimizer, snapshot, train
@@ -30,7 +30,9 @@ from ._training import TrainingDiverged, make_optimizer, snapshot, train
 _MEAN_CHUNK_ROWS = 1024
 
 
-class BaseAutoencoder(CallbackSupportMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+class BaseAutoencoder(
+    PlainStateMixin, CallbackSupportMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
+):
     """Shared machinery of :class:`AutoencoderTransformer` and :class:`VAETransformer`."""
 
     _parameter_constraints: dict = {
@@ -355,33 +357,11 @@ class BaseAutoencoder(CallbackSupportMixin, ClassNamePrefixFeaturesOutMixin, Tra
         self._optimizer = None
         check_user_networks(self, self.encoder_, self.decoder_, n_features, variational=self._variational)
 
-    def __getstate__(self):
-        # Plain data only (see _state): pickles, joblib and skops files hold
-        # no torch object, and a model fitted on a GPU loads without one. The
-        # table's columns go as a dict, which skops trusts.
-        state = get_state(self, super().__getstate__())
-        if isinstance(state.get("_table"), TableEncoder):
-            state = {**state, "_table": state["_table"].to_dict()}
-        return state
-
-    def __copy__(self):
-        # A shallow copy shares the networks, as copy.copy does for any object;
-        # without this, copy.copy would go through the plain-data state.
-        new = type(self).__new__(type(self))
-        new.__dict__.update(self.__dict__)
-        return new
-
-    def __setstate__(self, state):
-        state = dict(state)
-        if isinstance(state.get("_table"), dict):
-            state["_table"] = TableEncoder.from_dict(state["_table"])
-        if STATE_KEY in state:
-            modules, optimizer = restore_networks(type(self), state.pop(STATE_KEY))
-            state.update(modules, _optimizer=optimizer)
-        super().__setstate__(state)
-
     def _architecture(self):
-        """What ``_build_networks`` needs to rebuild the fitted networks, as JSON-able values."""
+        """What ``_build_networks`` needs to rebuild the fitted networks.
+
+        Plain values, but for a user network: its factory (pickled by reference).
+        """
         return {
             # The networks' own widths: categorical columns take one input per category.
             "n_features": int(self._table.width),

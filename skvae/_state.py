@@ -2,11 +2,13 @@
 
 The torch modules become their ``state_dict`` as numpy arrays (float32 for
 skvae's own networks; a user network's buffers keep their dtype) plus a
-JSON-able description of the architecture they are rebuilt from; Adam's
-moments become arrays too. Every other entry of the estimator's ``__dict__``
-is plain Python and numpy data already and passes through unchanged. So a
-pickle holds no torch object (a model fitted on a GPU unpickles on a machine
-without one), and skops trusts everything in the state but skvae's classes.
+description of the architecture they are rebuilt from (plain values, and
+for a user network its factory); Adam's moments become arrays too. Every
+other entry of the estimator's ``__dict__`` is plain Python and numpy data
+already and passes through unchanged. So a pickle holds no torch object (a
+model fitted on a GPU unpickles on a machine without one), and skops trusts
+everything in the state but skvae's classes and a user network's factory,
+which it lists for ``trusted=``.
 
 Restoring rebuilds the networks from the description and checks every
 array's name, dtype and shape against them (on torch's meta device, before
@@ -18,6 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ._table import TableEncoder
 from ._training import make_optimizer
 
 # Bumped whenever the layout below changes; restore reads every version up to it.
@@ -175,3 +178,32 @@ def _restore_optimizer(networks, saved):
     except (KeyError, ValueError, RuntimeError) as exc:
         raise _refuse(f"invalid optimizer state ({exc})") from None
     return optimizer
+
+
+class PlainStateMixin:
+    """Pickling (and copying) of an estimator through the plain-data state above."""
+
+    def __getstate__(self):
+        # Plain data only (see _state): pickles, joblib and skops files hold
+        # no torch object, and a model fitted on a GPU loads without one. The
+        # table's columns go as a dict, which skops trusts.
+        state = get_state(self, super().__getstate__())
+        if isinstance(state.get("_table"), TableEncoder):
+            state = {**state, "_table": state["_table"].to_dict()}
+        return state
+
+    def __copy__(self):
+        # A shallow copy shares the networks, as copy.copy does for any object;
+        # without this, copy.copy would go through the plain-data state.
+        new = type(self).__new__(type(self))
+        new.__dict__.update(self.__dict__)
+        return new
+
+    def __setstate__(self, state):
+        state = dict(state)
+        if isinstance(state.get("_table"), dict):
+            state["_table"] = TableEncoder.from_dict(state["_table"])
+        if STATE_KEY in state:
+            modules, optimizer = restore_networks(type(self), state.pop(STATE_KEY))
+            state.update(modules, _optimizer=optimizer)
+        super().__setstate__(state)
