@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.sparse as sp
+from torch import nn
 
 from skvae import AutoencoderOutlierDetector, AutoencoderTransformer, VAEOutlierDetector, VAETransformer
 
@@ -144,6 +145,11 @@ def frame():
 
 def unit_interval():
     return 1 / (1 + np.exp(-BASE))
+
+
+def three_wide_code(n_features, n_components, input_shape):
+    """A user network whose encoder returns 3 numbers per row, for codes of 2."""
+    return nn.Linear(n_features, 3), nn.Linear(n_components, n_features)
 
 
 CASES = [
@@ -444,6 +450,40 @@ CASES = [
         ("fit",),
         lambda tmp: BASE.tolist(),
         Works(reference=lambda tmp: BASE, same_as="the array"),
+    ),
+    Case(
+        "conv-without-shape",
+        "`network='conv'` without `input_shape`",
+        ("fit",),
+        lambda tmp: BASE,
+        Raises(ValueError, "network='conv' needs input_shape: (channels, length) for series"),
+        params={"network": "conv"},
+    ),
+    Case(
+        "conv-shape-mismatch",
+        "an `input_shape` that cannot hold the rows (`(1, 3)` for 4 features)",
+        ("fit",),
+        lambda tmp: BASE,
+        Raises(ValueError, "input_shape=(1, 3) cannot hold rows of 4 features"),
+        params={"network": "conv", "input_shape": (1, 3)},
+    ),
+    Case(
+        "module-instance",
+        "a torch module instance as `network` (not a class or function)",
+        ("fit",),
+        lambda tmp: BASE,
+        Raises(TypeError, "got an instance of Linear. Pass its class"),
+        params={"network": nn.Linear(4, 2)},
+    ),
+    Case(
+        "wrong-code-shape",
+        "a user network whose encoder returns the wrong shape",
+        ("fit",),
+        lambda tmp: BASE,
+        Raises(
+            ValueError, "The encoder of network=three_wide_code returned a float32 tensor of shape (2, 3)"
+        ),
+        params={"network": three_wide_code},
     ),
     Case(
         "outside-unit-interval",
