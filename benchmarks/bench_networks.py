@@ -13,6 +13,10 @@ Three parts (each prints Markdown tables):
   NLL by importance sampling with ``--k`` samples on the first ``--test-rows`` test images. The MLP
   is bench_vae_quality.py's 784-512-256-32; the conv VAE is ``network="conv"`` with
   ``--conv-channels``.
+* series: UCR time series that ship with sktime (GunPoint, ItalyPowerDemand, ArrowHead, OSULeaf):
+  codes of the same size from PCA and from MLP and convolutional autoencoders and VAEs, each fitted
+  without labels on all series of a set; the accuracy of a k-NN classifier (k = 1 and 5) fitted on
+  the codes of the archive's training series and scored on those of its test series.
 * overhead: ``network="mlp"`` against another checkout of skvae (``--baseline``, e.g. a worktree of
   the commit before the network parameter): the same outputs bit for bit, and fit times, run
   interleaved in fresh processes, medians of ``--repeats``.
@@ -24,6 +28,7 @@ models at equal CPU seconds.
 
     python benchmarks/bench_networks.py ae --minutes 15 --threads 2
     python benchmarks/bench_networks.py vae --minutes 15 --k 5000 --test-rows 1000
+    python benchmarks/bench_networks.py series --threads 1
     python benchmarks/bench_networks.py overhead --baseline /path/to/old/checkout
 """
 
@@ -192,6 +197,59 @@ def vaes(args):
         args.json.write_text(json.dumps({"curves": curves, "nll": {k: v[0] for k, v in results.items()}}))
 
 
+def knn_accuracies(model, X_train, y_train, X_test, y_test):
+    """Test accuracy of 1-NN and 5-NN classifiers on the codes of a fitted model."""
+    from sklearn.neighbors import KNeighborsClassifier
+
+    codes_train, codes_test = model.transform(X_train), model.transform(X_test)
+    return [KNeighborsClassifier(k).fit(codes_train, y_train).score(codes_test, y_test) for k in (1, 5)]
+
+
+def series(args):
+    """k-NN accuracy on codes of UCR series: PCA against MLP and convolutional networks, same dimension."""
+    from sklearn.decomposition import PCA
+    from sktime.datasets import load_UCR_UEA_dataset
+
+    from skvae import AutoencoderTransformer, VAETransformer
+
+    conv = {"network": "conv", "input_shape": (1, -1), "hidden_layer_sizes": (16, 32)}
+    models = {
+        "AE, MLP": (AutoencoderTransformer, {}),
+        "VAE, MLP": (VAETransformer, {}),
+        "AE, conv (16, 32)": (AutoencoderTransformer, conv),
+        "VAE, conv (16, 32)": (VAETransformer, conv),
+    }
+    print(
+        "UCR series (from sktime's package): every model fitted without labels on all series of a data set; "
+        "a k-NN classifier fitted on the codes of the archive's training series scores the codes of its test "
+        f"series. skvae models: max_iter={args.max_iter}, mean over seeds {args.seeds}.\n"
+    )
+    print("| data set | series x length | code size | model | 1-NN accuracy | 5-NN accuracy |")
+    print("|---|---|---|---|---|---|")
+    for name in args.series:
+        X_train, y_train = load_UCR_UEA_dataset(name, split="train", return_X_y=True, return_type="numpy2D")
+        X_test, y_test = load_UCR_UEA_dataset(name, split="test", return_X_y=True, return_type="numpy2D")
+        X = np.vstack([X_train, X_test])
+        split = (X_train, y_train, X_test, y_test)
+
+        for n_components in args.code_sizes:
+            rows = {"PCA": knn_accuracies(PCA(n_components).fit(X), *split)}
+            for model_name, (estimator_class, params) in models.items():
+                runs = [
+                    knn_accuracies(
+                        estimator_class(
+                            n_components=n_components, max_iter=args.max_iter, random_state=seed, **params
+                        ).fit(X),
+                        *split,
+                    )
+                    for seed in args.seeds
+                ]
+                rows[model_name] = np.mean(runs, axis=0)
+            for model_name, (one, five) in rows.items():
+                shape = f"{X.shape[0]} x {X.shape[1]}"
+                print(f"| {name} | {shape} | {n_components} | {model_name} | {one:.3f} | {five:.3f} |")
+
+
 # -- overhead: the same script in fresh processes, on this checkout and on --baseline
 
 _OVERHEAD_SCRIPT = """
@@ -249,7 +307,7 @@ def main():
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("part", choices=["ae", "vae", "overhead"])
+    parser.add_argument("part", choices=["ae", "vae", "series", "overhead"])
     parser.add_argument("--data", type=Path, default=DEFAULT_MNIST, help="path to mnist.npz")
     parser.add_argument("--minutes", type=float, default=15.0, help="training budget per model")
     parser.add_argument("--max-epochs", type=int, default=1000)
@@ -259,6 +317,12 @@ def main():
     parser.add_argument(
         "--test-rows", type=int, default=1000, help="test images the VAEs' NLL is measured on"
     )
+    parser.add_argument(
+        "--series", nargs="+", default=["GunPoint", "ItalyPowerDemand", "ArrowHead", "OSULeaf"]
+    )
+    parser.add_argument("--code-sizes", type=int, nargs="+", default=[2, 8])
+    parser.add_argument("--max-iter", type=int, default=100, help="series: epochs of the skvae models")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
     parser.add_argument("--baseline", type=Path, help="overhead: a checkout of skvae to compare with")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=2)
@@ -266,7 +330,7 @@ def main():
     parser.add_argument("--json", type=Path, help="also write the curves here")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    {"ae": autoencoders, "vae": vaes, "overhead": overhead}[args.part](args)
+    {"ae": autoencoders, "vae": vaes, "series": series, "overhead": overhead}[args.part](args)
 
 
 if __name__ == "__main__":
