@@ -68,9 +68,10 @@ def resolve_input_shape(input_shape, n_features):
     return tuple(int(size) for size in shape)
 
 
-def make_encoder_decoder(estimator, n_features, hidden_layer_sizes, generator, *, variational):
-    """The estimator's encoder and decoder; a variational encoder returns (mean, log-variance)."""
+def make_encoder_decoder(estimator, n_features, hidden_layer_sizes, generator):
+    """The estimator's encoder and decoder; a VAE's encoder returns (mean, log-variance)."""
     network, n_components, activation = estimator.network, estimator.n_components, estimator.activation
+    variational = estimator._variational
     if network == "mlp":
         if not variational:
             return make_autoencoder(n_features, hidden_layer_sizes, n_components, activation, generator)
@@ -102,10 +103,11 @@ def make_encoder_decoder(estimator, n_features, hidden_layer_sizes, generator, *
     return (GaussianPosterior(encoder) if variational else encoder), decoder
 
 
-def check_user_networks(estimator, encoder, decoder, n_features, *, variational):
+def check_user_networks(estimator, encoder, decoder, n_features):
     """Check once, at fit, that a user network returns what the estimator reads."""
     if estimator.network in BUILT_IN:
         return
+    variational = estimator._variational
     if variational:
         encoder = encoder.network  # the user's, before GaussianPosterior splits it
     check_output_shapes(

@@ -147,9 +147,7 @@ class AutoencoderTransformer(BaseAutoencoder):
     """
 
     def _build_networks(self, n_features, hidden_layer_sizes, generator, n_numeric=None):
-        encoder, decoder = make_encoder_decoder(
-            self, n_features, hidden_layer_sizes, generator, variational=False
-        )
+        encoder, decoder = make_encoder_decoder(self, n_features, hidden_layer_sizes, generator)
         return {"encoder": encoder, "decoder": decoder}
 
     def _loss(self, batch, generator, has_missing):

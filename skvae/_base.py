@@ -355,7 +355,11 @@ class BaseAutoencoder(
         for name, module in modules.items():
             setattr(self, f"{name}_", module.to(device))
         self._optimizer = None
-        check_user_networks(self, self.encoder_, self.decoder_, n_features, variational=self._variational)
+        try:
+            check_user_networks(self, self.encoder_, self.decoder_, n_features)
+        except ValueError:
+            self._forget_fit()  # no half-built model
+            raise
 
     def _architecture(self):
         """What ``_build_networks`` needs to rebuild the fitted networks.

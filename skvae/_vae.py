@@ -258,9 +258,7 @@ class VAETransformer(BaseAutoencoder):
         self.n_importance_samples = n_importance_samples
 
     def _build_networks(self, n_features, hidden_layer_sizes, generator, n_numeric=None):
-        encoder, decoder = make_encoder_decoder(
-            self, n_features, hidden_layer_sizes, generator, variational=True
-        )
+        encoder, decoder = make_encoder_decoder(self, n_features, hidden_layer_sizes, generator)
         return {
             "encoder": encoder,
             "decoder": decoder,

@@ -8,6 +8,7 @@ import pytest
 import torch
 from sklearn.base import clone
 from sklearn.datasets import load_digits
+from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV
 from torch import nn
 
@@ -245,6 +246,14 @@ def test_user_networks_are_seeded_by_random_state_and_leave_torchs_rng_alone(dig
 def test_a_user_network_that_returns_the_wrong_shapes_is_named(factory, estimator_class, message, digits):
     with pytest.raises(ValueError, match=message):
         estimator_class(network=factory, max_iter=1).fit(digits)
+
+
+def test_a_network_that_fails_its_check_leaves_no_fitted_model(digits):
+    model = AutoencoderTransformer(network=wide_code, max_iter=1)
+    with pytest.raises(ValueError, match="The encoder of network=wide_code"):
+        model.fit(digits)
+    with pytest.raises(NotFittedError):
+        model.transform(digits)
 
 
 def test_a_factory_must_return_two_modules(digits):
