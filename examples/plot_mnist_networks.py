@@ -1,7 +1,7 @@
 """
-=================================================
+==================================================
 The article's MNIST autoencoder, and a convolution
-=================================================
+==================================================
 
 The founding article on autoencoders illustrates them with a Keras model of
 MNIST: a 784-64-32 encoder, a 32-64-784 decoder with a sigmoid output, Adam,
