@@ -353,3 +353,14 @@ def test_skops_asks_to_trust_a_user_network(digits):
     assert f"{linear_pair.__module__}.linear_pair" in untrusted
     loaded = sio.loads(data, trusted=untrusted)
     np.testing.assert_array_equal(loaded.transform(digits), model.transform(digits))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device to fit on")
+@pytest.mark.parametrize("estimator_class", ALL_ESTIMATORS)
+def test_conv_and_user_networks_train_on_a_gpu(estimator_class, digits):
+    for params in ({"network": user_network(estimator_class)}, {"network": "conv", "input_shape": (1, 8, 8)}):
+        model = estimator_class(device="cuda", max_iter=2, random_state=0, **params).fit(digits)
+        assert all(parameter.is_cuda for parameter in model._networks().parameters())
+        assert np.isfinite(model.score_samples(digits)).all()
+        restored = pickle.loads(pickle.dumps(model))  # back on the CPU
+        np.testing.assert_allclose(restored.transform(digits), model.transform(digits), rtol=1e-4, atol=1e-4)
