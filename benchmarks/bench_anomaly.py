@@ -51,6 +51,7 @@ import ast
 import contextlib
 import json
 import platform
+import re
 import sys
 import time
 import warnings
@@ -205,7 +206,7 @@ def parse_detector(spec):
     """``NAME`` or ``NAME:param=value,...`` -> (name, {param: value}); values are Python literals."""
     name, _, settings = spec.partition(":")
     params = {}
-    for setting in filter(None, settings.split(",")):
+    for setting in filter(None, re.split(r",(?![^()\[\]]*[)\]])", settings)):  # not within brackets
         key, equals, value = setting.partition("=")
         if not equals:
             raise ValueError(f"{spec!r}: expected param=value, got {setting!r}")
