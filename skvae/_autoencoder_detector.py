@@ -49,6 +49,17 @@ class AutoencoderOutlierDetector(_OutlierDetectorMixin, AutoencoderTransformer):
         that quantile of the training scores. "auto" uses Tukey's lower fence
         (first quartile minus 1.5 interquartile ranges) instead.
 
+    robust_threshold : float or None, default=3.0
+        Robust training, against anomalies among the training rows: at each
+        optimizer step, the rows of the batch whose loss (its squared
+        reconstruction error) exceeds the batch's median loss by more than
+        ``robust_threshold`` robust standard deviations (1.4826 times the
+        median absolute deviation) are left out of the step, so that the model
+        does not learn to reconstruct the anomalies it is meant to find (a
+        trimmed loss). The median and its deviation are those of the majority
+        of the rows, so up to half the rows may be anomalies. None trains on
+        every row.
+
     hidden_layer_sizes : array-like of int, default=(128,)
         Widths of the encoder's hidden layers, from the input inwards. The
         decoder mirrors them.
@@ -65,10 +76,11 @@ class AutoencoderOutlierDetector(_OutlierDetectorMixin, AutoencoderTransformer):
     learning_rate_init : float, default=2e-3
         Adam's learning rate.
 
-    max_iter : int, default=10
+    max_iter : int or "auto", default=10
         Maximum number of epochs. Few on purpose: the training rows hold the
         anomalies too, and an autoencoder trained long learns to reconstruct
-        them as well.
+        them as well. "auto" runs as many as make about 1,000 optimizer steps
+        (fewer on wide data), as :class:`VAEOutlierDetector` does.
 
     tol : float, default=1e-4
         Improvement of the training loss (or, with ``early_stopping``, of the
@@ -173,6 +185,7 @@ class AutoencoderOutlierDetector(_OutlierDetectorMixin, AutoencoderTransformer):
         n_components=8,
         *,
         contamination="auto",
+        robust_threshold=3.0,
         hidden_layer_sizes=(128,),
         activation="relu",
         alpha=1e-4,
@@ -212,6 +225,15 @@ class AutoencoderOutlierDetector(_OutlierDetectorMixin, AutoencoderTransformer):
             standardize=standardize,
         )
         self.contamination = contamination
+        self.robust_threshold = robust_threshold
+
+    def _loss(self, batch, generator, has_missing):
+        if self.robust_threshold is None:
+            return super()._loss(batch, generator, has_missing)
+        x, observed = self._prepare(batch) if has_missing else (batch, None)
+        row_errors = self._column_errors(x, self.decoder_(self.encoder_(x)), observed).sum(dim=1)
+        # The rows reconstructed worst are left out of the step (see _kept_rows).
+        return row_errors[self._kept_rows(row_errors)].mean()
 
     def _errors_or_nan(self, X):
         """Each column's reconstruction error, NaN where the cell is missing (for column means)."""

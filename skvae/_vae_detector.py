@@ -29,14 +29,27 @@ class VAEOutlierDetector(_OutlierDetectorMixin, VAETransformer):
 
     Parameters
     ----------
-    n_components : int, default=12
-        Number of latent variables. Generous on purpose: the KL term switches
-        off the dimensions the data do not need.
+    n_components : int, default=2
+        Number of latent variables. Few on purpose: a narrow code cannot
+        describe the rare rows, which then score low. On the development
+        half of the shared ADBench sets 2 ranked anomalies best of 2, 4, 6
+        and 12 (see the benchmarks page).
 
     contamination : "auto" or float in (0, 0.5], default="auto"
         Share of outliers expected in the training data; sets ``offset_`` to
         that quantile of the training scores. "auto" uses Tukey's lower fence
         (first quartile minus 1.5 interquartile ranges) instead.
+
+    robust_threshold : float or None, default=3.0
+        Robust training, against anomalies among the training rows: at each
+        optimizer step, the rows of the batch whose loss (the negative ELBO at
+        the posterior mean) exceeds the batch's median loss by more than
+        ``robust_threshold`` robust standard deviations (1.4826 times the
+        median absolute deviation) are left out of the step, so that the model
+        does not learn to explain the anomalies it is meant to find (a trimmed
+        loss). The median and its deviation are those of the majority of the
+        rows, so up to half the rows may be anomalies. None trains on every
+        row.
 
     hidden_layer_sizes : array-like of int, default=(128,)
         Widths of the encoder's hidden layers, from the input inwards; the decoder
@@ -68,9 +81,13 @@ class VAEOutlierDetector(_OutlierDetectorMixin, VAETransformer):
     learning_rate_init : float, default=2e-3
         Adam's learning rate.
 
-    max_iter : int, default=30
-        Maximum number of epochs. Few on purpose: the training rows hold the
-        anomalies too, and a model trained long learns to explain them as well.
+    max_iter : int or "auto", default="auto"
+        Maximum number of epochs. "auto" runs as many as make about 1,000
+        optimizer steps, so that small data sets train as much as large ones
+        (30 epochs of 7,000 rows, 1,000 epochs of 100 rows) and a fit of
+        10,000 rows takes a few seconds; on wide data at most 200,000 /
+        n_columns steps, which keeps the fit's cost bounded. At least one
+        epoch. ``n_iter_`` counts the epochs run.
 
     tol : float, default=1e-4
         Improvement of the training loss (or, with ``early_stopping``, of the
@@ -172,9 +189,10 @@ class VAEOutlierDetector(_OutlierDetectorMixin, VAETransformer):
 
     def __init__(
         self,
-        n_components=12,
+        n_components=2,
         *,
         contamination="auto",
+        robust_threshold=3.0,
         hidden_layer_sizes=(128,),
         activation="relu",
         beta=1.0,
@@ -184,7 +202,7 @@ class VAEOutlierDetector(_OutlierDetectorMixin, VAETransformer):
         alpha=1e-4,
         batch_size="auto",
         learning_rate_init=2e-3,
-        max_iter=30,
+        max_iter="auto",
         tol=1e-4,
         early_stopping=False,
         validation_fraction=0.1,
@@ -222,6 +240,19 @@ class VAEOutlierDetector(_OutlierDetectorMixin, VAETransformer):
             standardize=standardize,
         )
         self.contamination = contamination
+        self.robust_threshold = robust_threshold
+
+    def _loss(self, batch, generator, has_missing):
+        if self.robust_threshold is not None:
+            # Each row's negative ELBO at its posterior mean, to leave out the
+            # rows the model fits worst (see _kept_rows) before the step.
+            with torch.no_grad():
+                x, observed = self._prepare(batch) if has_missing else (batch, None)
+                mean, log_var = self.encoder_(x)
+                kl = 0.5 * (mean.square() + log_var.exp() - 1.0 - log_var).sum(dim=1)
+                row_losses = kl - self._log_px(x, self.decoder_(mean), observed)
+            batch = batch[self._kept_rows(row_losses)]
+        return super()._loss(batch, generator, has_missing)
 
     def _feature_terms(self, X):
         x, observed = self._prepare(X)
