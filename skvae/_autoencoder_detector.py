@@ -39,6 +39,13 @@ class AutoencoderOutlierDetector(_OutlierDetectorMixin, AutoencoderTransformer):
     rows with similar numbers of observed cells against each other. A
     missing cell's contribution is 0.
 
+    Training is robust to anomalies among the training rows: each optimizer
+    step leaves out the rows of its batch whose squared reconstruction error
+    lies more than 3 robust standard deviations (1.4826 median absolute
+    deviations) above the batch's median, so that the autoencoder does not
+    learn to reconstruct the anomalies it is meant to find (a trimmed loss;
+    it holds while anomalies are a minority of the rows).
+
     Parameters
     ----------
     n_components : int, default=8
@@ -48,17 +55,6 @@ class AutoencoderOutlierDetector(_OutlierDetectorMixin, AutoencoderTransformer):
         Share of outliers expected in the training data; sets ``offset_`` to
         that quantile of the training scores. "auto" uses Tukey's lower fence
         (first quartile minus 1.5 interquartile ranges) instead.
-
-    robust_threshold : float or None, default=3.0
-        Robust training, against anomalies among the training rows: at each
-        optimizer step, the rows of the batch whose loss (its squared
-        reconstruction error) exceeds the batch's median loss by more than
-        ``robust_threshold`` robust standard deviations (1.4826 times the
-        median absolute deviation) are left out of the step, so that the model
-        does not learn to reconstruct the anomalies it is meant to find (a
-        trimmed loss). The median and its deviation are those of the majority
-        of the rows, so up to half the rows may be anomalies. None trains on
-        every row.
 
     hidden_layer_sizes : array-like of int, default=(128,)
         Widths of the encoder's hidden layers, from the input inwards. The
@@ -185,7 +181,6 @@ class AutoencoderOutlierDetector(_OutlierDetectorMixin, AutoencoderTransformer):
         n_components=8,
         *,
         contamination="auto",
-        robust_threshold=3.0,
         hidden_layer_sizes=(128,),
         activation="relu",
         alpha=1e-4,
@@ -225,10 +220,9 @@ class AutoencoderOutlierDetector(_OutlierDetectorMixin, AutoencoderTransformer):
             standardize=standardize,
         )
         self.contamination = contamination
-        self.robust_threshold = robust_threshold
 
     def _loss(self, batch, generator, has_missing):
-        if self.robust_threshold is None:
+        if self._robust_threshold is None:
             return super()._loss(batch, generator, has_missing)
         x, observed = self._prepare(batch) if has_missing else (batch, None)
         row_errors = self._column_errors(x, self.decoder_(self.encoder_(x)), observed).sum(dim=1)

@@ -37,12 +37,21 @@ _MAD_TO_STD = 1.4826
 
 
 class _OutlierDetectorMixin(OutlierMixin):
-    """contamination, offset_, decision_function, predict and feature_contributions."""
+    """contamination, offset_, decision_function, predict and feature_contributions.
+
+    Training is robust: each optimizer step leaves out the rows of its batch
+    that the model fits worst (see ``_kept_rows``).
+    """
+
+    # Robust standard deviations above a batch's median loss beyond which a
+    # row is left out of the step; None trains on every row. A class
+    # attribute rather than a parameter: skvae.load refuses a file whose
+    # parameters differ from the class's, and files written before must load.
+    _robust_threshold = 3.0
 
     _detector_constraints: dict = {
         "contamination": [StrOptions({"auto"}), Interval(Real, 0, 0.5, closed="right")],
         "max_iter": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
-        "robust_threshold": [Interval(Real, 0, None, closed="neither"), None],
     }
 
     def _fit(self, X, X_user, y, *, incremental, keep_weights):
@@ -63,7 +72,7 @@ class _OutlierDetectorMixin(OutlierMixin):
     def _kept_rows(self, row_losses):
         """Which rows of a training batch the loss keeps: all but those far above the batch's median.
 
-        A robust fence (median plus ``robust_threshold`` robust standard
+        A robust fence (median plus ``_robust_threshold`` robust standard
         deviations, from the median absolute deviation): anomalies among
         the training rows are the rows the model fits worst, and as long as
         they are a minority they cannot move the fence.
@@ -71,7 +80,7 @@ class _OutlierDetectorMixin(OutlierMixin):
         row_losses = row_losses.detach()
         median = row_losses.median()
         spread = _MAD_TO_STD * (row_losses - median).abs().median()
-        return row_losses <= median + self.robust_threshold * spread
+        return row_losses <= median + self._robust_threshold * spread
 
     def _after_fit(self, X):
         super()._after_fit(X)

@@ -27,6 +27,13 @@ class VAEOutlierDetector(_OutlierDetectorMixin, VAETransformer):
     broken features of a row rather than spreading the blame, but add up to
     no likelihood.
 
+    Training is robust to anomalies among the training rows: each optimizer
+    step leaves out the rows of its batch whose loss (the negative ELBO at
+    the posterior mean) lies more than 3 robust standard deviations (1.4826
+    median absolute deviations) above the batch's median loss, so that the
+    model does not learn to explain the anomalies it is meant to find (a
+    trimmed loss; it holds while anomalies are a minority of the rows).
+
     Parameters
     ----------
     n_components : int, default=2
@@ -39,17 +46,6 @@ class VAEOutlierDetector(_OutlierDetectorMixin, VAETransformer):
         Share of outliers expected in the training data; sets ``offset_`` to
         that quantile of the training scores. "auto" uses Tukey's lower fence
         (first quartile minus 1.5 interquartile ranges) instead.
-
-    robust_threshold : float or None, default=3.0
-        Robust training, against anomalies among the training rows: at each
-        optimizer step, the rows of the batch whose loss (the negative ELBO at
-        the posterior mean) exceeds the batch's median loss by more than
-        ``robust_threshold`` robust standard deviations (1.4826 times the
-        median absolute deviation) are left out of the step, so that the model
-        does not learn to explain the anomalies it is meant to find (a trimmed
-        loss). The median and its deviation are those of the majority of the
-        rows, so up to half the rows may be anomalies. None trains on every
-        row.
 
     hidden_layer_sizes : array-like of int, default=(128,)
         Widths of the encoder's hidden layers, from the input inwards; the decoder
@@ -192,7 +188,6 @@ class VAEOutlierDetector(_OutlierDetectorMixin, VAETransformer):
         n_components=2,
         *,
         contamination="auto",
-        robust_threshold=3.0,
         hidden_layer_sizes=(128,),
         activation="relu",
         beta=1.0,
@@ -240,10 +235,9 @@ class VAEOutlierDetector(_OutlierDetectorMixin, VAETransformer):
             standardize=standardize,
         )
         self.contamination = contamination
-        self.robust_threshold = robust_threshold
 
     def _loss(self, batch, generator, has_missing):
-        if self.robust_threshold is not None:
+        if self._robust_threshold is not None:
             # Each row's negative ELBO at its posterior mean, to leave out the
             # rows the model fits worst (see _kept_rows) before the step.
             with torch.no_grad():
