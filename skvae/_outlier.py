@@ -30,7 +30,7 @@ _N_ANCHORS = 256
 # within a few seconds on one thread.
 _STEP_BUDGET = 1000
 # ... and at most this many steps times input columns: a step's cost grows with the
-# columns, and on 1,555 columns (ADBench's InternetAds) 1,000 steps take about 20 s.
+# columns, and on 1,555 columns (ADBench's InternetAds) 1,000 steps take nearly 20 s.
 _COLUMN_STEP_BUDGET = 200_000
 # Median absolute deviation -> standard deviation, for normally distributed values.
 _MAD_TO_STD = 1.4826
