@@ -7,14 +7,31 @@ Protocol (fixed, so that numbers from different runs are comparable):
 * For each seed (default 0, 1, 2): a stratified 70/30 split. Every detector is fitted on the training
   part without its labels -- anomalies included -- and scores the test part.
 * Score = minus ``score_samples`` (scikit-learn's sign: higher = more normal), so that higher = more
-  abnormal; ROC-AUC and average precision take the anomalies (y = 1) as the positive class.
+  abnormal; ROC-AUC and average precision (AP) take the anomalies (y = 1) as the positive class.
 * Reported per data set: the mean over seeds. Then, per detector: the mean across data sets, the mean
-  rank of ROC-AUC (1 = best) and the fit time per fit (one CPU thread; every detector is fitted once on
-  random data before the timed runs, so that torch's one-off start-up cost is charged to none of them).
+  rank of ROC-AUC (1 = best) and the fit time per fit, wall-clock and CPU (one CPU thread; every
+  detector is fitted once on random data before the timed runs, so that torch's one-off start-up cost
+  is charged to none of them).
+* The 30 shared data sets are split, once and for all, into a development half and a confirmation half
+  (alternating in ADBench's numbering: ``DEVELOPMENT_DATASETS`` and ``CONFIRMATION_DATASETS`` below).
+  Defaults are chosen looking at the development half only (``--split development``); the confirmation
+  half says whether the choice carries over. Every summary is printed for each half apart.
+
+Contamination sweep (``--contamination-sweep``): on the data sets with at least 500 normal rows, the
+same splits, but each training part is rebuilt with a chosen share of anomalies (default 0%, 5%, 20%
+and 40%): all its normal rows plus as many of its anomalies as that share needs, drawn at random (seed
+of the split); where the training part holds too few anomalies, normal rows are dropped at random
+instead, so that the share is exact. The test parts are unchanged. Reported: mean ROC-AUC and AP per
+detector and level.
 
 Preprocessing: IsolationForest and LOF see the raw features, as in ADBench. PCA and the skvae models
 are preceded by a StandardScaler. PyOD's AutoEncoder and VAE get the raw features too: with their
 default ``preprocessing=True`` they standardise internally (training mean and standard deviation).
+
+Variants: a detector name may carry parameters for its last step, ``NAME:param=value,param=value``
+(values are Python literals), e.g. ``skvae-VAE:max_iter=60,n_components=8``; a name with a leading
+underscore sets a private attribute instead, e.g. ``skvae-VAE:_robust_threshold=None`` (no robust
+training).
 
 A failure or a non-finite score is reported in the output, for its data set, detector and seed, and the
 run goes on. Means across data sets and ranks only use the data sets where every detector succeeded on
@@ -26,12 +43,17 @@ Run with one thread (the machine is shared)::
     OMP_NUM_THREADS=1 python benchmarks/bench_anomaly.py --datasets reference  # the 12 of the data README
     OMP_NUM_THREADS=1 python benchmarks/bench_anomaly.py --datasets cardio vowels --seeds 0 --max-rows 1000
     OMP_NUM_THREADS=1 python benchmarks/bench_anomaly.py --markdown --json anomaly.json
+    OMP_NUM_THREADS=1 python benchmarks/bench_anomaly.py --split development \\
+        --detectors IsolationForest skvae-VAE skvae-VAE:max_iter=60   # compare variants on one half
+    OMP_NUM_THREADS=1 python benchmarks/bench_anomaly.py --contamination-sweep --detectors IsolationForest PCA
 """
 
 import argparse
+import ast
 import contextlib
 import json
 import platform
+import re
 import sys
 import time
 import warnings
@@ -80,8 +102,47 @@ REFERENCE_DATASETS = [
     "pendigits",
     "shuttle",
 ]
+# The fixed development / confirmation split of the 30 shared data sets: alternating in ADBench's
+# numbering (1_ALOI development, 2_annthyroid confirmation, 4_breastw development, ...). Written out
+# rather than computed, so that adding a data set to the folder does not move the others.
+DEVELOPMENT_DATASETS = [
+    "ALOI",
+    "breastw",
+    "cardio",
+    "cover",
+    "glass",
+    "http",
+    "Ionosphere",
+    "Lymphography",
+    "mammography",
+    "pendigits",
+    "satimage-2",
+    "skin",
+    "Stamps",
+    "vowels",
+    "WDBC",
+]
+CONFIRMATION_DATASETS = [
+    "annthyroid",
+    "campaign",
+    "celeba",
+    "donors",
+    "Hepatitis",
+    "InternetAds",
+    "letter",
+    "magic.gamma",
+    "musk",
+    "Pima",
+    "shuttle",
+    "smtp",
+    "thyroid",
+    "WBC",
+    "wine",
+]
 TEST_SIZE = 0.3
 SUBSAMPLE_SEED = 0
+# The contamination sweep runs on the data sets with at least this many normal rows.
+SWEEP_MIN_NORMAL_ROWS = 500
 
 
 # -- detectors ------------------------------------------------------------------
@@ -143,6 +204,38 @@ DETECTORS["skvae-VAE"] = lambda seed: make_pipeline(
 )
 
 
+def parse_detector(spec):
+    """``NAME`` or ``NAME:param=value,...`` -> (name, {param: value}); values are Python literals."""
+    name, _, settings = spec.partition(":")
+    params = {}
+    for setting in filter(None, re.split(r",(?![^()\[\]]*[)\]])", settings)):  # not within brackets
+        key, equals, value = setting.partition("=")
+        if not equals:
+            raise ValueError(f"{spec!r}: expected param=value, got {setting!r}")
+        try:
+            params[key.strip()] = ast.literal_eval(value.strip())
+        except (ValueError, SyntaxError):
+            params[key.strip()] = value.strip()  # a bare string, e.g. activation=tanh
+    return name, params
+
+
+def make_detector(spec, seed):
+    """An unfitted detector for ``spec`` (see ``parse_detector``), its parameters set on the last step."""
+    name, params = parse_detector(spec)
+    detector = DETECTORS[name](seed)
+    if params:
+        last = detector.steps[-1][1] if hasattr(detector, "steps") else detector
+        last = last.detector if isinstance(last, PyODScores) else last
+        last.set_params(**{key: value for key, value in params.items() if not key.startswith("_")})
+        # A leading underscore sets a private attribute (for ablations, e.g. _robust_threshold=None).
+        for key, value in params.items():
+            if key.startswith("_"):
+                if not hasattr(last, key):
+                    raise ValueError(f"{type(last).__name__} has no attribute {key!r}")
+                setattr(last, key, value)
+    return detector
+
+
 # -- data -----------------------------------------------------------------------
 
 
@@ -157,6 +250,13 @@ class Dataset:
     @property
     def anomaly_percent(self):
         return 100 * self.y.mean()
+
+    @property
+    def half(self):
+        """ "development", "confirmation" or "other" (a data set not among the 30 shared ones)."""
+        if self.name in DEVELOPMENT_DATASETS:
+            return "development"
+        return "confirmation" if self.name in CONFIRMATION_DATASETS else "other"
 
 
 def dataset_name(path):
@@ -194,25 +294,28 @@ class Run:
     dataset: str
     detector: str
     seed: int
+    contamination: float | None = None  # share of anomalies in the training part (sweep); None = as split
     roc_auc: float | None = None
     average_precision: float | None = None
     fit_seconds: float | None = None
+    fit_cpu_seconds: float | None = None
     score_seconds: float | None = None
     error: str | None = None
     warnings: list[str] = field(default_factory=list)
 
 
-def run_detector(name, seed, dataset_name, X_train, X_test, y_test):
+def run_detector(spec, seed, dataset_name, X_train, X_test, y_test, contamination=None):
     """Fit one detector on the training part and score the test part; failures are recorded, not raised."""
-    run = Run(dataset_name, name, seed)
+    run = Run(dataset_name, spec, seed, contamination)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         warnings.simplefilter("ignore", ConvergenceWarning)
         try:
-            detector = DETECTORS[name](seed)
-            start = time.perf_counter()
+            detector = make_detector(spec, seed)
+            start, cpu_start = time.perf_counter(), time.process_time()
             detector.fit(X_train)
             run.fit_seconds = time.perf_counter() - start
+            run.fit_cpu_seconds = time.process_time() - cpu_start
             start = time.perf_counter()
             abnormality = -np.asarray(detector.score_samples(X_test), dtype=np.float64)
             run.score_seconds = time.perf_counter() - start
@@ -227,7 +330,7 @@ def run_detector(name, seed, dataset_name, X_train, X_test, y_test):
     return run
 
 
-def warm_up(detector_names):
+def warm_up(detector_specs):
     """Fit each detector once, untimed, on random rows.
 
     The first torch fit of a process pays one-off costs (about 15 s here), which would otherwise be
@@ -236,16 +339,33 @@ def warm_up(detector_names):
     X = np.random.RandomState(0).standard_normal((256, 4))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for name in detector_names:
+        for spec in detector_specs:
             with contextlib.suppress(Exception):  # real failures are reported by the timed runs
-                DETECTORS[name](0).fit(X)
+                make_detector(spec, 0).fit(X)
 
 
-def run_benchmark(datasets, detector_names, seeds, log):
+def contaminate(X_train, y_train, share, seed):
+    """The training rows rebuilt with ``share`` anomalies: all normal rows and enough anomalies.
+
+    Where the training part has too few anomalies for that share, normal rows are dropped (at random)
+    instead, so that the share is exact; the rows are returned in a random order.
+    """
+    rng = np.random.RandomState(seed)
+    normal, abnormal = np.flatnonzero(y_train == 0), np.flatnonzero(y_train == 1)
+    n_abnormal = int(round(share / (1 - share) * len(normal)))
+    if n_abnormal > len(abnormal):
+        n_abnormal = len(abnormal)
+        normal = rng.choice(normal, int(round(n_abnormal * (1 - share) / share)), replace=False)
+    rows = rng.permutation(np.concatenate([normal, rng.choice(abnormal, n_abnormal, replace=False)]))
+    return X_train[rows]
+
+
+def run_benchmark(datasets, detector_specs, seeds, log, levels=None):
+    """Every detector on every split; with ``levels``, once per training contamination level."""
     runs, notes = [], []
     for dataset in datasets:
         for seed in seeds:
-            X_train, X_test, _, y_test = train_test_split(
+            X_train, X_test, y_train, y_test = train_test_split(
                 dataset.X, dataset.y, test_size=TEST_SIZE, stratify=dataset.y, random_state=seed
             )
             n_constant = int(np.sum(np.ptp(X_train, axis=0) == 0))
@@ -253,12 +373,15 @@ def run_benchmark(datasets, detector_names, seeds, log):
                 notes.append(
                     f"{dataset.name}, seed {seed}: {n_constant} column(s) constant in the training part"
                 )
-            for name in detector_names:
-                run = run_detector(name, seed, dataset.name, X_train, X_test, y_test)
-                runs.append(run)
-                outcome = run.error or f"ROC-AUC {run.roc_auc:.3f}  AP {run.average_precision:.3f}"
-                fit = "" if run.fit_seconds is None else f"  fit {run.fit_seconds:.1f} s"
-                log(f"{dataset.name:<14} seed {seed}  {name:<16} {outcome}{fit}")
+            for level in [None] if levels is None else levels:
+                X_fit = X_train if level is None else contaminate(X_train, y_train, level, seed)
+                for spec in detector_specs:
+                    run = run_detector(spec, seed, dataset.name, X_fit, X_test, y_test, level)
+                    runs.append(run)
+                    outcome = run.error or f"ROC-AUC {run.roc_auc:.3f}  AP {run.average_precision:.3f}"
+                    fit = "" if run.fit_seconds is None else f"  fit {run.fit_seconds:.1f} s"
+                    where = "" if level is None else f"  {100 * level:>2.0f}% ({len(X_fit)} rows)"
+                    log(f"{dataset.name:<14} seed {seed}{where}  {spec:<20} {outcome}{fit}")
     return runs, notes
 
 
@@ -289,19 +412,48 @@ def summarise(datasets, detector_names, runs):
             ranks[name].append(float(rank))
 
     overall = {}
+    names = {dataset.name for dataset in datasets}
     for name in detector_names:
-        mine = [run for run in runs if run.detector == name]
+        mine = [run for run in runs if run.detector == name and run.dataset in names]
         fit_seconds = [run.fit_seconds for run in mine if run.fit_seconds is not None]
+        fit_cpu_seconds = [run.fit_cpu_seconds for run in mine if run.fit_cpu_seconds is not None]
         overall[name] = {
             "roc_auc": _mean([cells[d, name]["roc_auc"] for d in complete]),
             "average_precision": _mean([cells[d, name]["average_precision"] for d in complete]),
             "mean_rank": _mean(ranks[name]),
             "fit_seconds_mean": _mean(fit_seconds),
             "fit_seconds_max": max(fit_seconds) if fit_seconds else None,
+            "fit_cpu_seconds_mean": _mean(fit_cpu_seconds),
+            "fit_cpu_seconds_max": max(fit_cpu_seconds) if fit_cpu_seconds else None,
             "n_runs": len(mine),
             "n_failed": sum(run.error is not None for run in mine),
         }
     return cells, complete, overall
+
+
+def summarise_halves(datasets, detector_names, runs):
+    """``summarise`` over each half of the shared data sets that the run covers, by half."""
+    halves = {}
+    for half in ("development", "confirmation", "other"):
+        mine = [d for d in datasets if d.half == half]
+        if mine:
+            _, complete, overall = summarise(mine, detector_names, runs)
+            halves[half] = {"datasets": [d.name for d in mine], "complete": complete, "summary": overall}
+    return halves
+
+
+def summarise_sweep(datasets, detector_names, runs, levels):
+    """{level: {"complete": [...], "summary": {detector: ...}}} from the sweep's runs."""
+    return {
+        level: dict(
+            zip(
+                ("complete", "summary"),
+                summarise(datasets, detector_names, [r for r in runs if r.contamination == level])[1:],
+                strict=True,
+            )
+        )
+        for level in levels
+    }
 
 
 def _mean(values):
@@ -350,6 +502,7 @@ SUMMARY_HEADERS = [
     "mean rank",
     "fit s (mean)",
     "fit s (max)",
+    "fit CPU s (max)",
     "failed runs",
 ]
 
@@ -363,20 +516,25 @@ def summary_rows(overall):
             _number(o["mean_rank"], ".2f"),
             _number(o["fit_seconds_mean"], ".2f"),
             _number(o["fit_seconds_max"], ".2f"),
+            _number(o["fit_cpu_seconds_max"], ".2f"),
             f"{o['n_failed']}/{o['n_runs']}",
         ]
         for name, o in overall.items()
     ]
 
 
+def _heading(markdown):
+    return (lambda text: f"\n### {text}\n") if markdown else (lambda text: f"\n{text}\n{'=' * len(text)}")
+
+
 def print_report(datasets, detector_names, seeds, cells, complete, overall, notes, runs, markdown):
-    heading = (lambda text: f"\n### {text}\n") if markdown else (lambda text: f"\n{text}\n{'=' * len(text)}")
+    heading = _heading(markdown)
     seed_text = ", ".join(map(str, seeds))
     for metric, title in [("roc_auc", "ROC-AUC"), ("average_precision", "Average precision")]:
         print(heading(f"{title} on the test part, mean over seeds {seed_text}"))
-        headers = ["data set", "rows", "features", "anomalies %", *detector_names]
+        headers = ["data set", "half", "rows", "features", "anomalies %", *detector_names]
         rows = [
-            [d.name, len(d.y), d.X.shape[1], f"{d.anomaly_percent:.2f}"]
+            [d.name, d.half[:4], len(d.y), d.X.shape[1], f"{d.anomaly_percent:.2f}"]
             + [_cell(cells[d.name, name], metric) for name in detector_names]
             for d in datasets
         ]
@@ -384,6 +542,17 @@ def print_report(datasets, detector_names, seeds, cells, complete, overall, note
 
     print(heading(f"Summary over {len(complete)} of {len(datasets)} data sets (those without failures)"))
     print(format_table(SUMMARY_HEADERS, summary_rows(overall), markdown))
+
+    for half, result in summarise_halves(datasets, detector_names, runs).items():
+        if len(result["datasets"]) == len(datasets):
+            continue  # the run covers one half only: its summary is the one above
+        print(
+            heading(
+                f"Summary over the {half} half ({len(result['complete'])} of {len(result['datasets'])} "
+                "data sets without failures)"
+            )
+        )
+        print(format_table(SUMMARY_HEADERS, summary_rows(result["summary"]), markdown))
 
     reference = [d for d in datasets if d.name in REFERENCE_DATASETS]
     if len(reference) == len(REFERENCE_DATASETS) < len(datasets):
@@ -395,7 +564,45 @@ def print_report(datasets, detector_names, seeds, cells, complete, overall, note
             )
         )
         print(format_table(SUMMARY_HEADERS, summary_rows(reference_overall), markdown))
+    print_notes(datasets, notes, runs, markdown)
 
+
+def print_sweep(datasets, detector_names, seeds, levels, sweep, runs, notes, markdown):
+    heading = _heading(markdown)
+    print(
+        heading(
+            f"Contamination sweep: {len(datasets)} data sets with >= {SWEEP_MIN_NORMAL_ROWS} normal rows, "
+            f"seeds {', '.join(map(str, seeds))}"
+        )
+    )
+    print(", ".join(d.name for d in datasets))
+    for metric, title in [("roc_auc", "mean ROC-AUC"), ("average_precision", "mean AP")]:
+        print(heading(f"{title} by share of anomalies in the training rows (test rows unchanged)"))
+        headers = ["detector"] + [f"{100 * level:g}%" for level in levels]
+        rows = [
+            [name] + [_number(sweep[level]["summary"][name][metric], ".3f") for level in levels]
+            for name in detector_names
+        ]
+        print(format_table(headers, rows, markdown))
+    print(heading("Fit CPU seconds by level (mean / max)"))
+    headers = ["detector"] + [f"{100 * level:g}%" for level in levels]
+    rows = [
+        [name]
+        + [
+            f"{_number(sweep[level]['summary'][name]['fit_cpu_seconds_mean'], '.2f')} / "
+            f"{_number(sweep[level]['summary'][name]['fit_cpu_seconds_max'], '.2f')}"
+            for level in levels
+        ]
+        for name in detector_names
+    ]
+    print(format_table(headers, rows, markdown))
+    incomplete = {level: len(datasets) - len(sweep[level]["complete"]) for level in levels}
+    if any(incomplete.values()):
+        notes = [*notes, f"data sets left out of a level's means for a failure: {incomplete}"]
+    print_notes(datasets, notes, runs, markdown)
+
+
+def print_notes(datasets, notes, runs, markdown):
     notes = list(notes)
     subsampled = [d for d in datasets if len(d.y) < d.n_rows]
     if subsampled:
@@ -405,7 +612,11 @@ def print_report(datasets, detector_names, seeds, cells, complete, overall, note
         )
     notes += [f"{name} skipped: {why}" for name, why in SKIPPED.items()]
     notes += [
-        f"FAILED {run.dataset}, seed {run.seed}, {run.detector}: {run.error}" for run in runs if run.error
+        f"FAILED {run.dataset}, seed {run.seed}"
+        + ("" if run.contamination is None else f", {100 * run.contamination:g}%")
+        + f", {run.detector}: {run.error}"
+        for run in runs
+        if run.error
     ]
     if any(run.error for run in runs):
         notes.append("'*' = mean over the seeds that did not fail; 'fail' = every seed failed")
@@ -416,7 +627,7 @@ def print_report(datasets, detector_names, seeds, cells, complete, overall, note
     for (detector, message), where in warned.items():
         runs_text = ", ".join(where[:4]) + (", ..." if len(where) > 4 else "")
         notes.append(f"warning from {detector} ({len(where)} runs: {runs_text}): {message}")
-    print(heading("Notes"))
+    print(_heading(markdown)("Notes"))
     print("\n".join(f"- {note}" for note in notes) if notes else "- none")
 
 
@@ -428,9 +639,10 @@ def parse_args(argv):
         description=(
             "Unsupervised anomaly-detection benchmark on ADBench data: each detector is fitted on a "
             "stratified 70% training split without labels and scores the 30% test split; prints ROC-AUC "
-            "and average precision per data set (mean over seeds), then means, mean ranks and fit times."
+            "and average precision per data set (mean over seeds), then means, mean ranks and fit times, "
+            "over all data sets and over each half (development / confirmation)."
         ),
-        epilog=f"Detectors: {', '.join(DETECTORS)}."
+        epilog=f"Detectors: {', '.join(DETECTORS)}; NAME:param=value,... sets parameters of its last step."
         + (f" Unavailable here: {', '.join(SKIPPED)}." if SKIPPED else "")
         + " Run with OMP_NUM_THREADS=1; the script also limits torch and BLAS to one thread.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
@@ -450,7 +662,17 @@ def parse_args(argv):
         f"for {', '.join(REFERENCE_DATASETS)}; default: every .npz file in --data-dir",
     )
     parser.add_argument(
-        "--detectors", nargs="+", metavar="NAME", default=list(DETECTORS), help="a subset of the detectors"
+        "--split",
+        choices=["all", "development", "confirmation"],
+        default="all",
+        help="run only one half of the shared data sets (of those --datasets selects)",
+    )
+    parser.add_argument(
+        "--detectors",
+        nargs="+",
+        metavar="NAME",
+        default=list(DETECTORS),
+        help="a subset of the detectors; NAME:param=value,... for a variant (e.g. skvae-VAE:max_iter=60)",
     )
     parser.add_argument(
         "--seeds",
@@ -466,18 +688,43 @@ def parse_args(argv):
         default=10_000,
         help="stratified-subsample larger data sets to this many rows (lower it for a quick smoke run)",
     )
+    parser.add_argument(
+        "--contamination-sweep",
+        action="store_true",
+        help=f"instead of the plain splits: on the data sets with >= {SWEEP_MIN_NORMAL_ROWS} normal rows, "
+        "training parts rebuilt with each share of --levels anomalies",
+    )
+    parser.add_argument(
+        "--levels",
+        nargs="+",
+        type=float,
+        metavar="SHARE",
+        default=[0.0, 0.05, 0.2, 0.4],
+        help="shares of anomalies in the training rows, in [0, 1), for --contamination-sweep",
+    )
     parser.add_argument("--markdown", action="store_true", help="print Markdown tables instead of text")
     parser.add_argument("--json", type=Path, metavar="PATH", help="also write every run's raw results here")
     parser.add_argument("--quiet", action="store_true", help="no per-run progress lines on stderr")
     args = parser.parse_args(argv)
-    unknown = [name for name in args.detectors if name not in DETECTORS]
+    unknown = []
+    for spec in args.detectors:
+        try:
+            name, _ = parse_detector(spec)
+        except ValueError as exc:
+            parser.error(str(exc))
+        if name not in DETECTORS:
+            unknown.append(name)
     if unknown:
         hint = {name: SKIPPED[name] for name in unknown if name in SKIPPED}
         parser.error(
             f"unknown or unavailable detector(s) {unknown} {hint or ''}; available: {list(DETECTORS)}"
         )
+    if len(set(args.detectors)) < len(args.detectors):
+        parser.error("a detector is named twice")
     if args.max_rows < 10:
         parser.error("--max-rows must be at least 10")
+    if not all(0 <= level < 1 for level in args.levels):
+        parser.error("--levels must be in [0, 1)")
     return args
 
 
@@ -497,8 +744,11 @@ def main(argv=None):
     torch.set_num_threads(1)
     names = REFERENCE_DATASETS if args.datasets == ["reference"] else args.datasets
     files = find_dataset_files(args.data_dir, names)
+    if args.split != "all":
+        half = {name.lower() for name in globals()[f"{args.split.upper()}_DATASETS"]}
+        files = [path for path in files if dataset_name(path).lower() in half]
     if not files:
-        raise SystemExit(f"No .npz files in {args.data_dir}.")
+        raise SystemExit(f"No .npz files in {args.data_dir} for this selection.")
 
     def log(message):
         if not args.quiet:
@@ -507,12 +757,30 @@ def main(argv=None):
     start = time.perf_counter()
     with threadpool_limits(limits=1):
         datasets = [load_dataset(path, args.max_rows) for path in files]
+        levels = None
+        if args.contamination_sweep:
+            datasets = [d for d in datasets if np.sum(d.y == 0) >= SWEEP_MIN_NORMAL_ROWS]
+            levels = args.levels
         warm_up(args.detectors)
-        runs, notes = run_benchmark(datasets, args.detectors, args.seeds, log)
+        runs, notes = run_benchmark(datasets, args.detectors, args.seeds, log, levels)
     wall_seconds = time.perf_counter() - start
 
-    cells, complete, overall = summarise(datasets, args.detectors, runs)
-    print_report(datasets, args.detectors, args.seeds, cells, complete, overall, notes, runs, args.markdown)
+    result = {}
+    if args.contamination_sweep:
+        sweep = summarise_sweep(datasets, args.detectors, runs, levels)
+        print_sweep(datasets, args.detectors, args.seeds, levels, sweep, runs, notes, args.markdown)
+        result["sweep"] = {str(level): value for level, value in sweep.items()}
+    else:
+        cells, complete, overall = summarise(datasets, args.detectors, runs)
+        print_report(
+            datasets, args.detectors, args.seeds, cells, complete, overall, notes, runs, args.markdown
+        )
+        result.update(
+            per_dataset=[{"dataset": d, "detector": n, **cell} for (d, n), cell in cells.items()],
+            complete_datasets=complete,
+            summary=overall,
+            halves=summarise_halves(datasets, args.detectors, runs),
+        )
     print(
         f"\nTotal time {wall_seconds / 60:.1f} min; " + ", ".join(f"{k} {v}" for k, v in versions().items())
     )
@@ -524,6 +792,8 @@ def main(argv=None):
                 "test_size": TEST_SIZE,
                 "max_rows": args.max_rows,
                 "subsample_seed": SUBSAMPLE_SEED,
+                "split": args.split,
+                "contamination_levels": levels,
             },
             "versions": versions(),
             "wall_seconds": wall_seconds,
@@ -531,6 +801,7 @@ def main(argv=None):
                 {
                     "name": d.name,
                     "file": d.file,
+                    "half": d.half,
                     "rows_in_file": d.n_rows,
                     "rows_used": len(d.y),
                     "features": d.X.shape[1],
@@ -539,9 +810,7 @@ def main(argv=None):
                 for d in datasets
             ],
             "runs": [asdict(run) for run in runs],
-            "per_dataset": [{"dataset": d, "detector": n, **cell} for (d, n), cell in cells.items()],
-            "complete_datasets": complete,
-            "summary": overall,
+            **result,
             "notes": notes,
         }
         args.json.parent.mkdir(parents=True, exist_ok=True)

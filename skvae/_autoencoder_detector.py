@@ -39,6 +39,13 @@ class AutoencoderOutlierDetector(_OutlierDetectorMixin, AutoencoderTransformer):
     rows with similar numbers of observed cells against each other. A
     missing cell's contribution is 0.
 
+    Training is robust to anomalies among the training rows: each optimizer
+    step leaves out the rows of its batch whose squared reconstruction error
+    lies more than 3 robust standard deviations (1.4826 median absolute
+    deviations) above the batch's median, so that the autoencoder does not
+    learn to reconstruct the anomalies it is meant to find (a trimmed loss;
+    it holds while anomalies are a minority of the rows).
+
     Parameters
     ----------
     n_components : int, default=8
@@ -85,10 +92,11 @@ class AutoencoderOutlierDetector(_OutlierDetectorMixin, AutoencoderTransformer):
     learning_rate_init : float, default=2e-3
         Adam's learning rate.
 
-    max_iter : int, default=10
+    max_iter : int or "auto", default=10
         Maximum number of epochs. Few on purpose: the training rows hold the
         anomalies too, and an autoencoder trained long learns to reconstruct
-        them as well.
+        them as well. "auto" runs as many as make about 1,000 optimizer steps
+        (fewer on wide data), as :class:`VAEOutlierDetector` does.
 
     tol : float, default=1e-4
         Improvement of the training loss (or, with ``early_stopping``, of the
@@ -238,6 +246,14 @@ class AutoencoderOutlierDetector(_OutlierDetectorMixin, AutoencoderTransformer):
             standardize=standardize,
         )
         self.contamination = contamination
+
+    def _loss(self, batch, generator, has_missing):
+        if self._robust_threshold is None:
+            return super()._loss(batch, generator, has_missing)
+        x, observed = self._prepare(batch) if has_missing else (batch, None)
+        row_errors = self._column_errors(x, self.decoder_(self.encoder_(x)), observed).sum(dim=1)
+        # The rows reconstructed worst are left out of the step (see _kept_rows).
+        return row_errors[self._kept_rows(row_errors)].mean()
 
     def _errors_or_nan(self, X):
         """Each column's reconstruction error, NaN where the cell is missing (for column means)."""

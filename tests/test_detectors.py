@@ -3,6 +3,9 @@
 import numpy as np
 import pandas as pd
 import pytest
+import torch
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import roc_auc_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import InvalidParameterError
@@ -151,3 +154,50 @@ def test_early_stopping_scores_the_validation_rows(detector_class, data):
     detector = detector_class(max_iter=5, early_stopping=True, random_state=0).fit(data[0])
     assert len(detector.validation_scores_) == detector.n_iter_
     assert np.all(np.isfinite(detector.validation_scores_))
+
+
+@pytest.mark.parametrize("detector_class", DETECTORS)
+def test_auto_max_iter_runs_about_a_thousand_steps_and_counts_epochs(detector_class, data):
+    X = np.vstack([data[0], data[0][:150]])  # 450 rows: 3 batches of at most 200 per epoch
+    # tol=0 and a long patience: the budget, not convergence, ends training.
+    detector = detector_class(
+        hidden_layer_sizes=(8,), max_iter="auto", tol=0.0, n_iter_no_change=10_000, random_state=0
+    )
+    with pytest.warns(ConvergenceWarning):
+        detector.fit(X)
+    assert detector.max_iter == "auto"
+    assert detector.n_iter_ == len(detector.loss_curve_) == 334  # ceil(1000 / 3)
+    detector.partial_fit(X)  # one more epoch, as with an integer max_iter
+    assert detector.n_iter_ == 335
+
+
+def test_auto_max_iter_takes_fewer_steps_on_wide_data():
+    detector = VAEOutlierDetector()
+    assert detector._auto_epochs(7000, 27) == 29  # 1,000 steps of 35 batches
+    assert detector._auto_epochs(100, 5) == 1000
+    assert detector._auto_epochs(1400, 2000) == 15  # 100 steps of 7 batches
+
+
+@pytest.mark.parametrize("detector_class", DETECTORS)
+def test_robust_training_keeps_training_anomalies_abnormal(detector_class):
+    # A quarter of the training rows are scattered off the inliers' plane:
+    # trained long on every row, a network learns to reconstruct many of them too.
+    rng = np.random.RandomState(0)
+    loadings = rng.normal(size=(2, 6))
+    inliers = rng.normal(size=(300, 2)) @ loadings + 0.1 * rng.normal(size=(300, 6))
+    X = np.vstack([inliers, rng.uniform(-2.5, 2.5, size=(100, 6))])
+    y = np.r_[np.zeros(300), np.ones(100)]
+    aucs = {}
+    for threshold in (3.0, None):
+        detector = detector_class(max_iter=100, random_state=0)
+        detector._robust_threshold = threshold
+        aucs[threshold] = roc_auc_score(y, -detector.fit(X).score_samples(X))
+    assert aucs[3.0] > aucs[None] + 0.02
+
+
+def test_robust_fence_leaves_out_the_rows_far_above_the_median():
+    detector = VAEOutlierDetector()
+    losses = torch.tensor([1.0, 1.2, 0.8, 1.1, 0.9, 1.0, 5.0, 40.0])
+    assert detector._kept_rows(losses).tolist() == [True] * 6 + [False, False]
+    # Equal losses (a spread of 0) keep every row.
+    assert detector._kept_rows(torch.ones(5)).all()
