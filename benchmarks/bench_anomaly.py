@@ -29,9 +29,9 @@ are preceded by a StandardScaler. PyOD's AutoEncoder and VAE get the raw feature
 default ``preprocessing=True`` they standardise internally (training mean and standard deviation).
 
 Variants: a detector name may carry parameters for its last step, ``NAME:param=value,param=value``
-(values are Python literals), e.g. ``skvae-VAE:max_iter=60,n_components=8``; a name with a leading
-underscore sets a private attribute instead, e.g. ``skvae-VAE:_robust_threshold=None`` (no robust
-training).
+(values are Python literals), e.g. ``skvae-VAE:max_iter=60,n_components=8`` or
+``skvae-VAE:robust_threshold=None`` (no robust training); a name with a leading underscore sets a
+private attribute instead.
 
 A failure or a non-finite score is reported in the output, for its data set, detector and seed, and the
 run goes on. Means across data sets and ranks only use the data sets where every detector succeeded on
@@ -227,7 +227,7 @@ def make_detector(spec, seed):
         last = detector.steps[-1][1] if hasattr(detector, "steps") else detector
         last = last.detector if isinstance(last, PyODScores) else last
         last.set_params(**{key: value for key, value in params.items() if not key.startswith("_")})
-        # A leading underscore sets a private attribute (for ablations, e.g. _robust_threshold=None).
+        # A leading underscore sets a private attribute (for ablations of what is not a parameter).
         for key, value in params.items():
             if key.startswith("_"):
                 if not hasattr(last, key):

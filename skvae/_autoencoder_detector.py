@@ -56,6 +56,13 @@ class AutoencoderOutlierDetector(_OutlierDetectorMixin, AutoencoderTransformer):
         that quantile of the training scores. "auto" uses Tukey's lower fence
         (first quartile minus 1.5 interquartile ranges) instead.
 
+    robust_threshold : float or None, default=3.0
+        Robust training: each optimizer step leaves out the rows of its batch
+        whose loss lies more than ``robust_threshold`` robust standard
+        deviations above the batch's median loss, so that anomalies among the
+        training rows do not teach the model to fit them. None trains on
+        every row.
+
     hidden_layer_sizes : array-like of int, default=(128,)
         Widths of the encoder's hidden layers, from the input inwards. The
         decoder mirrors them.
@@ -201,6 +208,7 @@ class AutoencoderOutlierDetector(_OutlierDetectorMixin, AutoencoderTransformer):
         n_components=8,
         *,
         contamination="auto",
+        robust_threshold=3.0,
         hidden_layer_sizes=(128,),
         activation="relu",
         network="mlp",
@@ -246,9 +254,10 @@ class AutoencoderOutlierDetector(_OutlierDetectorMixin, AutoencoderTransformer):
             standardize=standardize,
         )
         self.contamination = contamination
+        self.robust_threshold = robust_threshold
 
     def _loss(self, batch, generator, has_missing):
-        if self._robust_threshold is None:
+        if self.robust_threshold is None:
             return super()._loss(batch, generator, has_missing)
         x, observed = self._prepare(batch) if has_missing else (batch, None)
         row_errors = self._column_errors(x, self.decoder_(self.encoder_(x)), observed).sum(dim=1)

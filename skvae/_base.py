@@ -140,6 +140,10 @@ class BaseAutoencoder(
     def _check_input_range(self, X):
         """Hook for likelihoods that only accept some values."""
 
+    def _max_epochs(self, n_samples, n_features, batch_size):
+        """The epochs a fit runs on ``n_samples`` training rows: ``max_iter`` (detectors may budget steps)."""
+        return self.max_iter
+
     def _warmup_steps(self):
         """Optimizer steps during which the loss itself changes (no early stopping then)."""
         return 0
@@ -273,7 +277,7 @@ class BaseAutoencoder(
         warmup_epochs = -(-max(self._warmup_steps() - self._n_steps, 0) // batches_per_epoch)
 
         weights_before = snapshot(networks) if keep_weights else None
-        max_epochs = 1 if incremental else self.max_iter
+        max_epochs = 1 if incremental else self._max_epochs(X_train.shape[0], X_train.shape[1], batch_size)
         callbacks = fit_callbacks(
             self,
             task_name="partial_fit" if incremental else "fit",
@@ -333,7 +337,7 @@ class BaseAutoencoder(
             )
         elif not incremental and not history.converged and not history.stopped:
             warnings.warn(
-                f"Maximum iterations ({self.max_iter}) reached and the optimization hasn't converged yet.",
+                f"Maximum iterations ({max_epochs}) reached and the optimization hasn't converged yet.",
                 ConvergenceWarning,
                 stacklevel=3,
             )

@@ -8,7 +8,6 @@ things, as :class:`~sklearn.ensemble.IsolationForest` has them:
 a row abnormal (see ``_explanation``). Each detector says what its score is.
 """
 
-import contextlib
 import math
 import sys
 from numbers import Integral, Real
@@ -43,36 +42,23 @@ class _OutlierDetectorMixin(OutlierMixin):
     that the model fits worst (see ``_kept_rows``).
     """
 
-    # Robust standard deviations above a batch's median loss beyond which a
-    # row is left out of the step; None trains on every row. A class
-    # attribute rather than a parameter: skvae.load refuses a file whose
-    # parameters differ from the class's, and files written before must load.
-    _robust_threshold = 3.0
-
     _detector_constraints: dict = {
         "contamination": [StrOptions({"auto"}), Interval(Real, 0, 0.5, closed="right")],
+        "robust_threshold": [Interval(Real, 0, None, closed="neither"), None],
         "max_iter": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
     }
 
-    def _fit(self, X, X_user, y, *, incremental, keep_weights):
-        if incremental or self.max_iter != "auto":
-            return super()._fit(X, X_user, y, incremental=incremental, keep_weights=keep_weights)
-        with _max_iter_set(self, self._auto_epochs(*X.shape)):
-            return super()._fit(X, X_user, y, incremental=incremental, keep_weights=keep_weights)
-
-    def _auto_epochs(self, n_samples, n_columns):
-        """The epochs that ``max_iter="auto"`` runs: a budget of optimizer steps, in whole epochs."""
-        if self.early_stopping:
-            n_samples -= int(round(self.validation_fraction * n_samples))
-        n_samples = max(n_samples, 1)
-        batch_size = min(200 if self.batch_size == "auto" else self.batch_size, n_samples)
-        steps = min(_STEP_BUDGET, _COLUMN_STEP_BUDGET / max(n_columns, 1))
+    def _max_epochs(self, n_samples, n_features, batch_size):
+        """``max_iter``, or for "auto" a budget of optimizer steps in whole epochs."""
+        if self.max_iter != "auto":
+            return self.max_iter
+        steps = min(_STEP_BUDGET, _COLUMN_STEP_BUDGET / max(n_features, 1))
         return max(1, math.ceil(steps / math.ceil(n_samples / batch_size)))
 
     def _kept_rows(self, row_losses):
         """Which rows of a training batch the loss keeps: all but those far above the batch's median.
 
-        A robust fence (median plus ``_robust_threshold`` robust standard
+        A robust fence (median plus ``robust_threshold`` robust standard
         deviations, from the median absolute deviation): anomalies among
         the training rows are the rows the model fits worst, and as long as
         they are a minority they cannot move the fence.
@@ -80,7 +66,7 @@ class _OutlierDetectorMixin(OutlierMixin):
         row_losses = row_losses.detach()
         median = row_losses.median()
         spread = _MAD_TO_STD * (row_losses - median).abs().median()
-        return row_losses <= median + self._robust_threshold * spread
+        return row_losses <= median + self.robust_threshold * spread
 
     def _after_fit(self, X):
         super()._after_fit(X)
@@ -194,17 +180,3 @@ class _OutlierDetectorMixin(OutlierMixin):
         tags = super().__sklearn_tags__()
         tags.estimator_type = "outlier_detector"
         return tags
-
-
-@contextlib.contextmanager
-def _max_iter_set(estimator, epochs):
-    """``max_iter`` holds ``epochs`` for the duration: the training loop reads it as its epochs.
-
-    (A hook in the base class, asking the estimator for its epochs, would
-    spare the swap.)
-    """
-    estimator.max_iter = epochs
-    try:
-        yield
-    finally:
-        estimator.max_iter = "auto"

@@ -81,9 +81,10 @@ _ATTRIBUTES = {
     "_n_steps": (lambda v: _is_int(v) and v >= 0, int),
     "_sklearn_output_config": (_string_dict, dict),
 }
-# Parameters added since format version 1, with the defaults that build what
-# a file without them describes.
-_ADDED_PARAMS = {"network": "mlp", "network_params": None, "input_shape": None}
+# Parameters added since format version 1, with the values that give what a
+# file without them describes (the detectors trained on every row before
+# robust_threshold existed).
+_ADDED_PARAMS = {"network": "mlp", "network_params": None, "input_shape": None, "robust_threshold": None}
 _REQUIRED = ("n_features_in_", "n_iter_", "loss_curve_", "_seed", "_n_steps")
 
 
@@ -261,8 +262,9 @@ def _make_estimator(metadata, path, trusted):
         )
     params = {name: _decode_param(value, trusted, path) for name, value in metadata["params"].items()}
     expected = set(cls._get_param_names())
-    # Files written before these parameters existed describe what their defaults build.
-    params = {**{name: default for name, default in _ADDED_PARAMS.items() if name not in params}, **params}
+    # Files written before these parameters existed describe what these values build.
+    added = {name: value for name, value in _ADDED_PARAMS.items() if name in expected and name not in params}
+    params = {**added, **params}
     if set(params) != expected:
         missing, unknown = sorted(expected - set(params)), sorted(set(params) - expected)
         raise _refuse(path, f"parameters of {cls.__name__} missing {missing}, unknown {unknown}")

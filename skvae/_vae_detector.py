@@ -47,6 +47,13 @@ class VAEOutlierDetector(_OutlierDetectorMixin, VAETransformer):
         that quantile of the training scores. "auto" uses Tukey's lower fence
         (first quartile minus 1.5 interquartile ranges) instead.
 
+    robust_threshold : float or None, default=3.0
+        Robust training: each optimizer step leaves out the rows of its batch
+        whose loss lies more than ``robust_threshold`` robust standard
+        deviations above the batch's median loss, so that anomalies among the
+        training rows do not teach the model to fit them. None trains on
+        every row.
+
     hidden_layer_sizes : array-like of int, default=(128,)
         Widths of the encoder's hidden layers, from the input inwards; the decoder
         mirrors them.
@@ -208,6 +215,7 @@ class VAEOutlierDetector(_OutlierDetectorMixin, VAETransformer):
         n_components=12,
         *,
         contamination="auto",
+        robust_threshold=3.0,
         hidden_layer_sizes=(128,),
         activation="relu",
         network="mlp",
@@ -261,9 +269,10 @@ class VAEOutlierDetector(_OutlierDetectorMixin, VAETransformer):
             standardize=standardize,
         )
         self.contamination = contamination
+        self.robust_threshold = robust_threshold
 
     def _loss(self, batch, generator, has_missing):
-        if self._robust_threshold is not None:
+        if self.robust_threshold is not None:
             # Each row's negative ELBO at its posterior mean, to leave out the
             # rows the model fits worst (see _kept_rows) before the step.
             with torch.no_grad():

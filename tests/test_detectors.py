@@ -173,9 +173,9 @@ def test_auto_max_iter_runs_about_a_thousand_steps_and_counts_epochs(detector_cl
 
 def test_auto_max_iter_takes_fewer_steps_on_wide_data():
     detector = VAEOutlierDetector()
-    assert detector._auto_epochs(7000, 27) == 29  # 1,000 steps of 35 batches
-    assert detector._auto_epochs(100, 5) == 1000
-    assert detector._auto_epochs(1400, 2000) == 15  # 100 steps of 7 batches
+    assert detector._max_epochs(7000, 27, batch_size=200) == 29  # 1,000 steps of 35 batches
+    assert detector._max_epochs(100, 5, batch_size=100) == 1000
+    assert detector._max_epochs(1400, 2000, batch_size=200) == 15  # 100 steps of 7 batches
 
 
 @pytest.mark.parametrize("detector_class", DETECTORS)
@@ -189,8 +189,7 @@ def test_robust_training_keeps_training_anomalies_abnormal(detector_class):
     y = np.r_[np.zeros(300), np.ones(100)]
     aucs = {}
     for threshold in (3.0, None):
-        detector = detector_class(max_iter=100, random_state=0)
-        detector._robust_threshold = threshold
+        detector = detector_class(max_iter=100, random_state=0, robust_threshold=threshold)
         aucs[threshold] = roc_auc_score(y, -detector.fit(X).score_samples(X))
     assert aucs[3.0] > aucs[None] + 0.02
 
