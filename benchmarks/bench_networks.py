@@ -37,6 +37,7 @@ import json
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -280,9 +281,10 @@ def overhead(args):
     checkouts = {"this checkout": here, "baseline": args.baseline.resolve()}
     times = {name: [] for name in checkouts}
     outputs = {}
+    scratch = tempfile.TemporaryDirectory()
     for _ in range(args.repeats):
         for name, path in checkouts.items():  # interleaved: both see the same machine load
-            out = Path(f"/tmp/skvae_overhead_{name.replace(' ', '_')}.npz")
+            out = Path(scratch.name) / f"{name.replace(' ', '_')}.npz"
             result = subprocess.run(
                 [sys.executable, "-c", _OVERHEAD_SCRIPT, str(path), str(args.threads), str(out)],
                 capture_output=True,
@@ -291,6 +293,7 @@ def overhead(args):
             )
             times[name].append(json.loads(result.stdout.strip().splitlines()[-1]))
             outputs[name] = dict(np.load(out))
+    scratch.cleanup()
     print(
         f"fit of digits (1797 x 64), n_components=8, max_iter=30; "
         f"medians of {args.repeats} interleaved runs\n"

@@ -103,11 +103,11 @@ def make_encoder_decoder(estimator, n_features, hidden_layer_sizes, generator):
     return (GaussianPosterior(encoder) if variational else encoder), decoder
 
 
-def check_user_networks(estimator, encoder, decoder, n_features):
-    """Check once, at fit, that a user network returns what the estimator reads."""
+def check_user_networks(estimator, n_features):
+    """Check once, at fit, that the fitted user network returns what the estimator reads."""
     if estimator.network in BUILT_IN:
         return
-    variational = estimator._variational
+    encoder, decoder, variational = estimator.encoder_, estimator.decoder_, estimator._variational
     if variational:
         encoder = encoder.network  # the user's, before GaussianPosterior splits it
     check_output_shapes(

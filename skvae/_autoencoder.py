@@ -152,7 +152,11 @@ class AutoencoderTransformer(BaseAutoencoder):
 
     def _loss(self, batch, generator, has_missing):
         x, observed = self._prepare(batch) if has_missing else (batch, None)
-        return self._column_errors(x, self.decoder_(self.encoder_(x)), observed).sum(dim=1).mean()
+        return self._row_errors(x, observed).mean()
+
+    def _row_errors(self, x, observed):
+        """Each row's reconstruction error, summed over its observed cells."""
+        return self._column_errors(x, self.decoder_(self.encoder_(x)), observed).sum(dim=1)
 
     def _column_errors(self, x, decoded, observed):
         """Each input column's reconstruction error: squared for numbers, cross-entropy for categories.
@@ -176,5 +180,4 @@ class AutoencoderTransformer(BaseAutoencoder):
 
     def _score_rows(self, X):
         """Minus the reconstruction error of each row, over its observed cells."""
-        x, observed = self._prepare(X)
-        return -self._column_errors(x, self.decoder_(self.encoder_(x)), observed).sum(dim=1)
+        return -self._row_errors(*self._prepare(X))

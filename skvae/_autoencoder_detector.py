@@ -260,7 +260,7 @@ class AutoencoderOutlierDetector(_OutlierDetectorMixin, AutoencoderTransformer):
         if self.robust_threshold is None:
             return super()._loss(batch, generator, has_missing)
         x, observed = self._prepare(batch) if has_missing else (batch, None)
-        row_errors = self._column_errors(x, self.decoder_(self.encoder_(x)), observed).sum(dim=1)
+        row_errors = self._row_errors(x, observed)
         # The rows reconstructed worst are left out of the step (see _kept_rows).
         return row_errors[self._kept_rows(row_errors)].mean()
 

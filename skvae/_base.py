@@ -360,7 +360,7 @@ class BaseAutoencoder(
             setattr(self, f"{name}_", module.to(device))
         self._optimizer = None
         try:
-            check_user_networks(self, self.encoder_, self.decoder_, n_features)
+            check_user_networks(self, n_features)
         except ValueError:
             self._forget_fit()  # no half-built model
             raise
