@@ -214,6 +214,8 @@ def series(args):
     from skvae import AutoencoderTransformer, VAETransformer
 
     conv = {"network": "conv", "input_shape": (1, -1), "hidden_layer_sizes": (16, 32)}
+    epochs = {} if args.max_iter is None else {"max_iter": args.max_iter}
+    epochs_said = args.max_iter if epochs else "theirs (200)"
     models = {
         "AE, MLP": (AutoencoderTransformer, {}),
         "VAE, MLP": (VAETransformer, {}),
@@ -223,7 +225,7 @@ def series(args):
     print(
         "UCR series (from sktime's package): every model fitted without labels on all series of a data set; "
         "a k-NN classifier fitted on the codes of the archive's training series scores the codes of its test "
-        f"series. skvae models: max_iter={args.max_iter}, mean over seeds {args.seeds}.\n"
+        f"series. skvae models: max_iter={epochs_said}, mean over seeds {args.seeds}.\n"
     )
     print("| data set | series x length | code size | model | 1-NN accuracy | 5-NN accuracy |")
     print("|---|---|---|---|---|---|")
@@ -236,15 +238,10 @@ def series(args):
         for n_components in args.code_sizes:
             rows = {"PCA": knn_accuracies(PCA(n_components).fit(X), *split)}
             for model_name, (estimator_class, params) in models.items():
-                runs = [
-                    knn_accuracies(
-                        estimator_class(
-                            n_components=n_components, max_iter=args.max_iter, random_state=seed, **params
-                        ).fit(X),
-                        *split,
-                    )
-                    for seed in args.seeds
-                ]
+                runs = []
+                for seed in args.seeds:
+                    model = estimator_class(n_components=n_components, random_state=seed, **params, **epochs)
+                    runs.append(knn_accuracies(model.fit(X), *split))
                 rows[model_name] = np.mean(runs, axis=0)
             for model_name, (one, five) in rows.items():
                 shape = f"{X.shape[0]} x {X.shape[1]}"
@@ -323,9 +320,11 @@ def main():
     parser.add_argument(
         "--series", nargs="+", default=["GunPoint", "ItalyPowerDemand", "ArrowHead", "OSULeaf"]
     )
-    parser.add_argument("--code-sizes", type=int, nargs="+", default=[2, 8])
-    parser.add_argument("--max-iter", type=int, default=100, help="series: epochs of the skvae models")
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1])
+    parser.add_argument("--code-sizes", type=int, nargs="+", default=[2, 4, 8])
+    parser.add_argument(
+        "--max-iter", type=int, default=None, help="series: epochs of the skvae models (default: theirs)"
+    )
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--baseline", type=Path, help="overhead: a checkout of skvae to compare with")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=2)
