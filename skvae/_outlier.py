@@ -8,7 +8,6 @@ things, as :class:`~sklearn.ensemble.IsolationForest` has them:
 a row abnormal (see ``_explanation``). Each detector says what its score is.
 """
 
-import math
 import sys
 from numbers import Integral, Real
 
@@ -19,6 +18,7 @@ from sklearn.utils._param_validation import Interval, StrOptions, validate_param
 from sklearn.utils.validation import check_is_fitted
 
 from ._explanation import robust_surprise
+from ._training import epochs_for_steps
 
 # Training rows whose codes are kept as starting points of the robust re-encoding.
 _N_ANCHORS = 256
@@ -29,8 +29,10 @@ _N_ANCHORS = 256
 # within a few seconds on one thread.
 _STEP_BUDGET = 1000
 # ... and at most this many steps times input columns: a step's cost grows with the
-# columns, and on 1,555 columns (ADBench's InternetAds) 1,000 steps take nearly 20 s.
-_COLUMN_STEP_BUDGET = 200_000
+# columns. 100,000 keeps a fit of 7,000 rows of 100 to 768 columns within the time of
+# one of 100 columns (1,000 steps); with 200,000, 150 to 300 columns took 25% longer
+# (bench_anomaly.py --fit-time).
+_COLUMN_STEP_BUDGET = 100_000
 # Median absolute deviation -> standard deviation, for normally distributed values.
 _MAD_TO_STD = 1.4826
 
@@ -53,7 +55,7 @@ class _OutlierDetectorMixin(OutlierMixin):
         if self.max_iter != "auto":
             return self.max_iter
         steps = min(_STEP_BUDGET, _COLUMN_STEP_BUDGET / max(n_features, 1))
-        return max(1, math.ceil(steps / math.ceil(n_samples / batch_size)))
+        return epochs_for_steps(steps, n_samples, batch_size)
 
     def _kept_rows(self, row_losses):
         """Which rows of a training batch the loss keeps: all but those far above the batch's median.

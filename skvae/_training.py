@@ -37,6 +37,11 @@ def make_optimizer(parameters, learning_rate, weight_decay):
         return torch.optim.Adam(groups, lr=learning_rate)
 
 
+def epochs_for_steps(steps, n_samples, batch_size):
+    """The whole epochs that make at least ``steps`` optimizer steps over ``n_samples`` rows (at least 1)."""
+    return max(1, math.ceil(steps / math.ceil(n_samples / batch_size)))
+
+
 def snapshot(module):
     return {name: value.detach().clone() for name, value in module.state_dict().items()}
 

@@ -175,7 +175,8 @@ def test_auto_max_iter_takes_fewer_steps_on_wide_data():
     detector = VAEOutlierDetector()
     assert detector._max_epochs(7000, 27, batch_size=200) == 29  # 1,000 steps of 35 batches
     assert detector._max_epochs(100, 5, batch_size=100) == 1000
-    assert detector._max_epochs(1400, 2000, batch_size=200) == 15  # 100 steps of 7 batches
+    assert detector._max_epochs(7000, 200, batch_size=200) == 15  # 500 steps of 35 batches
+    assert detector._max_epochs(1400, 2000, batch_size=200) == 8  # 50 steps of 7 batches
 
 
 @pytest.mark.parametrize("detector_class", DETECTORS)

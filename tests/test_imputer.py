@@ -147,3 +147,13 @@ def test_in_a_pipeline_with_pandas_output():
 
 def test_no_inverse_transform():
     assert not hasattr(make().fit(hide(low_rank())), "inverse_transform")
+
+
+def test_auto_max_iter_is_a_budget_of_optimizer_steps_counted_in_epochs():
+    X = hide(low_rank(n_rows=1000))  # 5 batches of 200 rows per epoch
+    # tol=0 and a long patience: the budget, not convergence, ends training.
+    imputer = make(hidden_layer_sizes=(8,), tol=0.0, n_iter_no_change=10_000).fit(X)
+    assert imputer.max_iter == "auto"
+    assert imputer.n_iter_ == len(imputer.loss_curve_) == 500  # 2,500 steps
+    assert imputer._max_epochs(10_000, 12, batch_size=200) == 50
+    assert imputer._max_epochs(300, 12, batch_size=200) == 1250
