@@ -23,7 +23,7 @@ from ._column_statistics import rows_without_observed
 from ._state import PlainStateMixin
 from ._table import TableEncoder
 from ._tensors import as_rows, check_code_array, map_rows, mean_over_rows, resolve_device
-from ._training import TrainingDiverged, make_optimizer, snapshot, train
+from ._training import TrainingDiverged, epochs_for_steps, make_optimizer, snapshot, train
 
 # Rows per chunk of the passes over the training rows that fit makes (the
 # VAE's variance, the detectors' error scales).
@@ -141,7 +141,13 @@ class BaseAutoencoder(
         """Hook for likelihoods that only accept some values."""
 
     def _max_epochs(self, n_samples, n_features, batch_size):
-        """The epochs a fit runs on ``n_samples`` training rows: ``max_iter`` (detectors may budget steps)."""
+        """The epochs a fit runs on ``n_samples`` training rows.
+
+        ``max_iter``; or, for ``max_iter="auto"`` (where an estimator accepts
+        it), as many whole epochs as make ``_auto_steps`` optimizer steps.
+        """
+        if self.max_iter == "auto":
+            return epochs_for_steps(self._auto_steps(n_features), n_samples, batch_size)
         return self.max_iter
 
     def _warmup_steps(self):

@@ -14,7 +14,6 @@ from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
 from ._base import BaseAutoencoder
 from ._table import TableEncoder
-from ._training import epochs_for_steps
 from ._vae import VAETransformer
 
 # Optimizer steps that max_iter="auto" trains for: 50 epochs of 10,000 rows, where the
@@ -264,11 +263,9 @@ verbose, device
 
     # -- fitting ---------------------------------------------------------------
 
-    def _max_epochs(self, n_samples, n_features, batch_size):
-        """``max_iter``, or for "auto" a budget of optimizer steps in whole epochs."""
-        if self.max_iter == "auto":
-            return epochs_for_steps(_STEP_BUDGET, n_samples, batch_size)
-        return self.max_iter
+    def _auto_steps(self, n_features):
+        """The optimizer steps of ``max_iter="auto"``."""
+        return _STEP_BUDGET
 
     def fit(self, X, y=None):
         """Train the VAE on the incomplete table X.

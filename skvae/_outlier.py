@@ -18,7 +18,6 @@ from sklearn.utils._param_validation import Interval, StrOptions, validate_param
 from sklearn.utils.validation import check_is_fitted
 
 from ._explanation import robust_surprise
-from ._training import epochs_for_steps
 
 # Training rows whose codes are kept as starting points of the robust re-encoding.
 _N_ANCHORS = 256
@@ -50,12 +49,9 @@ class _OutlierDetectorMixin(OutlierMixin):
         "max_iter": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
     }
 
-    def _max_epochs(self, n_samples, n_features, batch_size):
-        """``max_iter``, or for "auto" a budget of optimizer steps in whole epochs."""
-        if self.max_iter != "auto":
-            return self.max_iter
-        steps = min(_STEP_BUDGET, _COLUMN_STEP_BUDGET / max(n_features, 1))
-        return epochs_for_steps(steps, n_samples, batch_size)
+    def _auto_steps(self, n_features):
+        """The optimizer steps of ``max_iter="auto"``: fewer on wide data."""
+        return min(_STEP_BUDGET, _COLUMN_STEP_BUDGET / max(n_features, 1))
 
     def _kept_rows(self, row_losses):
         """Which rows of a training batch the loss keeps: all but those far above the batch's median.
