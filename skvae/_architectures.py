@@ -70,7 +70,8 @@ def resolve_input_shape(input_shape, n_features):
 
 def make_encoder_decoder(estimator, n_features, hidden_layer_sizes, generator):
     """The estimator's encoder and decoder; a VAE's encoder returns (mean, log-variance)."""
-    network, n_components, activation = estimator.network, estimator.n_components, estimator.activation
+    network, activation = estimator.network, estimator.activation
+    n_components = estimator._resolved_n_components(n_features)
     variational = estimator._variational
     if network == "mlp":
         if not variational:
@@ -114,7 +115,7 @@ def check_user_networks(estimator, n_features):
         encoder,
         decoder,
         n_features=n_features,
-        n_components=estimator.n_components,
+        n_components=estimator.n_components_,
         variational=variational,
         factory=estimator.network,
     )

@@ -105,6 +105,9 @@ class AutoencoderTransformer(BaseAutoencoder):
 
     Attributes
     ----------
+    n_components_ : int
+        The number of latent variables, ``n_components``.
+
     encoder_ : torch.nn.Module
         The trained encoder, from ``n_features_in_`` to ``n_components``.
 

@@ -152,6 +152,9 @@ class AutoencoderOutlierDetector(_OutlierDetectorMixin, AutoencoderTransformer):
 
     Attributes
     ----------
+    n_components_ : int
+        The number of latent variables, ``n_components``.
+
     offset_ : float
         Threshold on ``score_samples``: ``decision_function`` subtracts it.
 

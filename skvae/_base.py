@@ -140,6 +140,10 @@ class BaseAutoencoder(
     def _check_input_range(self, X):
         """Hook for likelihoods that only accept some values."""
 
+    def _resolved_n_components(self, n_features):
+        """The code size of networks with ``n_features`` inputs (a detector may resolve "auto")."""
+        return self.n_components
+
     def _max_epochs(self, n_samples, n_features, batch_size):
         """The epochs a fit runs on ``n_samples`` training rows.
 
@@ -353,6 +357,7 @@ class BaseAutoencoder(
         self._forget_fit(keep=("n_features_in_", "feature_names_in_"))
         check_network(self, n_features, all_numeric=not self._table.categorical)
         self._seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        self.n_components_ = int(self._resolved_n_components(n_features))
         self.n_iter_ = 0
         self.loss_curve_ = []
         self._n_steps = 0
@@ -382,6 +387,7 @@ class BaseAutoencoder(
             "n_numeric": len(self._table.numeric),
             "hidden_layer_sizes": self._hidden_layer_sizes(),
             **{name: getattr(self, name) for name in self._architecture_params},
+            "n_components": self.n_components_,
         }
 
     def _forget_fit(self, keep=()):
@@ -468,7 +474,7 @@ class BaseAutoencoder(
             dtypes in fit, each categorical cell its most probable category.
         """
         check_is_fitted(self)
-        X = check_code_array(X, self.n_components, self)
+        X = check_code_array(X, self.n_components_, self)
         return self._table.decode(self, self._map_rows(self._decode, X), as_frame=True)
 
     def score_samples(self, X):
@@ -510,7 +516,7 @@ class BaseAutoencoder(
 
     @property
     def _n_features_out(self):
-        return self.n_components
+        return self.n_components_
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -104,6 +104,9 @@ class VAEImputer(VAETransformer):
     standardize : "auto" or bool, default=True
         Standardise the numeric columns internally.
 
+    alpha, batch_size, learning_rate_init
+        As for :class:`VAETransformer`.
+
     max_iter : int or "auto", default="auto"
         Maximum number of epochs. "auto" runs as many as make about 2,500
         optimizer steps: 50 epochs of 10,000 rows, more of a smaller table
@@ -111,9 +114,8 @@ class VAEImputer(VAETransformer):
         that a fit of 10,000 rows takes about 20 s on one thread. At least
         one epoch. ``n_iter_`` counts the epochs run.
 
-    alpha, batch_size, learning_rate_init, tol, early_stopping, \
-validation_fraction, n_iter_no_change, shuffle, random_state, warm_start, \
-verbose, device
+    tol, early_stopping, validation_fraction, n_iter_no_change, shuffle, \
+random_state, warm_start, verbose, device
         As for :class:`VAETransformer`.
 
     Attributes
@@ -121,7 +123,7 @@ verbose, device
     indicator_ : MissingIndicator or None
         The indicator of missing cells, with ``add_indicator``.
 
-    encoder_, decoder_, likelihood_, n_iter_, loss_curve_ : see :class:`VAETransformer`.
+    encoder_, decoder_, likelihood_, n_components_, n_iter_, loss_curve_ : see :class:`VAETransformer`.
 
     n_features_in_ : int
         Number of features seen during fit.
@@ -347,7 +349,7 @@ verbose, device
             generator = None
         else:
             generator = torch.Generator().manual_seed(seed)
-            noise = torch.randn((n_samples, self.n_components), generator=generator).to(X.device)
+            noise = torch.randn((n_samples, self.n_components_), generator=generator).to(X.device)
         results, rows = [], self._block_rows(X)
         for start in range(0, X.shape[0], rows):
             log_w, decoded = self._importance_samples(X[start : start + rows], noise)

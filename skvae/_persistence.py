@@ -68,6 +68,7 @@ _ATTRIBUTES = {
         lambda v: np.asarray(v, dtype=object),
     ),
     "n_iter_": (lambda v: _is_int(v) and v >= 0, int),
+    "n_components_": (lambda v: _is_int(v) and v > 0, int),
     "loss_curve_": (_float_list, lambda v: [float(item) for item in v]),
     "validation_scores_": (_float_list, lambda v: [float(item) for item in v]),
     "best_validation_score_": (_is_float, float),
@@ -283,9 +284,19 @@ def _make_estimator(metadata, path, trusted):
         if not is_valid(value):
             raise _refuse(path, f"invalid value for {name}")
         setattr(estimator, name, convert(value))
-    required = _REQUIRED + (("offset_",) if hasattr(cls, "decision_function") else ())
+    if "n_components_" not in attributes and isinstance(estimator.n_components, Integral):
+        # Written before n_components="auto": the code had n_components numbers.
+        estimator.n_components_ = int(estimator.n_components)
+    if isinstance(estimator.n_components, Integral) and estimator.n_components != getattr(
+        estimator, "n_components_", estimator.n_components
+    ):
+        raise _refuse(
+            path, f"n_components={estimator.n_components} but n_components_={estimator.n_components_}"
+        )
+    required = _REQUIRED + ("n_components_",)
+    required += ("offset_",) if hasattr(cls, "decision_function") else ()
     required += ("reconstruction_scale_",) if cls is AutoencoderOutlierDetector else ()
-    missing = [name for name in required if name not in attributes]
+    missing = [name for name in required if name not in vars(estimator)]
     if missing:
         raise _refuse(path, f"missing attributes {missing}")
     try:

@@ -204,6 +204,11 @@ class PlainStateMixin:
         if isinstance(state.get("_table"), dict):
             state["_table"] = TableEncoder.from_dict(state["_table"])
         if STATE_KEY in state:
-            modules, optimizer = restore_networks(type(self), state.pop(STATE_KEY))
+            saved = state.pop(STATE_KEY)
+            modules, optimizer = restore_networks(type(self), saved)
             state.update(modules, _optimizer=optimizer)
+            # Pickled before n_components_ existed: the code size the networks have.
+            n_components = saved["architecture"].get("n_components")
+            if "n_components_" not in state and isinstance(n_components, int):
+                state["n_components_"] = n_components
         super().__setstate__(state)

@@ -146,6 +146,9 @@ class VAETransformer(BaseAutoencoder):
 
     Attributes
     ----------
+    n_components_ : int
+        The number of latent variables, ``n_components``.
+
     encoder_ : torch.nn.Module
         The trained encoder, returning the posterior mean and log-variance.
 
@@ -409,7 +412,7 @@ class VAETransformer(BaseAutoencoder):
 
     def _fixed_noise(self, n_samples, device):
         generator = torch.Generator().manual_seed(_SCORE_SEED)
-        return torch.randn((n_samples, self.n_components), generator=generator).to(device)
+        return torch.randn((n_samples, self.n_components_), generator=generator).to(device)
 
     def _score_rows(self, X):
         """Importance-weighted estimate of log p(x) (Burda et al., 2016).
@@ -455,7 +458,7 @@ class VAETransformer(BaseAutoencoder):
         if not isinstance(n_samples, Integral) or n_samples < 1:
             raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}.")
         seed = int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
-        z = torch.randn((n_samples, self.n_components), generator=torch.Generator().manual_seed(seed))
+        z = torch.randn((n_samples, self.n_components_), generator=torch.Generator().manual_seed(seed))
         container = _get_output_config("transform", self)["dense"]
         rows = self._map_rows(self._decode, z.numpy().astype(np.float64))
         rows = self._table.decode(self, rows, as_frame=container != "default")

@@ -34,6 +34,7 @@ _EXPORTED_ATTRIBUTES = {
     "reconstruction_scale_",
     "n_features_in_",
     "feature_names_in_",
+    "n_components_",
     "n_iter_",
     "loss_curve_",
     "validation_scores_",
@@ -157,7 +158,7 @@ def _transformer_shapes(operator):
 
     _check_input(operator)
     n_rows = operator.inputs[0].get_first_dimension()
-    operator.outputs[0].type = FloatTensorType([n_rows, operator.raw_operator.n_components])
+    operator.outputs[0].type = FloatTensorType([n_rows, operator.raw_operator.n_components_])
 
 
 def _detector_shapes(operator):

@@ -201,3 +201,21 @@ def test_robust_fence_leaves_out_the_rows_far_above_the_median():
     assert detector._kept_rows(losses).tolist() == [True] * 6 + [False, False]
     # Equal losses (a spread of 0) keep every row.
     assert detector._kept_rows(torch.ones(5)).all()
+
+
+def test_auto_n_components_is_the_square_root_of_the_inputs_between_2_and_12():
+    detector = VAEOutlierDetector()
+    assert detector.n_components == "auto"
+    sizes = [detector._resolved_n_components(n_inputs) for n_inputs in (1, 3, 9, 36, 132, 133, 1555)]
+    assert sizes == [2, 2, 3, 6, 11, 12, 12]
+
+
+def test_auto_n_components_counts_each_category_as_an_input():
+    rng = np.random.RandomState(0)
+    table = pd.DataFrame(rng.normal(size=(120, 5)), columns=list("abcde"))
+    table["f"] = pd.Categorical(rng.choice(list("wxyz"), size=120))  # 5 + 4 = 9 inputs
+    detector = VAEOutlierDetector(max_iter=2, random_state=0).fit(table)
+    assert detector.n_components_ == 3
+    assert detector.transform(table).shape == (120, 3)
+    assert len(detector.get_feature_names_out()) == 3
+    assert detector.get_params()["n_components"] == "auto"  # the parameter is left as given

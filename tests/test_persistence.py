@@ -269,7 +269,12 @@ def test_a_class_outside_the_allow_list_is_refused(class_name, model, tmp_path):
         (lambda m: m["params"].pop("alpha"), r"missing \['alpha'\]"),
         (lambda m: m["params"].update({"eval": "os.system"}), r"unknown \['eval'\]"),
         (lambda m: m["params"].update({"activation": "gelu"}), "invalid parameters"),
-        (lambda m: m["params"].update({"n_components": 3}), "expected float32"),
+        (lambda m: m["params"].update({"n_components": 3}), "n_components=3 but n_components_=2"),
+        (
+            lambda m: m["params"].update({"n_components": 3}) or m["attributes"].update({"n_components_": 3}),
+            "expected float32",
+        ),
+        (lambda m: m["attributes"].update({"n_components_": 0}), "invalid value for n_components_"),
         (lambda m: m["params"].update({"hidden_layer_sizes": {"pickle": "x"}}), "unexpected parameter"),
         (lambda m: m.update({"format_version": 2}), "format version 2"),
         (lambda m: m.pop("params"), "'params' is missing"),
@@ -378,3 +383,25 @@ def test_every_vae_likelihood_round_trips(likelihood, X, tmp_path):
     expected = outputs(vae, X)
     for method, result in outputs(loaded, X).items():
         np.testing.assert_array_equal(result, expected[method], err_msg=method)
+
+
+def test_n_components_auto_round_trips_as_the_number_it_chose(X, tmp_path):
+    detector = make(VAEOutlierDetector, n_components="auto").fit(X)
+    assert detector.n_components_ == 2  # sqrt(5) rounded
+    loaded = load(saved(detector, tmp_path))
+    assert loaded.n_components == "auto" and loaded.n_components_ == 2
+    for method, value in outputs(detector, X).items():
+        np.testing.assert_array_equal(outputs(loaded, X)[method], value, err_msg=method)
+
+
+def test_files_and_pickles_from_before_n_components_underscore_still_load(X, tmp_path):
+    # Written when the code size was always the n_components parameter.
+    detector = make(VAEOutlierDetector, n_components=3).fit(X)
+    old_file = rewrite(saved(detector, tmp_path), metadata=lambda m: m["attributes"].pop("n_components_"))
+    assert load(old_file).n_components_ == 3
+    state = detector.__getstate__()
+    del state["n_components_"]
+    unpickled = VAEOutlierDetector.__new__(VAEOutlierDetector)
+    unpickled.__setstate__(state)
+    assert unpickled.n_components_ == 3
+    np.testing.assert_array_equal(unpickled.score_samples(X), detector.score_samples(X))
