@@ -284,15 +284,13 @@ def _make_estimator(metadata, path, trusted):
         if not is_valid(value):
             raise _refuse(path, f"invalid value for {name}")
         setattr(estimator, name, convert(value))
-    if "n_components_" not in attributes and isinstance(estimator.n_components, Integral):
-        # Written before n_components="auto": the code had n_components numbers.
-        estimator.n_components_ = int(estimator.n_components)
-    if isinstance(estimator.n_components, Integral) and estimator.n_components != getattr(
-        estimator, "n_components_", estimator.n_components
-    ):
-        raise _refuse(
-            path, f"n_components={estimator.n_components} but n_components_={estimator.n_components_}"
-        )
+    if isinstance(estimator.n_components, Integral):
+        # Files written before n_components="auto" hold no n_components_: it was n_components.
+        estimator.n_components_ = getattr(estimator, "n_components_", int(estimator.n_components))
+        if estimator.n_components_ != estimator.n_components:
+            raise _refuse(
+                path, f"n_components={estimator.n_components} but n_components_={estimator.n_components_}"
+            )
     required = _REQUIRED + ("n_components_",)
     required += ("offset_",) if hasattr(cls, "decision_function") else ()
     required += ("reconstruction_scale_",) if cls is AutoencoderOutlierDetector else ()
