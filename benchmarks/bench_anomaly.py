@@ -50,6 +50,7 @@ Run with one thread (the machine is shared)::
     OMP_NUM_THREADS=1 python benchmarks/bench_anomaly.py --split development \\
         --detectors IsolationForest skvae-VAE skvae-VAE:max_iter=60   # compare variants on one half
     OMP_NUM_THREADS=1 python benchmarks/bench_anomaly.py --contamination-sweep --detectors IsolationForest PCA
+    OMP_NUM_THREADS=1 python benchmarks/bench_anomaly.py --fit-time --detectors skvae-AE skvae-VAE
 """
 
 import argparse
