@@ -25,6 +25,9 @@ from ._table import TableEncoder
 from ._tensors import as_rows, check_code_array, map_rows, mean_over_rows, resolve_device
 from ._training import TrainingDiverged, epochs_for_steps, make_optimizer, snapshot, train
 
+# The constraint of max_iter in the estimators that accept "auto" (see _max_epochs).
+MAX_ITER_OR_AUTO = [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")]
+
 # Rows per chunk of the passes over the training rows that fit makes (the
 # VAE's variance, the detectors' error scales).
 _MEAN_CHUNK_ROWS = 1024

@@ -1,18 +1,17 @@
 """Imputation of missing cells by a VAE trained on the incomplete table (MIWAE)."""
 
 import math
-from numbers import Integral
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 import torch
 from sklearn.utils._available_if import available_if
-from sklearn.utils._param_validation import Interval, MissingValues, StrOptions
+from sklearn.utils._param_validation import MissingValues
 from sklearn.utils._set_output import _get_output_config
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
-from ._base import BaseAutoencoder
+from ._base import MAX_ITER_OR_AUTO, BaseAutoencoder
 from ._table import TableEncoder
 from ._vae import VAETransformer
 
@@ -50,25 +49,9 @@ class VAEImputer(VAETransformer):
     activation : {"identity", "logistic", "tanh", "relu"}, default="relu"
         Activation between layers.
 
-    network : {"mlp", "conv"} or callable, default="mlp"
-        The encoder and decoder. "mlp": multilayer perceptrons with
-        ``hidden_layer_sizes`` units per layer. "conv": convolutions over
-        each row viewed as an image or series of ``input_shape``, with
-        ``hidden_layer_sizes`` channels in its stride-2 blocks. A callable (a
-        function or class defined at module level) builds your own:
-        ``network(n_features=..., n_components=..., input_shape=...,
-        **network_params)`` returns ``(encoder, decoder)`` torch modules
-        (see :ref:`networks`). Each fit builds fresh networks.
-
-    network_params : dict, default=None
-        Keyword arguments of a callable ``network``.
-
-    input_shape : tuple of int, default=None
-        One row's shape as the networks see it: (channels, length) or
-        (channels, height, width), whose product is the number of features;
-        one size may be -1, worked out from the number of features, as in
-        numpy's reshape (``(1, -1)``: one series per row, of any length).
-        ``network="conv"`` needs it; a callable ``network`` receives it.
+    network, network_params, input_shape
+        As for :class:`VAETransformer`: the encoder and decoder (default
+        "mlp"; "conv", or your own, see :ref:`networks`).
 
     beta : float, default=1.0
         Weight of the KL term.
@@ -156,7 +139,7 @@ random_state, warm_start, verbose, device
         "sample_posterior": ["boolean"],
         "add_indicator": ["boolean"],
         "keep_empty_features": ["boolean"],
-        "max_iter": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "max_iter": MAX_ITER_OR_AUTO,
     }
 
     def __init__(

@@ -9,7 +9,7 @@ a row abnormal (see ``_explanation``). Each detector says what its score is.
 """
 
 import sys
-from numbers import Integral, Real
+from numbers import Real
 
 import numpy as np
 import torch
@@ -17,6 +17,7 @@ from sklearn.base import OutlierMixin
 from sklearn.utils._param_validation import Interval, StrOptions, validate_parameter_constraints
 from sklearn.utils.validation import check_is_fitted
 
+from ._base import MAX_ITER_OR_AUTO
 from ._explanation import robust_surprise
 
 # Training rows whose codes are kept as starting points of the robust re-encoding.
@@ -46,7 +47,7 @@ class _OutlierDetectorMixin(OutlierMixin):
     _detector_constraints: dict = {
         "contamination": [StrOptions({"auto"}), Interval(Real, 0, 0.5, closed="right")],
         "robust_threshold": [Interval(Real, 0, None, closed="neither"), None],
-        "max_iter": [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")],
+        "max_iter": MAX_ITER_OR_AUTO,
     }
 
     def _auto_steps(self, n_features):
