@@ -74,6 +74,7 @@ _ATTRIBUTES = {
     "best_validation_score_": (_is_float, float),
     "offset_": (_is_float, float),
     "reconstruction_scale_": (_float_list, lambda v: np.asarray(v, dtype=np.float64)),
+    "column_log_likelihood_": (_float_list, lambda v: np.asarray(v, dtype=np.float64)),
     "_anchor_codes": (
         lambda v: isinstance(v, list) and all(_float_list(row) for row in v),
         lambda v: np.asarray(v, dtype=np.float32),
@@ -304,7 +305,7 @@ def _make_estimator(metadata, path, trusted):
     n_features = estimator.n_features_in_
     if estimator._table.n_columns != n_features:
         raise _refuse(path, f"its columns describe {estimator._table.n_columns} features, not {n_features}")
-    for name in ("feature_names_in_", "reconstruction_scale_"):
+    for name in ("feature_names_in_", "reconstruction_scale_", "column_log_likelihood_"):
         if name in attributes and len(attributes[name]) != n_features:
             raise _refuse(path, f"{name} has {len(attributes[name])} entries for {n_features} features")
     return estimator

@@ -34,6 +34,16 @@ class VAEOutlierDetector(_OutlierDetectorMixin, VAETransformer):
     broken features of a row rather than spreading the blame, but add up to
     no likelihood.
 
+    Missing cells (NaN): the row is encoded from its observed cells and its
+    score is the importance-weighted log-likelihood of those cells, the
+    missing ones marginalised out exactly, plus, for each missing cell, its
+    column's mean log-likelihood on the training rows
+    (``column_log_likelihood_``). Without that term a row would look more
+    normal for every cell it lacks (a density of fewer dimensions is
+    higher); with it, rows with different numbers of observed cells are
+    ranked on one scale. :meth:`VAETransformer.score_samples` keeps the
+    log-likelihood of the observed cells alone.
+
     Training is robust to anomalies among the training rows: each optimizer
     step leaves out the rows of its batch whose loss (the negative ELBO at
     the posterior mean) lies more than 3 robust standard deviations (1.4826
@@ -173,6 +183,11 @@ class VAEOutlierDetector(_OutlierDetectorMixin, VAETransformer):
     offset_ : float
         Threshold on ``score_samples``: ``decision_function`` subtracts it.
 
+    column_log_likelihood_ : ndarray of shape (`n_features_in_`,)
+        Mean log-likelihood log p(x_j | z) of each column over the training
+        rows that observe it, at their posterior mean z: what a missing cell
+        adds to a row's score.
+
     encoder_ : torch.nn.Module
         The trained encoder, returning the posterior mean and log-variance.
 
@@ -300,8 +315,32 @@ class VAEOutlierDetector(_OutlierDetectorMixin, VAETransformer):
         return super()._loss(batch, generator, has_missing)
 
     def _feature_terms(self, X):
+        return self._column_terms(X)[0]
+
+    def _column_terms(self, X):
+        """log p(x_j | mu(x)) of each column (0 where missing), and the observed mask."""
         x, observed = self._prepare(X)
-        return self._log_px_by_column(x, self.decoder_(self.encoder_(x)[0]), observed)
+        return self._log_px_by_column(x, self.decoder_(self.encoder_(x)[0]), observed), observed
+
+    def _feature_terms_or_nan(self, X):
+        """log p(x_j | mu(x)) of each column, NaN where the cell is missing (for column means)."""
+        terms, observed = self._column_terms(X)
+        return terms if observed is None else terms.masked_fill(~observed, torch.nan)
+
+    def _fit_feature_scale(self, X):
+        self.column_log_likelihood_ = self._column_means(self._feature_terms_or_nan, X)
+
+    def _score_rows(self, X):
+        scores = super()._score_rows(X)
+        observed = self._prepare(X)[1]
+        # Models saved before column_log_likelihood_ existed score the observed cells alone.
+        typical = getattr(self, "column_log_likelihood_", None)
+        if observed is None or typical is None:
+            return scores
+        # Each missing cell counts as a typical one: log p(x_obs) alone rises with every
+        # cell a row lacks, and would rank incomplete rows as more normal.
+        typical = torch.as_tensor(typical, dtype=scores.dtype, device=scores.device)
+        return scores + (~observed * typical).sum(dim=-1)
 
     def _code_prior(self, anchors):
         """For feature_contributions(method="robust"): the N(0, I) prior, in units of twice the nats."""

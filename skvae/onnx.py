@@ -32,6 +32,7 @@ _EXPORTED_ATTRIBUTES = {
     "likelihood_",
     "offset_",
     "reconstruction_scale_",
+    "column_log_likelihood_",  # adds to incomplete rows only; the graphs score complete ones
     "n_features_in_",
     "feature_names_in_",
     "n_components_",

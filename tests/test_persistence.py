@@ -405,3 +405,18 @@ def test_files_and_pickles_from_before_n_components_underscore_still_load(X, tmp
     unpickled.__setstate__(state)
     assert unpickled.n_components_ == 3
     np.testing.assert_array_equal(unpickled.score_samples(X), detector.score_samples(X))
+
+
+def test_files_from_before_column_log_likelihood_score_incomplete_rows_on_their_observed_cells(X, tmp_path):
+    detector = make(VAEOutlierDetector).fit(X)
+    incomplete = X[:20].copy()
+    incomplete[:, 1] = np.nan
+    scores = detector.score_samples(incomplete)
+    np.testing.assert_array_equal(load(saved(detector, tmp_path)).score_samples(incomplete), scores)
+    # Written when a missing cell added nothing to the score.
+    drop = lambda m: m["attributes"].pop("column_log_likelihood_")  # noqa: E731
+    old = load(rewrite(saved(detector, tmp_path), metadata=drop))
+    np.testing.assert_allclose(
+        old.score_samples(incomplete), scores - detector.column_log_likelihood_[1], rtol=1e-5
+    )
+    np.testing.assert_array_equal(old.score_samples(X), detector.score_samples(X))

@@ -188,10 +188,29 @@ def test_vae_marginalises_a_missing_feature_exactly():
     np.testing.assert_allclose(model.score_samples(row), expected.numpy(), rtol=1e-5)
 
 
-def test_autoencoder_detector_scores_stay_comparable_across_missing_counts():
-    """Hiding cells of a normal row does not make it look abnormal (or more normal) on average."""
+def test_vae_detector_counts_each_missing_cell_at_its_columns_typical_log_likelihood():
     X = low_rank(600)
-    detector = make(AutoencoderOutlierDetector).fit(X[:400])
+    detector = make(VAEOutlierDetector).fit(X[:400])
+    rows = X[400:].copy()
+    rows[:, 2] = np.nan
+
+    def observed_cells_log_likelihood(rows):  # VAETransformer's score
+        with torch.inference_mode():
+            x = torch.as_tensor(rows, dtype=torch.float32)
+            return super(VAEOutlierDetector, detector)._score_rows(x).numpy()
+
+    expected = observed_cells_log_likelihood(rows) + detector.column_log_likelihood_[2]
+    np.testing.assert_allclose(detector.score_samples(rows), expected, rtol=1e-5)
+    complete = X[400:]  # scored by the log-likelihood itself
+    expected = observed_cells_log_likelihood(complete)
+    np.testing.assert_allclose(detector.score_samples(complete), expected, rtol=1e-6)
+
+
+@pytest.mark.parametrize("estimator_class", [AutoencoderOutlierDetector, VAEOutlierDetector])
+def test_detector_scores_stay_comparable_across_missing_counts(estimator_class):
+    """Hiding cells of a normal row does not make it look abnormal, or more normal (as log p(x_obs) would)."""
+    X = low_rank(600)
+    detector = make(estimator_class).fit(X[:400])
     complete = detector.score_samples(X[400:])
     incomplete = detector.score_samples(hide(X[400:], rate=0.4, seed=3))
     assert abs(np.median(incomplete) - np.median(complete)) < 0.5 * np.std(complete)
