@@ -103,9 +103,11 @@ fig.tight_layout()
 # %%
 # The most unusual rows, column by column
 # ---------------------------------------
-# The detector's score is the log-likelihood of each row's observed cells.
-# ``feature_contributions`` gives each column's log-probability at the row's
-# code: the most negative ones say which cells make the row unusual.
+# The detector's score is the log-likelihood of each row's observed cells,
+# each missing cell counted at its column's typical log-likelihood, so that
+# incomplete rows rank alongside complete ones. ``feature_contributions``
+# gives one term per column: the most negative ones say which cells make the
+# row unusual.
 detector = VAEOutlierDetector(random_state=0).fit(table)
 scores = detector.score_samples(table)
 unusual = np.argsort(scores)[:5]
@@ -113,4 +115,4 @@ contributions = detector.feature_contributions(table.iloc[unusual])
 for row, (index, terms) in zip(unusual, contributions.iterrows(), strict=True):
     worst = terms.nsmallest(3)
     cells = ", ".join(f"{name}={table.loc[index, name]} ({value:.1f})" for name, value in worst.items())
-    print(f"row {row}: log p = {scores[row]:.1f}; most unusual cells: {cells}")
+    print(f"row {row}: score {scores[row]:.1f}; most unusual cells: {cells}")
