@@ -82,7 +82,9 @@ class _OutlierDetectorMixin(OutlierMixin):
         self._anchor_codes = self._map_rows(self._encode, X[rows]).astype(np.float32)
 
     def _fit_feature_scale(self, X):
-        """Hook: learn whatever per-feature normalisation the score uses."""
+        """Hook: learn the per-feature statistics the score uses (the autoencoder's error
+        scales, the VAE's typical log-likelihood of a missing cell), before the training
+        rows are scored for ``offset_``."""
 
     def decision_function(self, X):
         """Shifted score: negative for outliers, positive for inliers.
