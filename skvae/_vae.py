@@ -14,11 +14,14 @@ from sklearn.utils.validation import check_is_fitted
 from ._architectures import make_encoder_decoder
 from ._base import BaseAutoencoder
 from ._column_statistics import value_range
-from ._likelihoods import make_likelihood
+from ._likelihoods import StudentTLikelihood, make_likelihood
 
 # Fixed seed of the importance samples used by score_samples: a fitted model
 # must give the same score to the same row on every call.
 _SCORE_SEED = 0
+# EM steps that fit a Student-t's scales after training, from the running ones (each
+# step a pass over the training rows): enough to move them by less than 1% more.
+_EM_STEPS = 20
 # Upper bound on the elements of one (samples x rows x width) block.
 _BLOCK_ELEMENTS = 2**23
 
@@ -67,13 +70,17 @@ class VAETransformer(BaseAutoencoder):
     beta : float, default=1.0
         Weight of the KL term (beta-VAE); 1 gives the true ELBO.
 
-    likelihood : {"gaussian", "gaussian_shared", "bernoulli"}, default="gaussian"
+    likelihood : {"gaussian", "gaussian_shared", "student_t", "bernoulli"}, default="gaussian"
         The decoder's distribution p(x|z). "gaussian": a Gaussian around the
         decoder's output with a learned variance per feature (as in
         FactorAnalysis); "gaussian_shared": one learned variance for all
         features (as in probabilistic PCA). Both have a floor of 1e-6 so that
         constant columns cannot drive the likelihood to infinity; use a linear
-        output (the decoder's last layer always is). "bernoulli": for data in
+        output (the decoder's last layer always is). "student_t": scores with
+        a Student-t of 6 degrees of freedom around the decoder's output, with
+        a scale per feature fitted to the training residuals; its heavy
+        tails keep a few rows that fit badly from widening a feature's scale
+        (the networks train as with "gaussian"). "bernoulli": for data in
         [0, 1] such as pixel intensities; the decoder outputs logits and
         ``inverse_transform`` their sigmoid.
 
@@ -156,7 +163,8 @@ class VAETransformer(BaseAutoencoder):
         The trained decoder network.
 
     likelihood_ : torch.nn.Module
-        The observation model p(x|z), with its learned variance if Gaussian.
+        The observation model p(x|z), with its learned variance if Gaussian
+        (and its scales if Student-t).
 
     n_iter_ : int
         Number of epochs run.
@@ -196,7 +204,7 @@ class VAETransformer(BaseAutoencoder):
     _parameter_constraints: dict = {
         **BaseAutoencoder._parameter_constraints,
         "beta": [Interval(Real, 0, None, closed="left")],
-        "likelihood": [StrOptions({"gaussian", "gaussian_shared", "bernoulli"})],
+        "likelihood": [StrOptions({"gaussian", "gaussian_shared", "student_t", "bernoulli"})],
         "kl_warmup_steps": [Interval(Integral, 0, None, closed="left")],
         "n_importance_samples": [Interval(Integral, 1, None, closed="left")],
     }
@@ -318,13 +326,17 @@ class VAETransformer(BaseAutoencoder):
     def _posterior_std(self, X):
         return torch.exp(0.5 * self.encoder_(self._prepare(X)[0])[1])
 
-    def _log_px_by_column(self, x, decoded, observed):
-        """log p(x_j | decoded) of each input column, in nats of X's own units; 0 where missing."""
+    def _log_px_by_column(self, x, decoded, observed, training=False):
+        """log p(x_j | decoded) of each input column, in nats of X's own units; 0 where missing.
+
+        ``training``: under the distribution the networks train with, where
+        the likelihood scores with another (likelihood="student_t").
+        """
         layout = self._layout(x.device)
         numeric_observed = layout.numeric_mask(observed)
-        numeric = self.likelihood_.log_prob_per_feature(
-            layout.numeric_part(x), layout.numeric_part(decoded), numeric_observed
-        )
+        likelihood = self.likelihood_
+        log_prob = likelihood.training_log_prob_per_feature if training else likelihood.log_prob_per_feature
+        numeric = log_prob(layout.numeric_part(x), layout.numeric_part(decoded), numeric_observed)
         # Standardised columns: the density of X itself (the Jacobian of the scaling).
         jacobian = layout.log_scale if numeric_observed is None else layout.log_scale * numeric_observed
         numeric = numeric - jacobian
@@ -332,11 +344,12 @@ class VAETransformer(BaseAutoencoder):
             return numeric
         return layout.by_column(numeric, layout.categorical_log_probs(x, decoded))
 
-    def _log_px(self, x, decoded, observed):
+    def _log_px(self, x, decoded, observed, training=False):
         """log p(x | decoded) over the observed cells, one value per row (and sample)."""
         if self._table.is_identity and observed is None:
-            return self.likelihood_.log_prob(x, decoded)
-        return self._log_px_by_column(x, decoded, observed).sum(dim=-1)
+            log_prob = self.likelihood_.training_log_prob if training else self.likelihood_.log_prob
+            return log_prob(x, decoded)
+        return self._log_px_by_column(x, decoded, observed, training).sum(dim=-1)
 
     def transform(self, X, return_std=False):
         """Encode X as the mean of the posterior q(z|x).
@@ -386,6 +399,19 @@ class VAETransformer(BaseAutoencoder):
                 variance = variance.mean()
             floor = self.likelihood_.min_variance
             self.likelihood_.variance.copy_(torch.as_tensor(np.maximum(variance, floor)).reshape(-1))
+        if isinstance(self.likelihood_, StudentTLikelihood):
+            self._fit_student_t_scale(X)
+
+    def _fit_student_t_scale(self, X):
+        """The Student-t's maximum-likelihood scales on all the training rows: EM from the running ones."""
+        numeric = torch.as_tensor(self._table.numeric_positions)
+
+        def weighted_squares(rows):
+            squares = self._squared_residuals(rows)[:, numeric.to(rows.device)]
+            return self.likelihood_.weighted_squares(squares)
+
+        for _ in range(_EM_STEPS):
+            self.likelihood_.em_step(self._column_means(weighted_squares, X))
 
     def _squared_residuals(self, X):
         """(x - decoded)^2 for one posterior sample per row (fixed noise), NaN where missing; (n, width)."""

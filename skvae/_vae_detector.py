@@ -19,16 +19,23 @@ class VAEOutlierDetector(_OutlierDetectorMixin, VAETransformer):
     """Anomaly detection by VAE log-likelihood.
 
     ``score_samples`` is the importance-weighted estimate of log p(x) of
-    :class:`VAETransformer`: a density, in nats, whose learned per-feature
-    variances already put every feature on its own scale. Low likelihood
-    means anomaly. ``feature_contributions(X, method="reconstruction")``
+    :class:`VAETransformer`: a density, in nats, whose per-feature scales
+    already put every feature on its own scale. Low likelihood means
+    anomaly. By default (``likelihood="student_t"``) the networks train
+    with a Gaussian likelihood, and the scores use a Student-t of 6 degrees
+    of freedom around the decoder's output, its scales fitted to the
+    training rows' residuals: a Gaussian's variance would be set by the
+    worst-fitted training rows -- often the anomalies themselves -- and
+    widen the scale of the very features in which they are abnormal.
+    ``feature_contributions(X, method="reconstruction")``
     returns log p(x_j | z) for each feature j at the posterior mean
     z = mu(x): these terms add up to the reconstruction part of the score,
     log p(x | mu(x)). The default ``method="robust"`` encodes the row again,
     robustly (the MAP code under a heavy-tailed version of the likelihood,
     so that features that contradict the others do not pull it), and
     returns for each feature j minus half its squared standardised residual
-    (x_j - mean_j)^2 / variance_j from the fit without feature j (to first
+    (x_j - mean_j)^2 / variance_j (the Gaussian variance the networks
+    trained with) from the fit without feature j (to first
     order): the nats by which x_j falls short of a perfect fit. Intact
     features mostly score between -0.5 and 0; these terms point at the
     broken features of a row rather than spreading the blame, but add up to
@@ -101,8 +108,13 @@ class VAEOutlierDetector(_OutlierDetectorMixin, VAETransformer):
     beta : float, default=1.0
         Weight of the KL term (beta-VAE); 1 gives the true ELBO.
 
-    likelihood : {"gaussian", "gaussian_shared", "bernoulli"}, default="gaussian"
+    likelihood : {"student_t", "gaussian", "gaussian_shared", "bernoulli"}, default="student_t"
         The decoder's distribution p(x|z), as for :class:`VAETransformer`.
+        "student_t" (6 degrees of freedom, a scale per feature fitted to the
+        training residuals) keeps the few training rows that the model fits
+        worst -- often the anomalies themselves -- from widening the scale of
+        the features in which they are abnormal, as a Gaussian's variance
+        would.
 
     kl_warmup_steps : int, default=0
         Optimizer steps over which the weight of the KL term rises from 0 to
@@ -248,7 +260,7 @@ class VAEOutlierDetector(_OutlierDetectorMixin, VAETransformer):
         network_params=None,
         input_shape=None,
         beta=1.0,
-        likelihood="gaussian",
+        likelihood="student_t",
         kl_warmup_steps=0,
         n_importance_samples=50,
         alpha=1e-4,
@@ -310,7 +322,7 @@ class VAEOutlierDetector(_OutlierDetectorMixin, VAETransformer):
                 x, observed = self._prepare(batch) if has_missing else (batch, None)
                 mean, log_var = self.encoder_(x)
                 kl = 0.5 * (mean.square() + log_var.exp() - 1.0 - log_var).sum(dim=1)
-                row_losses = kl - self._log_px(x, self.decoder_(mean), observed)
+                row_losses = kl - self._log_px(x, self.decoder_(mean), observed, training=True)
             batch = batch[self._kept_rows(row_losses)]
         return super()._loss(batch, generator, has_missing)
 
@@ -348,21 +360,27 @@ class VAEOutlierDetector(_OutlierDetectorMixin, VAETransformer):
         return zeros, zeros + 1.0
 
     def _surprise(self, x, decoded, observed):
-        """Twice each column's log-likelihood below a perfect fit's; 0 where missing.
+        """Twice each column's log-likelihood below a perfect fit's, under the likelihood the
+        networks trained with; 0 where missing.
 
-        For a Gaussian column, the squared standardised residual; for a
-        categorical column, twice the cross-entropy.
+        For a numeric column, the squared standardised residual (x_j -
+        mean_j)^2 / variance_j: with likelihood="student_t" too, whose
+        scores use heavier tails but whose networks trained with this
+        Gaussian (the robust re-encoding brings its own heavy-tailed loss).
+        For a categorical column, twice the cross-entropy; for a Bernoulli
+        one, twice the negative log-likelihood.
         """
-        layout = self._layout(x.device)
         if self.likelihood == "bernoulli":
-            numeric = torch.zeros(len(self._table.numeric), dtype=x.dtype, device=x.device)
-        else:
-            variance = self.likelihood_.variance.expand(len(self._table.numeric))
-            numeric = -0.5 * torch.log(2 * math.pi * variance) - layout.log_scale
-        best = layout.by_column(numeric, torch.zeros(len(self._table.categorical), device=x.device))
-        if observed is not None:
-            best = best * observed
-        return -2.0 * (self._log_px_by_column(x, decoded, observed) - best)
+            return -2.0 * self._log_px_by_column(x, decoded, observed)
+        layout = self._layout(x.device)
+        residuals = layout.numeric_part(x) - layout.numeric_part(decoded)
+        numeric = residuals.square() / self.likelihood_.variance
+        numeric_observed = layout.numeric_mask(observed)
+        if numeric_observed is not None:
+            numeric = numeric * numeric_observed
+        if layout.all_numeric:
+            return numeric
+        return layout.by_column(numeric, -2.0 * layout.categorical_log_probs(x, decoded))
 
     def _surprise_terms(self, surprise):
         return -0.5 * surprise

@@ -17,7 +17,7 @@ from torch import nn
 
 from ._autoencoder import AutoencoderTransformer
 from ._autoencoder_detector import AutoencoderOutlierDetector
-from ._likelihoods import BernoulliLikelihood
+from ._likelihoods import BernoulliLikelihood, StudentTLikelihood
 from ._vae import VAETransformer
 from ._vae_detector import VAEOutlierDetector
 
@@ -257,6 +257,20 @@ def _importance_weighted_score(ops, estimator, x, opv):
             ops.OnnxMul(x, decoded, op_version=opv), ops.OnnxSoftplus(decoded, op_version=opv), op_version=opv
         )
         log_px = _sum_last(ops, terms, opv)
+    elif isinstance(likelihood, StudentTLikelihood):
+        # log p(x|z) = sum_j log_normaliser_j - (df + 1) / 2 * log(1 + (x_j - decoded_j)^2 / (df * scale_j))
+        df = float(likelihood.df)
+        scale = likelihood.scale.detach().cpu().numpy().astype(np.float64)
+        residuals = ops.OnnxSub(x, decoded, op_version=opv)
+        scaled = ops.OnnxMul(residuals, _const((df * scale) ** -0.5), op_version=opv)
+        squares = ops.OnnxMul(scaled, scaled, op_version=opv)
+        log_terms = ops.OnnxLog(ops.OnnxAdd(squares, _const(1.0), op_version=opv), op_version=opv)
+        log_normaliser = float(likelihood.log_normaliser().sum())
+        log_px = ops.OnnxAdd(
+            ops.OnnxMul(_sum_last(ops, log_terms, opv), _const(-(df + 1) / 2), op_version=opv),
+            _const(log_normaliser),
+            op_version=opv,
+        )
     else:
         variance = likelihood.variance.detach().cpu().numpy().astype(np.float64)
         variance = np.broadcast_to(variance, (estimator.n_features_in_,))

@@ -78,7 +78,7 @@ def test_the_codes_are_skvaes(estimator_class, params, data):
 
 def detectors():
     yield pytest.param(AutoencoderOutlierDetector, {}, StandardScaler, id="autoencoder")
-    for likelihood in ("gaussian", "gaussian_shared"):
+    for likelihood in ("student_t", "gaussian", "gaussian_shared"):
         yield pytest.param(VAEOutlierDetector, {"likelihood": likelihood}, StandardScaler, id=likelihood)
     yield pytest.param(VAEOutlierDetector, {"likelihood": "bernoulli"}, MinMaxScaler, id="bernoulli")
 

@@ -374,7 +374,7 @@ def test_a_model_fitted_on_a_gpu_unpickles_on_a_cpu_only_machine(estimator_class
     assert next(restored.encoder_.parameters()).is_cuda
 
 
-@pytest.mark.parametrize("likelihood", ["gaussian", "gaussian_shared", "bernoulli"])
+@pytest.mark.parametrize("likelihood", ["gaussian", "gaussian_shared", "student_t", "bernoulli"])
 def test_every_vae_likelihood_round_trips(likelihood, X, tmp_path):
     X = 1 / (1 + np.exp(-X))  # in [0, 1], for the Bernoulli
     vae = make(VAETransformer, likelihood=likelihood, kl_warmup_steps=3).fit(X)

@@ -6,9 +6,10 @@ import torch
 from sklearn.datasets import load_digits
 from sklearn.decomposition import PCA, FactorAnalysis
 from sklearn.model_selection import train_test_split
+from torch.distributions import StudentT
 
 from skvae import VAETransformer
-from skvae._likelihoods import GaussianLikelihood
+from skvae._likelihoods import GaussianLikelihood, StudentTLikelihood
 
 
 @pytest.fixture
@@ -147,6 +148,41 @@ def test_training_likelihood_is_the_gaussian_at_the_batch_optimal_variance(varia
     (gradient,) = torch.autograd.grad(value, decoded)
     torch.testing.assert_close(batch_value, value)
     torch.testing.assert_close(batch_gradient, gradient)
+
+
+def test_student_t_scores_with_the_student_t_density():
+    torch.manual_seed(0)
+    x, decoded = torch.randn(64, 5, dtype=torch.float64), torch.randn(64, 5, dtype=torch.float64)
+    likelihood = StudentTLikelihood(5, df=6.0).double()
+    likelihood.scale.copy_(torch.linspace(0.5, 2.0, 5))
+    expected = StudentT(6.0, decoded, likelihood.scale.sqrt()).log_prob(x)
+    torch.testing.assert_close(likelihood.log_prob_per_feature(x, decoded), expected)
+    torch.testing.assert_close(likelihood.log_prob(x, decoded), expected.sum(dim=1))
+
+
+def test_student_t_trains_as_the_gaussian_and_fits_its_scales_to_the_residuals(X):
+    gaussian = VAETransformer(max_iter=20, random_state=0).fit(X)
+    student_t = VAETransformer(likelihood="student_t", max_iter=20, random_state=0).fit(X)
+    np.testing.assert_array_equal(student_t.transform(X), gaussian.transform(X))
+    torch.testing.assert_close(student_t.likelihood_.variance, gaussian.likelihood_.variance)
+    # The scales are the maximum-likelihood ones: a fixed point of EM on the training residuals.
+    likelihood = student_t.likelihood_
+    squares = torch.as_tensor(student_t._map_rows(student_t._squared_residuals, X), dtype=torch.float32)
+    weighted = likelihood.weighted_squares(squares)
+    torch.testing.assert_close(weighted.mean(dim=0), likelihood.scale, rtol=1e-2, atol=0)
+    assert not np.allclose(student_t.score_samples(X), gaussian.score_samples(X))
+
+
+def test_student_t_scales_ignore_a_few_wild_residuals():
+    # A scale fits the bulk of the residuals: 2% of them 30 times larger barely move it.
+    torch.manual_seed(0)
+    residuals = torch.randn(5000, 1, dtype=torch.float64)
+    residuals[:100] *= 30
+    likelihood = StudentTLikelihood(1, df=6.0).double()
+    for _ in range(50):
+        likelihood.em_step(likelihood.weighted_squares(residuals.square()).mean(dim=0))
+    assert 0.8 < likelihood.scale.item() < 1.3
+    assert residuals.square().mean().item() > 15  # the variance a Gaussian would take
 
 
 def test_constant_columns_keep_a_finite_likelihood(X):
