@@ -112,7 +112,8 @@ class StudentTLikelihood(GaussianLikelihood):
     (``scale``) follow it: each training batch takes one EM step (a mean of
     squared residuals, each weighted by its expected precision) into a
     running average, and the estimator finally fits them to all its training
-    rows (:meth:`em_step`, repeated). ``df`` is fixed.
+    rows (:meth:`em_step`, repeated). ``df`` is fixed; ``scale`` holds the
+    squared scales.
     """
 
     def __init__(self, n_features, df, min_variance=1e-6, momentum=0.1):
@@ -120,25 +121,32 @@ class StudentTLikelihood(GaussianLikelihood):
         self.register_buffer("df", torch.tensor(float(df)))
         self.register_buffer("scale", torch.ones(n_features))
 
-    def weighted_squares(self, squared_residuals):
-        """Each squared residual times its expected precision under the current scales (EM's E step)."""
-        return squared_residuals * (self.df + 1) / (self.df + squared_residuals / self.scale)
+    def precision_weights(self, squared_residuals):
+        """EM's E step: each residual's expected precision under the current scales."""
+        return (self.df + 1) / (self.df + squared_residuals / self.scale)
 
-    def em_step(self, mean_weighted_squares):
-        """EM's M step: the new squared scales from the mean of ``weighted_squares`` over the rows."""
-        self.scale.copy_(torch.as_tensor(mean_weighted_squares).to(self.scale).clamp(min=self.min_variance))
+    def em_step(self, weighted_squares, weights):
+        """EM's M step from the sums over the rows of weights * squared residuals and of weights.
+
+        Divided by the weights' sum rather than by the number of rows, as in
+        the parameter-expanded EM (Kent, Tyler & Vardi, 1994; Liu, Rubin & Wu,
+        1998): the fixed point is the same -- at the maximum the weights
+        average to 1 -- and it is reached in fewer steps.
+        """
+        weights = torch.as_tensor(weights).to(self.scale)
+        scale = torch.as_tensor(weighted_squares).to(self.scale) / weights.clamp(min=1e-30)
+        # A feature with no observed cell keeps its scale.
+        self.scale.copy_(torch.where(weights > 0, scale, self.scale).clamp(min=self.min_variance))
 
     def batch_log_prob(self, x, decoded, observed=None):
         with torch.no_grad():
-            weighted = self.weighted_squares((x - decoded).square())
-            if observed is None:
-                scale = weighted.mean(dim=0)
-            else:
-                counts = observed.sum(dim=0, dtype=x.dtype)
-                # A feature with no observed cell in this batch keeps its running scale.
-                batch_scale = (weighted * observed).sum(dim=0) / counts.clamp(min=1)
-                scale = torch.where(counts > 0, batch_scale, self.scale)
-            self.scale.lerp_(scale.clamp(min=self.min_variance), self.momentum)
+            squares = (x - decoded).square()
+            weights = self.precision_weights(squares)
+            if observed is not None:
+                weights = weights * observed
+            running = self.scale.clone()
+            self.em_step((weights * squares).sum(dim=0), weights.sum(dim=0))
+            self.scale.copy_(running.lerp_(self.scale, self.momentum))
         return super().batch_log_prob(x, decoded, observed)
 
     def log_normaliser(self):

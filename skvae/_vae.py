@@ -19,9 +19,13 @@ from ._likelihoods import StudentTLikelihood, make_likelihood
 # Fixed seed of the importance samples used by score_samples: a fitted model
 # must give the same score to the same row on every call.
 _SCORE_SEED = 0
-# EM steps that fit a Student-t's scales after training, from the running ones (each
-# step a pass over the training rows): enough to move them by less than 1% more.
+# EM steps that fit a Student-t's scales after training, from the running ones. After 20,
+# most scales are within 0.05% of where 200 steps take them; a column that almost every
+# row reconstructs exactly (binary ones of InternetAds and campaign) keeps shrinking
+# slowly, with no effect on the ranking (ROC-AUC within 0.001).
 _EM_STEPS = 20
+# ... on the squared residuals of at most this many cells (128 MB of float32).
+_EM_CELLS = 2**25
 # Upper bound on the elements of one (samples x rows x width) block.
 _BLOCK_ELEMENTS = 2**23
 
@@ -403,15 +407,25 @@ class VAETransformer(BaseAutoencoder):
             self._fit_student_t_scale(X)
 
     def _fit_student_t_scale(self, X):
-        """The Student-t's maximum-likelihood scales on all the training rows: EM from the running ones."""
-        numeric = torch.as_tensor(self._table.numeric_positions)
+        """The Student-t's maximum-likelihood scales on the training rows: EM from the running ones.
 
-        def weighted_squares(rows):
-            squares = self._squared_residuals(rows)[:, numeric.to(rows.device)]
-            return self.likelihood_.weighted_squares(squares)
-
+        The squared residuals are computed once and held in memory (of at most
+        ``_EM_CELLS`` cells: evenly spaced rows beyond), so that each EM step
+        costs no pass through the networks.
+        """
+        numeric = self._table.numeric_positions
+        n_rows = min(X.shape[0], max(1, _EM_CELLS // len(numeric)))
+        rows = np.linspace(0, X.shape[0] - 1, n_rows).astype(int)
+        squares = self._map_rows(self._squared_residuals, X[rows], allow_nan=True)[:, numeric]
+        squares = torch.from_numpy(squares).to(self.likelihood_.scale)
+        # Missing cells weigh nothing.
+        observed = None if not torch.isnan(squares).any() else ~torch.isnan(squares)
+        squares = squares.nan_to_num(0.0)
         for _ in range(_EM_STEPS):
-            self.likelihood_.em_step(self._column_means(weighted_squares, X))
+            weights = self.likelihood_.precision_weights(squares)
+            if observed is not None:
+                weights = weights * observed
+            self.likelihood_.em_step((weights * squares).sum(dim=0), weights.sum(dim=0))
 
     def _squared_residuals(self, X):
         """(x - decoded)^2 for one posterior sample per row (fixed noise), NaN where missing; (n, width)."""
