@@ -8,6 +8,7 @@ from sklearn.decomposition import PCA, FactorAnalysis
 from sklearn.model_selection import train_test_split
 from torch.distributions import StudentT
 
+import skvae._vae
 from skvae import VAETransformer
 from skvae._likelihoods import GaussianLikelihood, StudentTLikelihood
 
@@ -165,14 +166,36 @@ def test_student_t_trains_as_the_gaussian_and_fits_its_scales_to_the_residuals(X
     student_t = VAETransformer(likelihood="student_t", max_iter=20, random_state=0).fit(X)
     np.testing.assert_array_equal(student_t.transform(X), gaussian.transform(X))
     torch.testing.assert_close(student_t.likelihood_.variance, gaussian.likelihood_.variance)
-    # The scales are the maximum-likelihood ones: a fixed point of EM on the training residuals,
-    # where the residuals' expected precisions average to 1.
-    likelihood = student_t.likelihood_
-    squares = torch.as_tensor(student_t._map_rows(student_t._squared_residuals, X), dtype=torch.float32)
-    weights = likelihood.precision_weights(squares)
-    torch.testing.assert_close((weights * squares).mean(dim=0), likelihood.scale, rtol=1e-3, atol=0)
-    torch.testing.assert_close(weights.mean(dim=0), torch.ones(5), rtol=1e-3, atol=0)
+    assert_student_t_scales_are_maximum_likelihood(student_t, X)
     assert not np.allclose(student_t.score_samples(X), gaussian.score_samples(X))
+
+
+def assert_student_t_scales_are_maximum_likelihood(vae, X):
+    """At the maximum, the expected precisions of the observed cells' residuals average to 1
+    and the scales are the mean of the precision-weighted squares."""
+    squares = torch.as_tensor(vae._map_rows(vae._squared_residuals, X, allow_nan=True), dtype=torch.float32)
+    observed = ~torch.isnan(squares)
+    weights = vae.likelihood_.precision_weights(squares.nan_to_num(0.0)) * observed
+    counts = observed.sum(dim=0)
+    torch.testing.assert_close(weights.sum(dim=0) / counts, torch.ones(5), rtol=1e-3, atol=0)
+    weighted_mean = (weights * squares.nan_to_num(0.0)).sum(dim=0) / counts
+    torch.testing.assert_close(weighted_mean, vae.likelihood_.scale, rtol=1e-3, atol=0)
+
+
+def test_student_t_scales_leave_missing_cells_out(X):
+    X = X.copy()
+    X[::3, 0] = np.nan
+    X[1::4, 3] = np.nan
+    vae = VAETransformer(likelihood="student_t", max_iter=20, random_state=0).fit(X)
+    assert_student_t_scales_are_maximum_likelihood(vae, X)
+
+
+def test_student_t_scales_come_from_evenly_spaced_rows_beyond_the_memory_cap(X, monkeypatch):
+    full = VAETransformer(likelihood="student_t", max_iter=20, random_state=0).fit(X).likelihood_.scale
+    monkeypatch.setattr(skvae._vae, "_EM_CELLS", 50 * X.shape[1])
+    capped = VAETransformer(likelihood="student_t", max_iter=20, random_state=0).fit(X).likelihood_.scale
+    assert not torch.equal(capped, full)
+    torch.testing.assert_close(capped, full, rtol=0.5, atol=0)
 
 
 def test_student_t_scales_ignore_a_few_wild_residuals():
