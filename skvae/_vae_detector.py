@@ -19,9 +19,9 @@ class VAEOutlierDetector(_OutlierDetectorMixin, VAETransformer):
     """Anomaly detection by VAE log-likelihood.
 
     ``score_samples`` is the importance-weighted estimate of log p(x) of
-    :class:`VAETransformer`: a density, in nats, whose per-feature scales
-    already put every feature on its own scale. Low likelihood means
-    anomaly. By default (``likelihood="student_t"``) the networks train
+    :class:`VAETransformer`: a density, in nats, in which each feature's
+    residual counts in units of that feature's own spread. Low likelihood
+    means anomaly. By default (``likelihood="student_t"``) the networks train
     with a Gaussian likelihood, and the scores use a Student-t of 6 degrees
     of freedom around the decoder's output, its scales fitted to the
     training rows' residuals: a Gaussian's variance would be set by the
