@@ -414,6 +414,8 @@ class VAETransformer(BaseAutoencoder):
         costs no pass through the networks.
         """
         numeric = self._table.numeric_positions
+        if len(numeric) == 0:
+            return  # an all-categorical table: no scale to fit
         n_rows = min(X.shape[0], max(1, _EM_CELLS // len(numeric)))
         rows = np.linspace(0, X.shape[0] - 1, n_rows).astype(int)
         squares = self._map_rows(self._squared_residuals, X[rows], allow_nan=True)[:, numeric]

@@ -264,6 +264,14 @@ def test_a_table_with_categories_goes_straight_in(estimator_class):
         assert model.feature_contributions(frame).shape == (300, 3)
 
 
+@pytest.mark.parametrize("estimator_class", ESTIMATORS)
+def test_a_table_of_categories_only(estimator_class):
+    colour = np.random.RandomState(0).choice(["red", "blue"], size=300)
+    frame = pd.DataFrame({"band": mixed_frame()["band"], "colour": pd.Categorical(colour)})
+    model = make(estimator_class, max_iter=5).fit(frame)
+    assert np.isfinite(model.score_samples(frame)).all()
+
+
 def test_standardisation_makes_scales_irrelevant():
     frame = mixed_frame()
     scaled = frame.assign(income=frame["income"] * 1e6)
