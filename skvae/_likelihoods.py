@@ -110,8 +110,8 @@ class StudentTLikelihood(GaussianLikelihood):
     The networks train with the Gaussian's closed-form variance (see
     :class:`GaussianLikelihood`), and the Student-t's squared scales
     (``scale``) follow it: each training batch takes one EM step (a mean of
-    squared residuals, each weighted by its expected precision) into a
-    running average, and the estimator finally fits them to all its training
+    the squared residuals weighted by their expected precisions) into a
+    running average, and the estimator finally fits them to its training
     rows (:meth:`em_step`, repeated). ``df`` is fixed; ``scale`` holds the
     squared scales.
     """
@@ -125,8 +125,9 @@ class StudentTLikelihood(GaussianLikelihood):
         """EM's E step: each residual's expected precision under the current scales."""
         return (self.df + 1) / (self.df + squared_residuals / self.scale)
 
-    def em_step(self, weighted_squares, weights):
-        """EM's M step from the sums over the rows of weights * squared residuals and of weights.
+    def maximised_scale(self, weighted_squares, weights):
+        """EM's M step: the squared scales from the sums over the rows of weights * squared
+        residuals and of weights.
 
         Divided by the weights' sum rather than by the number of rows, as in
         the parameter-expanded EM (Kent, Tyler & Vardi, 1994; Liu, Rubin & Wu,
@@ -136,7 +137,11 @@ class StudentTLikelihood(GaussianLikelihood):
         weights = torch.as_tensor(weights).to(self.scale)
         scale = torch.as_tensor(weighted_squares).to(self.scale) / weights.clamp(min=1e-30)
         # A feature with no observed cell keeps its scale.
-        self.scale.copy_(torch.where(weights > 0, scale, self.scale).clamp(min=self.min_variance))
+        return torch.where(weights > 0, scale, self.scale).clamp(min=self.min_variance)
+
+    def em_step(self, weighted_squares, weights):
+        """One EM step: the scales become :meth:`maximised_scale`'s."""
+        self.scale.copy_(self.maximised_scale(weighted_squares, weights))
 
     def batch_log_prob(self, x, decoded, observed=None):
         with torch.no_grad():
@@ -144,9 +149,8 @@ class StudentTLikelihood(GaussianLikelihood):
             weights = self.precision_weights(squares)
             if observed is not None:
                 weights = weights * observed
-            running = self.scale.clone()
-            self.em_step((weights * squares).sum(dim=0), weights.sum(dim=0))
-            self.scale.copy_(running.lerp_(self.scale, self.momentum))
+            batch_scale = self.maximised_scale((weights * squares).sum(dim=0), weights.sum(dim=0))
+            self.scale.lerp_(batch_scale, self.momentum)
         return super().batch_log_prob(x, decoded, observed)
 
     def log_normaliser(self):
