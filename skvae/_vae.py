@@ -421,7 +421,8 @@ class VAETransformer(BaseAutoencoder):
         squares = self._map_rows(self._squared_residuals, X[rows], allow_nan=True)[:, numeric]
         squares = torch.from_numpy(squares).to(self.likelihood_.scale)
         # Missing cells weigh nothing.
-        observed = None if not torch.isnan(squares).any() else ~torch.isnan(squares)
+        missing = torch.isnan(squares)
+        observed = ~missing if missing.any() else None
         squares = squares.nan_to_num(0.0)
         for _ in range(_EM_STEPS):
             weights = self.likelihood_.precision_weights(squares)
