@@ -10,6 +10,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import InvalidParameterError
 
+import skvae._outlier
 from skvae import AutoencoderOutlierDetector, VAEOutlierDetector
 
 DETECTORS = [AutoencoderOutlierDetector, VAEOutlierDetector]
@@ -61,6 +62,18 @@ def test_contamination_is_the_share_of_training_rows_flagged(detector_class, dat
     detector = fitted(detector_class, X, contamination=contamination)
     assert np.mean(detector.predict(X) == -1) == pytest.approx(contamination, abs=1 / len(X))
     assert np.array_equal(detector.fit_predict(X), detector.predict(X))
+
+
+@pytest.mark.parametrize("detector_class", DETECTORS)
+def test_offset_of_a_large_table_is_the_quantile_over_evenly_spaced_rows(detector_class, data, monkeypatch):
+    # Past the cell budget, rows spread over the whole table stand for all of them.
+    X = np.vstack(data)
+    monkeypatch.setattr(skvae._outlier, "_OFFSET_CELLS", 10 * X.shape[1])
+    monkeypatch.setattr(skvae._outlier, "_MIN_OFFSET_ROWS", 40)
+    detector = fitted(detector_class, X, contamination=0.1)
+    rows = np.linspace(0, len(X) - 1, 40).astype(int)
+    assert detector.offset_ == pytest.approx(np.percentile(detector.score_samples(X[rows]), 10), rel=1e-5)
+    assert np.mean(detector.predict(X) == -1) == pytest.approx(0.1, abs=0.05)
 
 
 @pytest.mark.parametrize("detector_class", DETECTORS)
