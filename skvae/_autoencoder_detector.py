@@ -54,9 +54,9 @@ class AutoencoderOutlierDetector(_OutlierDetectorMixin, AutoencoderTransformer):
     contamination : "auto" or float in (0, 0.5], default="auto"
         Share of outliers expected in the training data; sets ``offset_`` to
         that quantile of the training scores. "auto" uses Tukey's lower fence
-        (first quartile minus 1.5 interquartile ranges) instead. Beyond
-        2**21 cells (e.g. 7,000 rows of 300 columns), the scores are those of
-        evenly spaced training rows, at least 1,000 of them.
+        (first quartile minus 1.5 interquartile ranges) instead. On a
+        table of over ``2**21`` cells (e.g. 7,000 rows of 300 columns), the
+        quantile is over evenly spaced training rows, at least 1,000 of them.
 
     robust_threshold : float or None, default=3.0
         Robust training: each optimizer step leaves out the rows of its batch
