@@ -1,4 +1,5 @@
-"""Passes over all the rows of a table that never hold it whole in memory.
+"""Passes over all the rows of a table that never hold it whole in memory, and
+the evenly spaced rows that stand for them where a pass would cost too much.
 
 X may be a memory map larger than memory, or a SciPy sparse matrix (CSR),
 of which only the stored values are read: an implicit zero is an observed
@@ -90,3 +91,9 @@ def value_range(X):
     if X.nnz < X.shape[0] * X.shape[1]:  # some implicit zeros
         low, high = min(low, 0.0), max(high, 0.0)
     return low, high
+
+
+def evenly_spaced_rows(n_samples, n_rows):
+    """Indices of ``min(n_rows, n_samples)`` rows spread evenly over ``n_samples``, first and last
+    included (all of them if ``n_rows >= n_samples``)."""
+    return np.linspace(0, n_samples - 1, min(n_rows, n_samples)).astype(int)

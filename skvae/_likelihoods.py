@@ -125,32 +125,32 @@ class StudentTLikelihood(GaussianLikelihood):
         """EM's E step: each residual's expected precision under the current scales."""
         return (self.df + 1) / (self.df + squared_residuals / self.scale)
 
-    def maximised_scale(self, weighted_squares, weights):
-        """EM's M step: the squared scales from the sums over the rows of weights * squared
-        residuals and of weights.
+    def maximised_scale(self, squared_residuals, observed=None):
+        """One EM step from the current scales: the squared scales for these squared residuals
+        (rows along the first dimension), where ``observed`` is true if given.
 
-        Divided by the weights' sum rather than by the number of rows, as in
-        the parameter-expanded EM (Kent, Tyler & Vardi, 1994; Liu, Rubin & Wu,
+        E step: each residual's expected precision (:meth:`precision_weights`).
+        M step: the precision-weighted squares summed over the rows, divided by
+        the weights' sum rather than by the number of rows, as in the
+        parameter-expanded EM (Kent, Tyler & Vardi, 1994; Liu, Rubin & Wu,
         1998): the fixed point is the same -- at the maximum the weights
         average to 1 -- and it is reached in fewer steps.
         """
-        weights = torch.as_tensor(weights).to(self.scale)
-        scale = torch.as_tensor(weighted_squares).to(self.scale) / weights.clamp(min=1e-30)
+        weights = self.precision_weights(squared_residuals)
+        if observed is not None:
+            weights = weights * observed
+        weight_sums = weights.sum(dim=0)
+        scale = (weights * squared_residuals).sum(dim=0) / weight_sums.clamp(min=1e-30)
         # A feature with no observed cell keeps its scale.
-        return torch.where(weights > 0, scale, self.scale).clamp(min=self.min_variance)
+        return torch.where(weight_sums > 0, scale, self.scale).clamp(min=self.min_variance).to(self.scale)
 
-    def em_step(self, weighted_squares, weights):
+    def em_step(self, squared_residuals, observed=None):
         """One EM step: the scales become :meth:`maximised_scale`'s."""
-        self.scale.copy_(self.maximised_scale(weighted_squares, weights))
+        self.scale.copy_(self.maximised_scale(squared_residuals, observed))
 
     def batch_log_prob(self, x, decoded, observed=None):
         with torch.no_grad():
-            squares = (x - decoded).square()
-            weights = self.precision_weights(squares)
-            if observed is not None:
-                weights = weights * observed
-            batch_scale = self.maximised_scale((weights * squares).sum(dim=0), weights.sum(dim=0))
-            self.scale.lerp_(batch_scale, self.momentum)
+            self.scale.lerp_(self.maximised_scale((x - decoded).square(), observed), self.momentum)
         return super().batch_log_prob(x, decoded, observed)
 
     def log_normaliser(self):

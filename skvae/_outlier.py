@@ -18,6 +18,7 @@ from sklearn.utils._param_validation import Interval, StrOptions, validate_param
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import MAX_ITER_OR_AUTO
+from ._column_statistics import evenly_spaced_rows
 from ._explanation import robust_surprise
 
 # Training rows whose codes are kept as starting points of the robust re-encoding.
@@ -77,8 +78,8 @@ class _OutlierDetectorMixin(OutlierMixin):
     def _after_fit(self, X):
         super()._after_fit(X)
         self._fit_feature_scale(X)
-        n_rows = min(X.shape[0], max(_MIN_OFFSET_ROWS, _OFFSET_CELLS // max(X.shape[1], 1)))
-        scores = self._map_rows(self._score_rows, X[_evenly_spaced(X.shape[0], n_rows)])
+        rows = evenly_spaced_rows(X.shape[0], max(_MIN_OFFSET_ROWS, _OFFSET_CELLS // max(X.shape[1], 1)))
+        scores = self._map_rows(self._score_rows, X[rows])
         if self.contamination == "auto":
             # Tukey's lower fence: rows scoring far below the bulk of the
             # training rows, whatever the scale of the scores.
@@ -86,7 +87,7 @@ class _OutlierDetectorMixin(OutlierMixin):
             self.offset_ = float(q1 - 1.5 * (q3 - q1))
         else:
             self.offset_ = float(np.percentile(scores, 100.0 * self.contamination))
-        rows = _evenly_spaced(X.shape[0], min(_N_ANCHORS, X.shape[0]))
+        rows = evenly_spaced_rows(X.shape[0], _N_ANCHORS)
         self._anchor_codes = self._map_rows(self._encode, X[rows]).astype(np.float32)
 
     def _fit_feature_scale(self, X):
@@ -189,8 +190,3 @@ class _OutlierDetectorMixin(OutlierMixin):
         tags = super().__sklearn_tags__()
         tags.estimator_type = "outlier_detector"
         return tags
-
-
-def _evenly_spaced(n_samples, n_rows):
-    """Indices of ``n_rows`` rows spread evenly over ``n_samples`` (all of them if equal)."""
-    return np.linspace(0, n_samples - 1, n_rows).astype(int)

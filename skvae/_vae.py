@@ -13,7 +13,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._architectures import make_encoder_decoder
 from ._base import BaseAutoencoder
-from ._column_statistics import value_range
+from ._column_statistics import evenly_spaced_rows, value_range
 from ._likelihoods import StudentTLikelihood, make_likelihood
 
 # Fixed seed of the importance samples used by score_samples: a fitted model
@@ -418,8 +418,7 @@ class VAETransformer(BaseAutoencoder):
         numeric = self._table.numeric_positions
         if len(numeric) == 0:
             return  # an all-categorical table: no scale to fit
-        n_rows = min(X.shape[0], max(1, _EM_CELLS // len(numeric)))
-        rows = np.linspace(0, X.shape[0] - 1, n_rows).astype(int)
+        rows = evenly_spaced_rows(X.shape[0], max(1, _EM_CELLS // len(numeric)))
         squares = self._map_rows(self._squared_residuals, X[rows], allow_nan=True)[:, numeric]
         squares = torch.from_numpy(squares).to(self.likelihood_.scale)
         # Missing cells weigh nothing.
@@ -427,10 +426,7 @@ class VAETransformer(BaseAutoencoder):
         observed = ~missing if missing.any() else None
         squares = squares.nan_to_num(0.0)
         for _ in range(_EM_STEPS):
-            weights = self.likelihood_.precision_weights(squares)
-            if observed is not None:
-                weights = weights * observed
-            self.likelihood_.em_step((weights * squares).sum(dim=0), weights.sum(dim=0))
+            self.likelihood_.em_step(squares, observed)
 
     def _squared_residuals(self, X):
         """(x - decoded)^2 for one posterior sample per row (fixed noise), NaN where missing; (n, width)."""
