@@ -378,7 +378,7 @@ class VAEOutlierDetector(_OutlierDetectorMixin, VAETransformer):
         else:
             variance = self.likelihood_.variance.expand(len(self._table.numeric))
             numeric = -0.5 * torch.log(2 * math.pi * variance) - layout.log_scale
-        best = layout.by_column(numeric, torch.zeros(len(self._table.categorical), device=x.device))
+        best = layout.by_column(numeric, numeric.new_zeros(len(self._table.categorical)))
         if observed is not None:
             best = best * observed
         return -2.0 * (self._log_px_by_column(x, decoded, observed, training=True) - best)
