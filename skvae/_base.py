@@ -164,6 +164,10 @@ class BaseAutoencoder(
     def _after_fit(self, X):
         """Hook run on the validated training rows once the networks are trained."""
 
+    def _patience(self, batches_per_epoch):
+        """Epochs without improvement after which training stops."""
+        return self.n_iter_no_change
+
     # -- fitting -------------------------------------------------------------
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -312,7 +316,7 @@ class BaseAutoencoder(
                 X_val=X_val,
                 # Sparse validation rows are scored a dense chunk at a time.
                 validation_score=lambda rows: mean_over_rows(self._validation_score, rows),
-                stopping=None if incremental else (self.tol, self.n_iter_no_change),
+                stopping=None if incremental else (self.tol, self._patience(batches_per_epoch)),
                 warmup_epochs=warmup_epochs,
                 verbose=self.verbose,
                 first_epoch=self.n_iter_ + 1,

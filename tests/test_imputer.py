@@ -5,11 +5,13 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from skvae import VAEImputer
+from skvae._cell_validation import hold_out_cells
 
 
 @pytest.fixture(autouse=True)
@@ -166,3 +168,41 @@ def test_auto_max_iter_is_a_budget_of_optimizer_steps_counted_in_epochs():
     assert imputer.n_iter_ == len(imputer.loss_curve_) == 500  # 2,500 steps
     assert imputer._max_epochs(10_000, 12, batch_size=200) == 50
     assert imputer._max_epochs(300, 12, batch_size=200) == 1250
+
+
+def test_training_stops_on_observed_cells_set_aside_and_keeps_the_best_epoch():
+    X = hide(low_rank(n_rows=300))
+    imputer = make(early_stopping=True, hidden_layer_sizes=(16,), max_iter=60).fit(X)
+    assert len(imputer.validation_scores_) == imputer.n_iter_
+    assert imputer.best_validation_score_ == max(imputer.validation_scores_)
+    # The weights kept are the best epoch's: they predict the cells set aside that well.
+    table = imputer._table
+    coded = imputer._validate_X(X, reset=False)
+    _, X_val = hold_out_cells(coded, table.starts, table.widths, imputer.validation_fraction, imputer._seed)
+    kept = float(imputer._validation_score(torch.as_tensor(X_val, dtype=torch.float32)))
+    assert kept == pytest.approx(imputer.best_validation_score_, rel=1e-5)
+    # Every row still trains and is imputed: cells are set aside, not rows.
+    assert np.isfinite(imputer.transform(X)).all()
+
+
+def test_without_early_stopping_every_observed_cell_trains_and_the_loss_decides():
+    imputer = make(early_stopping=False, hidden_layer_sizes=(16,), max_iter=20)
+    imputer.fit(hide(low_rank(n_rows=300)))
+    assert not hasattr(imputer, "validation_scores_")
+
+
+@pytest.mark.parametrize(("batches_per_epoch", "epochs"), [(1, 300), (2, 150), (7, 43), (30, 10), (100, 10)])
+def test_auto_patience_with_early_stopping_waits_for_300_optimizer_steps_and_10_epochs(
+    batches_per_epoch, epochs
+):
+    assert make(early_stopping=True)._patience(batches_per_epoch) == epochs
+    # The best weights are kept only with early stopping: without, 10 epochs of the loss.
+    assert make()._patience(batches_per_epoch) == 10
+    assert make(early_stopping=True, n_iter_no_change=4)._patience(batches_per_epoch) == 4
+
+
+def test_a_table_with_no_cell_to_spare_trains_on_the_loss():
+    X = np.array([[1.0, np.nan], [2.0, 4.0], [3.0, 6.0]])  # 5 observed cells: 10% rounds to none
+    imputer = make(early_stopping=True, max_iter=5).fit(X)
+    assert not hasattr(imputer, "validation_scores_")
+    assert np.isfinite(imputer.transform(X)).all()
