@@ -337,11 +337,8 @@ class VAEImputer(VAETransformer):
         super().fit(X)
         self.indicator_ = None
         if self.add_indicator:
-            from sklearn.impute import MissingIndicator  # only when asked: it imports much of scikit-learn
-
             values = self._table.encode(self, self._as_nan(X), return_values=True)[1]
-            self.indicator_ = MissingIndicator(error_on_new=False).set_output(transform="default")
-            self.indicator_.fit(_missing_as_nan(np.isnan(values)))
+            self.indicator_ = fitted_indicator(np.isnan(values))
         self._n_draws = 0
         return self
 
@@ -494,6 +491,17 @@ class VAEImputer(VAETransformer):
 
 def _is_nan(value):
     return isinstance(value, float) and math.isnan(value)
+
+
+def fitted_indicator(missing):
+    """The MissingIndicator of a table whose cells are missing where ``missing`` is True.
+
+    skvae.save keeps the columns it marks, and rebuilds it from one row missing in those columns.
+    """
+    from sklearn.impute import MissingIndicator  # only when asked: it imports much of scikit-learn
+
+    indicator = MissingIndicator(error_on_new=False).set_output(transform="default")
+    return indicator.fit(_missing_as_nan(missing))
 
 
 def _missing_as_nan(missing):

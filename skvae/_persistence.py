@@ -5,7 +5,7 @@ name, the parameters, the fitted attributes and the versions that wrote it;
 ``tensors/<network>/<name>.npy`` holds each tensor of the networks, read back
 with ``allow_pickle=False``. Loading builds the networks anew from the
 parameters and checks every name, dtype and shape against them, so a file can
-describe a model but never run code: only the four skvae estimators can be
+describe a model but never run code: only the five skvae estimators can be
 loaded, and anything else is refused with a ValueError. The one exception is
 a user network, which the file names by its dotted path: ``load`` imports it
 only when the caller lists that path in ``trusted``. The file holds the
@@ -24,6 +24,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._autoencoder import AutoencoderTransformer
 from ._autoencoder_detector import AutoencoderOutlierDetector
+from ._imputer import VAEImputer, fitted_indicator
 from ._state import STATE_KEY, STATE_VERSION, expected_tensors
 from ._table import TableEncoder
 from ._user_networks import dotted_path, import_trusted
@@ -39,7 +40,13 @@ _MAX_METADATA_BYTES = 64 * 2**20
 _MAX_HEADER_BYTES = 4096
 _CLASSES = {
     cls.__name__: cls
-    for cls in (AutoencoderTransformer, VAETransformer, AutoencoderOutlierDetector, VAEOutlierDetector)
+    for cls in (
+        AutoencoderTransformer,
+        VAETransformer,
+        AutoencoderOutlierDetector,
+        VAEOutlierDetector,
+        VAEImputer,
+    )
 }
 
 
@@ -57,6 +64,10 @@ def _float_list(value):
 
 def _string_dict(value):
     return isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
+
+
+def _int_list_or_none(value):
+    return value is None or (isinstance(value, list) and all(_is_int(item) for item in value))
 
 
 # The fitted attributes a file may hold (besides the networks): a check of
@@ -81,6 +92,10 @@ _ATTRIBUTES = {
     ),
     "_seed": (_is_int, int),
     "_n_steps": (lambda v: _is_int(v) and v >= 0, int),
+    # VAEImputer's: the columns its MissingIndicator marks (rebuilt in load), and the
+    # posterior draws made so far (the next transform with sample_posterior draws anew).
+    "indicator_": (_int_list_or_none, lambda v: v),
+    "_n_draws": (lambda v: _is_int(v) and v >= 0, int),
     "_sklearn_output_config": (_string_dict, dict),
 }
 # Parameters added since format version 1, with the values that give what a
@@ -122,6 +137,8 @@ def _encode_param(name, value):
 
 
 def _decode_param(value, trusted, path):
+    if isinstance(value, float) and np.isnan(value):
+        return np.nan  # np.nan itself, so that get_params() compares equal as it did before saving
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
     if isinstance(value, list):
@@ -150,7 +167,8 @@ def save(estimator, path):
 
     Parameters
     ----------
-    estimator : AutoencoderTransformer, VAETransformer, AutoencoderOutlierDetector or VAEOutlierDetector
+    estimator : AutoencoderTransformer, VAETransformer, AutoencoderOutlierDetector, VAEOutlierDetector \
+or VAEImputer
         A fitted estimator. Its parameters must be None, numbers, strings,
         sequences of them or dicts with string keys (an int or None
         ``random_state``, not a ``RandomState`` instance); a user ``network``
@@ -187,8 +205,7 @@ def save(estimator, path):
     attributes = {}
     for name in _ATTRIBUTES:
         if name in state:
-            value = state[name]
-            attributes[name] = value.tolist() if isinstance(value, np.ndarray) else value
+            attributes[name] = _plain_attribute(name, state[name])
     metadata = {
         "format": _FORMAT,
         "format_version": _FORMAT_VERSION,
@@ -295,6 +312,7 @@ def _make_estimator(metadata, path, trusted):
     required = _REQUIRED + ("n_components_",)
     required += ("offset_",) if hasattr(cls, "decision_function") else ()
     required += ("reconstruction_scale_",) if cls is AutoencoderOutlierDetector else ()
+    required += ("indicator_", "_n_draws") if cls is VAEImputer else ()
     missing = [name for name in required if name not in vars(estimator)]
     if missing:
         raise _refuse(path, f"missing attributes {missing}")
@@ -308,7 +326,29 @@ def _make_estimator(metadata, path, trusted):
     for name in ("feature_names_in_", "reconstruction_scale_", "column_log_likelihood_"):
         if name in attributes and len(attributes[name]) != n_features:
             raise _refuse(path, f"{name} has {len(attributes[name])} entries for {n_features} features")
+    if cls is VAEImputer:
+        estimator.indicator_ = _indicator(estimator, n_features, path)
     return estimator
+
+
+def _plain_attribute(name, value):
+    if name == "indicator_":
+        return None if value is None else [int(j) for j in value.features_]
+    return value.tolist() if isinstance(value, np.ndarray) else value
+
+
+def _indicator(imputer, n_features, path):
+    """VAEImputer's MissingIndicator, from the columns it marks."""
+    features = imputer.indicator_
+    if (features is None) == imputer.add_indicator:
+        raise _refuse(path, f"add_indicator={imputer.add_indicator} but indicator_ is {features!r}")
+    if features is None:
+        return None
+    if features != sorted(set(features)) or not all(0 <= j < n_features for j in features):
+        raise _refuse(path, f"indicator_ marks columns {features} of {n_features}")
+    missing = np.zeros((1, n_features), dtype=bool)
+    missing[0, features] = True
+    return fitted_indicator(missing)
 
 
 _NPY_HEADER_READERS = {
@@ -348,7 +388,7 @@ def load(path, *, trusted=None):
     """Load an estimator saved by :func:`save`.
 
     The file is read as data only -- JSON and ``.npy`` arrays, never a
-    pickle. Its class must be one of the four skvae estimators, and every
+    pickle. Its class must be one of the five skvae estimators, and every
     parameter, attribute and tensor must be what that class's networks
     need; anything else is refused with a ValueError. A file written by other
     versions of skvae, scikit-learn or torch loads with a UserWarning.
@@ -369,7 +409,8 @@ def load(path, *, trusted=None):
 
     Returns
     -------
-    estimator : AutoencoderTransformer, VAETransformer, AutoencoderOutlierDetector or VAEOutlierDetector
+    estimator : AutoencoderTransformer, VAETransformer, AutoencoderOutlierDetector, VAEOutlierDetector \
+or VAEImputer
         The fitted estimator, its networks on the CPU in evaluation mode.
 
     See Also

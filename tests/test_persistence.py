@@ -18,6 +18,7 @@ import skvae
 from skvae import (
     AutoencoderOutlierDetector,
     AutoencoderTransformer,
+    VAEImputer,
     VAEOutlierDetector,
     VAETransformer,
     load,
@@ -25,7 +26,13 @@ from skvae import (
 )
 from skvae._persistence import _ATTRIBUTES
 
-ESTIMATORS = [AutoencoderTransformer, VAETransformer, AutoencoderOutlierDetector, VAEOutlierDetector]
+ESTIMATORS = [
+    AutoencoderTransformer,
+    VAETransformer,
+    AutoencoderOutlierDetector,
+    VAEOutlierDetector,
+    VAEImputer,
+]
 DETECTORS = (AutoencoderOutlierDetector, VAEOutlierDetector)
 
 
@@ -43,6 +50,14 @@ def make(estimator_class, **params):
 
 
 def outputs(estimator, X):
+    if isinstance(estimator, VAEImputer):
+        X_missing = X.copy()
+        X_missing[::3, 1] = X_missing[1::4, 3] = np.nan
+        return {
+            "transform": estimator.transform(X_missing),
+            "score_samples": estimator.score_samples(X_missing),
+            "sample": estimator.sample(4, random_state=0),
+        }
     results = {
         "transform": estimator.transform(X),
         "score_samples": estimator.score_samples(X),
@@ -168,6 +183,46 @@ def test_every_fitted_attribute_is_saved(estimator_class, params, X):
     # The table's columns are saved apart, under "columns".
     saved = set(_ATTRIBUTES) | {"_table"}
     assert added - networks - {"_optimizer"} <= saved, added - networks - saved
+
+
+def test_an_imputer_keeps_its_indicator_columns_and_empty_features(X, tmp_path):
+    frame = pd.DataFrame(X, columns=list("abcde")).assign(
+        kind=pd.Categorical(np.where(X[:, 0] > 0, "high", "low")), never=np.nan
+    )
+    frame.loc[::4, "kind"] = np.nan
+    frame.loc[1::5, "b"] = np.nan
+    imputer = make(VAEImputer, add_indicator=True, keep_empty_features=True).set_output(transform="pandas")
+    imputer.fit(frame)
+    loaded = load(saved(imputer, tmp_path))
+    np.testing.assert_array_equal(loaded.indicator_.features_, imputer.indicator_.features_)
+    pd.testing.assert_frame_equal(loaded.transform(frame), imputer.transform(frame))
+    assert list(loaded.get_feature_names_out()) == list(imputer.get_feature_names_out())
+
+
+def test_an_imputer_drawing_from_the_posterior_goes_on_with_the_next_draw(X, tmp_path):
+    X_missing = X.copy()
+    X_missing[::3, 2] = np.nan
+    imputer = make(VAEImputer, sample_posterior=True).fit(X_missing)
+    imputer.transform(X_missing)  # the first draw
+    loaded = load(saved(imputer, tmp_path))
+    np.testing.assert_array_equal(loaded.transform(X_missing), imputer.transform(X_missing))
+
+
+@pytest.mark.parametrize(
+    "tamper, match",
+    [
+        (lambda m: m["attributes"].update({"indicator_": [0, 7]}), r"indicator_ marks columns \[0, 7\]"),
+        (lambda m: m["attributes"].update({"indicator_": None}), "add_indicator=True but indicator_ is None"),
+        (lambda m: m["attributes"].update({"indicator_": "os.system"}), "invalid value for indicator_"),
+        (lambda m: m["attributes"].pop("_n_draws"), "missing attributes"),
+    ],
+)
+def test_a_tampered_imputer_file_is_refused(tamper, match, X, tmp_path):
+    X_missing = X.copy()
+    X_missing[::3, 2] = np.nan
+    imputer = make(VAEImputer, add_indicator=True).fit(X_missing)
+    with pytest.raises(ValueError, match=match):
+        load(rewrite(saved(imputer, tmp_path), metadata=tamper))
 
 
 # -- what save refuses ------------------------------------------------------------
