@@ -17,6 +17,7 @@ from torch import nn
 
 from ._autoencoder import AutoencoderTransformer
 from ._autoencoder_detector import AutoencoderOutlierDetector
+from ._imputer import VAEImputer
 from ._likelihoods import BernoulliLikelihood, StudentTLikelihood
 from ._vae import VAETransformer
 from ._vae_detector import VAEOutlierDetector
@@ -110,7 +111,11 @@ def to_onnx(model, X, *, target_opset=None, options=None):
 
 
 def register_converters():
-    """Tell skl2onnx how to convert the four skvae estimators (called by :func:`to_onnx`)."""
+    """Tell skl2onnx how to convert the four skvae estimators (called by :func:`to_onnx`).
+
+    VAEImputer is registered too, so that a model holding one is refused in
+    skvae's words rather than skl2onnx's.
+    """
     skl2onnx, _ = _skl2onnx()
     for cls in (AutoencoderTransformer, VAETransformer):
         skl2onnx.update_registered_converter(
@@ -118,6 +123,23 @@ def register_converters():
         )
     for cls in (AutoencoderOutlierDetector, VAEOutlierDetector):
         skl2onnx.update_registered_converter(cls, f"Skvae{cls.__name__}", _detector_shapes, _convert_detector)
+    skl2onnx.update_registered_converter(VAEImputer, "SkvaeVAEImputer", _imputer_shapes, _convert_imputer)
+
+
+def _imputer_shapes(operator):
+    _refuse_imputer()
+
+
+def _convert_imputer(scope, operator, container):
+    _refuse_imputer()
+
+
+def _refuse_imputer():
+    raise NotImplementedError(
+        "skvae.onnx exports no VAEImputer: its imputations weigh hundreds of posterior draws per row, "
+        "which no graph here computes. Keep the imputer in Python (skvae.save, skops or pickle), or "
+        "export the rest of the pipeline after it."
+    )
 
 
 # -- shapes ----------------------------------------------------------------------

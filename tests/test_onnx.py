@@ -10,7 +10,13 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
-from skvae import AutoencoderOutlierDetector, AutoencoderTransformer, VAEOutlierDetector, VAETransformer
+from skvae import (
+    AutoencoderOutlierDetector,
+    AutoencoderTransformer,
+    VAEImputer,
+    VAEOutlierDetector,
+    VAETransformer,
+)
 
 pytest.importorskip("skl2onnx", reason="the onnx extra is not installed")
 onnxruntime = pytest.importorskip("onnxruntime", reason="the onnx extra is not installed")
@@ -128,6 +134,17 @@ def test_a_convolutional_model_is_refused(data):
     model = make(AutoencoderTransformer, network="conv", input_shape=(1, -1)).fit(X)
     with pytest.raises(NotImplementedError, match="exports network='mlp' only"):
         to_onnx(model, X[:1])
+
+
+def test_an_imputer_is_refused_in_skvaes_words_alone_or_in_a_pipeline(data):
+    X, _ = data
+    X = X.copy()
+    X[::5, 2] = np.nan
+    imputer = VAEImputer(max_iter=2, n_importance_samples=8, random_state=0)
+    for model in (imputer, make_pipeline(imputer, make(AutoencoderTransformer))):
+        model.fit(X)
+        with pytest.raises(NotImplementedError, match="exports no VAEImputer"):
+            to_onnx(model, X[:1])
 
 
 def test_float64_inputs_are_refused_in_skvaes_words(data):
