@@ -26,10 +26,14 @@ class AutoencoderOutlierDetector(_OutlierDetectorMixin, AutoencoderTransformer):
     normalised squared error, from a reconstruction that leaves the feature
     out: the row is encoded again, robustly, so that the features that
     contradict the others do not pull its code, and each feature's error is
-    taken from the fit without it (to first order). Intact features mostly
-    score between -1 and 0; these terms point at the broken features of a
-    row rather than spreading the blame, but do not add up to
-    ``score_samples``.
+    taken from the fit without it (to first order). The reconstruction
+    there is the decoder's, corrected for what it gets wrong on the
+    training rows (a quadratic function of the code, fitted to their
+    residuals: the detector trains as long as detection needs, not as long
+    as reconstruction would), and each error is divided by its mean on the
+    training rows under that correction. Intact features mostly score
+    between -1 and 0; these terms point at the broken features of a row
+    rather than spreading the blame, but do not add up to ``score_samples``.
 
     Missing cells (NaN) add nothing: the row is encoded from its observed
     cells, and its score is the mean normalised error over the observed

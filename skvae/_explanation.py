@@ -23,8 +23,9 @@ leave-one-out identities give each feature's residual from the fit without
 it, and that prediction's spread, at the cost of one Jacobian. The returned
 surprise is that residual squared over its spread.
 
-The detectors supply the model as a ``surprise`` function of the code; this
-module owns the search only.
+The detectors supply the model as a ``surprise`` function of the code (their
+decoder corrected as ``_residual_correction`` says); this module owns the
+search only.
 """
 
 import torch

@@ -25,6 +25,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._autoencoder import AutoencoderTransformer
 from ._autoencoder_detector import AutoencoderOutlierDetector
 from ._imputer import VAEImputer, fitted_indicator
+from ._residual_correction import n_code_terms
 from ._state import STATE_KEY, STATE_VERSION, expected_tensors
 from ._table import TableEncoder
 from ._user_networks import dotted_path, import_trusted
@@ -89,6 +90,15 @@ _ATTRIBUTES = {
     "_anchor_codes": (
         lambda v: isinstance(v, list) and all(_float_list(row) for row in v),
         lambda v: np.asarray(v, dtype=np.float32),
+    ),
+    # The robust explanations' correction of the decoder (None for a Bernoulli likelihood).
+    "_residual_weights": (
+        lambda v: v is None or (isinstance(v, list) and all(_float_list(row) for row in v)),
+        lambda v: None if v is None else np.asarray(v, dtype=np.float32),
+    ),
+    "_surprise_divisor": (
+        lambda v: v is None or _float_list(v),
+        lambda v: None if v is None else np.asarray(v, dtype=np.float32),
     ),
     "_seed": (_is_int, int),
     "_n_steps": (lambda v: _is_int(v) and v >= 0, int),
@@ -328,7 +338,26 @@ def _make_estimator(metadata, path, trusted):
             raise _refuse(path, f"{name} has {len(attributes[name])} entries for {n_features} features")
     if cls is VAEImputer:
         estimator.indicator_ = _indicator(estimator, n_features, path)
+    _check_residual_correction(estimator, n_features, path)
     return estimator
+
+
+def _check_residual_correction(estimator, n_features, path):
+    weights, divisor = (
+        getattr(estimator, "_residual_weights", None),
+        getattr(estimator, "_surprise_divisor", None),
+    )
+    if (weights is None) != (divisor is None):
+        raise _refuse(path, "_residual_weights and _surprise_divisor come together")
+    if weights is None:
+        return
+    shape = (n_code_terms(estimator.n_components_), len(estimator._table.numeric))
+    if weights.shape != shape or divisor.shape != (n_features,):
+        raise _refuse(
+            path,
+            f"the residual correction holds {weights.shape} and {divisor.shape}, expected {shape} and "
+            f"({n_features},)",
+        )
 
 
 def _plain_attribute(name, value):

@@ -34,12 +34,14 @@ class VAEOutlierDetector(_OutlierDetectorMixin, VAETransformer):
     robustly (the MAP code under a heavy-tailed version of the likelihood,
     so that features that contradict the others do not pull it), and
     returns for each feature j minus half its squared standardised residual
-    (x_j - mean_j)^2 / variance_j (the Gaussian variance the networks
-    trained with) from the fit without feature j (to first
-    order): the nats by which x_j falls short of a perfect fit. Intact
-    features mostly score between -0.5 and 0; these terms point at the
-    broken features of a row rather than spreading the blame, but add up to
-    no likelihood.
+    (x_j - mean_j)^2 / s_j from the fit without feature j (to first order).
+    The mean there is the decoder's, corrected for what it gets wrong on the
+    training rows (a quadratic function of the code, fitted to their
+    residuals), and s_j is that corrected residual's mean square on the
+    training rows at their codes: the nats by which x_j falls short of a
+    perfect fit under a Gaussian of that variance. Intact features mostly
+    score between -0.5 and 0; these terms point at the broken features of a
+    row rather than spreading the blame, but add up to no likelihood.
 
     Missing cells (NaN): the row is encoded from its observed cells and its
     score is the importance-weighted log-likelihood of those cells, the

@@ -225,6 +225,21 @@ def test_a_tampered_imputer_file_is_refused(tamper, match, X, tmp_path):
         load(rewrite(saved(imputer, tmp_path), metadata=tamper))
 
 
+@pytest.mark.parametrize(
+    "tamper, match",
+    [
+        (lambda m: m["attributes"].update({"_surprise_divisor": [1.0]}), "residual correction holds"),
+        (lambda m: m["attributes"].update({"_residual_weights": [[1.0]]}), "residual correction holds"),
+        (lambda m: m["attributes"].update({"_residual_weights": None}), "come together"),
+        (lambda m: m["attributes"].update({"_residual_weights": "os.system"}), "invalid value"),
+    ],
+)
+def test_a_detector_file_with_a_tampered_residual_correction_is_refused(tamper, match, X, tmp_path):
+    detector = make(VAEOutlierDetector).fit(X)
+    with pytest.raises(ValueError, match=match):
+        load(rewrite(saved(detector, tmp_path), metadata=tamper))
+
+
 # -- what save refuses ------------------------------------------------------------
 
 
