@@ -24,8 +24,8 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._autoencoder import AutoencoderTransformer
 from ._autoencoder_detector import AutoencoderOutlierDetector
-from ._imputer import VAEImputer, fitted_indicator
-from ._residual_correction import n_code_terms
+from ._imputer import VAEImputer
+from ._saved_attributes import ATTRIBUTES, check_against_columns, set_attributes, to_json
 from ._state import STATE_KEY, STATE_VERSION, expected_tensors
 from ._table import TableEncoder
 from ._user_networks import dotted_path, import_trusted
@@ -51,68 +51,10 @@ _CLASSES = {
 }
 
 
-def _is_int(value):
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_float(value):
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def _float_list(value):
-    return isinstance(value, list) and all(_is_float(item) for item in value)
-
-
-def _string_dict(value):
-    return isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
-
-
-def _int_list_or_none(value):
-    return value is None or (isinstance(value, list) and all(_is_int(item) for item in value))
-
-
-# The fitted attributes a file may hold (besides the networks): a check of
-# each JSON value, and how to turn it back into the attribute.
-_ATTRIBUTES = {
-    "n_features_in_": (lambda v: _is_int(v) and v > 0, int),
-    "feature_names_in_": (
-        lambda v: isinstance(v, list) and all(isinstance(item, str) for item in v),
-        lambda v: np.asarray(v, dtype=object),
-    ),
-    "n_iter_": (lambda v: _is_int(v) and v >= 0, int),
-    "n_components_": (lambda v: _is_int(v) and v > 0, int),
-    "loss_curve_": (_float_list, lambda v: [float(item) for item in v]),
-    "validation_scores_": (_float_list, lambda v: [float(item) for item in v]),
-    "best_validation_score_": (_is_float, float),
-    "offset_": (_is_float, float),
-    "reconstruction_scale_": (_float_list, lambda v: np.asarray(v, dtype=np.float64)),
-    "column_log_likelihood_": (_float_list, lambda v: np.asarray(v, dtype=np.float64)),
-    "_anchor_codes": (
-        lambda v: isinstance(v, list) and all(_float_list(row) for row in v),
-        lambda v: np.asarray(v, dtype=np.float32),
-    ),
-    # The robust explanations' correction of the decoder (None for a Bernoulli likelihood).
-    "_residual_weights": (
-        lambda v: v is None or (isinstance(v, list) and all(_float_list(row) for row in v)),
-        lambda v: None if v is None else np.asarray(v, dtype=np.float32),
-    ),
-    "_surprise_divisor": (
-        lambda v: v is None or _float_list(v),
-        lambda v: None if v is None else np.asarray(v, dtype=np.float32),
-    ),
-    "_seed": (_is_int, int),
-    "_n_steps": (lambda v: _is_int(v) and v >= 0, int),
-    # VAEImputer's: the columns its MissingIndicator marks (rebuilt in load), and the
-    # posterior draws made so far (the next transform with sample_posterior draws anew).
-    "indicator_": (_int_list_or_none, lambda v: v),
-    "_n_draws": (lambda v: _is_int(v) and v >= 0, int),
-    "_sklearn_output_config": (_string_dict, dict),
-}
 # Parameters added since format version 1, with the values that give what a
 # file without them describes (the detectors trained on every row before
 # robust_threshold existed).
 _ADDED_PARAMS = {"network": "mlp", "network_params": None, "input_shape": None, "robust_threshold": None}
-_REQUIRED = ("n_features_in_", "n_iter_", "loss_curve_", "_seed", "_n_steps")
 
 
 def _versions():
@@ -213,9 +155,9 @@ or VAEImputer
     # The state that pickle and skops store too; the file leaves out the optimizer.
     state = estimator.__getstate__()
     attributes = {}
-    for name in _ATTRIBUTES:
+    for name in ATTRIBUTES:
         if name in state:
-            attributes[name] = _plain_attribute(name, state[name])
+            attributes[name] = to_json(name, state[name])
     metadata = {
         "format": _FORMAT,
         "format_version": _FORMAT_VERSION,
@@ -304,28 +246,10 @@ def _make_estimator(metadata, path, trusted):
     except (ValueError, TypeError) as exc:
         raise _refuse(path, f"invalid parameters ({exc})") from None
 
-    attributes = metadata["attributes"]
-    for name, value in attributes.items():
-        if name not in _ATTRIBUTES:
-            raise _refuse(path, f"unknown attribute {name!r}")
-        is_valid, convert = _ATTRIBUTES[name]
-        if not is_valid(value):
-            raise _refuse(path, f"invalid value for {name}")
-        setattr(estimator, name, convert(value))
-    if isinstance(estimator.n_components, Integral):
-        # Files written before n_components="auto" hold no n_components_: it was n_components.
-        estimator.n_components_ = getattr(estimator, "n_components_", int(estimator.n_components))
-        if estimator.n_components_ != estimator.n_components:
-            raise _refuse(
-                path, f"n_components={estimator.n_components} but n_components_={estimator.n_components_}"
-            )
-    required = _REQUIRED + ("n_components_",)
-    required += ("offset_",) if hasattr(cls, "decision_function") else ()
-    required += ("reconstruction_scale_",) if cls is AutoencoderOutlierDetector else ()
-    required += ("indicator_", "_n_draws") if cls is VAEImputer else ()
-    missing = [name for name in required if name not in vars(estimator)]
-    if missing:
-        raise _refuse(path, f"missing attributes {missing}")
+    try:
+        set_attributes(estimator, metadata["attributes"])
+    except ValueError as exc:
+        raise _refuse(path, str(exc)) from None
     try:
         estimator._table = TableEncoder.from_dict(metadata.get("columns"))
     except (ValueError, TypeError) as exc:
@@ -333,51 +257,11 @@ def _make_estimator(metadata, path, trusted):
     n_features = estimator.n_features_in_
     if estimator._table.n_columns != n_features:
         raise _refuse(path, f"its columns describe {estimator._table.n_columns} features, not {n_features}")
-    for name in ("feature_names_in_", "reconstruction_scale_", "column_log_likelihood_"):
-        if name in attributes and len(attributes[name]) != n_features:
-            raise _refuse(path, f"{name} has {len(attributes[name])} entries for {n_features} features")
-    if cls is VAEImputer:
-        estimator.indicator_ = _indicator(estimator, n_features, path)
-    _check_residual_correction(estimator, n_features, path)
+    try:
+        check_against_columns(estimator, metadata["attributes"])
+    except ValueError as exc:
+        raise _refuse(path, str(exc)) from None
     return estimator
-
-
-def _check_residual_correction(estimator, n_features, path):
-    weights, divisor = (
-        getattr(estimator, "_residual_weights", None),
-        getattr(estimator, "_surprise_divisor", None),
-    )
-    if (weights is None) != (divisor is None):
-        raise _refuse(path, "_residual_weights and _surprise_divisor come together")
-    if weights is None:
-        return
-    shape = (n_code_terms(estimator.n_components_), len(estimator._table.numeric))
-    if weights.shape != shape or divisor.shape != (n_features,):
-        raise _refuse(
-            path,
-            f"the residual correction holds {weights.shape} and {divisor.shape}, expected {shape} and "
-            f"({n_features},)",
-        )
-
-
-def _plain_attribute(name, value):
-    if name == "indicator_":
-        return None if value is None else [int(j) for j in value.features_]
-    return value.tolist() if isinstance(value, np.ndarray) else value
-
-
-def _indicator(imputer, n_features, path):
-    """VAEImputer's MissingIndicator, from the columns it marks."""
-    features = imputer.indicator_
-    if (features is None) == imputer.add_indicator:
-        raise _refuse(path, f"add_indicator={imputer.add_indicator} but indicator_ is {features!r}")
-    if features is None:
-        return None
-    if features != sorted(set(features)) or not all(0 <= j < n_features for j in features):
-        raise _refuse(path, f"indicator_ marks columns {features} of {n_features}")
-    missing = np.zeros((1, n_features), dtype=bool)
-    missing[0, features] = True
-    return fitted_indicator(missing)
 
 
 _NPY_HEADER_READERS = {

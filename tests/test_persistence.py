@@ -24,7 +24,7 @@ from skvae import (
     load,
     save,
 )
-from skvae._persistence import _ATTRIBUTES
+from skvae._saved_attributes import ATTRIBUTES
 
 ESTIMATORS = [
     AutoencoderTransformer,
@@ -115,7 +115,7 @@ def test_a_loaded_model_gives_identical_outputs(estimator_class, early_stopping,
     expected = outputs(estimator, X)
     for method, result in outputs(loaded, X).items():
         np.testing.assert_array_equal(result, expected[method], err_msg=method)
-    for name in _ATTRIBUTES:
+    for name in ATTRIBUTES:
         assert hasattr(loaded, name) == hasattr(estimator, name), name
         if hasattr(estimator, name):
             np.testing.assert_array_equal(getattr(loaded, name), getattr(estimator, name), err_msg=name)
@@ -173,7 +173,7 @@ def test_the_file_holds_json_and_plain_arrays_only(X, tmp_path):
     "params", [{}, {"early_stopping": True}, {"activation": "tanh", "hidden_layer_sizes": ()}]
 )
 def test_every_fitted_attribute_is_saved(estimator_class, params, X):
-    """A fitted attribute that save does not know would be lost: add it to _persistence._ATTRIBUTES."""
+    """A fitted attribute that save does not know would be lost: add it to _saved_attributes.ATTRIBUTES."""
     frame = pd.DataFrame(X, columns=list("abcde"))
     estimator = make(estimator_class, **params).set_output(transform="pandas")
     before = set(vars(estimator))
@@ -181,7 +181,7 @@ def test_every_fitted_attribute_is_saved(estimator_class, params, X):
     networks = {f"{name}_" for name in estimator._networks()}
     added = set(vars(estimator)) - before
     # The table's columns are saved apart, under "columns".
-    saved = set(_ATTRIBUTES) | {"_table"}
+    saved = set(ATTRIBUTES) | {"_table"}
     assert added - networks - {"_optimizer"} <= saved, added - networks - saved
 
 
