@@ -102,13 +102,14 @@ class _OutlierDetectorMixin(OutlierMixin):
         self._residual_weights = self._surprise_divisor = None
         if getattr(self, "likelihood", None) == "bernoulli":
             return  # a Bernoulli decoder outputs log-odds: no residual to correct
-        codes = torch.as_tensor(self._map_rows(self._encode, X))
-        residuals = torch.as_tensor(self._map_rows(self._residuals_or_nan, X, allow_nan=True))
+        n_components = self.n_components_
+        codes_and_residuals = torch.as_tensor(self._map_rows(self._codes_and_residuals, X, allow_nan=True))
+        codes, residuals = codes_and_residuals[:, :n_components], codes_and_residuals[:, n_components:]
         observed = ~torch.isnan(residuals)
         weights = fit_correction(codes, residuals.nan_to_num(), None if observed.all() else observed)
         # C order, as load gives it back: the same layout sums the same way, to the last bit.
         self._residual_weights = np.ascontiguousarray(weights.numpy(), dtype=np.float32)
-        divisor = self._column_means(self._explained_surprise_or_nan, X)
+        divisor = self._column_means(self._corrected_surprise_or_nan, X)
         # Categorical columns keep their surprise; a column never observed divides by 1. No
         # floor beyond the detector's own scales: the columns the training rows reproduce
         # almost exactly are the telling ones (a floor at a thousandth of the uncorrected
@@ -117,36 +118,42 @@ class _OutlierDetectorMixin(OutlierMixin):
         divisor = np.where(np.isfinite(divisor) & (divisor > 0), divisor, 1.0)
         self._surprise_divisor = divisor.astype(np.float32)
 
-    def _residuals_or_nan(self, X):
-        """Each numeric column's value minus the decoder's output at the row's code; NaN where missing."""
+    def _codes_and_residuals(self, X):
+        """Each row's code, then each numeric column's value minus the decoder's output there (NaN
+        where missing), side by side."""
         x, observed = self._prepare(X)
         layout = self._layout(x.device)
-        residuals = layout.numeric_part(x) - layout.numeric_part(self.decoder_(self._encode(X)))
+        z = self._encode(X)
+        residuals = layout.numeric_part(x) - layout.numeric_part(self.decoder_(z))
         observed = layout.numeric_mask(observed)
-        return residuals if observed is None else residuals.masked_fill(~observed, torch.nan)
+        if observed is not None:
+            residuals = residuals.masked_fill(~observed, torch.nan)
+        return torch.cat([z, residuals], dim=-1)
 
-    def _explained_surprise_or_nan(self, X):
+    def _corrected_surprise_or_nan(self, X):
         x, observed = self._prepare(X)
-        surprise = self._explained_surprise(x, self._encode(X), observed)
+        surprise = self._corrected_surprise(x, self._encode(X), observed)
         return surprise if observed is None else surprise.masked_fill(~observed, torch.nan)
 
-    def _explained_surprise(self, x, z, observed):
-        """Each column's surprise at code z for the robust explanations: against the decoder's
-        output corrected for what it gets wrong on the training rows, in units of that corrected
-        surprise's mean there."""
+    def _corrected_surprise(self, x, z, observed):
+        """Each column's surprise at code z against the decoder's output corrected for what it
+        gets wrong on the training rows (the plain output for a Bernoulli likelihood, or a
+        model saved before the correction)."""
         decoded = self.decoder_(z)
         weights = getattr(self, "_residual_weights", None)
-        if weights is None:  # a Bernoulli likelihood, or a model saved before the correction
-            return self._surprise(x, decoded, observed)
-        layout = self._layout(x.device)
-        correction = code_terms(z) @ torch.as_tensor(weights, dtype=z.dtype, device=z.device)
-        decoded = decoded.index_add(decoded.dim() - 1, layout.numeric, correction)
-        surprise = self._surprise(x, decoded, observed)
-        if self._surprise_divisor is None:  # while the divisor itself is being measured
+        if weights is not None:
+            correction = code_terms(z) @ torch.as_tensor(weights, dtype=z.dtype, device=z.device)
+            decoded = decoded.index_add(decoded.dim() - 1, self._layout(x.device).numeric, correction)
+        return self._surprise(x, decoded, observed)
+
+    def _explained_surprise(self, x, z, observed):
+        """The corrected surprise in units of its mean on the training rows: what the robust
+        explanations search with."""
+        surprise = self._corrected_surprise(x, z, observed)
+        divisor = getattr(self, "_surprise_divisor", None)
+        if divisor is None:
             return surprise
-        return surprise / torch.as_tensor(
-            self._surprise_divisor, dtype=surprise.dtype, device=surprise.device
-        )
+        return surprise / torch.as_tensor(divisor, dtype=surprise.dtype, device=surprise.device)
 
     def _fit_feature_scale(self, X):
         """Hook: learn the per-feature statistics the score uses (the autoencoder's error
