@@ -139,7 +139,9 @@ class _OutlierDetectorMixin(OutlierMixin):
         """Each column's surprise at code z against the decoder's output corrected for what it
         gets wrong on the training rows (the plain output for a Bernoulli likelihood, or a
         model saved before the correction)."""
-        decoded = self.decoder_(z)
+        # The search hands over codes of several starting points at once, (..., n, n_components);
+        # a network takes rows only (a convolution or batch norm reads a third axis as its own).
+        decoded = self.decoder_(z.reshape(-1, z.shape[-1])).reshape(*z.shape[:-1], -1)
         weights = getattr(self, "_residual_weights", None)
         if weights is not None:
             correction = code_terms(z) @ torch.as_tensor(weights, dtype=z.dtype, device=z.device)

@@ -144,3 +144,14 @@ def test_a_bernoulli_vae_explains_binary_rows():
     detector = VAEOutlierDetector(likelihood="bernoulli", max_iter=20, random_state=0).fit(X)
     contributions = detector.feature_contributions(X[:20])
     assert contributions.shape == (20, 8) and np.all(np.isfinite(contributions))
+
+
+@pytest.mark.parametrize("detector_class", DETECTORS)
+def test_a_convolutional_network_explains_rows_as_it_scores_them(detector_class):
+    # The search decodes several starting codes at once; a convolution must still see rows.
+    X = sensors(n_rows=200, n_sensors=16)
+    detector = detector_class(
+        network="conv", input_shape=(1, -1), hidden_layer_sizes=(4,), max_iter=5, random_state=0
+    ).fit(X)
+    contributions = detector.feature_contributions(X[:10])
+    assert contributions.shape == (10, 16) and np.all(np.isfinite(contributions))
