@@ -32,6 +32,8 @@ def frame_dtypes(X):
 def is_categorical_dtype(dtype):
     if isinstance(dtype, (pd.CategoricalDtype, pd.StringDtype)) or dtype is object or dtype == np.dtype("O"):
         return True
+    if isinstance(dtype, pd.ArrowDtype):  # what read_parquet and dtype_backend="pyarrow" give
+        return pd.api.types.is_string_dtype(dtype) or str(dtype).startswith("dictionary<")
     polars = sys.modules.get("polars")
     if polars is not None and isinstance(dtype, (polars.DataType, type)):
         try:

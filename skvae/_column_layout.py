@@ -21,10 +21,10 @@ class ColumnLayout:
         self.numeric_columns = torch.as_tensor(table.numeric, dtype=torch.long, device=device)
         self.blocks = [(int(starts[j]), widths[j]) for j in table.categorical]
         # Missing cells enter the encoder at the training mean: 0 once
-        # standardised, the mean itself otherwise; a missing category as
+        # centred, the mean itself otherwise; a missing category as
         # an all-zero block.
         fill = np.zeros(table.width)
-        fill[table.numeric_positions] = 0.0 if table.standardized else table.center
+        fill[table.numeric_positions] = 0.0 if table.centred else table.center
         self.fill = torch.as_tensor(fill, dtype=torch.float32, device=device)
         # Position of each input column among [numeric terms, categorical terms].
         order = np.empty(table.n_columns, dtype=np.int64)

@@ -91,7 +91,9 @@ class TableEncoder:
 
     def fit_encode(self, estimator, X):
         """Learn the columns of X (setting the estimator's feature names) and code X."""
-        n_features = X.shape[1] if hasattr(X, "shape") and len(X.shape) == 2 else None
+        if not hasattr(X, "shape"):  # a list of rows: an array, so that its columns can be named
+            X = check_array(X, dtype=None, ensure_all_finite=False)
+        n_features = X.shape[1] if len(X.shape) == 2 else None
         is_categorical = (
             np.zeros(0, dtype=bool)
             if n_features is None
@@ -126,6 +128,9 @@ class TableEncoder:
         self.center = means[self.numeric]
         scale = np.sqrt(variances[self.numeric])
         self.standardized = bool(self.categorical) if self.standardize == "auto" else bool(self.standardize)
+        # Unstandardised columns reach the networks as they are (a Bernoulli likelihood reads
+        # them in [0, 1]); center still holds their means, where missing cells are filled.
+        self.centred = self.standardized
         # A constant column keeps its values (scale 1) rather than dividing by zero.
         self.scale = np.where(scale > 0, scale, 1.0) if self.standardized else np.ones_like(scale)
         return self._code(values)
@@ -160,7 +165,7 @@ class TableEncoder:
     @property
     def is_identity(self):
         """True when the networks read X's columns as they are."""
-        return not self.categorical and not self.standardized
+        return not self.categorical and not self.centred and not self.standardized
 
     def _names(self, estimator, columns):
         names = getattr(estimator, "feature_names_in_", None)
@@ -207,7 +212,7 @@ class TableEncoder:
             column = column_values(X, j)
             if j not in categorical:
                 values[:, j] = check_array(
-                    np.asarray(column).reshape(-1, 1),
+                    _as_floats_or_objects(column).reshape(-1, 1),
                     dtype=np.float64,
                     ensure_all_finite="allow-nan",
                     input_name=f"X column {self._names(estimator, [j])[0]!r}",
@@ -265,7 +270,8 @@ class TableEncoder:
                 columns.append(block)
             else:
                 i = numeric_position[j]
-                columns.append(((column - self.center[i]) / self.scale[i]).astype(dtype)[:, None])
+                offset = self.center[i] if self.centred else 0.0
+                columns.append(((column - offset) / self.scale[i]).astype(dtype)[:, None])
         return np.hstack(columns)
 
     # -- float array -> table ----------------------------------------------------
@@ -285,18 +291,19 @@ class TableEncoder:
         """From the networks' means to one float per column: numbers, or the most probable category's code."""
         starts = self.starts
         values = np.empty((coded.shape[0], self.n_columns), dtype=coded.dtype)
-        values[:, self.numeric] = coded[:, self.numeric_positions] * self.scale + self.center
+        offset = self.center if self.centred else 0.0
+        values[:, self.numeric] = coded[:, self.numeric_positions] * self.scale + offset
         for j, categories in zip(self.categorical, self.categories, strict=True):
             values[:, j] = coded[:, starts[j] : starts[j] + len(categories)].argmax(axis=1)
         return values
 
-    def to_table(self, estimator, values, as_frame, columns=None):
+    def to_table(self, estimator, values, as_frame, columns=None, index=None):
         """Floats per column (category codes for categorical columns) as the user's table.
 
         A float array when every column is numeric; otherwise a pandas
-        DataFrame with the dtypes X had in fit (``as_frame``) or an object
-        array of numbers and category labels. ``columns`` picks some of the
-        fitted columns (all by default).
+        DataFrame with the dtypes X had in fit (``as_frame``; with ``index``,
+        the rows' index) or an object array of numbers and category labels.
+        ``columns`` picks some of the fitted columns (all by default).
         """
         columns = range(self.n_columns) if columns is None else columns
         if not self.categorical:
@@ -319,7 +326,7 @@ class TableEncoder:
             else:
                 data[name] = cells
         if as_frame:
-            return pd.DataFrame(data)
+            return pd.DataFrame(data, index=index)
         return np.column_stack([np.asarray(column, dtype=object) for column in data.values()])
 
     # -- what the networks see -----------------------------------------------------
@@ -352,6 +359,7 @@ class TableEncoder:
             "categories": [[plain(label) for label in labels] for labels in getattr(self, "categories", [])],
             "dtypes": self.dtypes,
             "standardized": self.standardized,
+            "centred": self.centred,
             "center": [float(value) for value in self.center],
             "scale": [float(value) for value in self.scale],
         }
@@ -367,6 +375,8 @@ class TableEncoder:
             table.categories = [list(labels) for labels in state["categories"]]
             table.dtypes = None if state["dtypes"] is None else [str(name) for name in state["dtypes"]]
             table.standardized = bool(state["standardized"])
+            # Files written before "centred" centred every table they coded.
+            table.centred = bool(state.get("centred", table.standardized or bool(table.categorical)))
             table.center = np.asarray(state["center"], dtype=np.float64)
             table.scale = np.asarray(state["scale"], dtype=np.float64)
         except (KeyError, TypeError, ValueError) as exc:
@@ -390,3 +400,12 @@ class TableEncoder:
         if not valid:
             raise ValueError("invalid column description")
         return table
+
+
+def _as_floats_or_objects(column):
+    """A numeric column as a NumPy array, pandas' NA as NaN: nullable columns (Int64, boolean)
+    holding NA convert to floats only so."""
+    dtype = getattr(column, "dtype", None)
+    if isinstance(column, pd.Series) and not isinstance(dtype, np.dtype):
+        return column.to_numpy(dtype=object, na_value=np.nan)
+    return np.asarray(column)

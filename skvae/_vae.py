@@ -506,6 +506,8 @@ class VAETransformer(BaseAutoencoder):
         if container == "default" or isinstance(rows, pd.DataFrame) and container == "pandas":
             return rows
         if isinstance(rows, pd.DataFrame):
-            return ADAPTERS_MANAGER.adapters[container].create_container(rows, None, columns=rows.columns)
+            return ADAPTERS_MANAGER.adapters[container].create_container(
+                rows, None, columns=list(rows.columns)
+            )
         names = getattr(self, "feature_names_in_", [f"x{i}" for i in range(self.n_features_in_)])
         return ADAPTERS_MANAGER.adapters[container].create_container(rows, None, columns=list(names))

@@ -131,6 +131,61 @@ def test_polars_frames_with_categorical_columns():
     )
 
 
+def test_polars_output_of_sample_keeps_the_categories():
+    polars = pytest.importorskip("polars")
+    rows = make(VAETransformer).fit(mixed_frame()).set_output(transform="polars").sample(5, random_state=0)
+    assert rows.columns == ["income", "score", "band"] and rows.schema["band"] == polars.Categorical
+
+
+def test_arrow_string_and_dictionary_columns_are_categorical():
+    pa = pytest.importorskip("pyarrow")
+    frame = mixed_frame()
+    frame["band"] = frame["band"].astype(str).astype(pd.ArrowDtype(pa.string()))
+    frame["kind"] = pd.array(
+        ["a", "b", "c"] * 100, dtype=pd.ArrowDtype(pa.dictionary(pa.int32(), pa.string()))
+    )
+    table = TableEncoder()
+    assert table.fit_encode(AutoencoderTransformer(), frame).shape[1] == 2 + 2 + 3
+    assert table.categories == [["high", "low"], ["a", "b", "c"]]
+
+
+def test_nullable_numeric_columns_beside_categories_read_pandas_na_as_missing():
+    frame = mixed_frame()
+    frame["count"] = pd.array([1, None, 3] * 100, dtype="Int64")
+    frame["flag"] = pd.array([True, False, None] * 100, dtype="boolean")
+    coded = TableEncoder().fit_encode(AutoencoderTransformer(), frame)
+    assert np.isnan(coded[1, 4]) and np.isnan(coded[2, 5])
+    assert np.isfinite(coded[0]).all()
+
+
+def test_categorical_features_name_columns_of_a_list_of_rows():
+    rows = [[0, 1.5], [1, 2.5], [2, 3.5]] * 5
+    table = TableEncoder([0])
+    assert table.fit_encode(AutoencoderTransformer(), rows).shape[1] == 3 + 1
+    assert table.categories == [[0, 1, 2]]
+
+
+def test_unstandardized_columns_reach_the_networks_as_they_are_beside_categories():
+    frame = mixed_frame()
+    table = TableEncoder(standardize=False)
+    coded = table.fit_encode(AutoencoderTransformer(), frame)
+    np.testing.assert_allclose(coded[:, :2], frame[["income", "score"]].to_numpy())
+    np.testing.assert_allclose(table.uncode(coded)[:, :2], frame[["income", "score"]].to_numpy())
+
+
+def test_a_table_saved_before_centred_was_recorded_codes_as_it_did():
+    frame = mixed_frame()
+    table = TableEncoder(standardize=False)
+    model = AutoencoderTransformer()
+    table.fit_encode(model, frame)
+    values = table.encode(model, frame, return_values=True)[1]
+    state = table.to_dict()
+    del state["centred"]  # files of earlier versions centred every table with categories
+    coded = TableEncoder.from_dict(state)._code(values)
+    np.testing.assert_allclose(coded[:, 1], frame["score"] - frame["score"].mean())
+    np.testing.assert_allclose(table._code(values)[:, 1], frame["score"])
+
+
 # -- missing cells in every estimator ---------------------------------------------------
 
 
