@@ -14,6 +14,7 @@ from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
 from ._base import MAX_ITER_OR_AUTO, BaseAutoencoder
 from ._cell_validation import hold_out_cells, prediction_error
+from ._column_kinds import polars_frame
 from ._table import TableEncoder
 from ._vae import _SCORE_SEED, VAETransformer
 
@@ -98,8 +99,9 @@ class VAEImputer(VAETransformer):
         Which columns are categorical: "from_dtype" takes pandas ``category``
         and string columns; or names, indices or a boolean mask.
 
-    standardize : "auto" or bool, default=True
-        Standardise the numeric columns internally.
+    standardize : "auto" or bool, default="auto"
+        Standardise the numeric columns internally. "auto" does, unless
+        ``likelihood="bernoulli"``, which reads values in [0, 1].
 
     alpha, batch_size, learning_rate_init
         As for :class:`VAETransformer`.
@@ -211,7 +213,7 @@ class VAEImputer(VAETransformer):
         add_indicator=False,
         keep_empty_features=False,
         categorical_features="from_dtype",
-        standardize=True,
+        standardize="auto",
         alpha=1e-4,
         batch_size="auto",
         learning_rate_init=2e-3,
@@ -269,14 +271,28 @@ class VAEImputer(VAETransformer):
                 "in, a dense array as large as X.toarray(), so there is no memory to save. Pass "
                 "X.toarray(); the other skvae estimators accept sparse X."
             )
-        if _is_nan(self.missing_values):
+        value = self.missing_values
+        if _is_nan(value):
+            # The table reads NaN, None and pd.NA as missing already; an object array's pd.NA
+            # becomes NaN so that its numeric columns convert to floats.
+            if value is pd.NA and isinstance(X, np.ndarray) and X.dtype == object:
+                return np.where(pd.isna(X), np.nan, X)
             return X
+        if polars_frame(X):
+            return _polars_as_null(X, value)
         if isinstance(X, pd.DataFrame):
-            return X.mask(X.eq(self.missing_values))
+            return X.mask(X.eq(value).fillna(False).astype(bool))
         X = np.array(X)  # a copy: the user's X is never written to
+        if X.dtype.kind in "US":
+            X = X.astype(object)  # a text array would store NaN as the text "nan"
+        if isinstance(value, str) and X.dtype.kind in "biufc":
+            raise ValueError(
+                "'X' and 'missing_values' types are expected to be both numerical. Got "
+                f"X.dtype={X.dtype} and type(missing_values)={type(value)}."
+            )
         if X.dtype.kind in "biu":
             X = X.astype(np.float64)
-        X[np.equal(X, self.missing_values)] = np.nan
+        X[np.equal(X, value)] = np.nan
         return X
 
     def _validate_X(self, X, *, reset):
@@ -293,6 +309,11 @@ class VAEImputer(VAETransformer):
         coded = np.array(coded, dtype=coded.dtype)
         coded[:, self._table.starts[self._table.empty]] = np.nan
         return coded
+
+    def _standardize(self):
+        if self.standardize == "auto":
+            return self.likelihood != "bernoulli"
+        return super()._standardize()
 
     def _check_rows_observed(self, X):
         """Rows with nothing observed are imputed from the prior: nothing to refuse."""
@@ -334,13 +355,24 @@ class VAEImputer(VAETransformer):
         self : object
             The fitted imputer.
         """
-        super().fit(X)
-        self.indicator_ = None
-        if self.add_indicator:
-            values = self._table.encode(self, self._as_nan(X), return_values=True)[1]
-            self.indicator_ = fitted_indicator(np.isnan(values))
+        # The indicator's columns are those missing in this X (partial_fit adds up its calls'),
+        # and the posterior draws start again.
+        self.__dict__.pop("indicator_", None)
         self._n_draws = 0
-        return self
+        return super().fit(X)
+
+    def _after_fit(self, X):
+        super()._after_fit(X)
+        self.__dict__.setdefault("_n_draws", 0)
+        if not self.add_indicator:
+            self.indicator_ = None
+            return
+        # A column's first network input is NaN exactly where its cell is missing.
+        missing = np.isnan(X[:, self._table.starts]).any(axis=0)
+        previous = getattr(self, "indicator_", None)
+        if previous is not None:
+            missing[previous.features_] = True
+        self.indicator_ = fitted_indicator(missing[None, :])
 
     # -- imputing ----------------------------------------------------------------
 
@@ -366,18 +398,22 @@ class VAEImputer(VAETransformer):
         coded, values = self._table.encode(self, X_nan, return_values=True)
         coded = self._hide_empty(coded)
         missing = np.isnan(values)
-        seed = None
+        generator = None
         if self.sample_posterior:  # a new draw at each call, reproducible from random_state
             self._n_draws += 1
             seed = int(np.random.SeedSequence([self._seed, self._n_draws]).generate_state(1)[0])
-        imputed = self._table.uncode(self._map_rows(lambda chunk: self._impute_rows(chunk, seed), coded))
+            # One stream for all the chunks of the call: each chunk draws afresh.
+            generator = torch.Generator().manual_seed(seed)
+        imputed = self._table.uncode(self._map_rows(lambda chunk: self._impute_rows(chunk, generator), coded))
         filled = np.where(missing, imputed, values)
         # Columns never observed in fit: 0, as SimpleImputer(keep_empty_features=True) gives them.
         empty = self._table.empty
         filled[:, empty] = np.where(missing[:, empty], 0.0, values[:, empty])
         kept = [j for j in range(self._table.n_columns) if self.keep_empty_features or j not in empty]
-        as_frame = _get_output_config("transform", self)["dense"] == "pandas"
-        table = self._table.to_table(self, filled[:, kept], as_frame=as_frame, columns=kept)
+        # A DataFrame keeps the categories' dtypes; scikit-learn turns it into polars when asked.
+        as_frame = _get_output_config("transform", self)["dense"] != "default"
+        index = X.index if isinstance(X, pd.DataFrame) else None
+        table = self._table.to_table(self, filled[:, kept], as_frame=as_frame, columns=kept, index=index)
         if self.indicator_ is None:
             return table
         indicator = self.indicator_.transform(_missing_as_nan(missing))
@@ -398,14 +434,12 @@ class VAEImputer(VAETransformer):
         uniform = sobol.draw(n_samples, dtype=torch.float64).clamp(1e-7, 1 - 1e-7)
         return torch.special.ndtri(uniform).float().to(device)
 
-    def _impute_rows(self, X, seed=None):
-        """Each row's expected inputs given its observed cells; with ``seed``, one draw instead."""
+    def _impute_rows(self, X, generator=None):
+        """Each row's expected inputs given its observed cells; with a ``generator``, one draw instead."""
         n_samples = self.n_importance_samples
-        if seed is None:
+        if generator is None:
             noise = self._fixed_noise(n_samples, X.device)
-            generator = None
         else:
-            generator = torch.Generator().manual_seed(seed)
             noise = torch.randn((n_samples, self.n_components_), generator=generator).to(X.device)
         results, rows = [], self._block_rows(X)
         for start in range(0, X.shape[0], rows):
@@ -490,7 +524,23 @@ class VAEImputer(VAETransformer):
 
 
 def _is_nan(value):
-    return isinstance(value, float) and math.isnan(value)
+    """Whether ``missing_values`` means the cells that are missing already: NaN or pandas' NA."""
+    return value is pd.NA or (isinstance(value, float) and math.isnan(value))
+
+
+def _polars_as_null(X, value):
+    """A polars frame with null wherever a column of a comparable type holds ``value``."""
+    import polars as pl  # X is a polars frame: polars is there
+
+    def comparable(dtype):
+        if isinstance(value, str):
+            return dtype in (pl.String, pl.Categorical) or isinstance(dtype, (pl.Categorical, pl.Enum))
+        return dtype.is_numeric()
+
+    names = [name for name, dtype in X.schema.items() if comparable(dtype)]
+    return X.with_columns(
+        pl.when(pl.col(name) == value).then(None).otherwise(pl.col(name)).alias(name) for name in names
+    )
 
 
 def fitted_indicator(missing):

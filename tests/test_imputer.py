@@ -95,6 +95,46 @@ def test_sample_posterior_draws_anew_at_each_call_reproducibly():
     assert np.std(first[missing] - mean[missing]) > 0.01
 
 
+def test_sample_posterior_draws_afresh_in_every_chunk_of_a_large_table():
+    imputer = make(sample_posterior=True, max_iter=5).fit(hide(low_rank()))
+    row = hide(low_rank())[:1]
+    row[0, :3] = low_rank()[0, :3]
+    out = imputer.transform(np.repeat(row, 20_000, axis=0))  # several chunks of rows
+    missing = np.isnan(row[0])
+    assert len(np.unique(out[:, missing], axis=0)) > 19_000
+
+
+def test_unstandardized_numbers_are_imputed_in_their_own_units():
+    X = low_rank() + 10.0
+    hidden = hide(X)
+    missing = np.isnan(hidden)
+    for standardize in (True, False):
+        out = make(standardize=standardize, max_iter=50).fit_transform(hidden)
+        assert np.abs(out - X)[missing].mean() < 1.0
+
+
+def test_a_bernoulli_likelihood_reads_zeros_and_ones_unstandardized_by_default():
+    X = (low_rank() > 0).astype(float)
+    hidden = hide(X)
+    out = make(likelihood="bernoulli", max_iter=20).fit_transform(hidden)
+    assert np.all((out >= 0) & (out <= 1))
+    with pytest.raises(ValueError, match="cannot be standardized"):
+        make(likelihood="bernoulli", standardize=True).fit(hidden)
+
+
+@pytest.mark.parametrize("add_indicator", [False, True])
+def test_partial_fit_gives_an_imputer_whose_indicator_covers_every_call(add_indicator):
+    X = hide(low_rank())
+    X[:200, 0] = low_rank()[:200, 0]  # column 0 is missing in the second half only
+    X[200:, 1] = low_rank()[200:, 1]  # column 1 in the first half only
+    imputer = make(add_indicator=add_indicator, sample_posterior=True)
+    imputer.partial_fit(X[:200]).partial_fit(X[200:])
+    out = imputer.transform(X)
+    assert np.isfinite(out).all()
+    expected = [f"x{j}" for j in range(6)] + [f"missingindicator_x{j}" for j in range(6) if add_indicator]
+    assert list(imputer.get_feature_names_out()) == expected and out.shape[1] == len(expected)
+
+
 def test_categorical_cells_are_imputed_from_the_numbers_that_decide_them():
     rng = np.random.RandomState(0)
     z = rng.normal(size=500)
@@ -120,6 +160,45 @@ def test_missing_values_placeholder():
         make(missing_values=-999.0).fit_transform(marked), make().fit_transform(hidden)
     )
     assert (marked == -999.0).any()  # the user's array is left as it was
+
+
+@pytest.mark.parametrize("missing_values", [pd.NA, np.nan])
+def test_pandas_na_marks_the_missing_cells_of_nullable_columns(missing_values):
+    X = low_rank()[:, :3]
+    hidden = hide(X)
+    frame = pd.DataFrame({"a": pd.array(np.round(hidden[:, 0] * 100), dtype="Int64"), "b": hidden[:, 1]})
+    frame["flag"] = pd.array(np.where(np.isnan(hidden[:, 2]), None, hidden[:, 2] > 0), dtype="boolean")
+    frame["kind"] = pd.Categorical(np.where(X[:, 0] > 0, "up", "down"))
+    out = make(missing_values=missing_values, max_iter=5).set_output(transform="pandas").fit_transform(frame)
+    assert list(out.columns) == ["a", "b", "flag", "kind"]
+    assert out.notna().all().all()
+    np.testing.assert_array_equal(
+        out["b"].to_numpy()[~np.isnan(hidden[:, 1])], hidden[~np.isnan(hidden[:, 1]), 1]
+    )
+
+
+def test_a_text_placeholder_in_a_text_array_is_missing_not_a_category():
+    X = np.array([["a", "x"], ["?", "y"], ["b", "?"], ["a", "x"]] * 10)
+    imputer = make(missing_values="?", categorical_features=[0, 1], max_iter=5).fit(X)
+    assert imputer._table.categories == [["a", "b"], ["x", "y"]]
+    out = imputer.transform(X)
+    assert set(out[:, 0]) == {"a", "b"} and set(out[:, 1]) == {"x", "y"}
+    assert (X == "?").sum() == 20  # the user's array is left as it was
+
+
+def test_a_text_placeholder_for_numbers_is_refused_in_scikit_learns_words():
+    with pytest.raises(ValueError, match="'X' and 'missing_values' types are expected to be both numerical"):
+        make(missing_values="?").fit(low_rank())
+
+
+def test_a_placeholder_in_a_polars_frame_keeps_its_names_and_categories():
+    pl = pytest.importorskip("polars")
+    X = low_rank()[:, :2]
+    hidden = np.isnan(hide(X)[:, 0])
+    frame = pl.DataFrame({"a": np.where(hidden, -1.0, X[:, 0]), "kind": ["x", "y"] * 200})
+    imputer = make(missing_values=-1, max_iter=5).fit(frame)
+    assert list(imputer.feature_names_in_) == ["a", "kind"] and imputer._table.categorical == [1]
+    assert not (imputer.transform(frame)[:, 0] == -1).any()
 
 
 def test_add_indicator_appends_the_missing_mask():
@@ -154,6 +233,26 @@ def test_in_a_pipeline_with_pandas_output():
     out = pipeline.fit_transform(X)
     assert list(out.columns) == list("abcdef")
     assert out.notna().all().all()
+
+
+def test_pandas_output_keeps_the_index_of_a_table_with_categories():
+    from sklearn.compose import ColumnTransformer
+
+    frame = pd.DataFrame(hide(low_rank())[:, :2], columns=["a", "b"], index=[f"r{i}" for i in range(400)])
+    frame["kind"] = pd.Categorical(["x", "y"] * 200)
+    out = make(max_iter=5).set_output(transform="pandas").fit_transform(frame)
+    assert out.index.equals(frame.index)
+    both = ColumnTransformer([("impute", make(max_iter=5), ["a", "kind"]), ("keep", "passthrough", ["b"])])
+    assert both.set_output(transform="pandas").fit_transform(frame).index.equals(frame.index)
+
+
+def test_polars_output_gives_numbers_as_floats_and_categories_as_categories():
+    pl = pytest.importorskip("polars")
+    frame = pd.DataFrame(hide(low_rank())[:, :2], columns=["a", "b"])
+    frame["kind"] = pd.Categorical(["x", "y"] * 200)
+    out = make(max_iter=5, add_indicator=True).set_output(transform="polars").fit_transform(frame)
+    assert out.schema["a"] == pl.Float64 and out.schema["kind"] == pl.Categorical
+    assert out["a"].null_count() == 0
 
 
 def test_no_inverse_transform():
