@@ -165,7 +165,9 @@ class AutoencoderOutlierDetector(_OutlierDetectorMixin, AutoencoderTransformer):
         Threshold on ``score_samples``: ``decision_function`` subtracts it.
 
     reconstruction_scale_ : ndarray of shape (`n_features_in_`,)
-        Mean squared reconstruction error of each feature on the training rows.
+        Mean squared reconstruction error of each feature on the training
+        rows, in the units the networks see (standardised when
+        ``standardize`` says so; for a categorical column, its cross-entropy).
 
     encoder_ : torch.nn.Module
         The trained encoder, from ``n_features_in_`` to ``n_components``.
