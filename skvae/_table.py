@@ -387,10 +387,8 @@ class TableEncoder:
             and sorted(set(table.categorical)) == table.categorical
             and all(0 <= j < table.n_columns for j in table.categorical)
             and len(table.categories) == len(table.categorical)
-            and all(
-                labels and all(isinstance(label, (str, int, float, bool)) for label in labels)
-                for labels in table.categories
-            )
+            # Files hold str, int, float and bool labels; a pickle any label pandas can index by.
+            and all(labels and all(_is_label(label) for label in labels) for labels in table.categories)
             and table.center.shape == table.scale.shape == (n_numeric,)
             and np.isfinite(table.center).all()
             and (table.scale > 0).all()
@@ -400,6 +398,14 @@ class TableEncoder:
         if not valid:
             raise ValueError("invalid column description")
         return table
+
+
+def _is_label(value):
+    try:
+        hash(value)
+    except TypeError:
+        return False
+    return value is not None and not (isinstance(value, float) and np.isnan(value))
 
 
 def _as_floats_or_objects(column):

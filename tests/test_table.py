@@ -186,6 +186,16 @@ def test_a_table_saved_before_centred_was_recorded_codes_as_it_did():
     np.testing.assert_allclose(table._code(values)[:, 1], frame["score"])
 
 
+def test_categories_of_any_label_type_survive_pickling():
+    frame = mixed_frame()
+    frame["range"] = pd.cut(frame["score"], 3)
+    frame["day"] = pd.Categorical(pd.to_datetime(["2020-01-01", "2021-06-30", "2022-12-31"] * 100))
+    model = make(AutoencoderTransformer).fit(frame)
+    again = pickle.loads(pickle.dumps(model))
+    np.testing.assert_array_equal(again.transform(frame), model.transform(frame))
+    assert again.inverse_transform(again.transform(frame[:3]))["day"].dtype == frame["day"].dtype
+
+
 # -- missing cells in every estimator ---------------------------------------------------
 
 
