@@ -70,6 +70,9 @@ def to_onnx(model, X, *, target_opset=None, options=None):
     X : ndarray or DataFrame
         A few input rows, from which skl2onnx reads the input's type and
         width. Arrays are cast to float32, the precision the graph computes in.
+        skl2onnx makes an input of each column of a DataFrame, which a skvae
+        estimator refuses unless a step before it takes them: give an array
+        of the width the model was fitted on.
 
     target_opset : int, default=None
         The ONNX opset; None lets skl2onnx choose its latest tested one.
@@ -149,7 +152,22 @@ def _check_input(operator):
     from skl2onnx.common.data_types import FloatTensorType
 
     estimator = operator.raw_operator
+    n_features = estimator.n_features_in_
+    if len(operator.inputs) != 1:
+        # skl2onnx makes an input of each column of a DataFrame sample.
+        raise ValueError(
+            f"{type(estimator).__name__} reads one ONNX input of {n_features} float32 columns, got "
+            f"{len(operator.inputs)} inputs. Give to_onnx an array (e.g. X.to_numpy(np.float32)[:1] for "
+            "a DataFrame X); in a pipeline, a step before it (a StandardScaler, a ColumnTransformer) may "
+            "take the DataFrame's columns."
+        )
     input_type = operator.inputs[0].type
+    width = input_type.shape[1] if len(input_type.shape) == 2 else None
+    if isinstance(width, int) and width != n_features:
+        raise ValueError(
+            f"X has {width} features, but {type(estimator).__name__} is expecting {n_features} features "
+            "as input: give to_onnx rows of the width it was fitted on."
+        )
     if not isinstance(input_type, FloatTensorType):
         raise TypeError(
             f"{type(estimator).__name__} computes in float32, but its ONNX input is "

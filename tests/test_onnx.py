@@ -154,3 +154,21 @@ def test_float64_inputs_are_refused_in_skvaes_words(data):
     register_converters()
     with pytest.raises(TypeError, match="computes in float32"):
         skl2onnx.to_onnx(make(AutoencoderTransformer).fit(X), X[:1].astype(np.float64))
+
+
+def test_a_dataframe_sample_is_refused_in_skvaes_words(data):
+    pd = pytest.importorskip("pandas")
+    X, _ = data
+    frame = pd.DataFrame(X, columns=[f"x{j}" for j in range(8)])
+    model = make(AutoencoderTransformer, max_iter=2).fit(frame)
+    # skl2onnx would make an input of each column, and the graph would read the first one only.
+    with pytest.raises(ValueError, match="reads one ONNX input of 8 float32 columns, got 8 inputs"):
+        to_onnx(model, frame.iloc[:1])
+
+
+@pytest.mark.parametrize("estimator_class", [AutoencoderTransformer, AutoencoderOutlierDetector])
+def test_a_sample_narrower_than_the_fitted_rows_is_refused(estimator_class, data):
+    X, _ = data
+    model = make(estimator_class, max_iter=2).fit(X)
+    with pytest.raises(ValueError, match=f"X has 7 features, but {estimator_class.__name__} is expecting 8"):
+        to_onnx(model, X[:1, :7])
