@@ -64,12 +64,16 @@ class EpochCallbacks:
         )
 
 
+_ABSENT = object()
+
+
 def fitted_attributes(estimator, X, losses):
-    """The fitted attributes of a model whose fit stopped now, after the epochs of ``losses``.
+    """The fitted state of a model whose fit stopped now, after the epochs of ``losses``.
 
     Built on copies of the networks, which training goes on updating; what
     fit computes after training (the VAE's variances, the detectors'
-    thresholds) is computed on X for them.
+    thresholds and the robust explanations' anchors and correction) is
+    computed on X for them.
     """
     fitted = copy.copy(estimator)
     for name, module in estimator._networks().items():
@@ -78,4 +82,7 @@ def fitted_attributes(estimator, X, losses):
     fitted.n_iter_ = estimator.n_iter_ + len(losses)
     fitted.loss_curve_ = estimator.loss_curve_ + losses
     fitted._after_fit(X)
-    return {name: value for name, value in vars(fitted).items() if name.endswith("_")}
+    # Everything that differs from the estimator, private state included:
+    # scikit-learn sets these on a copy of it to make the fitted_estimator.
+    current = vars(estimator)
+    return {name: value for name, value in vars(fitted).items() if current.get(name, _ABSENT) is not value}

@@ -118,6 +118,27 @@ def test_scoring_monitor_scores_the_model_as_it_is_after_each_epoch(estimator_cl
     assert rows[1]["score"] == pytest.approx(after_two.score(X), rel=1e-6)
 
 
+class KeepLastEpochModel(Recorder):
+    """Keeps the fitted_estimator of the last epoch."""
+
+    def on_fit_task_end(self, estimator, context, *, fitted_estimator=None):
+        if context.task_name == "epoch":
+            self.last_epoch_model = fitted_estimator
+
+
+@pytest.mark.parametrize("estimator_class", [AutoencoderOutlierDetector, VAEOutlierDetector])
+def test_the_last_epochs_model_explains_rows_as_the_fitted_model_does(estimator_class, data):
+    X, _ = data
+    keep = KeepLastEpochModel()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        fitted = make(estimator_class, max_iter=3).set_callbacks(keep).fit(X)
+    # The robust explanations' anchors and correction are fitted state too, private as they are.
+    np.testing.assert_array_equal(
+        keep.last_epoch_model.feature_contributions(X), fitted.feature_contributions(X)
+    )
+
+
 def test_the_per_epoch_model_is_built_only_for_callbacks_that_take_it(data, monkeypatch):
     X, _ = data
 
