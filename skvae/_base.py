@@ -226,8 +226,11 @@ class BaseAutoencoder(
         columns the estimator was fitted on.
         """
         if reset:
-            self._table = TableEncoder(self.categorical_features, self._standardize())
-            return self._table.fit_encode(self, X)
+            # Kept only once X is accepted: a half-learnt table (fit raised) could not be pickled.
+            table = TableEncoder(self.categorical_features, self._standardize())
+            coded = table.fit_encode(self, X)
+            self._table = table
+            return coded
         return self._table.encode(self, X)
 
     def _standardize(self):
@@ -376,6 +379,9 @@ class BaseAutoencoder(
         )
         for name, module in modules.items():
             setattr(self, f"{name}_", module.to(device))
+        # Pickle and save rebuild the networks from this record, not from the
+        # parameters, which set_params may have changed since.
+        self._fitted_architecture = self._architecture()
         self._optimizer = None
         try:
             check_user_networks(self, n_features)
@@ -384,7 +390,7 @@ class BaseAutoencoder(
             raise
 
     def _architecture(self):
-        """What ``_build_networks`` needs to rebuild the fitted networks.
+        """What ``_build_networks`` needs to build the networks the parameters and columns describe now.
 
         Plain values, but for a user network: its factory (pickled by reference).
         """
@@ -401,6 +407,7 @@ class BaseAutoencoder(
         """Remove the fitted attributes (but those in ``keep``)."""
         for name in [name for name in vars(self) if name.endswith("_") and name not in keep]:
             delattr(self, name)
+        vars(self).pop("_fitted_architecture", None)
         self._optimizer = None
 
     def _hidden_layer_sizes(self):

@@ -298,8 +298,11 @@ class VAEImputer(VAETransformer):
     def _validate_X(self, X, *, reset):
         X = self._as_nan(X)
         if reset:
-            self._table = TableEncoder(self.categorical_features, self._standardize(), allow_empty=True)
-            return self._hide_empty(self._table.fit_encode(self, X))
+            # Kept only once X is accepted, as in BaseAutoencoder._validate_X.
+            table = TableEncoder(self.categorical_features, self._standardize(), allow_empty=True)
+            coded = table.fit_encode(self, X)
+            self._table = table
+            return self._hide_empty(coded)
         return self._hide_empty(self._table.encode(self, X))
 
     def _hide_empty(self, coded):

@@ -1,20 +1,25 @@
 """Saving fitted estimators to a file, and loading them back, without pickle.
 
 A skvae file is a zip archive of plain data: ``skvae.json`` holds the class
-name, the parameters, the fitted attributes and the versions that wrote it;
-``tensors/<network>/<name>.npy`` holds each tensor of the networks, read back
-with ``allow_pickle=False``. Loading builds the networks anew from the
-parameters and checks every name, dtype and shape against them, so a file can
-describe a model but never run code: only the five skvae estimators can be
-loaded, and anything else is refused with a ValueError. The one exception is
-a user network, which the file names by its dotted path: ``load`` imports it
-only when the caller lists that path in ``trusted``. The file holds the
-state that pickle and skops store too (see ``_state``), less the optimizer.
+name, the parameters, the fitted attributes, the architecture fit built the
+networks from and the versions that wrote it; ``tensors/<network>/<name>.npy``
+holds each tensor of the networks, read back with ``allow_pickle=False``.
+Loading builds the networks anew from that architecture (a file written
+before it was saved: from the parameters, as it was then) and checks every
+name, dtype and shape against them, so a file can describe a model but never
+run code: only the five skvae estimators can be loaded, and anything else is
+refused with a ValueError. The one exception is a user network, which the
+file names by its dotted path: ``load`` imports it only when the caller lists
+that path in ``trusted``. The file holds the state that pickle and skops
+store too (see ``_state``), less the optimizer.
 """
 
 import json
+import os
+import secrets
 import warnings
 import zipfile
+import zlib
 from numbers import Integral, Real
 
 import numpy as np
@@ -26,7 +31,7 @@ from ._autoencoder import AutoencoderTransformer
 from ._autoencoder_detector import AutoencoderOutlierDetector
 from ._imputer import VAEImputer
 from ._saved_attributes import ATTRIBUTES, check_against_columns, set_attributes, to_json
-from ._state import STATE_KEY, STATE_VERSION, expected_tensors
+from ._state import STATE_KEY, STATE_VERSION, InvalidState, expected_tensors
 from ._table import TableEncoder
 from ._user_networks import dotted_path, import_trusted
 from ._vae import VAETransformer
@@ -39,6 +44,9 @@ _TENSORS = "tensors/"
 _MAX_METADATA_BYTES = 64 * 2**20
 # An .npy header is at most this long for the arrays skvae writes.
 _MAX_HEADER_BYTES = 4096
+# What zipfile raises on a damaged archive: a bad CRC or header, compressed data that
+# does not inflate, or a flipped bit naming a compression or feature it lacks.
+_DAMAGED = (zipfile.BadZipFile, zlib.error, NotImplementedError)
 _CLASSES = {
     cls.__name__: cls
     for cls in (
@@ -70,6 +78,8 @@ def _versions():
 def _encode_param(name, value):
     if value is None or isinstance(value, (bool, str)):
         return value
+    if isinstance(value, np.bool_):  # a boolean mask's items
+        return bool(value)
     if name == "network" and callable(value):
         return {"network": dotted_path(value)}
     if isinstance(value, dict) and all(isinstance(key, str) for key in value):
@@ -128,7 +138,8 @@ or VAEImputer
         in ``__main__``).
 
     path : str or path-like
-        Where to write the file; an existing file is replaced.
+        Where to write the file; an existing file is replaced once the new
+        one is complete (a save that fails leaves it as it was).
 
     See Also
     --------
@@ -158,6 +169,7 @@ or VAEImputer
     for name in ATTRIBUTES:
         if name in state:
             attributes[name] = to_json(name, state[name])
+    architecture = state[STATE_KEY]["architecture"]
     metadata = {
         "format": _FORMAT,
         "format_version": _FORMAT_VERSION,
@@ -165,14 +177,27 @@ or VAEImputer
         "params": params,
         "attributes": attributes,
         "columns": estimator._table.to_dict(),
+        # Added within format version 1: a file without it is rebuilt from its parameters.
+        "architecture": {name: _encode_param(name, value) for name, value in architecture.items()},
         "versions": _versions(),
     }
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr(_METADATA, json.dumps(metadata, indent=1))
-        for network, arrays in state[STATE_KEY]["networks"].items():
-            for name, array in arrays.items():
-                with archive.open(f"{_TENSORS}{network}/{name}.npy", "w") as file:
-                    np.lib.format.write_array(file, array, allow_pickle=False)
+    text = json.dumps(metadata, indent=1)
+    # Written beside the target and moved over it once complete: a save that
+    # fails leaves the file there as it was. Mode "x" (not a tempfile, which
+    # is private to its owner) gives the file the permissions open() gives.
+    temporary = f"{os.fspath(path)}.{secrets.token_hex(8)}.tmp"
+    try:
+        with zipfile.ZipFile(temporary, "x", compression=zipfile.ZIP_DEFLATED) as archive:
+            archive.writestr(_METADATA, text)
+            for network, arrays in state[STATE_KEY]["networks"].items():
+                for name, array in arrays.items():
+                    with archive.open(f"{_TENSORS}{network}/{name}.npy", "w") as file:
+                        np.lib.format.write_array(file, array, allow_pickle=False)
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.remove(temporary)
+        raise
 
 
 # -- loading --------------------------------------------------------------------
@@ -191,7 +216,11 @@ def _read_metadata(archive, path):
     if archive.getinfo(_METADATA).file_size > _MAX_METADATA_BYTES:
         raise _refuse(path, f"{_METADATA} is too large")
     try:
-        metadata = json.loads(archive.read(_METADATA))
+        content = archive.read(_METADATA)
+    except (*_DAMAGED, OSError, EOFError) as exc:
+        raise _refuse(path, f"{_METADATA} is damaged ({exc})") from None
+    try:
+        metadata = json.loads(content)
     except (ValueError, RecursionError) as exc:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         raise _refuse(path, f"{_METADATA} is not JSON ({exc})") from None
     if not isinstance(metadata, dict) or metadata.get("format") != _FORMAT:
@@ -264,6 +293,31 @@ def _make_estimator(metadata, path, trusted):
     return estimator
 
 
+def _saved_architecture(metadata, estimator, path, trusted):
+    """What fit built the networks from; for a file written before it was saved, the parameters."""
+    if "architecture" not in metadata:
+        return estimator._architecture()
+    if not isinstance(metadata["architecture"], dict):
+        raise _refuse(path, "'architecture' is not a dict")
+    architecture = {
+        name: _decode_param(value, trusted, path) for name, value in metadata["architecture"].items()
+    }
+    # The networks read the coded columns and write the codes the attributes describe.
+    table = estimator._table
+    implied = {
+        "n_features": table.width,
+        "n_numeric": len(table.numeric),
+        "n_components": estimator.n_components_,
+    }
+    for name, value in implied.items():
+        if type(architecture.get(name)) is not int or architecture[name] != value:
+            raise _refuse(
+                path,
+                f"its architecture has {name}={architecture.get(name)!r}, its columns and attributes {value}",
+            )
+    return architecture
+
+
 _NPY_HEADER_READERS = {
     (1, 0): np.lib.format.read_array_header_1_0,
     (2, 0): np.lib.format.read_array_header_2_0,
@@ -280,6 +334,8 @@ def _check_header(archive, member, shape, dtype, path):
             if version not in _NPY_HEADER_READERS:
                 raise ValueError(f".npy format version {version}")
             stored_shape, _, stored_dtype = _NPY_HEADER_READERS[version](file)
+    except _DAMAGED as exc:
+        raise _refuse(path, f"{member} is damaged ({exc})") from None
     except (ValueError, OSError, EOFError) as exc:
         raise _refuse(path, f"{member} is not a plain array ({exc})") from None
     if stored_dtype != dtype or stored_shape != shape:
@@ -290,6 +346,8 @@ def _read_tensor(archive, member, shape, dtype, path):
     try:
         with archive.open(member) as file:
             array = np.lib.format.read_array(file, allow_pickle=False)
+    except _DAMAGED as exc:
+        raise _refuse(path, f"{member} is damaged ({exc})") from None
     except (ValueError, OSError, EOFError) as exc:  # object arrays (pickles) are ValueErrors here
         raise _refuse(path, f"{member} is not a plain array ({exc})") from None
     if array.dtype != dtype or array.shape != shape:
@@ -352,16 +410,19 @@ or VAEImputer
     """
     try:
         archive = zipfile.ZipFile(path)
-    except zipfile.BadZipFile:
+    except _DAMAGED:
         raise _refuse(path, "it is not a zip archive") from None
     with archive:
         metadata = _read_metadata(archive, path)
         estimator = _make_estimator(metadata, path, trusted)
         _warn_on_version_mismatch(metadata["versions"], path)
-        # The shapes the parameters imply, checked against the file before
+        # The shapes the architecture implies, checked against the file before
         # reading data.
-        architecture = estimator._architecture()
-        tensors = expected_tensors(type(estimator), architecture)
+        architecture = _saved_architecture(metadata, estimator, path, trusted)
+        try:
+            tensors = expected_tensors(type(estimator), architecture)
+        except InvalidState as exc:
+            raise _refuse(path, exc.reason) from None
         expected = {
             f"{_TENSORS}{network}/{name}.npy": (network, name, shape, dtype)
             for network, network_tensors in tensors.items()

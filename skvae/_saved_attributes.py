@@ -90,13 +90,10 @@ def set_attributes(estimator, attributes):
         if not is_valid(value):
             raise ValueError(f"invalid value for {name}")
         setattr(estimator, name, convert(value))
-    if isinstance(estimator.n_components, Integral):
-        # Files written before n_components="auto" hold no n_components_: it was n_components.
-        estimator.n_components_ = getattr(estimator, "n_components_", int(estimator.n_components))
-        if estimator.n_components_ != estimator.n_components:
-            raise ValueError(
-                f"n_components={estimator.n_components} but n_components_={estimator.n_components_}"
-            )
+    if "n_components_" not in attributes and isinstance(estimator.n_components, Integral):
+        # Files written before n_components="auto" hold no n_components_: it was n_components. A
+        # file that holds it may differ from the parameter, set after fit (see _saved_architecture).
+        estimator.n_components_ = int(estimator.n_components)
     required = _REQUIRED + ("n_components_",)
     required += ("offset_",) if hasattr(estimator, "decision_function") else ()
     required += ("reconstruction_scale_",) if type(estimator) is AutoencoderOutlierDetector else ()
@@ -114,14 +111,16 @@ def check_against_columns(estimator, attributes):
             raise ValueError(f"{name} has {len(attributes[name])} entries for {n_features} features")
     if type(estimator) is VAEImputer:
         estimator.indicator_ = _indicator(estimator, n_features)
+    _check_anchor_codes(estimator)
     _check_residual_correction(estimator, n_features)
 
 
 def _indicator(imputer, n_features):
-    """VAEImputer's MissingIndicator, from the columns it marks."""
+    """VAEImputer's MissingIndicator, from the columns it marks.
+
+    Whether there is one was decided at fit: ``add_indicator`` may have been set anew since.
+    """
     features = imputer.indicator_
-    if (features is None) == imputer.add_indicator:
-        raise ValueError(f"add_indicator={imputer.add_indicator} but indicator_ is {features!r}")
     if features is None:
         return None
     if features != sorted(set(features)) or not all(0 <= j < n_features for j in features):
@@ -129,6 +128,17 @@ def _indicator(imputer, n_features):
     missing = np.zeros((1, n_features), dtype=bool)
     missing[0, features] = True
     return fitted_indicator(missing)
+
+
+def _check_anchor_codes(estimator):
+    """The robust explanations' starting codes: rows of the code size (files before them hold none)."""
+    anchors = getattr(estimator, "_anchor_codes", None)
+    if anchors is not None and (
+        anchors.ndim != 2 or not anchors.size or anchors.shape[1] != estimator.n_components_
+    ):
+        raise ValueError(
+            f"_anchor_codes holds {anchors.shape}, expected (n_anchors, {estimator.n_components_})"
+        )
 
 
 def _check_residual_correction(estimator, n_features):

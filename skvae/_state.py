@@ -1,8 +1,8 @@
 """A fitted estimator's state as plain data, shared by pickle, joblib, skops and ``skvae.save``.
 
 The torch modules become their ``state_dict`` as numpy arrays (float32 for
-skvae's own networks; a user network's buffers keep their dtype) plus a
-description of the architecture they are rebuilt from (plain values, and
+skvae's own networks; a user network's buffers keep their dtype) plus the
+description of the architecture fit built them from (plain values, and
 for a user network its factory); Adam's moments become arrays too. Every
 other entry of the estimator's ``__dict__`` is plain Python and numpy data
 already and passes through unchanged. So a pickle holds no torch object (a
@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ._architectures import check_network
 from ._table import TableEncoder
 from ._training import make_optimizer
 
@@ -43,7 +44,8 @@ def get_state(estimator, state):
     plain.pop("_optimizer", None)
     plain[STATE_KEY] = {
         "version": STATE_VERSION,
-        "architecture": estimator._architecture(),
+        # What the networks were built from at fit (the parameters may have changed since).
+        "architecture": plain.pop("_fitted_architecture", None) or estimator._architecture(),
         "networks": {
             network: {name: _as_array(tensor) for name, tensor in module.state_dict().items()}
             for network, module in modules.items()
@@ -68,8 +70,16 @@ def _optimizer_state(optimizer):
     }
 
 
+class InvalidState(ValueError):
+    """A state that cannot be restored; ``reason`` says why, for callers that word their own error."""
+
+    def __init__(self, reason):
+        super().__init__(f"Cannot restore the skvae estimator: {reason}.")
+        self.reason = reason
+
+
 def _refuse(reason):
-    return ValueError(f"Cannot restore the skvae estimator: {reason}.")
+    return InvalidState(reason)
 
 
 def expected_tensors(estimator_class, architecture):
@@ -112,6 +122,8 @@ def _build(estimator_class, architecture):
         builder = estimator_class(**params)
         builder._validate_params()
         hidden_layer_sizes = builder._hidden_layer_sizes()
+        # What fit refuses before building (conv without input_shape, say) would fail inside the builder.
+        check_network(builder, n_features, all_numeric=n_numeric == n_features)
     except (ValueError, TypeError) as exc:
         raise _refuse(f"invalid architecture ({exc})") from None
     return builder._build_networks(n_features, hidden_layer_sizes, torch.Generator(), n_numeric=n_numeric)
@@ -206,7 +218,7 @@ class PlainStateMixin:
         if STATE_KEY in state:
             saved = state.pop(STATE_KEY)
             modules, optimizer = restore_networks(type(self), saved)
-            state.update(modules, _optimizer=optimizer)
+            state.update(modules, _optimizer=optimizer, _fitted_architecture=saved["architecture"])
             # Pickled before n_components_ existed: the code size the networks have.
             n_components = saved["architecture"].get("n_components")
             if "n_components_" not in state and isinstance(n_components, int):

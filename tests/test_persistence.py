@@ -180,8 +180,8 @@ def test_every_fitted_attribute_is_saved(estimator_class, params, X):
     estimator.fit(frame)
     networks = {f"{name}_" for name in estimator._networks()}
     added = set(vars(estimator)) - before
-    # The table's columns are saved apart, under "columns".
-    saved = set(ATTRIBUTES) | {"_table"}
+    # The table's columns and the networks' architecture are saved apart, under "columns" and "architecture".
+    saved = set(ATTRIBUTES) | {"_table", "_fitted_architecture"}
     assert added - networks - {"_optimizer"} <= saved, added - networks - saved
 
 
@@ -208,11 +208,44 @@ def test_an_imputer_drawing_from_the_posterior_goes_on_with_the_next_draw(X, tmp
     np.testing.assert_array_equal(loaded.transform(X_missing), imputer.transform(X_missing))
 
 
+@pytest.mark.parametrize("estimator_class", ESTIMATORS)
+def test_a_loaded_model_has_the_networks_it_was_fitted_with_whatever_set_params_changed_since(
+    estimator_class, X, tmp_path
+):
+    estimator = make(estimator_class).fit(X)
+    expected = outputs(estimator, X)
+    estimator.set_params(activation="tanh", hidden_layer_sizes=(3,), n_components=3)
+    loaded = load(saved(estimator, tmp_path))
+    assert loaded.get_params() == estimator.get_params()
+    for method, result in outputs(loaded, X).items():
+        np.testing.assert_array_equal(result, expected[method], err_msg=method)
+
+
+@pytest.mark.parametrize("add_indicator", [False, True])
+def test_an_imputer_keeps_the_indicator_it_was_fitted_with_whatever_set_params_changed_since(
+    add_indicator, X, tmp_path
+):
+    X_missing = X.copy()
+    X_missing[::3, 2] = np.nan
+    imputer = make(VAEImputer, add_indicator=add_indicator).fit(X_missing)
+    expected = imputer.transform(X_missing)
+    loaded = load(saved(imputer.set_params(add_indicator=not add_indicator), tmp_path))
+    np.testing.assert_array_equal(loaded.transform(X_missing), expected)
+
+
+def test_a_boolean_mask_of_categorical_features_round_trips(X, tmp_path):
+    X = np.column_stack([X, np.arange(len(X)) % 3])
+    mask = np.array([False] * 5 + [True])
+    estimator = make(AutoencoderTransformer, categorical_features=mask).fit(X)
+    loaded = load(saved(estimator, tmp_path))
+    assert loaded.categorical_features == mask.tolist()
+    np.testing.assert_array_equal(loaded.transform(X), estimator.transform(X))
+
+
 @pytest.mark.parametrize(
     "tamper, match",
     [
         (lambda m: m["attributes"].update({"indicator_": [0, 7]}), r"indicator_ marks columns \[0, 7\]"),
-        (lambda m: m["attributes"].update({"indicator_": None}), "add_indicator=True but indicator_ is None"),
         (lambda m: m["attributes"].update({"indicator_": "os.system"}), "invalid value for indicator_"),
         (lambda m: m["attributes"].pop("_n_draws"), "missing attributes"),
     ],
@@ -232,6 +265,8 @@ def test_a_tampered_imputer_file_is_refused(tamper, match, X, tmp_path):
         (lambda m: m["attributes"].update({"_residual_weights": [[1.0]]}), "residual correction holds"),
         (lambda m: m["attributes"].update({"_residual_weights": None}), "come together"),
         (lambda m: m["attributes"].update({"_residual_weights": "os.system"}), "invalid value"),
+        (lambda m: m["attributes"].update({"_anchor_codes": [[0.5]] * 3}), r"_anchor_codes holds \(3, 1\)"),
+        (lambda m: m["attributes"].update({"_anchor_codes": []}), r"_anchor_codes holds \(0,\)"),
     ],
 )
 def test_a_detector_file_with_a_tampered_residual_correction_is_refused(tamper, match, X, tmp_path):
@@ -254,6 +289,30 @@ def test_save_refuses_parameters_json_cannot_hold(X, tmp_path):
     estimator = AutoencoderTransformer(max_iter=2, random_state=np.random.RandomState(0)).fit(X)
     with pytest.raises(ValueError, match="random_state"):
         save(estimator, tmp_path / "model.skvae")
+
+
+def refuse_random_state(monkeypatch, estimator):
+    estimator.random_state = np.random.RandomState(0)
+
+
+def fail_writing_a_tensor(monkeypatch, estimator):
+    def disk_full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(np.lib.format, "write_array", disk_full)
+
+
+@pytest.mark.parametrize("failure", [refuse_random_state, fail_writing_a_tensor])
+def test_a_failed_save_leaves_the_existing_file_as_it_was(failure, model, X, tmp_path, monkeypatch):
+    path = saved(model, tmp_path)
+    content = path.read_bytes()
+    other = make(AutoencoderTransformer, random_state=1).fit(X)
+    failure(monkeypatch, other)
+    with pytest.raises((ValueError, OSError)):
+        save(other, path)
+    assert path.read_bytes() == content
+    assert [entry.name for entry in tmp_path.iterdir()] == [path.name]  # no temporary file left
+    np.testing.assert_array_equal(load(path).transform(X), model.transform(X))
 
 
 # -- what load refuses ------------------------------------------------------------
@@ -326,7 +385,7 @@ def test_a_class_outside_the_allow_list_is_refused(class_name, model, tmp_path):
             lambda m: m["columns"].update(
                 {"categorical": [0], "categories": [["x", "y"]], "center": [0.0] * 4, "scale": [1.0] * 4}
             ),
-            "tensors/encoder/0.weight.npy holds",
+            "its architecture has n_features=5, its columns and attributes 6",
         ),
         # Checked against the file before anything of that size is allocated.
         (
@@ -339,11 +398,18 @@ def test_a_class_outside_the_allow_list_is_refused(class_name, model, tmp_path):
         (lambda m: m["params"].pop("alpha"), r"missing \['alpha'\]"),
         (lambda m: m["params"].update({"eval": "os.system"}), r"unknown \['eval'\]"),
         (lambda m: m["params"].update({"activation": "gelu"}), "invalid parameters"),
-        (lambda m: m["params"].update({"n_components": 3}), "n_components=3 but n_components_=2"),
         (
             lambda m: m["params"].update({"n_components": 3}) or m["attributes"].update({"n_components_": 3}),
-            "expected float32",
+            "its architecture has n_components=2, its columns and attributes 3",
         ),
+        (lambda m: m["architecture"].update({"hidden_layer_sizes": [8, 3]}), "expected float32"),
+        (lambda m: m["architecture"].update({"n_numeric": True}), "its architecture has n_numeric=True"),
+        (lambda m: m["architecture"].update({"network": "conv"}), "network='conv' needs input_shape"),
+        (
+            lambda m: m["architecture"].update({"eval": "os.system"}),
+            r"unknown architecture entries \['eval'\]",
+        ),
+        (lambda m: m.update({"architecture": []}), "'architecture' is not a dict"),
         (lambda m: m["attributes"].update({"n_components_": 0}), "invalid value for n_components_"),
         (lambda m: m["params"].update({"hidden_layer_sizes": {"pickle": "x"}}), "unexpected parameter"),
         (lambda m: m.update({"format_version": 2}), "format version 2"),
@@ -353,6 +419,28 @@ def test_a_class_outside_the_allow_list_is_refused(class_name, model, tmp_path):
 def test_tampered_metadata_is_refused(tamper, match, model, tmp_path):
     with pytest.raises(ValueError, match=match):
         load(rewrite(saved(model, tmp_path), metadata=tamper))
+
+
+def damaged(path, member):
+    """A copy of the file with one byte of ``member``'s compressed data flipped."""
+    content = bytearray(path.read_bytes())
+    with zipfile.ZipFile(path) as archive:
+        info = archive.getinfo(member)
+    # The local header: 30 bytes, then the name and the extra field.
+    start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
+    content[start + info.compress_size // 2] ^= 0xFF
+    copy = path.with_name("damaged.skvae")
+    copy.write_bytes(bytes(content))
+    return copy
+
+
+def test_a_damaged_member_is_refused(model, tmp_path):
+    path = saved(model, tmp_path)
+    with zipfile.ZipFile(path) as archive:
+        members = archive.namelist()
+    for member in members:
+        with pytest.raises(ValueError, match=f"not a valid skvae file: {member} is damaged"):
+            load(damaged(path, member))
 
 
 def test_missing_or_misshapen_tensors_are_refused(model, tmp_path):
@@ -490,3 +578,21 @@ def test_files_from_before_column_log_likelihood_score_incomplete_rows_on_their_
         old.score_samples(incomplete), scores - detector.column_log_likelihood_[1], rtol=1e-5
     )
     np.testing.assert_array_equal(old.score_samples(X), detector.score_samples(X))
+
+
+def test_files_from_before_the_architecture_was_saved_are_rebuilt_from_their_parameters(X, tmp_path):
+    estimator = make(VAEOutlierDetector).fit(X)
+    old = load(rewrite(saved(estimator, tmp_path), metadata=lambda m: m.pop("architecture")))
+    for method, value in outputs(estimator, X).items():
+        np.testing.assert_array_equal(outputs(old, X)[method], value, err_msg=method)
+
+
+def test_a_file_from_before_the_architecture_was_saved_with_a_conv_network_and_no_input_shape_is_refused(
+    model, tmp_path
+):
+    def tamper(metadata):
+        metadata.pop("architecture")
+        metadata["params"]["network"] = "conv"
+
+    with pytest.raises(ValueError, match="not a valid skvae file: invalid architecture .*needs input_shape"):
+        load(rewrite(saved(model, tmp_path), metadata=tamper))

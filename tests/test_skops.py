@@ -119,6 +119,15 @@ def test_a_fitted_estimator_round_trips_through_dumps_and_loads(data):
     assert loaded.n_iter_ == vae.n_iter_ + 1
 
 
+def test_a_loaded_estimator_has_the_networks_it_was_fitted_with_whatever_set_params_changed_since(data):
+    X, _ = data
+    detector = make(AutoencoderOutlierDetector).fit(X)
+    expected = detector.score_samples(X)
+    detector.set_params(activation="tanh", hidden_layer_sizes=(3,))
+    loaded = sio.loads(sio.dumps(detector), trusted=[qualified_name(AutoencoderOutlierDetector)])
+    np.testing.assert_array_equal(loaded.score_samples(X), expected)
+
+
 def edit_schema(path, edit):
     """Copy a skops file with its schema.json edited."""
     with zipfile.ZipFile(path) as archive:

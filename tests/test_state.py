@@ -8,7 +8,13 @@ import numpy as np
 import pytest
 import torch
 
-from skvae import AutoencoderOutlierDetector, AutoencoderTransformer, VAEOutlierDetector, VAETransformer
+from skvae import (
+    AutoencoderOutlierDetector,
+    AutoencoderTransformer,
+    VAEImputer,
+    VAEOutlierDetector,
+    VAETransformer,
+)
 from skvae._state import STATE_KEY, STATE_VERSION
 
 ESTIMATORS = [AutoencoderTransformer, VAETransformer, AutoencoderOutlierDetector, VAEOutlierDetector]
@@ -78,6 +84,46 @@ def test_a_restored_model_predicts_and_trains_on_identically(estimator_class, ro
     np.testing.assert_array_equal(restored.transform(X), fitted.transform(X))
 
 
+ROUND_TRIPS = [lambda estimator: pickle.loads(pickle.dumps(estimator)), copy.deepcopy]
+
+
+@pytest.mark.parametrize("estimator_class", ESTIMATORS)
+@pytest.mark.parametrize("round_trip", ROUND_TRIPS, ids=["pickle", "deepcopy"])
+def test_a_restored_model_has_the_networks_it_was_fitted_with_whatever_set_params_changed_since(
+    estimator_class, round_trip, X
+):
+    fitted = make(estimator_class).fit(X)
+    expected = fitted.score_samples(X)
+    fitted.set_params(activation="tanh", hidden_layer_sizes=(3,), n_components=3)
+    restored = round_trip(fitted)
+    np.testing.assert_array_equal(restored.score_samples(X), expected)
+    assert restored.get_params() == fitted.get_params()
+
+
+INVALID_X = {
+    "infinite": np.array([[np.inf, 1.0], [0.0, 2.0], [1.0, 3.0]]),
+    "an empty column": np.array([[np.nan, 1.0], [np.nan, 2.0], [np.nan, 3.0]]),
+}
+
+
+@pytest.mark.parametrize("estimator_class", ESTIMATORS)
+@pytest.mark.parametrize("invalid", list(INVALID_X))
+@pytest.mark.parametrize("round_trip", ROUND_TRIPS, ids=["pickle", "deepcopy"])
+def test_an_estimator_whose_fit_refused_x_still_pickles_and_copies(estimator_class, invalid, round_trip, X):
+    # As cross_validate(error_score=np.nan, n_jobs=2) sends back the estimator of a failed fold.
+    for estimator in (make(estimator_class), make(estimator_class).fit(X)):
+        with pytest.raises(ValueError):
+            estimator.fit(INVALID_X[invalid])
+        round_trip(estimator)
+
+
+def test_an_imputer_whose_fit_refused_x_still_pickles():
+    imputer = make(VAEImputer)
+    with pytest.raises(ValueError):
+        imputer.fit(INVALID_X["infinite"])
+    pickle.loads(pickle.dumps(imputer))
+
+
 def test_a_model_without_an_optimizer_restores_without_one(X):
     fitted = make(AutoencoderTransformer).fit(X)
     fitted._optimizer = None
@@ -123,6 +169,7 @@ def edited(state, edit):
         (lambda s: s["architecture"].update(n_features=10**12), r"expected float32 \(8, 1000000000000\)"),
         (lambda s: s["architecture"].update(n_features="five"), "invalid n_features"),
         (lambda s: s["architecture"].update(activation="gelu"), "invalid architecture"),
+        (lambda s: s["architecture"].update(network="conv"), "invalid architecture .*needs input_shape"),
         (lambda s: s["architecture"].update(eval="os.system"), r"unknown architecture entries \['eval'\]"),
         (lambda s: s["optimizer"]["moments"].update({"99": {}}), "optimizer state for parameter '99'"),
         (
