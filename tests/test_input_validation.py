@@ -636,8 +636,11 @@ is generated: `python tests/test_input_validation.py` rewrites it.
 - Columns of pandas `category` or string dtype (or named by
   `categorical_features`) are categorical; a category not seen in fit is
   treated as a missing cell, with a `UserWarning`.
-- Sparse input is refused with scikit-learn's `TypeError`: the networks are
-  dense, and densifying silently could exhaust memory.
+- SciPy sparse input is accepted by every estimator but `VAEImputer` and
+  densified a chunk of rows at a time; an implicit zero is an observed
+  zero. Sparse input with categorical columns, sparse codes given to
+  `inverse_transform`, and sparse X given to `VAEImputer` (whose output is
+  dense anyway) are refused with a `TypeError` that says what to pass.
 - Feature names follow scikit-learn: a DataFrame whose columns were
   reordered or renamed after fit is a `ValueError`; mixing arrays and
   DataFrames between fit and later calls only warns.
