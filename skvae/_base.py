@@ -21,6 +21,7 @@ from ._architectures import BUILT_IN, check_network, check_user_networks
 from ._callbacks import CallbackSupportMixin, fit_callbacks, fitted_attributes
 from ._column_statistics import rows_without_observed
 from ._state import PlainStateMixin
+from ._stream_sample import merge_chunk
 from ._table import TableEncoder
 from ._tensors import as_rows, check_code_array, map_rows, mean_over_rows, resolve_device
 from ._training import TrainingDiverged, epochs_for_steps, make_optimizer, snapshot, train
@@ -199,7 +200,12 @@ class BaseAutoencoder(
         """Train for one pass over the rows of X, keeping the optimizer's state.
 
         The first call initialises the networks; later calls continue from
-        them, so that data can be streamed in chunks.
+        them, so that data can be streamed in chunks. What fit computes from
+        the training rows after training (a VAE's variances, a detector's
+        ``offset_`` and scales) comes from an even sample of the rows of all
+        the calls since the first (up to 10,000 rows, held with the model;
+        ``skvae.save`` does not keep it, so after ``load`` the sample starts
+        again).
 
         Parameters
         ----------
@@ -244,6 +250,10 @@ class BaseAutoencoder(
         """The networks' input (missing cells filled) and the observed mask (None if complete)."""
         return self._layout(X.device).prepare(X)
 
+    def _check_training_rows(self, X):
+        """Hook: refuse training rows the estimator cannot learn from."""
+        self._check_rows_observed(X)
+
     def _check_rows_observed(self, X):
         """Refuse rows with no observed cell: there is nothing to score or learn in them."""
         empty = rows_without_observed(X)
@@ -257,12 +267,14 @@ class BaseAutoencoder(
     def _fit(self, X, X_user, y, *, incremental, keep_weights):
         """Train on the coded rows X; callbacks see X as the user gave it (``X_user``)."""
         self._check_input_range(X)
-        self._check_rows_observed(X)
+        self._check_training_rows(X)
         device = resolve_device(self.device)
         n_samples = X.shape[0]
         batch_size = min(200 if self.batch_size == "auto" else self.batch_size, n_samples)
 
-        if not keep_weights:
+        if keep_weights:
+            self._check_same_networks()
+        else:
             self._initialize(X.shape[1], device)
         networks = self._networks()
         # A loaded or unpickled model sits on the CPU (see __getstate__ and
@@ -339,12 +351,23 @@ class BaseAutoencoder(
             ) from None
 
         networks.eval()
+        if incremental:
+            # What fit computes after training needs the training rows: partial_fit's chunk
+            # (maybe one row) stands for them through an even sample of all the chunks so far.
+            self._stream_sample, self._stream_keys = merge_chunk(
+                getattr(self, "_stream_sample", None),
+                getattr(self, "_stream_keys", None),
+                X_all,
+                random_state=[self._seed, self.n_iter_],
+            )
+        else:
+            self._forget_stream_sample()
         self.n_iter_ += len(history.losses)
         self.loss_curve_ += history.losses
         if X_val is not None:
             self.validation_scores_ = history.validation_scores
             self.best_validation_score_ = history.best_validation_score
-        self._after_fit(X_all)
+        self._after_fit(self._stream_sample if incremental else X_all)
         if callbacks is not None:
             callbacks.on_fit_end()
         if history.interrupted:
@@ -389,6 +412,21 @@ class BaseAutoencoder(
             self._forget_fit()  # no half-built model
             raise
 
+    def _check_same_networks(self):
+        """Refuse to go on training (warm_start, partial_fit) when the parameters now describe
+        other networks than those fit built: they would be ignored."""
+        fitted = getattr(self, "_fitted_architecture", None)
+        if fitted is None:
+            return
+        now = {**self._architecture(), "n_components": self._resolved_n_components(self._table.width)}
+        changed = [name for name in now if name in fitted and _plain(now[name]) != _plain(fitted[name])]
+        if changed:
+            described = ", ".join(f"{name}={now[name]!r} (fitted: {fitted[name]!r})" for name in changed)
+            raise ValueError(
+                f"{type(self).__name__} goes on training the networks it has fitted, but {described}. "
+                "Set the parameters back, or call fit with warm_start=False to build new networks."
+            )
+
     def _architecture(self):
         """What ``_build_networks`` needs to build the networks the parameters and columns describe now.
 
@@ -408,7 +446,12 @@ class BaseAutoencoder(
         for name in [name for name in vars(self) if name.endswith("_") and name not in keep]:
             delattr(self, name)
         vars(self).pop("_fitted_architecture", None)
+        self._forget_stream_sample()
         self._optimizer = None
+
+    def _forget_stream_sample(self):
+        vars(self).pop("_stream_sample", None)
+        vars(self).pop("_stream_keys", None)
 
     def _hidden_layer_sizes(self):
         sizes = self.hidden_layer_sizes
@@ -538,3 +581,12 @@ class BaseAutoencoder(
         tags.input_tags.allow_nan = True
         tags.input_tags.sparse = True
         return tags
+
+
+def _plain(value):
+    """Tuples as lists, as a saved file gives them back."""
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    return value

@@ -318,8 +318,9 @@ class VAEImputer(VAETransformer):
             return self.likelihood != "bernoulli"
         return super()._standardize()
 
-    def _check_rows_observed(self, X):
-        """Rows with nothing observed are imputed from the prior: nothing to refuse."""
+    def _check_training_rows(self, X):
+        """Rows with nothing observed train nothing and are imputed from the prior: nothing to
+        refuse (score_samples still refuses them: they have no likelihood to score)."""
 
     # -- fitting ---------------------------------------------------------------
 

@@ -159,6 +159,20 @@ def test_warm_start_continues_from_previous_weights(X):
     assert cold.n_iter_ == 5
 
 
+@pytest.mark.parametrize(
+    "change", [{"n_components": 3}, {"hidden_layer_sizes": (7,)}, {"activation": "tanh"}]
+)
+def test_going_on_training_refuses_parameters_that_describe_other_networks(change, X):
+    ae = AutoencoderTransformer(max_iter=2, warm_start=True, random_state=0).fit(X)
+    ae.set_params(max_iter=3, learning_rate_init=1e-3).fit(X)  # training parameters may change
+    ae.partial_fit(X)
+    ae.set_params(**change)
+    for go_on in (ae.fit, ae.partial_fit):
+        with pytest.raises(ValueError, match="goes on training the networks it has fitted"):
+            go_on(X)
+    assert ae.set_params(warm_start=False).fit(X).n_components_ == ae.n_components
+
+
 def test_pickle_and_joblib_round_trips_give_identical_outputs(X, tmp_path):
     ae = AutoencoderTransformer(max_iter=3, random_state=0).fit(X)
     restored = pickle.loads(pickle.dumps(ae))

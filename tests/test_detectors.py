@@ -77,6 +77,19 @@ def test_offset_of_a_large_table_is_the_quantile_over_evenly_spaced_rows(detecto
 
 
 @pytest.mark.parametrize("detector_class", DETECTORS)
+def test_partial_fit_sets_the_threshold_from_every_chunk_not_the_last_alone(detector_class, data):
+    X = np.vstack(data)
+    detector = detector_class(n_components=2, contamination=0.1, random_state=0)
+    for _ in range(10):
+        for start in range(0, len(X), 105):
+            detector.partial_fit(X[start : start + 105])
+    detector.partial_fit(X[:1])  # a last chunk of one row, as a stream may end
+    assert np.mean(detector.predict(X) == -1) == pytest.approx(0.1, abs=0.03)
+    # A fit starts afresh, with no sample of earlier chunks.
+    assert not hasattr(detector.fit(X), "_stream_sample")
+
+
+@pytest.mark.parametrize("detector_class", DETECTORS)
 def test_auto_contamination_flags_the_far_tail(detector_class, data):
     inliers, outliers = data
     detector = fitted(detector_class, inliers)

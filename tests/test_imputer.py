@@ -81,6 +81,15 @@ def test_a_row_with_nothing_observed_gets_a_typical_row():
     assert np.all(np.abs(filled - X.mean(axis=0)) < 2 * X.std(axis=0))
 
 
+def test_rows_with_nothing_observed_train_and_impute_but_are_not_scored():
+    X = hide(low_rank())
+    X[:3] = np.nan
+    imputer = make(max_iter=5).fit(X)
+    assert np.isfinite(imputer.transform(X[:3])).all()
+    with pytest.raises(ValueError, match="no observed value"):
+        imputer.score_samples(X[:3])
+
+
 def test_sample_posterior_draws_anew_at_each_call_reproducibly():
     X = hide(low_rank())
     missing = np.isnan(X)
