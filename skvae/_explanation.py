@@ -42,6 +42,8 @@ _N_STEPS = 100
 _LEARNING_RATE = 0.05
 # The encoder's code and the three best-fitting training codes.
 _N_STARTS = 4
+# Codes decoded at once when the anchors are tried against the rows.
+_CODES_AT_ONCE = 2**14
 
 
 def robust_surprise(surprise, start, anchors=None, *, prior=None):
@@ -102,7 +104,15 @@ def _robust_codes(surprise, start, anchors, prior):
     if anchors is not None and len(anchors) > 1:
         # One step size for every code dimension, whatever its spread.
         scale = anchors.std(dim=0).clamp(min=1e-2)
-        anchor_loss = loss(anchors[:, None, :].expand(-1, start.shape[0], -1))  # (n_anchors, n)
+        # Each anchor against each row, a few anchors at a time: all at once would decode
+        # n_anchors x n rows (gigabytes for a chunk of 8,192 rows of a few hundred features).
+        group = max(1, _CODES_AT_ONCE // start.shape[0])
+        anchor_loss = torch.cat(
+            [
+                loss(anchors[first : first + group, None, :].expand(-1, start.shape[0], -1))
+                for first in range(0, len(anchors), group)
+            ]
+        )  # (n_anchors, n)
         best = anchor_loss.topk(min(_N_STARTS - 1, len(anchors)), dim=0, largest=False).indices
         starts += list(anchors[best])
     # Called under inference mode (see map_rows): the search leaves it, and
