@@ -20,7 +20,6 @@ import secrets
 import warnings
 import zipfile
 import zlib
-from numbers import Integral, Real
 
 import numpy as np
 import sklearn
@@ -31,9 +30,9 @@ from ._autoencoder import AutoencoderTransformer
 from ._autoencoder_detector import AutoencoderOutlierDetector
 from ._imputer import VAEImputer
 from ._saved_attributes import ATTRIBUTES, check_against_columns, set_attributes, to_json
+from ._saved_params import InvalidParams, decode_architecture, decode_params, encode_params
 from ._state import STATE_KEY, STATE_VERSION, InvalidState, expected_tensors
 from ._table import TableEncoder
-from ._user_networks import dotted_path, import_trusted
 from ._vae import VAETransformer
 from ._vae_detector import VAEOutlierDetector
 
@@ -59,64 +58,34 @@ _CLASSES = {
 }
 
 
-# Parameters added since format version 1, with the values that give what a
-# file without them describes (the detectors trained on every row before
-# robust_threshold existed).
-_ADDED_PARAMS = {"network": "mlp", "network_params": None, "input_shape": None, "robust_threshold": None}
-
-
 def _versions():
     from . import __version__
 
     return {"skvae": __version__, "scikit-learn": sklearn.__version__, "torch": torch.__version__}
 
 
-# -- parameters: JSON values, with tuples and dicts tagged so that they come back
-# as they were, and a user network as its dotted path
-
-
-def _encode_param(name, value):
-    if value is None or isinstance(value, (bool, str)):
-        return value
-    if isinstance(value, np.bool_):  # a boolean mask's items
-        return bool(value)
-    if name == "network" and callable(value):
-        return {"network": dotted_path(value)}
-    if isinstance(value, dict) and all(isinstance(key, str) for key in value):
-        return {"dict": {key: _encode_param(name, item) for key, item in value.items()}}
-    if isinstance(value, Integral):
-        return int(value)
-    if isinstance(value, Real):
-        return float(value)
-    if isinstance(value, (tuple, list, np.ndarray)):
-        items = [_encode_param(name, item) for item in value]
-        return {"tuple": items} if isinstance(value, tuple) else items
-    raise ValueError(
-        f"Cannot save the parameter {name}={value!r}: a skvae file holds None, numbers, strings, "
-        f"sequences of them and dicts with string keys. Set it to one (e.g. an int random_state) with "
-        f"set_params first."
-    )
-
-
-def _decode_param(value, trusted, path):
-    if isinstance(value, float) and np.isnan(value):
-        return np.nan  # np.nan itself, so that get_params() compares equal as it did before saving
-    if value is None or isinstance(value, (bool, int, float, str)):
-        return value
-    if isinstance(value, list):
-        return [_decode_param(item, trusted, path) for item in value]
-    if isinstance(value, dict) and len(value) == 1:
-        ((tag, items),) = value.items()
-        if tag == "tuple" and isinstance(items, list):
-            return tuple(_decode_param(item, trusted, path) for item in items)
-        if tag == "dict" and isinstance(items, dict):
-            return {key: _decode_param(item, trusted, path) for key, item in items.items()}
-        if tag == "network" and isinstance(items, str):
-            return import_trusted(items, trusted, path)
-    raise _refuse(path, f"unexpected parameter value {value!r}")
-
-
 # -- saving ---------------------------------------------------------------------
+
+
+# The category labels JSON writes and reads back as they were (a pickle keeps any).
+_LABELS = (str, int, float, bool)
+
+
+def _columns(estimator):
+    """The table's description, refused up front when a category label is one JSON cannot hold."""
+    columns = estimator._table.to_dict()
+    names = getattr(estimator, "feature_names_in_", None)
+    for j, labels in zip(columns["categorical"], columns["categories"], strict=True):
+        unsaved = next((label for label in labels if not isinstance(label, _LABELS)), None)
+        if unsaved is not None:
+            column = str(names[j]) if names is not None else j
+            raise ValueError(
+                f"Cannot save column {column!r}: its categories include labels of type "
+                f"{type(unsaved).__name__} (such as {unsaved!r}), and a skvae file holds only str, int, "
+                f"float and bool labels. Fit on the column with its categories converted to strings, or "
+                f"save with pickle or joblib, which keep any label."
+            )
+    return columns
 
 
 def save(estimator, path):
@@ -135,7 +104,8 @@ or VAEImputer
         sequences of them or dicts with string keys (an int or None
         ``random_state``, not a ``RandomState`` instance); a user ``network``
         must be importable by its dotted path (defined at module level, not
-        in ``__main__``).
+        in ``__main__``). The categories of its categorical columns must be
+        str, int, float or bool (not the Intervals of ``pd.cut``, say).
 
     path : str or path-like
         Where to write the file; an existing file is replaced once the new
@@ -162,7 +132,7 @@ or VAEImputer
             f"save takes one of the skvae estimators ({', '.join(_CLASSES)}), got {type(estimator).__name__}."
         )
     check_is_fitted(estimator)
-    params = {name: _encode_param(name, value) for name, value in estimator.get_params(deep=False).items()}
+    params = encode_params(estimator.get_params(deep=False))
     # The state that pickle and skops store too; the file leaves out the optimizer.
     state = estimator.__getstate__()
     attributes = {}
@@ -176,9 +146,9 @@ or VAEImputer
         "class": type(estimator).__name__,
         "params": params,
         "attributes": attributes,
-        "columns": estimator._table.to_dict(),
+        "columns": _columns(estimator),
         # Added within format version 1: a file without it is rebuilt from its parameters.
-        "architecture": {name: _encode_param(name, value) for name, value in architecture.items()},
+        "architecture": encode_params(architecture),
         "versions": _versions(),
     }
     text = json.dumps(metadata, indent=1)
@@ -260,14 +230,10 @@ def _make_estimator(metadata, path, trusted):
         raise _refuse(
             path, f"class {metadata['class']!r} is not one of the skvae estimators ({', '.join(_CLASSES)})"
         )
-    params = {name: _decode_param(value, trusted, path) for name, value in metadata["params"].items()}
-    expected = set(cls._get_param_names())
-    # Files written before these parameters existed describe what these values build.
-    added = {name: value for name, value in _ADDED_PARAMS.items() if name in expected and name not in params}
-    params = {**added, **params}
-    if set(params) != expected:
-        missing, unknown = sorted(expected - set(params)), sorted(set(params) - expected)
-        raise _refuse(path, f"parameters of {cls.__name__} missing {missing}, unknown {unknown}")
+    try:
+        params = decode_params(cls, metadata["params"], trusted, path)
+    except InvalidParams as exc:
+        raise _refuse(path, str(exc)) from None
     estimator = cls(**params)
     try:
         estimator._validate_params()
@@ -299,9 +265,10 @@ def _saved_architecture(metadata, estimator, path, trusted):
         return estimator._architecture()
     if not isinstance(metadata["architecture"], dict):
         raise _refuse(path, "'architecture' is not a dict")
-    architecture = {
-        name: _decode_param(value, trusted, path) for name, value in metadata["architecture"].items()
-    }
+    try:
+        architecture = decode_architecture(metadata["architecture"], trusted, path)
+    except InvalidParams as exc:
+        raise _refuse(path, str(exc)) from None
     # The networks read the coded columns and write the codes the attributes describe.
     table = estimator._table
     implied = {

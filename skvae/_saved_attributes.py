@@ -1,8 +1,9 @@
 """The fitted attributes a skvae file holds: how each is written as JSON, checked and read back.
 
-``_persistence`` owns the file and its networks, parameters and columns;
-this module owns the other fitted attributes. A check that fails raises a
-ValueError saying why, which ``load`` reports as an invalid file.
+``_persistence`` owns the file and its networks and columns, and
+``_saved_params`` the parameters; this module owns the other fitted
+attributes. A check that fails raises a ValueError saying why, which
+``load`` reports as an invalid file.
 """
 
 from numbers import Integral
@@ -63,7 +64,9 @@ ATTRIBUTES = {
         lambda v: v is None or _float_list(v),
         lambda v: None if v is None else np.asarray(v, dtype=np.float32),
     ),
-    "_seed": (_is_int, int),
+    # Fit draws it in [0, 2**31 - 1) (see _initialize); numpy and torch are seeded from it, so a
+    # seed out of their range would load, then fail in partial_fit.
+    "_seed": (lambda v: _is_int(v) and 0 <= v < np.iinfo(np.int32).max, int),
     "_n_steps": (lambda v: _is_int(v) and v >= 0, int),
     # VAEImputer's: the columns its MissingIndicator marks (rebuilt in load), and the
     # posterior draws made so far (the next transform with sample_posterior draws anew).

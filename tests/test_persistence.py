@@ -291,6 +291,41 @@ def test_save_refuses_parameters_json_cannot_hold(X, tmp_path):
         save(estimator, tmp_path / "model.skvae")
 
 
+def with_kind(X, labels):
+    """X as a frame with one more column, "kind", a categorical column of these labels in turn."""
+    kinds = pd.Series(labels, dtype=object).iloc[np.arange(len(X)) % len(labels)]
+    return pd.DataFrame(X, columns=list("abcde")).assign(kind=pd.Categorical(kinds.to_numpy()))
+
+
+@pytest.mark.parametrize(
+    "labels, label_type",
+    [
+        (pd.interval_range(0, 3).tolist(), "Interval"),  # what pd.cut makes
+        (pd.to_datetime(["2024-01-01", "2024-01-02"]).tolist(), "Timestamp"),
+    ],
+)
+def test_save_refuses_category_labels_json_cannot_hold_naming_the_column_and_the_way_out(
+    labels, label_type, X, tmp_path
+):
+    frame = with_kind(X, labels)
+    estimator = make(AutoencoderTransformer).fit(frame)
+    with pytest.raises(ValueError, match=rf"column 'kind'.* labels of type {label_type} .*pickle or joblib"):
+        save(estimator, tmp_path / "model.skvae")
+    assert list(tmp_path.iterdir()) == []  # refused before anything is written
+    unpickled = pickle.loads(pickle.dumps(estimator))
+    np.testing.assert_array_equal(unpickled.transform(frame), estimator.transform(frame))
+
+
+@pytest.mark.parametrize("labels", [["high", "low"], [1, 2], [0.5, 1.5], [False, True]])
+def test_str_int_float_and_bool_category_labels_come_back_as_they_were(labels, X, tmp_path):
+    frame = with_kind(X, labels)
+    estimator = make(AutoencoderTransformer).fit(frame)
+    loaded = load(saved(estimator, tmp_path))
+    assert loaded._table.categories == [labels]
+    assert [type(label) for label in loaded._table.categories[0]] == [type(label) for label in labels]
+    np.testing.assert_array_equal(loaded.transform(frame), estimator.transform(frame))
+
+
 def refuse_random_state(monkeypatch, estimator):
     estimator.random_state = np.random.RandomState(0)
 
@@ -419,6 +454,20 @@ def test_a_class_outside_the_allow_list_is_refused(class_name, model, tmp_path):
 def test_tampered_metadata_is_refused(tamper, match, model, tmp_path):
     with pytest.raises(ValueError, match=match):
         load(rewrite(saved(model, tmp_path), metadata=tamper))
+
+
+@pytest.mark.parametrize("seed", [-1, np.iinfo(np.int32).max, 2**70])
+def test_a_seed_fit_could_not_have_drawn_is_refused(seed, model, tmp_path):
+    """fit draws _seed in [0, 2**31 - 1); another would load, then overflow when training goes on."""
+    with pytest.raises(ValueError, match="invalid value for _seed"):
+        load(rewrite(saved(model, tmp_path), metadata=lambda m: m["attributes"].update({"_seed": seed})))
+
+
+def test_the_largest_seed_fit_can_draw_loads_and_trains(model, X, tmp_path):
+    seed = np.iinfo(np.int32).max - 1
+    loaded = load(rewrite(saved(model, tmp_path), metadata=lambda m: m["attributes"].update({"_seed": seed})))
+    loaded.partial_fit(X)
+    assert loaded._seed == seed and loaded.n_iter_ == model.n_iter_ + 1
 
 
 def damaged(path, member):
