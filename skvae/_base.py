@@ -191,9 +191,7 @@ class BaseAutoencoder(
             The fitted estimator.
         """
         keep_weights = self.warm_start and hasattr(self, "encoder_")
-        coded = self._validate_X(X, reset=not keep_weights)
-        self._fit(coded, X, y, incremental=False, keep_weights=keep_weights)
-        return self
+        return self._validate_and_fit(X, y, incremental=False, keep_weights=keep_weights)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y=None):
@@ -221,8 +219,20 @@ class BaseAutoencoder(
             The estimator, trained on one more chunk.
         """
         first_call = not hasattr(self, "encoder_")
-        coded = self._validate_X(X, reset=first_call)
-        self._fit(coded, X, y, incremental=True, keep_weights=not first_call)
+        return self._validate_and_fit(X, y, incremental=True, keep_weights=not first_call)
+
+    def _validate_and_fit(self, X, y, *, incremental, keep_weights):
+        # Autograd on, whatever the caller's mode: a fit inside torch.no_grad() still trains.
+        with torch.inference_mode(False), torch.enable_grad():
+            try:
+                coded = self._validate_X(X, reset=not keep_weights)
+                self._fit(coded, X, y, incremental=incremental, keep_weights=keep_weights)
+            except Exception:
+                # A new fit that fails leaves no model, rather than new columns beside the old
+                # networks or new networks untrained (continued fits restore their own weights).
+                if not keep_weights:
+                    self._forget_fit()
+                raise
         return self
 
     def _validate_X(self, X, *, reset):

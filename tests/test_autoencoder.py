@@ -173,6 +173,26 @@ def test_going_on_training_refuses_parameters_that_describe_other_networks(chang
     assert ae.set_params(warm_start=False).fit(X).n_components_ == ae.n_components
 
 
+def test_a_refit_that_fails_leaves_no_model_rather_than_a_half_new_one(X):
+    ae = AutoencoderTransformer(max_iter=2, random_state=0).fit(X[:20])
+    ae.set_params(early_stopping=True, validation_fraction=0.01)  # no row to hold out of 20
+    with pytest.raises(ValueError, match="validation_fraction"):
+        ae.fit(X[:20])
+    with pytest.raises(NotFittedError):
+        ae.transform(X[:20])
+    assert pickle.loads(pickle.dumps(ae)).set_params(early_stopping=False).fit(X).n_iter_ == 2
+
+
+@pytest.mark.parametrize("mode", [torch.no_grad, torch.inference_mode])
+def test_fitting_inside_a_no_grad_block_trains_all_the_same(mode, X):
+    expected = AutoencoderTransformer(max_iter=3, random_state=0).fit(X)
+    with mode():
+        ae = AutoencoderTransformer(max_iter=3, random_state=0).fit(X)
+        ae.partial_fit(X)
+    assert ae.n_iter_ == 4
+    np.testing.assert_array_equal(ae.loss_curve_[:3], expected.loss_curve_)
+
+
 def test_pickle_and_joblib_round_trips_give_identical_outputs(X, tmp_path):
     ae = AutoencoderTransformer(max_iter=3, random_state=0).fit(X)
     restored = pickle.loads(pickle.dumps(ae))
