@@ -5,6 +5,7 @@ feature names, dtypes -- and hands optimisation to ``_training.train``.
 Subclasses say what the networks are and what loss and score they have.
 """
 
+import math
 import warnings
 from numbers import Integral, Real
 
@@ -301,6 +302,8 @@ class BaseAutoencoder(
             )
 
         X_all, X_val = X, None
+        # A warm-started fit with early stopping after one that had it too.
+        continued = keep_weights and not incremental and hasattr(self, "best_validation_score_")
         if self.early_stopping and not incremental:
             X, X_val = self._split_validation(X)
             batch_size = min(batch_size, X.shape[0])
@@ -346,6 +349,7 @@ class BaseAutoencoder(
                 verbose=self.verbose,
                 first_epoch=self.n_iter_ + 1,
                 callbacks=callbacks,
+                best_validation_score=self.best_validation_score_ if continued else -math.inf,
             )
         except TrainingDiverged as exc:
             # Never leave NaN weights behind: a new fit is undone entirely, a
@@ -375,7 +379,10 @@ class BaseAutoencoder(
         self.n_iter_ += len(history.losses)
         self.loss_curve_ += history.losses
         if X_val is not None:
-            self.validation_scores_ = history.validation_scores
+            # A warm-started fit goes on with the scores so far, as scikit-learn's MLP does.
+            self.validation_scores_ = (
+                self.validation_scores_ if continued else []
+            ) + history.validation_scores
             self.best_validation_score_ = history.best_validation_score
         self._after_fit(self._stream_sample if incremental else X_all)
         if callbacks is not None:

@@ -88,6 +88,7 @@ def train(
     verbose=False,
     first_epoch=1,
     callbacks=None,
+    best_validation_score=-math.inf,
 ):
     """Minimise ``loss_fn(batch)`` over the rows of ``X`` for up to ``max_epochs``.
 
@@ -100,9 +101,13 @@ def train(
     first ``warmup_epochs`` epochs neither count nor compete for the best.
     ``callbacks`` (see ``_callbacks.EpochCallbacks``) is told of each epoch's
     begin and end, and may stop training after any epoch (``history.stopped``).
+    A ``best_validation_score`` from an earlier fit is that of the weights
+    training starts from, as for scikit-learn's MLP with ``warm_start``: they
+    are kept unless an epoch beats it.
     """
-    history = TrainingHistory()
-    best_loss, best_state, epochs_without_improvement = math.inf, None, 0
+    history = TrainingHistory(best_validation_score=best_validation_score)
+    best_loss, epochs_without_improvement = math.inf, 0
+    best_state = snapshot(module) if X_val is not None and math.isfinite(best_validation_score) else None
     tol, n_iter_no_change = stopping or (0.0, math.inf)
 
     # Ctrl-C ends training, not the fit: the weights so far are kept, as in skorch.
@@ -144,4 +149,7 @@ def train(
 
     if best_state is not None:
         module.load_state_dict(best_state)
+    elif history.validation_scores:
+        # Training ended within the warm-up: the last epoch's weights stay, with their score.
+        history.best_validation_score = history.validation_scores[-1]
     return history

@@ -182,7 +182,9 @@ class VAETransformer(BaseAutoencoder):
         Mean ELBO of the held-out rows after each epoch; only with ``early_stopping``.
 
     best_validation_score_ : float
-        Best of ``validation_scores_``; only with ``early_stopping``.
+        Best of ``validation_scores_`` after the KL warm-up, that of the
+        weights kept (the last score if training ended within the warm-up);
+        only with ``early_stopping``.
 
     n_features_in_ : int
         Number of features seen during fit.

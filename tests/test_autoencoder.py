@@ -193,6 +193,15 @@ def test_fitting_inside_a_no_grad_block_trains_all_the_same(mode, X):
     np.testing.assert_array_equal(ae.loss_curve_[:3], expected.loss_curve_)
 
 
+def test_a_warm_started_fit_with_early_stopping_goes_on_with_the_validation_scores(X):
+    ae = AutoencoderTransformer(max_iter=3, early_stopping=True, warm_start=True, random_state=0).fit(X)
+    first = list(ae.validation_scores_)
+    ae.fit(X)
+    assert len(ae.validation_scores_) == len(ae.loss_curve_) == 6
+    assert ae.validation_scores_[:3] == first
+    assert ae.best_validation_score_ >= max(first)
+
+
 def test_pickle_and_joblib_round_trips_give_identical_outputs(X, tmp_path):
     ae = AutoencoderTransformer(max_iter=3, random_state=0).fit(X)
     restored = pickle.loads(pickle.dumps(ae))

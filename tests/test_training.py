@@ -108,3 +108,45 @@ def test_verbose_prints_one_line_per_epoch(capsys):
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == 3 and lines[0].startswith("Epoch    1 | loss")
     assert math.isfinite(float(lines[-1].split("|")[1].split()[1]))
+
+
+def test_training_that_ends_within_the_warm_up_reports_the_score_of_the_weights_it_keeps():
+    module, X, generator = setup()
+    optimizer = make_optimizer(list(module.parameters()), 1e-2, 0.0)
+    history = train(
+        module,
+        mse(module),
+        optimizer,
+        X,
+        max_epochs=3,
+        batch_size=16,
+        shuffle=False,
+        generator=generator,
+        X_val=X[:8],
+        validation_score=lambda rows: -mse(module)(rows),
+        warmup_epochs=10,
+    )
+    assert history.best_validation_score == history.validation_scores[-1]
+    assert history.best_validation_score == pytest.approx(-mse(module)(X[:8]).item())
+
+
+def test_a_best_score_from_an_earlier_fit_keeps_its_weights_unless_an_epoch_beats_it():
+    module, X, generator = setup()
+    start = {name: value.clone() for name, value in module.state_dict().items()}
+    optimizer = torch.optim.SGD(module.parameters(), lr=0.5)  # large enough to get worse
+    history = train(
+        module,
+        mse(module),
+        optimizer,
+        X,
+        max_epochs=3,
+        batch_size=64,
+        shuffle=False,
+        generator=generator,
+        X_val=X[:8],
+        validation_score=lambda rows: -mse(module)(rows),
+        best_validation_score=1e30,  # no epoch can beat it
+    )
+    assert history.best_validation_score == 1e30
+    for name, value in module.state_dict().items():
+        torch.testing.assert_close(value, start[name])
