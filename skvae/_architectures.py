@@ -44,6 +44,11 @@ def check_network(estimator, n_features, all_numeric):
                 "network='conv' reads each row as an image or series of numbers; X has categorical "
                 "columns. Use network='mlp', or encode them first."
             )
+        if not estimator._hidden_layer_sizes():
+            raise ValueError(
+                "network='conv' takes its channels from hidden_layer_sizes, one block per entry; got "
+                f"{estimator.hidden_layer_sizes!r}. Give at least one, e.g. hidden_layer_sizes=(16, 32)."
+            )
     if input_shape is not None:
         resolve_input_shape(input_shape, n_features)
 

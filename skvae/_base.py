@@ -393,13 +393,13 @@ class BaseAutoencoder(
                 f"epochs; {type(self).__name__} keeps the weights trained so far"
                 + (" (the best on the validation set)." if X_val is not None else "."),
                 UserWarning,
-                stacklevel=3,
+                stacklevel=5,  # _fit, _validate_and_fit, fit, _fit_context, the caller
             )
         elif not incremental and not history.converged and not history.stopped:
             warnings.warn(
                 f"Maximum iterations ({max_epochs}) reached and the optimization hasn't converged yet.",
                 ConvergenceWarning,
-                stacklevel=3,
+                stacklevel=5,  # _fit, _validate_and_fit, fit, _fit_context, the caller
             )
 
     def _initialize(self, n_features, device):

@@ -444,7 +444,9 @@ class VAEImputer(VAETransformer):
         if generator is None:
             noise = self._fixed_noise(n_samples, X.device)
         else:
-            noise = torch.randn((n_samples, self.n_components_), generator=generator).to(X.device)
+            noise = torch.randn((n_samples, self.n_components_), generator=generator, dtype=X.dtype).to(
+                X.device
+            )
         results, rows = [], self._block_rows(X)
         for start in range(0, X.shape[0], rows):
             log_w, decoded = self._importance_samples(X[start : start + rows], noise)
@@ -467,7 +469,7 @@ class VAEImputer(VAETransformer):
         else:
             std = self.likelihood_.variance.sqrt().cpu()
             numeric = layout.numeric_part(chosen).cpu()
-            numeric = numeric + std * torch.randn(numeric.shape, generator=generator)
+            numeric = numeric + std * torch.randn(numeric.shape, generator=generator, dtype=numeric.dtype)
         draw = chosen.cpu().clone()
         draw[:, layout.numeric.cpu()] = numeric
         for start, size in layout.blocks:

@@ -33,7 +33,7 @@ class GaussianLikelihood(nn.Module):
         self.shared = variance == "shared"
         self.min_variance = min_variance
         self.momentum = momentum
-        self.register_buffer("variance", torch.ones(1 if self.shared else n_features))
+        self.register_buffer("variance", torch.ones(1 if self.shared else n_features, dtype=torch.float32))
 
     def optimal_variance(self, x, decoded):
         """The maximum-likelihood variance for the residuals of these rows."""
@@ -118,8 +118,8 @@ class StudentTLikelihood(GaussianLikelihood):
 
     def __init__(self, n_features, df, min_variance=1e-6, momentum=0.1):
         super().__init__(n_features, variance="feature", min_variance=min_variance, momentum=momentum)
-        self.register_buffer("df", torch.tensor(float(df)))
-        self.register_buffer("scale", torch.ones(n_features))
+        self.register_buffer("df", torch.tensor(float(df), dtype=torch.float32))
+        self.register_buffer("scale", torch.ones(n_features, dtype=torch.float32))
 
     def precision_weights(self, squared_residuals):
         """EM's E step: each residual's expected precision under the current scales."""

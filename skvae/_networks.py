@@ -25,6 +25,10 @@ class Linear(nn.Linear):
     not touch.
     """
 
+    def __init__(self, *args, **kwargs):
+        # float32, the precision skvae computes in, whatever torch's default dtype is.
+        super().__init__(*args, dtype=torch.float32, **kwargs)
+
     def reset_parameters(self):
         pass
 

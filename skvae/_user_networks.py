@@ -62,7 +62,7 @@ def build_user_networks(factory, network_params, *, n_features, n_components, in
 def check_output_shapes(encoder, decoder, *, n_features, n_components, variational, factory):
     """Run the networks on a batch of two rows; a ValueError that says which returned what if wrong."""
     device = next(iter(encoder.parameters()), torch.zeros(())).device
-    rows = torch.zeros(2, n_features, device=device)
+    rows = torch.zeros(2, n_features, device=device, dtype=torch.float32)
     expected_code = f"a tensor of shape (2, {n_components}) (n_components={n_components})"
     if variational:
         expected_code = f"a pair (mean, log_variance) of tensors of shape (2, {n_components})"

@@ -455,7 +455,9 @@ class VAETransformer(BaseAutoencoder):
 
     def _fixed_noise(self, n_samples, device):
         generator = torch.Generator().manual_seed(_SCORE_SEED)
-        return torch.randn((n_samples, self.n_components_), generator=generator).to(device)
+        return torch.randn((n_samples, self.n_components_), generator=generator, dtype=torch.float32).to(
+            device
+        )
 
     def _score_rows(self, X):
         """Importance-weighted estimate of log p(x) (Burda et al., 2016).
@@ -501,7 +503,11 @@ class VAETransformer(BaseAutoencoder):
         if not isinstance(n_samples, Integral) or n_samples < 1:
             raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}.")
         seed = int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
-        z = torch.randn((n_samples, self.n_components_), generator=torch.Generator().manual_seed(seed))
+        z = torch.randn(
+            (n_samples, self.n_components_),
+            generator=torch.Generator().manual_seed(seed),
+            dtype=torch.float32,
+        )
         container = _get_output_config("transform", self)["dense"]
         rows = self._map_rows(self._decode, z.numpy().astype(np.float64))
         rows = self._table.decode(self, rows, as_frame=container != "default")
@@ -513,3 +519,4 @@ class VAETransformer(BaseAutoencoder):
             )
         names = getattr(self, "feature_names_in_", [f"x{i}" for i in range(self.n_features_in_)])
         return ADAPTERS_MANAGER.adapters[container].create_container(rows, None, columns=list(names))
+

@@ -145,6 +145,11 @@ def test_conv_needs_an_input_shape_that_holds_the_rows(digits):
         AutoencoderTransformer(network="conv", input_shape=(-1, -1), max_iter=1).fit(digits)
 
 
+def test_conv_needs_a_block_of_channels_at_least(digits):
+    with pytest.raises(ValueError, match="takes its channels from hidden_layer_sizes"):
+        AutoencoderTransformer(network="conv", input_shape=(1, 8, 8), hidden_layer_sizes=()).fit(digits)
+
+
 def test_conv_refuses_categorical_columns():
     X = pd.DataFrame({"a": np.arange(20.0), "b": pd.Categorical(["x", "y"] * 10)})
     with pytest.raises(ValueError, match="X has categorical columns"):
@@ -364,3 +369,30 @@ def test_conv_and_user_networks_train_on_a_gpu(estimator_class, digits):
         assert np.isfinite(model.score_samples(digits)).all()
         restored = pickle.loads(pickle.dumps(model))  # back on the CPU
         np.testing.assert_allclose(restored.transform(digits), model.transform(digits), rtol=1e-4, atol=1e-4)
+
+
+@pytest.fixture
+def float64_by_default():
+    dtype = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(dtype)
+
+
+@pytest.mark.parametrize(
+    "estimator",
+    [
+        AutoencoderOutlierDetector(max_iter=2, random_state=0),
+        VAEOutlierDetector(max_iter=2, random_state=0),
+        VAEOutlierDetector(network="conv", input_shape=(1, -1), hidden_layer_sizes=(4,), max_iter=2),
+    ],
+    ids=["autoencoder", "vae", "conv"],
+)
+def test_networks_compute_in_float32_whatever_torchs_default_dtype(estimator, float64_by_default):
+    X = np.random.RandomState(0).normal(size=(60, 8))
+    X[::7, 3] = np.nan
+    estimator.fit(X)
+    assert all(p.dtype == torch.float32 for p in estimator._networks().parameters())
+    assert np.isfinite(estimator.score_samples(X)).all()
+    assert np.isfinite(estimator.feature_contributions(X[:5])).all()
+    assert np.isfinite(pickle.loads(pickle.dumps(estimator)).score_samples(X)).all()
