@@ -7,6 +7,7 @@ Subclasses say what the networks are and what loss and score they have.
 
 import math
 import warnings
+from contextlib import nullcontext
 from numbers import Integral, Real
 
 import numpy as np
@@ -26,6 +27,7 @@ from ._stream_sample import merge_chunk
 from ._table import TableEncoder
 from ._tensors import as_rows, check_code_array, map_rows, mean_over_rows, resolve_device
 from ._training import TrainingDiverged, epochs_for_steps, make_optimizer, snapshot, train
+from ._user_networks import seeded_global_rng
 
 # The constraint of max_iter in the estimators that accept "auto" (see _max_epochs).
 MAX_ITER_OR_AUTO = [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")]
@@ -331,26 +333,31 @@ class BaseAutoencoder(
             y=y,
             fitted_attributes=lambda losses: fitted_attributes(self, X_all, losses),
         )
+        # A user network may draw from torch's global RNG while training (dropout).
+        rng = (
+            nullcontext() if self.network in BUILT_IN else seeded_global_rng(generator.initial_seed(), device)
+        )
         try:
-            history = train(
-                networks,
-                lambda batch: self._loss(batch, generator, has_missing),
-                self._optimizer,
-                X_train,
-                max_epochs=max_epochs,
-                batch_size=batch_size,
-                shuffle=self.shuffle,
-                generator=generator,
-                X_val=X_val,
-                # Sparse validation rows are scored a dense chunk at a time.
-                validation_score=lambda rows: mean_over_rows(self._validation_score, rows),
-                stopping=None if incremental else (self.tol, self._patience(batches_per_epoch)),
-                warmup_epochs=warmup_epochs,
-                verbose=self.verbose,
-                first_epoch=self.n_iter_ + 1,
-                callbacks=callbacks,
-                best_validation_score=self.best_validation_score_ if continued else -math.inf,
-            )
+            with rng:
+                history = train(
+                    networks,
+                    lambda batch: self._loss(batch, generator, has_missing),
+                    self._optimizer,
+                    X_train,
+                    max_epochs=max_epochs,
+                    batch_size=batch_size,
+                    shuffle=self.shuffle,
+                    generator=generator,
+                    X_val=X_val,
+                    # Sparse validation rows are scored a dense chunk at a time.
+                    validation_score=lambda rows: mean_over_rows(self._validation_score, rows),
+                    stopping=None if incremental else (self.tol, self._patience(batches_per_epoch)),
+                    warmup_epochs=warmup_epochs,
+                    verbose=self.verbose,
+                    first_epoch=self.n_iter_ + 1,
+                    callbacks=callbacks,
+                    best_validation_score=self.best_validation_score_ if continued else -math.inf,
+                )
         except TrainingDiverged as exc:
             # Never leave NaN weights behind: a new fit is undone entirely, a
             # continued one goes back to the weights it started from.

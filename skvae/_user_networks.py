@@ -9,12 +9,31 @@ what a saved model holds instead of code.
 """
 
 import importlib
+import threading
+from contextlib import contextmanager
 
 import torch
 from torch import nn
 
 # The arguments skvae passes itself; network_params cannot set them.
 RESERVED_ARGUMENTS = ("n_features", "n_components", "input_shape")
+
+# torch's global RNG is the process's: one user network at a time draws from it.
+_GLOBAL_RNG_LOCK = threading.Lock()
+
+
+@contextmanager
+def seeded_global_rng(seed, device=None):
+    """torch's global RNG seeded from ``seed`` inside the block and as it was after it.
+
+    A user network initialises its layers from it and may draw from it while
+    training (dropout), so that fitting neither depends on nor changes the
+    user's RNG state, and two threads fitting user networks take turns.
+    """
+    devices = [device.index or 0] if device is not None and device.type == "cuda" else []
+    with _GLOBAL_RNG_LOCK, torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        yield
 
 
 def check_factory(network, network_params):
@@ -39,10 +58,7 @@ def check_factory(network, network_params):
 
 def build_user_networks(factory, network_params, *, n_features, n_components, input_shape, seed):
     """Call the factory with torch's RNG seeded from ``seed``; the (encoder, decoder) it builds."""
-    # Modules initialise from torch's global RNG: fork it so that fitting
-    # neither depends on nor changes the user's RNG state.
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+    with seeded_global_rng(seed):
         built = factory(
             n_features=n_features,
             n_components=n_components,

@@ -62,6 +62,13 @@ class VariationalNetwork(nn.Module):
 CALLS = []
 
 
+def dropout_pair(n_features, n_components, input_shape):
+    encoder = nn.Sequential(
+        nn.Linear(n_features, 16), nn.ReLU(), nn.Dropout(0.5), nn.Linear(16, n_components)
+    )
+    return encoder, nn.Linear(n_components, n_features)
+
+
 def recording_pair(n_features, n_components, input_shape, width=8):
     CALLS.append({"n_features": n_features, "n_components": n_components, "input_shape": input_shape})
     return linear_pair(n_features, n_components, input_shape, width)
@@ -396,3 +403,14 @@ def test_networks_compute_in_float32_whatever_torchs_default_dtype(estimator, fl
     assert np.isfinite(estimator.score_samples(X)).all()
     assert np.isfinite(estimator.feature_contributions(X[:5])).all()
     assert np.isfinite(pickle.loads(pickle.dumps(estimator)).score_samples(X)).all()
+
+
+def test_a_user_network_with_dropout_trains_from_random_state_alone_and_leaves_torchs_rng(digits):
+    def fitted_after(global_seed):
+        torch.manual_seed(global_seed)
+        state = torch.get_rng_state()
+        model = AutoencoderTransformer(network=dropout_pair, max_iter=3, random_state=0).fit(digits[:200])
+        assert torch.equal(torch.get_rng_state(), state)
+        return model
+
+    np.testing.assert_array_equal(fitted_after(1).transform(digits), fitted_after(2).transform(digits))
