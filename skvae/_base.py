@@ -5,6 +5,7 @@ feature names, dtypes -- and hands optimisation to ``_training.train``.
 Subclasses say what the networks are and what loss and score they have.
 """
 
+import itertools
 import math
 import warnings
 from contextlib import nullcontext
@@ -505,8 +506,14 @@ class BaseAutoencoder(
     # -- using a fitted model ------------------------------------------------
 
     def _map_rows(self, fn, X, allow_nan=False):
-        device = next(self.decoder_.parameters()).device
-        return map_rows(fn, X, device, X.dtype, allow_nan=allow_nan)
+        return map_rows(fn, X, self._device(), X.dtype, allow_nan=allow_nan)
+
+    def _device(self):
+        """Where the fitted networks are: their first tensor's device (a user's decoder may hold
+        buffers only)."""
+        networks = self._networks()
+        tensor = next(itertools.chain(networks.parameters(), networks.buffers()), None)
+        return torch.device("cpu") if tensor is None else tensor.device
 
     def _column_means(self, fn, X):
         """Mean over the rows of X of ``fn``'s per-row outputs, in float64, leaving NaN (missing) out.

@@ -77,6 +77,11 @@ def build_user_networks(factory, network_params, *, n_features, n_components, in
 
 def check_output_shapes(encoder, decoder, *, n_features, n_components, variational, factory):
     """Run the networks on a batch of two rows; a ValueError that says which returned what if wrong."""
+    if not any(p.requires_grad for p in (*encoder.parameters(), *decoder.parameters())):
+        raise ValueError(
+            f"network={_name(factory)} returned networks with no trainable parameter: there is nothing "
+            "to fit. Give the encoder or the decoder a layer with weights."
+        )
     device = next(iter(encoder.parameters()), torch.zeros(())).device
     rows = torch.zeros(2, n_features, device=device, dtype=torch.float32)
     expected_code = f"a tensor of shape (2, {n_components}) (n_components={n_components})"

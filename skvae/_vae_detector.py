@@ -362,9 +362,7 @@ class VAEOutlierDetector(_OutlierDetectorMixin, VAETransformer):
 
     def _code_prior(self, anchors):
         """For feature_contributions(method="robust"): the N(0, I) prior, in units of twice the nats."""
-        zeros = torch.zeros(
-            self.n_components_, device=next(self.decoder_.parameters()).device, dtype=torch.float32
-        )
+        zeros = torch.zeros(self.n_components_, device=self._device(), dtype=torch.float32)
         return zeros, zeros + 1.0
 
     def _surprise(self, x, decoded, observed):

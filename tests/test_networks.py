@@ -69,6 +69,23 @@ def dropout_pair(n_features, n_components, input_shape):
     return encoder, nn.Linear(n_components, n_features)
 
 
+class FixedProjection(nn.Module):
+    def __init__(self, n_in, n_out):
+        super().__init__()
+        self.register_buffer("weight", torch.linspace(-1, 1, n_in * n_out).reshape(n_in, n_out))
+
+    def forward(self, x):
+        return x @ self.weight
+
+
+def fixed_decoder(n_features, n_components, input_shape):
+    return nn.Linear(n_features, n_components), FixedProjection(n_components, n_features)
+
+
+def fixed_pair(n_features, n_components, input_shape):
+    return FixedProjection(n_features, n_components), FixedProjection(n_components, n_features)
+
+
 def recording_pair(n_features, n_components, input_shape, width=8):
     CALLS.append({"n_features": n_features, "n_components": n_components, "input_shape": input_shape})
     return linear_pair(n_features, n_components, input_shape, width)
@@ -414,3 +431,13 @@ def test_a_user_network_with_dropout_trains_from_random_state_alone_and_leaves_t
         return model
 
     np.testing.assert_array_equal(fitted_after(1).transform(digits), fitted_after(2).transform(digits))
+
+
+def test_a_decoder_of_buffers_only_is_used_where_the_encoder_is(digits):
+    model = AutoencoderTransformer(network=fixed_decoder, max_iter=2, random_state=0).fit(digits)
+    assert model.transform(digits).shape == (len(digits), 2)
+
+
+def test_networks_with_nothing_to_train_are_refused(digits):
+    with pytest.raises(ValueError, match="no trainable parameter"):
+        AutoencoderTransformer(network=fixed_pair, max_iter=2).fit(digits)
