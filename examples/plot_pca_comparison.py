@@ -41,7 +41,8 @@ X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.3, stratif
 reducers = {
     "PCA": PCA(n_components=2),
     "AutoencoderTransformer": AutoencoderTransformer(n_components=2, random_state=0),
-    "VAETransformer": VAETransformer(n_components=2, random_state=0),
+    # One variance shared by the pixels: see below.
+    "VAETransformer": VAETransformer(n_components=2, likelihood="gaussian_shared", random_state=0),
 }
 codes = {}
 for name, reducer in reducers.items():
@@ -61,6 +62,14 @@ for name, reducer in reducers.items():
 # VAE's code is pulled towards a standard normal distribution by its KL term,
 # so it is centred and of unit scale; the autoencoder's code has no prescribed
 # scale.
+#
+# The VAE here has one noise variance shared by all pixels
+# (``likelihood="gaussian_shared"``). With the default, one variance per
+# pixel, a 2-D VAE of these digits can explain them as the mean digit plus
+# pixel noise and leave its code unused (the KL term then costs nothing):
+# trained that way, its codes spread over a few hundredths and the
+# nearest-neighbour accuracy on them falls to about a quarter. A shared
+# variance makes the code carry the digit.
 fig, axes = plt.subplots(1, 3, figsize=(12, 4.2), layout="constrained")
 for ax, (name, code) in zip(axes, codes.items(), strict=True):
     scatter = ax.scatter(code[:, 0], code[:, 1], c=y_test, cmap="tab10", s=8, vmin=-0.5, vmax=9.5)

@@ -109,10 +109,11 @@ class AutoencoderTransformer(BaseAutoencoder):
         The number of latent variables, ``n_components``.
 
     encoder_ : torch.nn.Module
-        The trained encoder, from ``n_features_in_`` to ``n_components``.
+        The trained encoder, from the coded columns (one input per category
+        of a categorical column) to ``n_components``.
 
     decoder_ : torch.nn.Module
-        The trained decoder, from ``n_components`` to ``n_features_in_``.
+        The trained decoder, from ``n_components`` to the coded columns.
 
     n_iter_ : int
         Number of epochs run.

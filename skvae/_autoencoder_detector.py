@@ -170,7 +170,8 @@ class AutoencoderOutlierDetector(_OutlierDetectorMixin, AutoencoderTransformer):
         ``standardize`` says so; for a categorical column, its cross-entropy).
 
     encoder_ : torch.nn.Module
-        The trained encoder, from ``n_features_in_`` to ``n_components``.
+        The trained encoder, from the coded columns (one input per category
+        of a categorical column) to ``n_components``.
 
     decoder_ : torch.nn.Module
         The trained decoder network.
