@@ -5,7 +5,6 @@ feature names, dtypes -- and hands optimisation to ``_training.train``.
 Subclasses say what the networks are and what loss and score they have.
 """
 
-import itertools
 import math
 import warnings
 from contextlib import nullcontext
@@ -15,14 +14,13 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
-from torch import nn
 
-from ._architectures import BUILT_IN, check_network, check_user_networks
+from ._architectures import BUILT_IN
 from ._callbacks import CallbackSupportMixin, fit_callbacks, fitted_attributes
 from ._column_statistics import rows_without_observed
+from ._fitted_networks import FittedNetworksMixin
 from ._state import PlainStateMixin
 from ._stream_sample import merge_chunk
 from ._table import TableEncoder
@@ -39,7 +37,12 @@ _MEAN_CHUNK_ROWS = 1024
 
 
 class BaseAutoencoder(
-    PlainStateMixin, CallbackSupportMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
+    FittedNetworksMixin,
+    PlainStateMixin,
+    CallbackSupportMixin,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+    BaseEstimator,
 ):
     """Shared machinery of :class:`AutoencoderTransformer` and :class:`VAETransformer`."""
 
@@ -410,89 +413,6 @@ class BaseAutoencoder(
                 stacklevel=5,  # _fit, _validate_and_fit, fit, _fit_context, the caller
             )
 
-    def _initialize(self, n_features, device):
-        """Fresh networks, seed and history for a new fit."""
-        self._forget_fit(keep=("n_features_in_", "feature_names_in_"))
-        check_network(self, n_features, all_numeric=not self._table.categorical)
-        self._seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
-        self.n_components_ = int(self._resolved_n_components(n_features))
-        self.n_iter_ = 0
-        self.loss_curve_ = []
-        self._n_steps = 0
-        modules = self._build_networks(
-            n_features,
-            self._hidden_layer_sizes(),
-            torch.Generator().manual_seed(self._seed),
-            n_numeric=len(self._table.numeric),
-        )
-        for name, module in modules.items():
-            setattr(self, f"{name}_", module.to(device))
-        # Pickle and save rebuild the networks from this record, not from the
-        # parameters, which set_params may have changed since.
-        self._fitted_architecture = self._architecture()
-        self._optimizer = None
-        try:
-            check_user_networks(self, n_features)
-        except ValueError:
-            self._forget_fit()  # no half-built model
-            raise
-
-    def _check_same_networks(self):
-        """Refuse to go on training (warm_start, partial_fit) when the parameters now describe
-        other networks than those fit built: they would be ignored."""
-        fitted = getattr(self, "_fitted_architecture", None)
-        if fitted is None:
-            return
-        now = {**self._architecture(), "n_components": self._resolved_n_components(self._table.width)}
-        changed = [name for name in now if name in fitted and _plain(now[name]) != _plain(fitted[name])]
-        if changed:
-            described = ", ".join(f"{name}={now[name]!r} (fitted: {fitted[name]!r})" for name in changed)
-            raise ValueError(
-                f"{type(self).__name__} goes on training the networks it has fitted, but {described}. "
-                "Set the parameters back, or call fit with warm_start=False to build new networks."
-            )
-
-    def _architecture(self):
-        """What ``_build_networks`` needs to build the networks the parameters and columns describe now.
-
-        Plain values, but for a user network: its factory (pickled by reference).
-        """
-        return {
-            # The networks' own widths: categorical columns take one input per category.
-            "n_features": int(self._table.width),
-            "n_numeric": len(self._table.numeric),
-            "hidden_layer_sizes": self._hidden_layer_sizes(),
-            **{name: getattr(self, name) for name in self._architecture_params},
-            "n_components": self.n_components_,
-        }
-
-    def _forget_fit(self, keep=()):
-        """Remove the fitted attributes (but those in ``keep``)."""
-        for name in [name for name in vars(self) if name.endswith("_") and name not in keep]:
-            delattr(self, name)
-        vars(self).pop("_fitted_architecture", None)
-        self._forget_stream_sample()
-        self._optimizer = None
-
-    def _forget_stream_sample(self):
-        vars(self).pop("_stream_sample", None)
-        vars(self).pop("_stream_keys", None)
-
-    def _hidden_layer_sizes(self):
-        sizes = self.hidden_layer_sizes
-        sizes = [sizes] if isinstance(sizes, Integral) else list(sizes)
-        if not all(isinstance(size, Integral) and size > 0 for size in sizes):
-            raise ValueError(
-                f"hidden_layer_sizes must contain positive integers only, got {self.hidden_layer_sizes!r}."
-            )
-        return [int(size) for size in sizes]
-
-    def _networks(self):
-        """All fitted torch modules as one ``nn.ModuleDict`` (sharing their parameters)."""
-        return nn.ModuleDict(
-            {name[:-1]: module for name, module in vars(self).items() if isinstance(module, nn.Module)}
-        )
-
     def _split_validation(self, X):
         n_val = int(round(self.validation_fraction * X.shape[0]))
         if n_val < 1 or n_val >= X.shape[0]:
@@ -507,13 +427,6 @@ class BaseAutoencoder(
 
     def _map_rows(self, fn, X, allow_nan=False):
         return map_rows(fn, X, self._device(), X.dtype, allow_nan=allow_nan)
-
-    def _device(self):
-        """Where the fitted networks are: their first tensor's device (a user's decoder may hold
-        buffers only)."""
-        networks = self._networks()
-        tensor = next(itertools.chain(networks.parameters(), networks.buffers()), None)
-        return torch.device("cpu") if tensor is None else tensor.device
 
     def _column_means(self, fn, X):
         """Mean over the rows of X of ``fn``'s per-row outputs, in float64, leaving NaN (missing) out.
@@ -612,12 +525,3 @@ class BaseAutoencoder(
         tags.input_tags.allow_nan = True
         tags.input_tags.sparse = True
         return tags
-
-
-def _plain(value):
-    """Tuples as lists, as a saved file gives them back."""
-    if isinstance(value, (list, tuple)):
-        return [_plain(item) for item in value]
-    if isinstance(value, dict):
-        return {key: _plain(item) for key, item in value.items()}
-    return value
