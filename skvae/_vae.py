@@ -431,11 +431,22 @@ class VAETransformer(BaseAutoencoder):
             self.likelihood_.em_step(squares, observed)
 
     def _squared_residuals(self, X):
-        """(x - decoded)^2 for one posterior sample per row (fixed noise), NaN where missing; (n, width)."""
+        """(x - decoded)^2 at one posterior draw per row, NaN where missing; (n, width).
+
+        Averaged over rows, E_q[(x - decoded)^2]: what the ELBO's optimal
+        variance needs. The draws are the balanced noise vectors (see
+        ``_balanced_noise``) taken in turn, row after row, so that every row
+        sees each latent dimension's spread exactly once (entries +-1) and
+        the cross terms cancel over the rows. One draw shared by every row
+        counted each dimension eps_m^2 times instead (0.1 to 5 times on a
+        linear-Gaussian model); the average over all vectors for every row
+        cost 4 to 16 decodings per row, two seconds of a wide fit.
+        """
         x, observed = self._prepare(X)
         mean, log_var = self.encoder_(x)
-        z = mean + torch.exp(0.5 * log_var) * self._fixed_noise(1, X.device)
-        residuals = (x - self.decoder_(z)).square()
+        noise = _balanced_noise(self.n_components_).to(x)
+        noise = noise[torch.arange(x.shape[0], device=x.device) % len(noise)]
+        residuals = (x - self.decoder_(mean + torch.exp(0.5 * log_var) * noise)).square()
         return residuals if observed is None else residuals.masked_fill(torch.isnan(X), torch.nan)
 
     def _log_importance_weights(self, X, noise):
@@ -520,3 +531,12 @@ class VAETransformer(BaseAutoencoder):
         names = getattr(self, "feature_names_in_", [f"x{i}" for i in range(self.n_features_in_)])
         return ADAPTERS_MANAGER.adapters[container].create_container(rows, None, columns=list(names))
 
+
+def _balanced_noise(n_components):
+    """Noise vectors of +-1 whose mean is 0 and whose outer products average to the identity
+    exactly: columns 1 to n_components of a Sylvester-Hadamard matrix, one vector per row
+    (the next power of two above n_components of them)."""
+    hadamard = torch.ones(1, 1)
+    while hadamard.shape[0] <= n_components:
+        hadamard = torch.cat([torch.cat([hadamard, hadamard], 1), torch.cat([hadamard, -hadamard], 1)])
+    return hadamard[:, 1 : n_components + 1]

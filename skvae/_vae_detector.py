@@ -50,7 +50,10 @@ class VAEOutlierDetector(_OutlierDetectorMixin, VAETransformer):
     (``column_log_likelihood_``). Without that term a row would look more
     normal for every cell it lacks (a density of fewer dimensions is
     higher); with it, rows with different numbers of observed cells are
-    ranked on one scale. :meth:`VAETransformer.score_samples` keeps the
+    ranked on one scale, provided the model was trained on rows that miss
+    cells too (a model of complete rows scores incomplete rows of
+    correlated features too low: see the user guide's "Missing values and
+    mixed tables"). :meth:`VAETransformer.score_samples` keeps the
     log-likelihood of the observed cells alone.
 
     Training is robust to anomalies among the training rows: each optimizer

@@ -135,6 +135,30 @@ def test_gaussian_variance_is_the_mean_squared_residual(X):
         np.testing.assert_allclose(vae.likelihood_.variance.numpy(), expected, rtol=1e-4)
 
 
+def test_squared_residuals_average_over_each_rows_posterior():
+    # The ELBO's optimal variance is the mean over rows of E_q[(x - decoded)^2]: many random
+    # draws per row agree with one balanced draw per row, where one draw shared by every row
+    # would not (it was 65% off on these rows).
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(1000, 2)) @ rng.normal(size=(2, 5)) + 0.1 * rng.normal(size=(1000, 5))
+    vae = VAETransformer(max_iter=10, random_state=0).fit(X)
+    x = torch.as_tensor(X, dtype=torch.float32)
+    with torch.no_grad():
+        mean, log_var = vae.encoder_(x)
+        noise = torch.randn((500, *mean.shape), generator=torch.Generator().manual_seed(0))
+        expected = (x - vae.decoder_(mean + torch.exp(0.5 * log_var) * noise)).square().mean(dim=(0, 1))
+    balanced = vae._map_rows(vae._squared_residuals, X).mean(axis=0)
+    np.testing.assert_allclose(balanced, expected.numpy(), rtol=0.06)
+
+
+@pytest.mark.parametrize("n_components", [1, 2, 3, 10, 16])
+def test_balanced_noise_has_the_standard_normals_first_two_moments(n_components):
+    noise = skvae._vae._balanced_noise(n_components)
+    assert noise.shape[1] == n_components and len(noise) <= 2 * n_components + 2
+    torch.testing.assert_close(noise.mean(dim=0), torch.zeros(n_components))
+    torch.testing.assert_close(noise.T @ noise / len(noise), torch.eye(n_components))
+
+
 @pytest.mark.parametrize("variance", ["feature", "shared"])
 def test_training_likelihood_is_the_gaussian_at_the_batch_optimal_variance(variance):
     torch.manual_seed(0)
