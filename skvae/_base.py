@@ -22,7 +22,7 @@ from ._callbacks import CallbackSupportMixin, fit_callbacks, fitted_attributes
 from ._column_statistics import rows_without_observed
 from ._fitted_networks import FittedNetworksMixin
 from ._state import PlainStateMixin
-from ._stream_sample import merge_chunk
+from ._stream_sample import merge_chunk, recalibrates
 from ._table import TableEncoder
 from ._tensors import as_rows, check_code_array, map_rows, mean_over_rows, resolve_device
 from ._training import TrainingDiverged, epochs_for_steps, make_optimizer, snapshot, train
@@ -170,7 +170,11 @@ class BaseAutoencoder(
         return 0
 
     def _after_fit(self, X):
-        """Hook run on the validated training rows once the networks are trained."""
+        """Hook run on the validated training rows once the networks are trained (for
+        partial_fit, on the sample of every chunk so far: see ``_stream_sample``)."""
+
+    def _note_training_rows(self, X, incremental):
+        """Hook run on every call's training rows, all of them, once the networks are trained."""
 
     def _patience(self, batches_per_epoch):
         """Epochs without improvement after which training stops."""
@@ -208,9 +212,9 @@ class BaseAutoencoder(
         them, so that data can be streamed in chunks. What fit computes from
         the training rows after training (a VAE's variances, a detector's
         ``offset_`` and scales) comes from an even sample of the rows of all
-        the calls since the first (up to 10,000 rows, held with the model;
-        ``skvae.save`` does not keep it, so after ``load`` the sample starts
-        again).
+        the calls (up to 10,000 rows, held in memory: neither pickled nor
+        saved), once it holds as many rows as the calibration it replaces, or
+        1,000: a single-row call after ``fit`` keeps fit's calibration.
 
         Parameters
         ----------
@@ -327,6 +331,18 @@ class BaseAutoencoder(
         batches_per_epoch = -(-X_train.shape[0] // batch_size)
         warmup_epochs = -(-max(self._warmup_steps() - self._n_steps, 0) // batches_per_epoch)
 
+        # What fit computes after training needs the training rows: partial_fit's chunk (maybe
+        # one row) stands for them through an even sample of all the chunks so far.
+        calibration_rows, stream = X_all, None
+        if incremental:
+            stream = merge_chunk(
+                getattr(self, "_stream_sample", None),
+                getattr(self, "_stream_keys", None),
+                X_all,
+                random_state=[self._seed, self.n_iter_],
+            )
+            calibration_rows = stream[0]
+
         weights_before = snapshot(networks) if keep_weights else None
         max_epochs = 1 if incremental else self._max_epochs(X_train.shape[0], X_train.shape[1], batch_size)
         callbacks = fit_callbacks(
@@ -335,7 +351,7 @@ class BaseAutoencoder(
             max_epochs=max_epochs,
             X=X_user,
             y=y,
-            fitted_attributes=lambda losses: fitted_attributes(self, X_all, losses),
+            fitted_attributes=lambda losses: fitted_attributes(self, calibration_rows, losses),
         )
         # A user network may draw from torch's global RNG while training (dropout).
         rng = (
@@ -377,14 +393,7 @@ class BaseAutoencoder(
 
         networks.eval()
         if incremental:
-            # What fit computes after training needs the training rows: partial_fit's chunk
-            # (maybe one row) stands for them through an even sample of all the chunks so far.
-            self._stream_sample, self._stream_keys = merge_chunk(
-                getattr(self, "_stream_sample", None),
-                getattr(self, "_stream_keys", None),
-                X_all,
-                random_state=[self._seed, self.n_iter_],
-            )
+            self._stream_sample, self._stream_keys = stream
         else:
             self._forget_stream_sample()
         self.n_iter_ += len(history.losses)
@@ -395,7 +404,13 @@ class BaseAutoencoder(
                 self.validation_scores_ if continued else []
             ) + history.validation_scores
             self.best_validation_score_ = history.best_validation_score
-        self._after_fit(self._stream_sample if incremental else X_all)
+        self._note_training_rows(X_all, incremental)
+        # A fit's calibration stays until partial_fit's sample can stand for as many rows.
+        if not incremental or recalibrates(
+            calibration_rows.shape[0], getattr(self, "_n_calibration_rows", 0)
+        ):
+            self._after_fit(calibration_rows)
+            self._n_calibration_rows = calibration_rows.shape[0]
         if callbacks is not None:
             callbacks.on_fit_end()
         if history.interrupted:

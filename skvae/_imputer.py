@@ -359,21 +359,19 @@ class VAEImputer(VAETransformer):
         self : object
             The fitted imputer.
         """
-        # The indicator's columns are those missing in this X (partial_fit adds up its calls'),
-        # and the posterior draws start again.
-        self.__dict__.pop("indicator_", None)
-        self._n_draws = 0
         return super().fit(X)
 
-    def _after_fit(self, X):
-        super()._after_fit(X)
-        self.__dict__.setdefault("_n_draws", 0)
+    def _note_training_rows(self, X, incremental):
+        """The indicator's columns: those missing in fit's X, or in any partial_fit call's; and
+        the posterior draws start again with a new fit."""
+        if not incremental or not hasattr(self, "_n_draws"):
+            self._n_draws = 0
         if not self.add_indicator:
             self.indicator_ = None
             return
         # A column's first network input is NaN exactly where its cell is missing.
         missing = np.isnan(X[:, self._table.starts]).any(axis=0)
-        previous = getattr(self, "indicator_", None)
+        previous = getattr(self, "indicator_", None) if incremental else None
         if previous is not None:
             missing[previous.features_] = True
         self.indicator_ = fitted_indicator(missing[None, :])

@@ -68,6 +68,8 @@ ATTRIBUTES = {
     # seed out of their range would load, then fail in partial_fit.
     "_seed": (lambda v: _is_int(v) and 0 <= v < np.iinfo(np.int32).max, int),
     "_n_steps": (lambda v: _is_int(v) and v >= 0, int),
+    # How many rows the calibration after training read (see _stream_sample.recalibrates).
+    "_n_calibration_rows": (lambda v: _is_int(v) and v >= 0, int),
     # VAEImputer's: the columns its MissingIndicator marks (rebuilt in load), and the
     # posterior draws made so far (the next transform with sample_posterior draws anew).
     "indicator_": (_int_list_or_none, lambda v: v),

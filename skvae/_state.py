@@ -200,6 +200,10 @@ class PlainStateMixin:
         # no torch object, and a model fitted on a GPU loads without one. The
         # table's columns go as a dict, which skops trusts.
         state = get_state(self, super().__getstate__())
+        # partial_fit's sample of training rows stays in memory: a saved model holds no data.
+        state = {
+            name: value for name, value in state.items() if name not in ("_stream_sample", "_stream_keys")
+        }
         if isinstance(state.get("_table"), TableEncoder):
             state = {**state, "_table": state["_table"].to_dict()}
         return state

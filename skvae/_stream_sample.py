@@ -29,6 +29,13 @@ def sample_capacity(n_columns):
     return min(_MAX_SAMPLE_ROWS, max(_MIN_SAMPLE_ROWS, _SAMPLE_CELLS // max(n_columns, 1)))
 
 
+def recalibrates(n_sample_rows, n_calibration_rows):
+    """Whether partial_fit calibrates on its sample of ``n_sample_rows``: once it holds as many
+    rows as the calibration it would replace, or 1,000 (a fit on 10,000 rows followed by
+    partial_fit of a single row keeps the fit's calibration)."""
+    return n_sample_rows >= min(n_calibration_rows, _MIN_SAMPLE_ROWS)
+
+
 def merge_chunk(sample, keys, X, random_state):
     """The sample of all rows so far, ``sample`` (rows, or None) and its ``keys``, with the rows of X.
 
@@ -40,6 +47,7 @@ def merge_chunk(sample, keys, X, random_state):
     all_keys = np.concatenate([keys, new_keys])
     kept = np.sort(np.argsort(all_keys, kind="stable")[: sample_capacity(X.shape[1])])
     from_sample, from_X = kept[kept < len(keys)], kept[kept >= len(keys)] - len(keys)
-    stack = sp.vstack if sp.issparse(X) else np.concatenate
-    rows = stack([sample[from_sample], X[from_X]])
-    return (rows.tocsr() if sp.issparse(rows) else np.asarray(rows)), all_keys[kept]
+    parts = [sample[from_sample], X[from_X]]
+    if any(sp.issparse(part) for part in parts):  # chunks may come sparse and dense
+        return sp.vstack([sp.csr_matrix(part) for part in parts], format="csr"), all_keys[kept]
+    return np.concatenate(parts), all_keys[kept]

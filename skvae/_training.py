@@ -106,7 +106,7 @@ def train(
     are kept unless an epoch beats it.
     """
     history = TrainingHistory(best_validation_score=best_validation_score)
-    best_loss, epochs_without_improvement = math.inf, 0
+    best_loss, epochs_without_improvement, compared = math.inf, 0, False
     best_state = snapshot(module) if X_val is not None and math.isfinite(best_validation_score) else None
     tol, n_iter_no_change = stopping or (0.0, math.inf)
 
@@ -131,6 +131,7 @@ def train(
 
             # During warm-up the objective itself still changes: nothing to compare yet.
             if epoch >= first_epoch + warmup_epochs:
+                compared = True
                 if X_val is None:
                     improved = loss <= best_loss - tol
                     best_loss = min(best_loss, loss)
@@ -147,7 +148,7 @@ def train(
     except KeyboardInterrupt:
         history.interrupted = True
 
-    if best_state is not None:
+    if compared and best_state is not None:
         module.load_state_dict(best_state)
     elif history.validation_scores:
         # Training ended within the warm-up: the last epoch's weights stay, with their score.

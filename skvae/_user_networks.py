@@ -18,8 +18,9 @@ from torch import nn
 # The arguments skvae passes itself; network_params cannot set them.
 RESERVED_ARGUMENTS = ("n_features", "n_components", "input_shape")
 
-# torch's global RNG is the process's: one user network at a time draws from it.
-_GLOBAL_RNG_LOCK = threading.Lock()
+# torch's global RNG is the process's: one user network at a time draws from it. Re-entrant:
+# a callback may copy (rebuild) the estimator it is training.
+_GLOBAL_RNG_LOCK = threading.RLock()
 
 
 @contextmanager

@@ -1,11 +1,13 @@
 """scikit-learn's callbacks: a task per fit, a sub-task per epoch, stopping, scores and progress bars."""
 
+import copy
 import subprocess
 import sys
 import warnings
 
 import numpy as np
 import pytest
+import torch
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
@@ -17,6 +19,10 @@ from skvae import AutoencoderOutlierDetector, AutoencoderTransformer, VAEOutlier
 callback = pytest.importorskip("sklearn.callback", reason="scikit-learn < 1.9 has no callbacks")
 
 ESTIMATORS = [AutoencoderTransformer, VAETransformer, AutoencoderOutlierDetector, VAEOutlierDetector]
+
+
+def small_pair(n_features, n_components, input_shape):
+    return torch.nn.Linear(n_features, n_components), torch.nn.Linear(n_components, n_features)
 
 
 @pytest.fixture(scope="module")
@@ -192,3 +198,26 @@ def test_without_sklearn_callback_skvae_imports_and_fits():
         [sys.executable, "-W", "ignore", "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.split() == ["False", "2"]
+
+
+def test_the_epochs_model_of_a_partial_fit_is_calibrated_as_the_estimator_is(data):
+    X, _ = data
+    keep = KeepLastEpochModel()
+    detector = make(AutoencoderOutlierDetector).set_callbacks(keep)
+    detector.partial_fit(X[:-1]).partial_fit(X[-1:])  # a last chunk of one row
+    assert keep.last_epoch_model.offset_ == detector.offset_
+
+
+class CopyEachEpochModel(Recorder):
+    """Keeps a deep copy of each epoch's fitted_estimator, as a checkpointing callback would."""
+
+    def on_fit_task_end(self, estimator, context, *, fitted_estimator=None):
+        if context.task_name == "epoch":
+            self.copy = copy.deepcopy(fitted_estimator)
+
+
+def test_a_callback_may_copy_a_user_networks_model_while_it_trains(data):
+    X, _ = data
+    keep = CopyEachEpochModel()
+    fitted = make(AutoencoderTransformer, network=small_pair, max_iter=2).set_callbacks(keep).fit(X)
+    np.testing.assert_array_equal(keep.copy.transform(X), fitted.transform(X))

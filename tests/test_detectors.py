@@ -1,5 +1,7 @@
 """The outlier detectors follow IsolationForest's conventions."""
 
+import pickle
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -87,6 +89,19 @@ def test_partial_fit_sets_the_threshold_from_every_chunk_not_the_last_alone(dete
     assert np.mean(detector.predict(X) == -1) == pytest.approx(0.1, abs=0.03)
     # A fit starts afresh, with no sample of earlier chunks.
     assert not hasattr(detector.fit(X), "_stream_sample")
+
+
+@pytest.mark.parametrize("detector_class", DETECTORS)
+def test_a_fits_threshold_stays_until_partial_fit_has_seen_as_many_rows(detector_class, data):
+    X = np.vstack(data)
+    detector = fitted(detector_class, X, contamination=0.1)
+    offset = detector.offset_
+    detector.partial_fit(X[:1])
+    assert detector.offset_ == offset
+    restored = pickle.loads(pickle.dumps(detector))  # no training rows in a pickle
+    assert not hasattr(restored, "_stream_sample")
+    restored.partial_fit(X[:1])
+    assert restored.offset_ == offset
 
 
 @pytest.mark.parametrize("detector_class", DETECTORS)

@@ -144,6 +144,25 @@ def test_partial_fit_gives_an_imputer_whose_indicator_covers_every_call(add_indi
     assert list(imputer.get_feature_names_out()) == expected and out.shape[1] == len(expected)
 
 
+def test_partial_fit_indicates_every_column_missing_in_a_chunk_not_only_in_its_sample(monkeypatch):
+    monkeypatch.setattr("skvae._stream_sample._MIN_SAMPLE_ROWS", 5)
+    monkeypatch.setattr("skvae._stream_sample._MAX_SAMPLE_ROWS", 5)
+    X = low_rank()
+    X[::2, 0] = np.nan
+    X[399, 3] = np.nan  # one missing cell, in a row the sample of 5 rarely holds
+    imputer = make(add_indicator=True, max_iter=2).partial_fit(X)
+    assert list(imputer.indicator_.features_) == [0, 3]
+
+
+def test_a_refused_warm_start_leaves_the_fitted_imputer_as_it_was():
+    X = hide(low_rank())
+    imputer = make(add_indicator=True, warm_start=True, max_iter=2).fit(X)
+    expected = imputer.transform(X)
+    with pytest.raises(ValueError, match="features"):
+        imputer.fit(X[:, :3])
+    np.testing.assert_array_equal(imputer.transform(X), expected)
+
+
 def test_categorical_cells_are_imputed_from_the_numbers_that_decide_them():
     rng = np.random.RandomState(0)
     z = rng.normal(size=500)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from skvae._stream_sample import merge_chunk, sample_capacity
+from skvae._stream_sample import merge_chunk, recalibrates, sample_capacity
 
 
 def stream(chunks, seed=0):
@@ -53,3 +53,20 @@ def test_the_same_seed_draws_the_same_sample():
     other, _ = stream([X[:2500], X[2500:]], seed=1)
     np.testing.assert_array_equal(first, again)
     assert not np.array_equal(first, other)
+
+
+def test_sparse_and_dense_chunks_mix_in_one_sparse_sample():
+    X = sp.random(40, 4, density=0.3, format="csr", random_state=0)
+    sample, _ = stream([X[:20], X[20:].toarray()])
+    assert sp.issparse(sample)
+    np.testing.assert_array_equal(sample.toarray(), X.toarray())
+
+
+@pytest.mark.parametrize(
+    ("sample_rows", "calibration_rows", "expected"),
+    [(1, 0, True), (1, 10_000, False), (999, 10_000, False), (1000, 10_000, True), (50, 50, True)],
+)
+def test_partial_fit_recalibrates_once_its_sample_stands_for_as_many_rows(
+    sample_rows, calibration_rows, expected
+):
+    assert recalibrates(sample_rows, calibration_rows) is expected

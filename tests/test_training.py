@@ -150,3 +150,24 @@ def test_a_best_score_from_an_earlier_fit_keeps_its_weights_unless_an_epoch_beat
     assert history.best_validation_score == 1e30
     for name, value in module.state_dict().items():
         torch.testing.assert_close(value, start[name])
+
+
+def test_a_warm_start_still_in_the_warm_up_keeps_its_last_weights():
+    module, X, generator = setup()
+    optimizer = make_optimizer(list(module.parameters()), 1e-2, 0.0)
+    history = train(
+        module,
+        mse(module),
+        optimizer,
+        X,
+        max_epochs=3,
+        batch_size=16,
+        shuffle=False,
+        generator=generator,
+        X_val=X[:8],
+        validation_score=lambda rows: -mse(module)(rows),
+        warmup_epochs=10,
+        best_validation_score=1e30,  # an earlier fit's, which the warm-up cannot be compared with
+    )
+    assert history.best_validation_score == history.validation_scores[-1]
+    assert history.best_validation_score == pytest.approx(-mse(module)(X[:8]).item())
