@@ -440,8 +440,8 @@ class BaseAutoencoder(
 
     # -- using a fitted model ------------------------------------------------
 
-    def _map_rows(self, fn, X, allow_nan=False):
-        return map_rows(fn, X, self._device(), X.dtype, allow_nan=allow_nan)
+    def _map_rows(self, fn, X, allow_nan=False, chunk_rows=None):
+        return map_rows(fn, X, self._device(), X.dtype, chunk_rows=chunk_rows, allow_nan=allow_nan)
 
     def _column_means(self, fn, X):
         """Mean over the rows of X of ``fn``'s per-row outputs, in float64, leaving NaN (missing) out.

@@ -42,8 +42,14 @@ _N_STEPS = 100
 _LEARNING_RATE = 0.05
 # The encoder's code and the three best-fitting training codes.
 _N_STARTS = 4
-# Codes decoded at once when the anchors are tried against the rows.
-_CODES_AT_ONCE = 2**14
+# Cells (rows x features) decoded at once when the anchors are tried against the rows, and
+# rows explained at once (the search decodes _N_STARTS codes of each).
+_CELLS_AT_ONCE = 2**22
+
+
+def chunk_rows(n_features):
+    """How many rows to explain at once: the search's memory grows with rows x features."""
+    return max(64, min(8192, _CELLS_AT_ONCE // (_N_STARTS * max(n_features, 1))))
 
 
 def robust_surprise(surprise, start, anchors=None, *, prior=None):
@@ -106,7 +112,8 @@ def _robust_codes(surprise, start, anchors, prior):
         scale = anchors.std(dim=0).clamp(min=1e-2)
         # Each anchor against each row, a few anchors at a time: all at once would decode
         # n_anchors x n rows (gigabytes for a chunk of 8,192 rows of a few hundred features).
-        group = max(1, _CODES_AT_ONCE // start.shape[0])
+        width = surprise(start).shape[-1]
+        group = max(1, _CELLS_AT_ONCE // (start.shape[0] * width))
         anchor_loss = torch.cat(
             [
                 loss(anchors[first : first + group, None, :].expand(-1, start.shape[0], -1))

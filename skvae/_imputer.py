@@ -264,12 +264,14 @@ class VAEImputer(VAETransformer):
 
     def _as_nan(self, X):
         """X with every ``missing_values`` cell as NaN (a copy only when needed)."""
-        if sp.issparse(X):
+        if sp.issparse(X) or (
+            isinstance(X, pd.DataFrame) and any(isinstance(dtype, pd.SparseDtype) for dtype in X.dtypes)
+        ):
             # The first step of fit and transform: refused before any densifying.
             raise TypeError(
-                "VAEImputer does not accept sparse X: its output is X with every missing cell filled "
-                "in, a dense array as large as X.toarray(), so there is no memory to save. Pass "
-                "X.toarray(); the other skvae estimators accept sparse X."
+                "VAEImputer does not accept sparse X (nor pandas sparse columns): its output is X with every "
+                "missing cell filled in, a dense array as large as X.toarray(), so there is no memory to "
+                "save. Pass X.toarray() (or X.sparse.to_dense()); the other skvae estimators accept sparse X."
             )
         value = self.missing_values
         if _is_nan(value):

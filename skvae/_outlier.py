@@ -19,7 +19,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._base import MAX_ITER_OR_AUTO
 from ._column_statistics import evenly_spaced_rows
-from ._explanation import robust_surprise
+from ._explanation import chunk_rows, robust_surprise
 from ._residual_correction import code_terms, fit_correction
 
 # Training rows whose codes are kept as starting points of the robust re-encoding.
@@ -232,8 +232,10 @@ class _OutlierDetectorMixin(OutlierMixin):
         X = self._validate_X(X, reset=False)
         self._check_input_range(X)
         self._check_rows_observed(X)
-        terms = self._robust_terms if method == "robust" else self._feature_terms
-        contributions = self._map_rows(terms, X)
+        if method == "robust":
+            contributions = self._map_rows(self._robust_terms, X, chunk_rows=chunk_rows(X.shape[1]))
+        else:
+            contributions = self._map_rows(self._feature_terms, X)
         if index is None:
             return contributions
         return pd.DataFrame(contributions, index=index, columns=columns)

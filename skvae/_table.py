@@ -70,6 +70,9 @@ class TableEncoder:
             ensure_all_finite="allow-nan",
             reset=reset,
         )
+        if values.dtype not in (np.float32, np.float64):
+            # scikit-learn keeps the dtype of a DataFrame of pandas sparse columns (get_dummies(sparse=True)).
+            values = values.astype(np.float64)
         if not sp.issparse(values):
             return values
         standardized = self.standardize is True if reset else self.standardized

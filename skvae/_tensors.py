@@ -114,8 +114,10 @@ def chunk_rows_for(X, chunk_rows=_CHUNK_ROWS):
     """Rows per inference chunk: fewer for wide sparse X, whose chunks are densified."""
     if not sp.issparse(X):
         return chunk_rows
-    fitting = _SPARSE_CHUNK_CELLS // max(X.shape[1], 1) // _ROW_BLOCK * _ROW_BLOCK
-    return max(_ROW_BLOCK, min(chunk_rows, fitting))
+    fitting = _SPARSE_CHUNK_CELLS // max(X.shape[1], 1)
+    # A power of two, as the dense chunks are: a row's result may depend on its position in the
+    # chunk modulo a power of two (the VAE's variance pass takes its noise vectors in turn).
+    return max(_ROW_BLOCK, min(chunk_rows, 1 << (max(fitting, 1).bit_length() - 1)))
 
 
 def mean_over_rows(fn, X):
@@ -128,14 +130,15 @@ def mean_over_rows(fn, X):
     return total / X.shape[0]
 
 
-def map_rows(fn, X, device, dtype, chunk_rows=_CHUNK_ROWS, allow_nan=False):
+def map_rows(fn, X, device, dtype, chunk_rows=None, allow_nan=False):
     """Apply ``fn`` (tensor -> tensor of row results) to ``X`` in padded chunks.
 
     Returns a numpy array of ``dtype`` with one entry (or row) per row of X.
-    ``allow_nan`` lets ``fn`` mark results as missing with NaN. Sparse X is
-    densified one chunk at a time.
+    ``allow_nan`` lets ``fn`` mark results as missing with NaN. Chunks hold
+    ``chunk_rows`` rows (8,192 by default); sparse X is densified one chunk
+    at a time, in fewer rows when it is wide.
     """
-    chunk_rows = chunk_rows_for(X, chunk_rows)
+    chunk_rows = chunk_rows_for(X, chunk_rows or _CHUNK_ROWS)
     result = None
     with torch.inference_mode():
         for start in range(0, X.shape[0], chunk_rows):

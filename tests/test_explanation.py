@@ -155,3 +155,13 @@ def test_a_convolutional_network_explains_rows_as_it_scores_them(detector_class)
     ).fit(X)
     contributions = detector.feature_contributions(X[:10])
     assert contributions.shape == (10, 16) and np.all(np.isfinite(contributions))
+
+
+@pytest.mark.parametrize("detector_class", DETECTORS)
+def test_wide_rows_are_explained_a_few_at_a_time_with_the_same_result(detector_class, models, monkeypatch):
+    X, fitted = models
+    expected = fitted[detector_class].feature_contributions(X[:100])
+    monkeypatch.setattr("skvae._explanation._CELLS_AT_ONCE", 64 * 4 * X.shape[1])  # 64 rows, one anchor
+    np.testing.assert_allclose(
+        fitted[detector_class].feature_contributions(X[:100]), expected, rtol=1e-5, atol=1e-6
+    )
