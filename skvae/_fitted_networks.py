@@ -7,6 +7,7 @@ same networks whatever ``set_params`` has changed since; going on training
 networks; and a fit that fails forgets them all.
 """
 
+import copy
 import itertools
 from numbers import Integral
 
@@ -40,7 +41,7 @@ class FittedNetworksMixin:
             setattr(self, f"{name}_", module.to(device))
         # Pickle and save rebuild the networks from this record, not from the
         # parameters, which set_params may have changed since.
-        self._fitted_architecture = self._architecture()
+        self._fitted_architecture = copy.deepcopy(self._architecture())  # network_params may change in place
         self._optimizer = None
         try:
             check_user_networks(self, n_features)

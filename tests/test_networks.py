@@ -441,3 +441,11 @@ def test_a_decoder_of_buffers_only_is_used_where_the_encoder_is(digits):
 def test_networks_with_nothing_to_train_are_refused(digits):
     with pytest.raises(ValueError, match="no trainable parameter"):
         AutoencoderTransformer(network=fixed_pair, max_iter=2).fit(digits)
+
+
+def test_network_params_changed_in_place_after_fit_leave_the_fitted_model_as_it_was(digits):
+    params = {"width": 8}
+    model = AutoencoderTransformer(network=linear_pair, network_params=params, max_iter=2).fit(digits)
+    params["width"] = 3  # the same dict the estimator holds
+    restored = pickle.loads(pickle.dumps(model))
+    np.testing.assert_array_equal(restored.transform(digits), model.transform(digits))
