@@ -5,7 +5,6 @@ from numbers import Integral
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 import torch
 from sklearn.utils._available_if import available_if
 from sklearn.utils._param_validation import Interval, MissingValues, StrOptions
@@ -14,7 +13,7 @@ from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
 from ._base import MAX_ITER_OR_AUTO, BaseAutoencoder
 from ._cell_validation import hold_out_cells, prediction_error
-from ._column_kinds import polars_frame
+from ._missing_values import as_nan, fitted_indicator, missing_as_nan
 from ._table import TableEncoder
 from ._vae import _SCORE_SEED, VAETransformer
 
@@ -262,43 +261,8 @@ class VAEImputer(VAETransformer):
 
     # -- the table: missing_values as NaN, empty columns kept ------------------
 
-    def _as_nan(self, X):
-        """X with every ``missing_values`` cell as NaN (a copy only when needed)."""
-        if sp.issparse(X) or (
-            isinstance(X, pd.DataFrame) and any(isinstance(dtype, pd.SparseDtype) for dtype in X.dtypes)
-        ):
-            # The first step of fit and transform: refused before any densifying.
-            raise TypeError(
-                "VAEImputer does not accept sparse X (nor pandas sparse columns): its output is X with every "
-                "missing cell filled in, a dense array as large as X.toarray(), so there is no memory to "
-                "save. Pass X.toarray() (or X.sparse.to_dense()); the other skvae estimators accept sparse X."
-            )
-        value = self.missing_values
-        if _is_nan(value):
-            # The table reads NaN, None and pd.NA as missing already; an object array's pd.NA
-            # becomes NaN so that its numeric columns convert to floats.
-            if value is pd.NA and isinstance(X, np.ndarray) and X.dtype == object:
-                return np.where(pd.isna(X), np.nan, X)
-            return X
-        if polars_frame(X):
-            return _polars_as_null(X, value)
-        if isinstance(X, pd.DataFrame):
-            return X.mask(X.eq(value).fillna(False).astype(bool))
-        X = np.array(X)  # a copy: the user's X is never written to
-        if X.dtype.kind in "US":
-            X = X.astype(object)  # a text array would store NaN as the text "nan"
-        if isinstance(value, str) and X.dtype.kind in "biufc":
-            raise ValueError(
-                "'X' and 'missing_values' types are expected to be both numerical. Got "
-                f"X.dtype={X.dtype} and type(missing_values)={type(value)}."
-            )
-        if X.dtype.kind in "biu":
-            X = X.astype(np.float64)
-        X[np.equal(X, value)] = np.nan
-        return X
-
     def _validate_X(self, X, *, reset):
-        X = self._as_nan(X)
+        X = as_nan(X, self.missing_values)
         if reset:
             # Kept only once X is accepted, as in BaseAutoencoder._validate_X.
             table = TableEncoder(self.categorical_features, self._standardize(), allow_empty=True)
@@ -398,7 +362,7 @@ class VAEImputer(VAETransformer):
             the indicator's columns follow.
         """
         check_is_fitted(self)
-        X_nan = self._as_nan(X)
+        X_nan = as_nan(X, self.missing_values)
         coded, values = self._table.encode(self, X_nan, return_values=True)
         coded = self._hide_empty(coded)
         missing = np.isnan(values)
@@ -420,7 +384,7 @@ class VAEImputer(VAETransformer):
         table = self._table.to_table(self, filled[:, kept], as_frame=as_frame, columns=kept, index=index)
         if self.indicator_ is None:
             return table
-        indicator = self.indicator_.transform(_missing_as_nan(missing))
+        indicator = self.indicator_.transform(missing_as_nan(missing))
         if isinstance(table, pd.DataFrame):
             names = self.indicator_.get_feature_names_out(self._input_names())
             indicator = pd.DataFrame(indicator, columns=names, index=table.index)
@@ -525,41 +489,5 @@ class VAEImputer(VAETransformer):
     def __sklearn_tags__(self):
         tags = BaseAutoencoder.__sklearn_tags__(self)
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
-        tags.input_tags.sparse = False  # see _as_nan
+        tags.input_tags.sparse = False  # see _missing_values.as_nan
         return tags
-
-
-def _is_nan(value):
-    """Whether ``missing_values`` means the cells that are missing already: NaN or pandas' NA."""
-    return value is pd.NA or (isinstance(value, float) and math.isnan(value))
-
-
-def _polars_as_null(X, value):
-    """A polars frame with null wherever a column of a comparable type holds ``value``."""
-    import polars as pl  # X is a polars frame: polars is there
-
-    def comparable(dtype):
-        if isinstance(value, str):
-            return dtype in (pl.String, pl.Categorical) or isinstance(dtype, (pl.Categorical, pl.Enum))
-        return dtype.is_numeric()
-
-    names = [name for name, dtype in X.schema.items() if comparable(dtype)]
-    return X.with_columns(
-        pl.when(pl.col(name) == value).then(None).otherwise(pl.col(name)).alias(name) for name in names
-    )
-
-
-def fitted_indicator(missing):
-    """The MissingIndicator of a table whose cells are missing where ``missing`` is True.
-
-    skvae.save keeps the columns it marks, and rebuilds it from one row missing in those columns.
-    """
-    from sklearn.impute import MissingIndicator  # only when asked: it imports much of scikit-learn
-
-    indicator = MissingIndicator(error_on_new=False).set_output(transform="default")
-    return indicator.fit(_missing_as_nan(missing))
-
-
-def _missing_as_nan(missing):
-    """What MissingIndicator reads: NaN where a cell is missing."""
-    return np.where(missing, np.nan, 0.0)

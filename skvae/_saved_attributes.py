@@ -11,7 +11,8 @@ from numbers import Integral
 import numpy as np
 
 from ._autoencoder_detector import AutoencoderOutlierDetector
-from ._imputer import VAEImputer, fitted_indicator
+from ._imputer import VAEImputer
+from ._missing_values import fitted_indicator
 from ._residual_correction import n_code_terms
 
 

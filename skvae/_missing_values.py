@@ -1,0 +1,88 @@
+"""What marks a missing cell: a placeholder (``missing_values``) read as NaN, and the indicator
+of the cells that were missing.
+
+Every table skvae reads takes NaN (and None, pandas' NA, polars' null) as a missing
+cell; :class:`~skvae.VAEImputer` lets another value mark them, as scikit-learn's
+imputers do. ``as_nan`` turns that value into NaN in a NumPy array (a copy), a pandas
+frame or a polars frame, and refuses what cannot hold NaN without densifying.
+"""
+
+import math
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from ._column_kinds import polars_frame
+
+
+def as_nan(X, missing_values):
+    """X with every ``missing_values`` cell as NaN (a copy only when needed)."""
+    if sp.issparse(X) or (
+        isinstance(X, pd.DataFrame) and any(isinstance(dtype, pd.SparseDtype) for dtype in X.dtypes)
+    ):
+        # The first step of VAEImputer's fit and transform: refused before any densifying.
+        raise TypeError(
+            "VAEImputer does not accept sparse X (nor pandas sparse columns): its output is X with every "
+            "missing cell filled in, a dense array as large as X.toarray(), so there is no memory to "
+            "save. Pass X.toarray() (or X.sparse.to_dense()); the other skvae estimators accept sparse X."
+        )
+    value = missing_values
+    if _is_nan(value):
+        # The table reads NaN, None and pd.NA as missing already; an object array's pd.NA
+        # becomes NaN so that its numeric columns convert to floats.
+        if value is pd.NA and isinstance(X, np.ndarray) and X.dtype == object:
+            return np.where(pd.isna(X), np.nan, X)
+        return X
+    if polars_frame(X):
+        return _polars_as_null(X, value)
+    if isinstance(X, pd.DataFrame):
+        return X.mask(X.eq(value).fillna(False).astype(bool))
+    X = np.array(X)  # a copy: the user's X is never written to
+    if X.dtype.kind in "US":
+        X = X.astype(object)  # a text array would store NaN as the text "nan"
+    if isinstance(value, str) and X.dtype.kind in "biufc":
+        raise ValueError(
+            "'X' and 'missing_values' types are expected to be both numerical. Got "
+            f"X.dtype={X.dtype} and type(missing_values)={type(value)}."
+        )
+    if X.dtype.kind in "biu":
+        X = X.astype(np.float64)
+    X[np.equal(X, value)] = np.nan
+    return X
+
+
+def _is_nan(value):
+    """Whether ``missing_values`` means the cells that are missing already: NaN or pandas' NA."""
+    return value is pd.NA or (isinstance(value, float) and math.isnan(value))
+
+
+def _polars_as_null(X, value):
+    """A polars frame with null wherever a column of a comparable type holds ``value``."""
+    import polars as pl  # X is a polars frame: polars is there
+
+    def comparable(dtype):
+        if isinstance(value, str):
+            return dtype in (pl.String, pl.Categorical) or isinstance(dtype, (pl.Categorical, pl.Enum))
+        return dtype.is_numeric()
+
+    names = [name for name, dtype in X.schema.items() if comparable(dtype)]
+    return X.with_columns(
+        pl.when(pl.col(name) == value).then(None).otherwise(pl.col(name)).alias(name) for name in names
+    )
+
+
+def fitted_indicator(missing):
+    """The MissingIndicator of a table whose cells are missing where ``missing`` is True.
+
+    skvae.save keeps the columns it marks, and rebuilds it from one row missing in those columns.
+    """
+    from sklearn.impute import MissingIndicator  # only when asked: it imports much of scikit-learn
+
+    indicator = MissingIndicator(error_on_new=False).set_output(transform="default")
+    return indicator.fit(missing_as_nan(missing))
+
+
+def missing_as_nan(missing):
+    """What MissingIndicator reads: NaN where a cell is missing."""
+    return np.where(missing, np.nan, 0.0)

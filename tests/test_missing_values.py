@@ -1,0 +1,40 @@
+"""A placeholder marks missing cells, read as NaN; the indicator marks them (skvae._missing_values)."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+
+from skvae._missing_values import as_nan, fitted_indicator
+
+
+def test_a_placeholder_becomes_nan_in_a_copy_of_an_integer_array():
+    X = np.array([[1, -1], [2, 3]])
+    out = as_nan(X, -1)
+    assert out.dtype == np.float64 and np.isnan(out[0, 1]) and np.isfinite(out[1]).all()
+    assert X[0, 1] == -1  # the user's array is left as it was
+
+
+def test_a_text_array_becomes_objects_so_that_nan_is_not_the_text_nan():
+    out = as_nan(np.array([["a", "?"], ["b", "c"]]), "?")
+    assert out.dtype == object and out[0, 1] != out[0, 1]  # NaN
+
+
+def test_nan_and_pandas_na_need_no_copy_but_an_object_arrays_na_becomes_nan():
+    X = np.array([[1.0, np.nan]])
+    assert as_nan(X, np.nan) is X
+    out = as_nan(np.array([[1.0, pd.NA]], dtype=object), pd.NA)
+    assert np.isnan(float(out[0, 1]))
+
+
+@pytest.mark.parametrize(
+    "X", [sp.csr_matrix(np.eye(2)), pd.DataFrame({"a": [0.0, 1.0]}).astype(pd.SparseDtype(float, 0.0))]
+)
+def test_sparse_input_is_refused_before_it_is_densified(X):
+    with pytest.raises(TypeError, match="does not accept sparse X"):
+        as_nan(X, np.nan)
+
+
+def test_the_indicator_marks_the_columns_with_a_missing_cell():
+    indicator = fitted_indicator(np.array([[False, True, False], [False, False, True]]))
+    assert list(indicator.features_) == [1, 2]
