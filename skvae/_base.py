@@ -201,8 +201,11 @@ class BaseAutoencoder(
         self : object
             The fitted estimator.
         """
-        keep_weights = self.warm_start and hasattr(self, "encoder_")
-        return self._validate_and_fit(X, y, incremental=False, keep_weights=keep_weights)
+        return self._validate_and_fit(X, y, incremental=False, keep_weights=self._warm_starts())
+
+    def _warm_starts(self):
+        """Whether fit goes on from the fitted networks."""
+        return self.warm_start and hasattr(self, "encoder_")
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y=None):

@@ -6,6 +6,7 @@ from numbers import Integral
 import numpy as np
 import pandas as pd
 import torch
+from sklearn.base import _fit_context
 from sklearn.utils._available_if import available_if
 from sklearn.utils._param_validation import Interval, MissingValues, StrOptions
 from sklearn.utils._set_output import _get_output_config
@@ -309,6 +310,7 @@ class VAEImputer(VAETransformer):
     def _validation_score(self, X):
         return -prediction_error(self._encode, self._decode, self._layout(X.device), X)
 
+    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Train the VAE on the incomplete table X.
 
@@ -325,7 +327,8 @@ class VAEImputer(VAETransformer):
         self : object
             The fitted imputer.
         """
-        return super().fit(X)
+        # BaseAutoencoder.fit's body, not a call to it: warnings count the frames up to the caller.
+        return self._validate_and_fit(X, y, incremental=False, keep_weights=self._warm_starts())
 
     def _note_training_rows(self, X, incremental):
         """The indicator's columns: those missing in fit's X, or in any partial_fit call's; and

@@ -12,7 +12,7 @@ from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.model_selection import train_test_split
 from sklearn.utils._param_validation import InvalidParameterError
 
-from skvae import AutoencoderTransformer
+from skvae import AutoencoderTransformer, VAEImputer
 
 
 @pytest.fixture(scope="module")
@@ -103,9 +103,14 @@ def test_training_records_sklearn_attributes(X):
     assert not hasattr(ae, "validation_scores_")
 
 
-def test_max_iter_without_convergence_warns(X):
-    with pytest.warns(ConvergenceWarning, match="Maximum iterations"):
-        AutoencoderTransformer(max_iter=2, random_state=0).fit(X)
+def test_max_iter_without_convergence_warns_at_the_callers_line(X):
+    for estimator in (
+        AutoencoderTransformer(max_iter=2, random_state=0),
+        VAEImputer(max_iter=2, random_state=0),
+    ):
+        with pytest.warns(ConvergenceWarning, match="Maximum iterations") as caught:
+            estimator.fit(X)
+        assert caught[0].filename == __file__
 
 
 def test_training_stops_when_loss_stops_improving(X):
