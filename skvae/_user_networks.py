@@ -73,7 +73,15 @@ def build_user_networks(factory, network_params, *, n_features, n_components, in
             f"network={_name(factory)} must return (encoder, decoder), two torch modules (or one module with "
             f"encoder and decoder attributes), got {_describe(built)}."
         )
+    for module in built:
+        module.register_forward_pre_hook(_own_copy_of_inputs)
     return built
+
+
+def _own_copy_of_inputs(module, inputs):
+    """A user network's inputs, copied: the batch may share memory with the user's array (or a
+    read-only memory map), and the network may write into its input (``nn.ReLU(inplace=True)`` first)."""
+    return tuple(value.clone() if isinstance(value, torch.Tensor) else value for value in inputs)
 
 
 def check_output_shapes(encoder, decoder, *, n_features, n_components, variational, factory):

@@ -103,6 +103,14 @@ def failing_encoder(n_features, n_components, input_shape):
     return nn.Linear(n_features + 5, n_components), nn.Linear(n_components, n_features)
 
 
+def in_place_pair(n_features, n_components, input_shape):
+    """Networks that write into their inputs, as a first ``nn.ReLU(inplace=True)`` does."""
+    return (
+        nn.Sequential(nn.ReLU(inplace=True), nn.Linear(n_features, n_components)),
+        nn.Sequential(nn.ReLU(inplace=True), nn.Linear(n_components, n_features)),
+    )
+
+
 def not_modules(n_features, n_components, input_shape):
     return "encoder", "decoder"
 
@@ -449,3 +457,20 @@ def test_network_params_changed_in_place_after_fit_leave_the_fitted_model_as_it_
     params["width"] = 3  # the same dict the estimator holds
     restored = pickle.loads(pickle.dumps(model))
     np.testing.assert_array_equal(restored.transform(digits), model.transform(digits))
+
+
+def test_a_user_network_that_writes_into_its_inputs_leaves_the_users_arrays_as_they_were(digits):
+    # float32, unscaled and in order: the batches would be views of the user's array
+    X = digits[:256].astype(np.float32) - 8
+    X.flags.writeable = False
+    codes = np.linspace(-2, 2, 2 * len(X), dtype=np.float32).reshape(-1, 2)
+    codes.flags.writeable = False
+    X_before, codes_before = X.copy(), codes.copy()
+    model = AutoencoderTransformer(
+        network=in_place_pair, standardize=False, shuffle=False, max_iter=2, random_state=0
+    ).fit(X)
+    model.transform(X), model.inverse_transform(codes)
+    restored = pickle.loads(pickle.dumps(model))
+    restored.transform(X), restored.inverse_transform(codes)
+    np.testing.assert_array_equal(X, X_before)
+    np.testing.assert_array_equal(codes, codes_before)
