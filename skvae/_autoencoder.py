@@ -50,7 +50,8 @@ class AutoencoderTransformer(BaseAutoencoder):
         Strength of the L2 penalty on the weights, scaled as in MLPRegressor.
 
     batch_size : int or "auto", default="auto"
-        Rows per mini-batch; "auto" means ``min(200, n_samples)``.
+        Rows per mini-batch; "auto" means ``min(200, n_samples)``. A larger
+        int is clipped to ``n_samples``, with a warning (as in MLPRegressor).
 
     learning_rate_init : float, default=2e-3
         Adam's learning rate.

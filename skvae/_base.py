@@ -294,6 +294,13 @@ class BaseAutoencoder(
         self._check_training_rows(X)
         device = resolve_device(self.device)
         n_samples = X.shape[0]
+        if self.batch_size != "auto" and self.batch_size > n_samples:
+            warnings.warn(
+                f"Got batch_size={self.batch_size}, larger than the {n_samples} rows of X: it is clipped "
+                f"to {n_samples}.",
+                UserWarning,
+                stacklevel=5,  # _fit, _validate_and_fit, fit, _fit_context, the caller
+            )
         batch_size = min(200 if self.batch_size == "auto" else self.batch_size, n_samples)
 
         if keep_weights:

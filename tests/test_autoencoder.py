@@ -113,6 +113,17 @@ def test_max_iter_without_convergence_warns_at_the_callers_line(X):
         assert caught[0].filename == __file__
 
 
+def test_a_batch_size_larger_than_the_data_is_clipped_with_a_warning_as_in_mlp(X):
+    for train in ("fit", "partial_fit"):
+        ae = AutoencoderTransformer(batch_size=len(X) + 1, max_iter=3, tol=1e9, random_state=0)
+        with pytest.warns(UserWarning, match=f"batch_size={len(X) + 1}, larger than the {len(X)} rows") as w:
+            getattr(ae, train)(X)
+        assert w[0].filename == __file__
+        # one batch per epoch: the same training as batch_size=len(X)
+        same = AutoencoderTransformer(batch_size=len(X), max_iter=3, tol=1e9, random_state=0)
+        np.testing.assert_array_equal(ae.transform(X), getattr(same, train)(X).transform(X))
+
+
 def test_training_stops_when_loss_stops_improving(X):
     ae = AutoencoderTransformer(max_iter=500, tol=10.0, n_iter_no_change=2, random_state=0).fit(X)
     # MLP's rule: the first epoch improves on infinity, then stop after more
