@@ -211,8 +211,11 @@ class BaseAutoencoder(
     def partial_fit(self, X, y=None):
         """Train for one pass over the rows of X, keeping the optimizer's state.
 
-        The first call initialises the networks; later calls continue from
-        them, so that data can be streamed in chunks. What fit computes from
+        The first call initialises the networks and learns X's columns (the
+        categories of categorical columns, the centring and scale of
+        standardised ones); later calls continue from them, so that data can
+        be streamed in chunks: give the first call rows that stand for the
+        data. What fit computes from
         the training rows after training (a VAE's variances, a detector's
         ``offset_`` and scales) comes from an even sample of the rows of all
         the calls (up to 10,000 rows, held in memory: neither pickled nor
@@ -239,7 +242,7 @@ class BaseAutoencoder(
         # Autograd on, whatever the caller's mode: a fit inside torch.no_grad() still trains.
         with torch.inference_mode(False), torch.enable_grad():
             try:
-                coded = self._validate_X(X, reset=not keep_weights)
+                coded = self._validate_X(X, reset=not keep_weights, training=True)
                 self._fit(coded, X, y, incremental=incremental, keep_weights=keep_weights)
             except Exception:
                 # A new fit that fails leaves no model, rather than new columns beside the old
@@ -249,11 +252,11 @@ class BaseAutoencoder(
                 raise
         return self
 
-    def _validate_X(self, X, *, reset):
+    def _validate_X(self, X, *, reset, training=False):
         """Validate X and code it for the networks (see ``_table``): floats, NaN where missing.
 
         ``reset`` learns the columns anew (fit); otherwise X must have the
-        columns the estimator was fitted on.
+        columns the estimator was fitted on. ``training``: X is to train on.
         """
         if reset:
             # Kept only once X is accepted: a half-learnt table (fit raised) could not be pickled.

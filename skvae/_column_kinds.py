@@ -1,8 +1,10 @@
 """What kind each column of a table is, read from pandas, polars or NumPy input.
 
 A column is categorical when its dtype says so (pandas or polars
-``category``, string and object columns) or when the user names it in
-``categorical_features``; every other column is numeric.
+``category``, string columns, and object columns of anything but numbers) or
+when the user names it in ``categorical_features``; every other column is
+numeric. Dates, times and durations are neither: ``_table`` refuses them
+unless they are named categorical.
 """
 
 import sys
@@ -45,6 +47,36 @@ def is_categorical_dtype(dtype):
     return False
 
 
+# What pandas infers for an object column of numbers (and missing cells), which scikit-learn reads as floats.
+_NUMBERS = {"integer", "floating", "mixed-integer-float", "decimal", "boolean", "empty"}
+
+
+def is_categorical_column(X, j, dtype):
+    """Whether column j of a frame is categorical by its dtype; an object column by its values,
+    so that numbers held as objects (``df.astype(object)``, ``pd.concat`` of mixed frames) stay numbers."""
+    if dtype is object or dtype == np.dtype("O"):
+        return pd.api.types.infer_dtype(column_values(X, j), skipna=True) not in _NUMBERS
+    return is_categorical_dtype(dtype)
+
+
+def is_temporal_dtype(dtype):
+    """Dates, times, durations and periods: neither numbers nor categories unless named so."""
+    if isinstance(dtype, pd.PeriodDtype) or getattr(dtype, "kind", None) in ("m", "M"):
+        return True
+    polars = sys.modules.get("polars")
+    if polars is not None and isinstance(dtype, (polars.DataType, type)):
+        try:
+            return dtype.is_temporal()
+        except TypeError:
+            return False
+    return False
+
+
+def all_missing(column):
+    """Whether no cell of a column (NumPy, pandas or polars values) is observed."""
+    return bool(pd.isna(np.asarray(column, dtype=object)).all())
+
+
 def dtype_name(dtype):
     return "category" if isinstance(dtype, pd.CategoricalDtype) else str(dtype)
 
@@ -57,8 +89,10 @@ def find_categorical(X, categorical_features, n_features):
         dtypes = frame_dtypes(X)
         if dtypes is None:
             return np.zeros(n_features, dtype=bool)
-        return np.array([is_categorical_dtype(dtype) for dtype in dtypes], dtype=bool)
+        return np.array([is_categorical_column(X, j, dtype) for j, dtype in enumerate(dtypes)], dtype=bool)
     selection = np.asarray(categorical_features)
+    if selection.size == 0:  # [] reads as floats: no column named
+        return np.zeros(n_features, dtype=bool)
     if selection.dtype == bool:
         if selection.shape != (n_features,):
             raise ValueError(

@@ -1,6 +1,7 @@
 """Imputation of missing cells by a VAE trained on the incomplete table (MIWAE)."""
 
 import math
+import warnings
 from numbers import Integral
 
 import numpy as np
@@ -262,7 +263,7 @@ class VAEImputer(VAETransformer):
 
     # -- the table: missing_values as NaN, empty columns kept ------------------
 
-    def _validate_X(self, X, *, reset):
+    def _validate_X(self, X, *, reset, training=False):
         X = as_nan(X, self.missing_values)
         if reset:
             # Kept only once X is accepted, as in BaseAutoencoder._validate_X.
@@ -270,14 +271,25 @@ class VAEImputer(VAETransformer):
             coded = table.fit_encode(self, X)
             self._table = table
             return self._hide_empty(coded)
-        return self._hide_empty(self._table.encode(self, X))
+        return self._hide_empty(self._table.encode(self, X), training=training)
 
-    def _hide_empty(self, coded):
+    def _hide_empty(self, coded, training=False):
         """Columns never observed in fit are unknown to the networks: always missing to them."""
         if not self._table.empty:
             return coded
+        inputs = self._table.starts[self._table.empty]
+        learnt_late = ~np.isnan(coded[:, inputs]).all(axis=0)
+        if training and learnt_late.any():
+            warnings.warn(
+                f"Column(s) {self._table._names(self, np.asarray(self._table.empty)[learnt_late])} had no "
+                "observed value in the rows the imputer was first fitted on (the first partial_fit call): "
+                "it has no input for them, so their values here are not learnt, and transform passes them "
+                "through. Fit on rows that observe every column at least once.",
+                UserWarning,
+                stacklevel=6,  # _hide_empty, _validate_X, _validate_and_fit, partial_fit, _fit_context
+            )
         coded = np.array(coded, dtype=coded.dtype)
-        coded[:, self._table.starts[self._table.empty]] = np.nan
+        coded[:, inputs] = np.nan
         return coded
 
     def _standardize(self):
@@ -361,7 +373,8 @@ class VAEImputer(VAETransformer):
             X with every missing cell imputed. A float array for numeric
             data; with categorical columns, an object array of numbers and
             categories, or with ``set_output(transform="pandas")`` a
-            DataFrame with the dtypes X had in fit. With ``add_indicator``,
+            DataFrame: categorical columns as pandas ``category`` with
+            their fitted categories, numeric ones as floats. With ``add_indicator``,
             the indicator's columns follow.
         """
         check_is_fitted(self)

@@ -37,7 +37,7 @@ def as_nan(X, missing_values):
     if polars_frame(X):
         return _polars_as_null(X, value)
     if isinstance(X, pd.DataFrame):
-        return X.mask(X.eq(value).fillna(False).astype(bool))
+        return _frame_as_nan(X, value)
     X = np.array(X)  # a copy: the user's X is never written to
     if X.dtype.kind in "US":
         X = X.astype(object)  # a text array would store NaN as the text "nan"
@@ -50,6 +50,21 @@ def as_nan(X, missing_values):
         X = X.astype(np.float64)
     X[np.equal(X, value)] = np.nan
     return X
+
+
+def _frame_as_nan(X, value):
+    """A pandas frame with NaN wherever it holds ``value``, each column keeping its kind."""
+    hidden = X.eq(value).fillna(False).astype(bool)
+    masked = X.mask(hidden)
+    for j in range(X.shape[1]):
+        dtype = X.dtypes.iloc[j]
+        if isinstance(dtype, pd.CategoricalDtype) and value in dtype.categories:
+            # The placeholder is no category: it is never learnt, nor imputed.
+            masked.isetitem(j, masked.iloc[:, j].cat.remove_categories([value]))
+        elif pd.api.types.is_bool_dtype(dtype) and dtype != "boolean" and hidden.iloc[:, j].any():
+            # True and NaN would make an object column, read as categorical: numbers, as in fit.
+            masked.isetitem(j, masked.iloc[:, j].astype(np.float64))
+    return masked
 
 
 def _is_nan(value):

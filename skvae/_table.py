@@ -30,12 +30,14 @@ import torch
 from sklearn.utils.validation import _check_feature_names, _check_n_features, check_array, validate_data
 
 from ._column_kinds import (
+    all_missing,
     categories_of,
     column_values,
     dtype_name,
     find_categorical,
     frame_dtypes,
-    is_categorical_dtype,
+    is_categorical_column,
+    is_temporal_dtype,
     plain,
 )
 from ._column_layout import ColumnLayout
@@ -102,6 +104,7 @@ class TableEncoder:
             if n_features is None
             else find_categorical(X, self.categorical_features, n_features)
         )
+        _refuse_temporal(X, is_categorical)
         self.categorical = [int(j) for j in np.flatnonzero(is_categorical)]
         self.categories = []
         if self.categorical and sp.issparse(X):
@@ -182,6 +185,10 @@ class TableEncoder:
         With ``return_values``, also the table as floats before coding:
         numeric cells as they are, categories as their codes, NaN if missing.
         """
+        if hasattr(X, "shape") and len(X.shape) == 2 and X.shape[1] == self.n_columns:
+            is_categorical = np.zeros(self.n_columns, dtype=bool)
+            is_categorical[self.categorical] = True
+            _refuse_temporal(X, is_categorical)
         if not self.categorical:
             values = self._numeric_values(estimator, X, reset=False)
         elif sp.issparse(X):
@@ -206,13 +213,16 @@ class TableEncoder:
             )
         dtypes = frame_dtypes(X)
         if not reset and dtypes is not None and self.dtypes is not None:
-            self._check_kinds(estimator, dtypes)
+            self._check_kinds(estimator, X, dtypes)
         if reset:
             self.categories = []
         values = np.empty(X.shape, dtype=np.float64)
         categorical = set(self.categorical)
         for j in range(X.shape[1]):
             column = column_values(X, j)
+            if j not in categorical and not reset and all_missing(column):
+                values[:, j] = np.nan  # None and pd.NA too, whatever dtype they gave the column
+                continue
             if j not in categorical:
                 values[:, j] = check_array(
                     _as_floats_or_objects(column).reshape(-1, 1),
@@ -227,10 +237,16 @@ class TableEncoder:
             values[:, j] = self._category_codes(estimator, column, j, self.categories[position])
         return values
 
-    def _check_kinds(self, estimator, dtypes):
+    def _check_kinds(self, estimator, X, dtypes):
+        """Refuse a column whose dtype says the other kind; one with no observed cell says nothing
+        (a new row's missing cell, None or NaN, gives it an object or float dtype)."""
         for j, dtype in enumerate(dtypes):
             was_categorical = j in self.categorical
-            if is_categorical_dtype(dtype) != was_categorical and self.categorical_features == "from_dtype":
+            if (
+                is_categorical_column(X, j, dtype) != was_categorical
+                and self.categorical_features == "from_dtype"
+                and not all_missing(column_values(X, j))
+            ):
                 name = self._names(estimator, [j])[0]
                 raise ValueError(
                     f"Column {name!r} was {'categorical' if was_categorical else 'numeric'} "
@@ -304,7 +320,7 @@ class TableEncoder:
         """Floats per column (category codes for categorical columns) as the user's table.
 
         A float array when every column is numeric; otherwise a pandas
-        DataFrame with the dtypes X had in fit (``as_frame``; with ``index``,
+        DataFrame of floats and categories (``as_frame``; with ``index``,
         the rows' index) or an object array of numbers and category labels.
         ``columns`` picks some of the fitted columns (all by default).
         """
@@ -401,6 +417,22 @@ class TableEncoder:
         if not valid:
             raise ValueError("invalid column description")
         return table
+
+
+def _refuse_temporal(X, is_categorical):
+    """A ValueError for numeric columns of dates, times or durations (NaT is no number)."""
+    dtypes = frame_dtypes(X)
+    if dtypes is None:
+        dtypes = [getattr(X, "dtype", None)] * X.shape[1] if hasattr(X, "shape") and len(X.shape) == 2 else []
+    temporal = [j for j, dtype in enumerate(dtypes) if is_temporal_dtype(dtype) and not is_categorical[j]]
+    if temporal:
+        names = [str(name) for name in getattr(X, "columns", range(len(dtypes)))]
+        raise ValueError(
+            f"Column(s) {[names[j] for j in temporal]} of X hold dates, times or durations "
+            f"({dtype_name(dtypes[temporal[0]])}): skvae reads numbers and categories. Convert them to "
+            "numbers first (e.g. days since a reference date, the hour of the day), or name them in "
+            "categorical_features to read each value as a category."
+        )
 
 
 def _is_label(value):

@@ -300,7 +300,7 @@ class VAETransformer(BaseAutoencoder):
     def _check_input_range(self, X):
         if self.likelihood != "bernoulli":
             return
-        numeric = X[:, self._table.numeric] if self._table.categorical else X
+        numeric = X[:, self._table.numeric_positions] if self._table.categorical else X
         low, high = value_range(numeric)
         if low < 0 or high > 1:
             raise ValueError(
@@ -405,7 +405,9 @@ class VAETransformer(BaseAutoencoder):
             variance = self._column_means(self._squared_residuals, X)
             variance = variance[self._table.numeric_positions]
             if self.likelihood == "gaussian_shared":
-                variance = variance.mean()
+                # A column with no observed cell (an imputer keeps it) has no residual to count.
+                observed = ~np.isin(self._table.numeric, self._table.empty)
+                variance = variance[observed].mean() if observed.any() else variance.mean()
             floor = self.likelihood_.min_variance
             self.likelihood_.variance.copy_(torch.as_tensor(np.maximum(variance, floor)).reshape(-1))
         if isinstance(self.likelihood_, StudentTLikelihood):

@@ -255,6 +255,25 @@ def test_empty_columns_are_dropped_or_kept_as_zeros(keep_empty_features):
     assert np.isfinite(out).all()
 
 
+def test_a_column_never_observed_leaves_the_shared_variance_alone():
+    X = np.hstack([hide(low_rank(300)), np.full((300, 1), np.nan)])
+    imputer = make(max_iter=20).fit(X)
+    residuals = imputer._column_means(imputer._squared_residuals, imputer._validate_X(X, reset=False))
+    # the mean over the six observed columns: the empty one has no residual, not one of 0
+    assert imputer.likelihood_.variance.item() == pytest.approx(residuals[:6].mean(), rel=1e-5)
+
+
+def test_partial_fit_warns_that_a_column_the_first_call_never_observed_is_not_learnt():
+    X = low_rank(200)
+    first, later = X[:100].copy(), X[100:].copy()
+    first[:, 2] = np.nan
+    imputer = make(max_iter=1).partial_fit(first)
+    with pytest.warns(UserWarning, match=r"Column\(s\) \[2\] had no observed value .* not learnt") as caught:
+        imputer.partial_fit(later)
+    assert caught[0].filename == __file__
+    assert imputer.transform(later).shape == (100, 5)  # dropped, as in fit (keep_empty_features=False)
+
+
 def test_in_a_pipeline_with_pandas_output():
     X = pd.DataFrame(hide(low_rank()), columns=list("abcdef"))
     pipeline = make_pipeline(make(), StandardScaler()).set_output(transform="pandas")

@@ -230,7 +230,7 @@ CASES = [
         "fewer rows (10) than `batch_size` (64)",
         ("fit",),
         lambda tmp: BASE[:10],
-        Works(),
+        Works(warns="Got batch_size=64, larger than the 10 rows of X: it is clipped to 10."),
         params={"batch_size": 64},
     ),
     Case(
@@ -320,6 +320,29 @@ CASES = [
         ("fit",),
         lambda tmp: BASE.astype(object),
         Works(reference=lambda tmp: BASE, same_as="the float64 array"),
+    ),
+    Case(
+        "object-number-column",
+        "a DataFrame column of numbers with object dtype",
+        ("fit",),
+        lambda tmp: frame().astype({"b": object}),
+        Works(reference=lambda tmp: frame(), same_as="the float64 frame"),
+    ),
+    Case(
+        "all-missing-column-later",
+        "a column with no observed cell after fit, of another dtype (a row built from a dict with None)",
+        ("transform", "score_samples"),
+        lambda tmp: frame().assign(d=None),
+        Works(reference=lambda tmp: frame().assign(d=np.nan), same_as="that column as float NaN"),
+        fitted_on=frame,
+    ),
+    Case(
+        "dates",
+        "a column of dates",
+        ("fit", "transform", "score_samples"),
+        lambda tmp: frame().assign(d=pd.date_range("2020-01-01", periods=30)),
+        Raises(ValueError, "Column(s) ['d'] of X hold dates, times or durations (datetime64"),
+        fitted_on=frame,
     ),
     Case(
         "complex",

@@ -38,3 +38,16 @@ def test_sparse_input_is_refused_before_it_is_densified(X):
 def test_the_indicator_marks_the_columns_with_a_missing_cell():
     indicator = fitted_indicator(np.array([[False, True, False], [False, False, True]]))
     assert list(indicator.features_) == [1, 2]
+
+
+def test_a_placeholder_is_no_category_of_a_category_column():
+    frame = pd.DataFrame({"c": pd.Categorical(["x", "?", "y"]), "d": pd.Categorical(["u", "v", "u"])})
+    out = as_nan(frame, "?")
+    assert list(out["c"].cat.categories) == ["x", "y"] and out["c"].isna().tolist() == [False, True, False]
+    assert out["d"].dtype == frame["d"].dtype
+    assert list(frame["c"].cat.categories) == ["?", "x", "y"]  # the user's frame is left as it was
+
+
+def test_a_bool_column_with_a_placeholder_stays_a_column_of_numbers():
+    out = as_nan(pd.DataFrame({"f": [True, False, True]}), 0)
+    assert out["f"].dtype == np.float64 and out["f"].isna().tolist() == [False, True, False]

@@ -368,6 +368,55 @@ def test_bernoulli_refuses_standardisation():
         VAETransformer(likelihood="bernoulli", standardize=True).fit(np.random.RandomState(0).rand(20, 3))
 
 
+def test_bernoulli_needs_the_numeric_columns_in_0_1_whatever_the_column_order():
+    rng = np.random.RandomState(0)
+    frame = pd.DataFrame(
+        {"c": pd.Categorical(rng.choice(["x", "y", "z"], 50)), "v": rng.uniform(10, 100, 50)}
+    )
+    for columns in (["c", "v"], ["v", "c"]):
+        with pytest.raises(ValueError, match=r"needs X in \[0, 1\]"):
+            VAETransformer(likelihood="bernoulli", max_iter=1).fit(frame[columns])
+
+
+@pytest.mark.parametrize("estimator_class", ESTIMATORS)
+def test_a_new_rows_column_with_no_observed_cell_is_missing_whatever_dtype_pandas_gave_it(estimator_class):
+    frame = mixed_frame()
+    model = make(estimator_class, max_iter=2).fit(frame)
+    for new in (
+        pd.DataFrame([{"income": None, "score": 0.5, "band": "high"}]),  # an object column of None
+        pd.DataFrame({"income": [1e4], "score": [0.5], "band": [np.nan]}),  # a float column of NaN
+    ):
+        expected = new.astype(frame.dtypes.to_dict())
+        np.testing.assert_array_equal(model.transform(new), model.transform(expected))
+    with pytest.raises(ValueError, match="was numeric .* and is str now"):
+        model.transform(pd.DataFrame({"income": ["a"], "score": [0.5], "band": ["high"]}))
+
+
+def test_dates_and_durations_are_refused_unless_named_categorical():
+    frame = mixed_frame(20).assign(
+        when=pd.date_range("2020", periods=20), took=pd.timedelta_range(0, periods=20)
+    )
+    for X in (frame, frame[["score", "when"]], frame[["when"]].to_numpy()):
+        with pytest.raises(ValueError, match="hold dates, times or durations"):
+            make(AutoencoderTransformer).fit(X)
+    model = make(AutoencoderTransformer, max_iter=1).fit(
+        frame[["score", "income"]].set_axis(["a", "b"], axis=1)
+    )
+    with pytest.raises(ValueError, match=r"Column\(s\) \['b'\] of X hold dates"):
+        model.transform(frame[["score", "when"]].set_axis(["a", "b"], axis=1))
+    named = make(AutoencoderTransformer, max_iter=1, categorical_features=["band", "when", "took"]).fit(frame)
+    assert named.transform(frame).shape == (20, 2)
+
+
+def test_an_empty_list_of_categorical_features_names_no_column():
+    X = low_rank(30)
+    for none in ([], (), np.array([], dtype=int)):
+        assert (
+            make(AutoencoderTransformer, max_iter=1, categorical_features=none).fit(X)._table.categorical
+            == []
+        )
+
+
 def test_save_and_load_a_model_of_a_table(tmp_path):
     frame = mixed_frame()
     model = make(VAEOutlierDetector).fit(frame)
