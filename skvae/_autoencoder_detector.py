@@ -46,9 +46,11 @@ class AutoencoderOutlierDetector(_OutlierDetectorMixin, AutoencoderTransformer):
     Training is robust to anomalies among the training rows: each optimizer
     step leaves out the rows of its batch whose squared reconstruction error
     lies more than 3 robust standard deviations (1.4826 median absolute
-    deviations) above the batch's median, so that the autoencoder does not
-    learn to reconstruct the anomalies it is meant to find (a trimmed loss;
-    it holds while anomalies are a minority of the rows).
+    deviations; the mean absolute deviation where more than half the batch
+    shares one error, as duplicate rows do) above the batch's median, so that
+    the autoencoder does not learn to reconstruct the anomalies it is meant
+    to find (a trimmed loss; it holds while anomalies are a minority of the
+    rows).
 
     Parameters
     ----------

@@ -18,6 +18,19 @@ from torch import nn
 
 from ._architectures import check_network, check_user_networks
 
+# What fit learns besides the attributes ending in "_": a failed fit leaves none of it behind
+# (a stale _n_calibration_rows kept the next partial_fit from calibrating).
+_PRIVATE_FITTED = (
+    "_fitted_architecture",
+    "_seed",
+    "_n_steps",
+    "_n_calibration_rows",
+    "_anchor_codes",
+    "_residual_weights",
+    "_surprise_divisor",
+    "_n_draws",
+)
+
 
 class FittedNetworksMixin:
     """The fitted networks of :class:`~skvae._base.BaseAutoencoder`."""
@@ -82,7 +95,8 @@ class FittedNetworksMixin:
         """Remove the fitted attributes (but those in ``keep``)."""
         for name in [name for name in vars(self) if name.endswith("_") and name not in keep]:
             delattr(self, name)
-        vars(self).pop("_fitted_architecture", None)
+        for name in _PRIVATE_FITTED:
+            vars(self).pop(name, None)
         self._forget_stream_sample()
         self._optimizer = None
 

@@ -355,10 +355,17 @@ class VAETransformer(BaseAutoencoder):
 
     def _log_px(self, x, decoded, observed, training=False):
         """log p(x | decoded) over the observed cells, one value per row (and sample)."""
-        if self._table.is_identity and observed is None:
-            log_prob = self.likelihood_.training_log_prob if training else self.likelihood_.log_prob
+        if not self._table.is_identity:
+            return self._log_px_by_column(x, decoded, observed, training).sum(dim=-1)
+        log_prob = self.likelihood_.training_log_prob if training else self.likelihood_.log_prob
+        if observed is None:
             return log_prob(x, decoded)
-        return self._log_px_by_column(x, decoded, observed, training).sum(dim=-1)
+        # A complete row's score in the one arithmetic, whether or not another row of the
+        # call misses a cell (the sums round differently; a row on the offset_ flipped).
+        complete = observed.all(dim=-1)
+        return torch.where(
+            complete, log_prob(x, decoded), self._log_px_by_column(x, decoded, observed, training).sum(dim=-1)
+        )
 
     def transform(self, X, return_std=False):
         """Encode X as the mean of the posterior q(z|x).

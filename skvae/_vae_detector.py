@@ -59,17 +59,20 @@ class VAEOutlierDetector(_OutlierDetectorMixin, VAETransformer):
     Training is robust to anomalies among the training rows: each optimizer
     step leaves out the rows of its batch whose loss (the negative ELBO at
     the posterior mean) lies more than 3 robust standard deviations (1.4826
-    median absolute deviations) above the batch's median loss, so that the
-    model does not learn to explain the anomalies it is meant to find (a
-    trimmed loss; it holds while anomalies are a minority of the rows).
+    median absolute deviations; the mean absolute deviation where more than
+    half the batch shares one loss, as duplicate rows do) above the batch's
+    median loss, so that the model does not learn to explain the anomalies
+    it is meant to find (a trimmed loss; it holds while anomalies are a
+    minority of the rows).
 
     Parameters
     ----------
     n_components : int or "auto", default="auto"
         Number of latent variables. "auto" takes the square root of the
         number of inputs, rounded, between 2 and 12 (3 for 9 columns, 6 for
-        36, 12 from 133 on); with categorical columns, each category counts
-        as an input. ``n_components_`` holds the number used.
+        36, 12 from 133 on), and fewer than the inputs (1 for 1 or 2); with
+        categorical columns, each category counts as an input.
+        ``n_components_`` holds the number used.
 
     contamination : "auto" or float in (0, 0.5], default="auto"
         Share of outliers expected in the training data; sets ``offset_`` to
@@ -322,7 +325,9 @@ class VAEOutlierDetector(_OutlierDetectorMixin, VAETransformer):
     def _resolved_n_components(self, n_features):
         if self.n_components != "auto":
             return self.n_components
-        return min(_MAX_AUTO_COMPONENTS, max(_MIN_AUTO_COMPONENTS, round(math.sqrt(n_features))))
+        auto = min(_MAX_AUTO_COMPONENTS, max(_MIN_AUTO_COMPONENTS, round(math.sqrt(n_features))))
+        # Narrower than the rows: a code as wide as them fits every row, and explains nothing.
+        return max(1, min(auto, n_features - 1))
 
     def _loss(self, batch, generator, has_missing):
         if self.robust_threshold is not None:

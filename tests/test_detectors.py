@@ -242,13 +242,52 @@ def test_robust_fence_leaves_out_the_rows_far_above_the_median():
     assert detector._kept_rows(losses).tolist() == [True] * 6 + [False, False]
     # Equal losses (a spread of 0) keep every row.
     assert detector._kept_rows(torch.ones(5)).all()
+    # More than half at one loss (duplicate rows): the others are kept but for the far one.
+    duplicates = torch.tensor([0.5] * 5 + [0.9, 1.3, 20.0])
+    assert detector._kept_rows(duplicates).tolist() == [True] * 7 + [False]
+    assert detector._kept_rows(torch.tensor([0.1, 0.7])).all()  # a last batch of two rows
+
+
+@pytest.mark.parametrize("detector_class", DETECTORS)
+def test_a_majority_of_identical_training_rows_does_not_keep_the_others_from_being_learnt(detector_class):
+    rng = np.random.RandomState(0)
+    normal = rng.normal(size=(200, 2)) @ rng.normal(size=(2, 6))
+    anomalies = rng.normal(size=(20, 6)) * normal.std(axis=0)  # off the plane
+    X = np.vstack([np.zeros((300, 6)), normal, anomalies])  # 57% all-zero records
+    scores = detector_class(random_state=0).fit(X).score_samples(X[300:])
+    # with a spread of 0 every non-zero row was left out of training: ROC-AUC 0.66 and 0.59
+    assert roc_auc_score(np.r_[np.zeros(200), np.ones(20)], -scores) > 0.95
+
+
+@pytest.mark.parametrize("detector_class", DETECTORS)
+def test_partial_fit_after_a_failed_fit_calibrates_as_a_fresh_detector(detector_class, data):
+    inliers, _ = data
+    X = np.vstack([inliers] * 4)
+    detector = detector_class(max_iter=1, random_state=0).fit(X)
+    broken = X[:50].copy()
+    broken[0] = np.nan  # a row with nothing observed: fit refuses it
+    with pytest.raises(ValueError, match="no observed value"):
+        detector.fit(broken)
+    detector.partial_fit(X[:200])
+    fresh = detector_class(max_iter=1, random_state=0).partial_fit(X[:200])
+    assert detector.offset_ == fresh.offset_
+    np.testing.assert_array_equal(detector.feature_contributions(X[:5]), fresh.feature_contributions(X[:5]))
+
+
+def test_a_complete_rows_vae_score_does_not_depend_on_a_missing_cell_elsewhere_in_the_call(data):
+    inliers, _ = data
+    X = inliers.copy()
+    X[0, 1] = np.nan
+    detector = fitted(VAEOutlierDetector, X)
+    together, alone = detector.score_samples(X)[1:], detector.score_samples(X[1:])
+    np.testing.assert_array_equal(together, alone)
 
 
 def test_auto_n_components_is_the_square_root_of_the_inputs_between_2_and_12():
     detector = VAEOutlierDetector()
     assert detector.n_components == "auto"
-    sizes = [detector._resolved_n_components(n_inputs) for n_inputs in (1, 3, 9, 36, 132, 133, 1555)]
-    assert sizes == [2, 2, 3, 6, 11, 12, 12]
+    sizes = [detector._resolved_n_components(n_inputs) for n_inputs in (1, 2, 3, 9, 36, 132, 133, 1555)]
+    assert sizes == [1, 1, 2, 3, 6, 11, 12, 12]  # narrower than the rows: 1 for 1 or 2
 
 
 def test_auto_n_components_counts_each_category_as_an_input():

@@ -165,3 +165,30 @@ def test_wide_rows_are_explained_a_few_at_a_time_with_the_same_result(detector_c
     np.testing.assert_allclose(
         fitted[detector_class].feature_contributions(X[:100]), expected, rtol=1e-5, atol=1e-6
     )
+
+
+@pytest.mark.parametrize("detector_class", DETECTORS)
+def test_contributions_of_a_polars_frame_are_a_polars_frame_with_its_names(detector_class):
+    pl = pytest.importorskip("polars")
+    rng = np.random.RandomState(0)
+    frame = pl.DataFrame(rng.normal(size=(100, 4)), schema=["a", "b", "c", "d"], orient="row")
+    detector = detector_class(max_iter=2, random_state=0).fit(frame)
+    contributions = detector.feature_contributions(frame[:5])
+    assert isinstance(contributions, pl.DataFrame) and contributions.columns == ["a", "b", "c", "d"]
+    np.testing.assert_array_equal(
+        contributions.to_numpy(), detector.feature_contributions(frame[:5].to_numpy())
+    )
+
+
+def test_an_intact_categorical_column_is_not_named_before_a_broken_number():
+    rng = np.random.RandomState(0)
+    z = rng.normal(size=(600, 2))
+    columns = [f"n{i}" for i in range(6)]
+    table = pd.DataFrame(z @ rng.normal(size=(2, 6)) + 0.1 * rng.normal(size=(600, 6)), columns=columns)
+    table["cat"] = pd.Categorical(rng.choice([f"c{i}" for i in range(20)], 600))  # independent of the rest
+    detector = VAEOutlierDetector(random_state=0).fit(table)
+    terms = detector.feature_contributions(table.iloc[:200])
+    # in units of their mean on the training rows, as the numeric columns: -0.5 on a typical row
+    # (the cross-entropy of 20 even categories, -log 20 / 2 = -1.5, named it in 96% of rows)
+    assert terms["cat"].median() == pytest.approx(-0.5, abs=0.1)
+    assert (terms.to_numpy().argmin(axis=1) == 6).mean() < 0.5
