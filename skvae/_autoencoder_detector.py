@@ -2,6 +2,7 @@
 
 import numpy as np
 import torch
+from sklearn.utils.validation import check_is_fitted
 
 from ._autoencoder import AutoencoderTransformer
 from ._outlier import _OutlierDetectorMixin
@@ -312,6 +313,36 @@ class AutoencoderOutlierDetector(_OutlierDetectorMixin, AutoencoderTransformer):
         # columns: a score does not shrink merely because it sums fewer terms.
         n_observed = observed.sum(dim=1, dtype=terms.dtype)
         return terms.sum(dim=1) * (terms.shape[1] / n_observed)
+
+    def score(self, X, y=None):
+        """Minus the mean reconstruction error per row, as :meth:`AutoencoderTransformer.score`.
+
+        Not the mean of :meth:`score_samples`: those are in units of the
+        model's own training errors, so every model scores
+        ``-n_features_in_`` on its training rows, and one barely trained
+        scores as well on new rows as one trained well. The raw error lets
+        model selection (``GridSearchCV``, ``cross_val_score``) prefer the
+        model that reconstructs held-out rows best.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Data to score.
+
+        y : Ignored
+            Not used, present for API consistency by convention.
+
+        Returns
+        -------
+        score : float
+            Minus the mean squared error (with categorical columns, plus
+            their cross-entropy) of a row's observed cells.
+        """
+        check_is_fitted(self)
+        X = self._validate_X(X, reset=False)
+        self._check_rows_observed(X)
+        errors = self._map_rows(lambda rows: AutoencoderTransformer._score_rows(self, rows), X)
+        return float(np.mean(errors, dtype=np.float64))
 
     def _code_prior(self, anchors):
         """For feature_contributions(method="robust"): a Gaussian fitted to the training codes."""

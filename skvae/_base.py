@@ -6,7 +6,6 @@ Subclasses say what the networks are and what loss and score they have.
 """
 
 import math
-import warnings
 from contextlib import nullcontext
 from numbers import Integral, Real
 
@@ -27,6 +26,7 @@ from ._table import TableEncoder
 from ._tensors import as_rows, check_code_array, map_rows, mean_over_rows, resolve_device
 from ._training import TrainingDiverged, epochs_for_steps, make_optimizer, snapshot, train
 from ._user_networks import seeded_global_rng
+from ._warnings import warn
 
 # The constraint of max_iter in the estimators that accept "auto" (see _max_epochs).
 MAX_ITER_OR_AUTO = [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")]
@@ -298,11 +298,9 @@ class BaseAutoencoder(
         device = resolve_device(self.device)
         n_samples = X.shape[0]
         if self.batch_size != "auto" and self.batch_size > n_samples:
-            warnings.warn(
+            warn(
                 f"Got batch_size={self.batch_size}, larger than the {n_samples} rows of X: it is clipped "
                 f"to {n_samples}.",
-                UserWarning,
-                stacklevel=5,  # _fit, _validate_and_fit, fit, _fit_context, the caller
             )
         batch_size = min(200 if self.batch_size == "auto" else self.batch_size, n_samples)
 
@@ -427,18 +425,15 @@ class BaseAutoencoder(
         if callbacks is not None:
             callbacks.on_fit_end()
         if history.interrupted:
-            warnings.warn(
+            warn(
                 f"Training was interrupted (KeyboardInterrupt) after {len(history.losses)} complete "
                 f"epochs; {type(self).__name__} keeps the weights trained so far"
                 + (" (the best on the validation set)." if X_val is not None else "."),
-                UserWarning,
-                stacklevel=5,  # _fit, _validate_and_fit, fit, _fit_context, the caller
             )
         elif not incremental and not history.converged and not history.stopped:
-            warnings.warn(
+            warn(
                 f"Maximum iterations ({max_epochs}) reached and the optimization hasn't converged yet.",
                 ConvergenceWarning,
-                stacklevel=5,  # _fit, _validate_and_fit, fit, _fit_context, the caller
             )
 
     def _split_validation(self, X):

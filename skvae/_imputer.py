@@ -1,13 +1,11 @@
 """Imputation of missing cells by a VAE trained on the incomplete table (MIWAE)."""
 
 import math
-import warnings
 from numbers import Integral
 
 import numpy as np
 import pandas as pd
 import torch
-from sklearn.base import _fit_context
 from sklearn.utils._available_if import available_if
 from sklearn.utils._param_validation import Interval, MissingValues, StrOptions
 from sklearn.utils._set_output import _get_output_config
@@ -18,6 +16,7 @@ from ._cell_validation import hold_out_cells, prediction_error
 from ._missing_values import as_nan, fitted_indicator, missing_as_nan
 from ._table import TableEncoder
 from ._vae import _SCORE_SEED, VAETransformer
+from ._warnings import warn
 
 # Optimizer steps that max_iter="auto" trains for: 50 epochs of 10,000 rows, where the
 # error on Adult (HI-VAE masks) was that of 100 epochs in half the time, and many epochs
@@ -280,13 +279,11 @@ class VAEImputer(VAETransformer):
         inputs = self._table.starts[self._table.empty]
         learnt_late = ~np.isnan(coded[:, inputs]).all(axis=0)
         if training and learnt_late.any():
-            warnings.warn(
+            warn(
                 f"Column(s) {self._table._names(self, np.asarray(self._table.empty)[learnt_late])} had no "
                 "observed value in the rows the imputer was first fitted on (the first partial_fit call): "
                 "it has no input for them, so their values here are not learnt, and transform passes them "
                 "through. Fit on rows that observe every column at least once.",
-                UserWarning,
-                stacklevel=6,  # _hide_empty, _validate_X, _validate_and_fit, partial_fit, _fit_context
             )
         coded = np.array(coded, dtype=coded.dtype)
         coded[:, inputs] = np.nan
@@ -322,7 +319,6 @@ class VAEImputer(VAETransformer):
     def _validation_score(self, X):
         return -prediction_error(self._encode, self._decode, self._layout(X.device), X)
 
-    @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
         """Train the VAE on the incomplete table X.
 
@@ -339,8 +335,7 @@ class VAEImputer(VAETransformer):
         self : object
             The fitted imputer.
         """
-        # BaseAutoencoder.fit's body, not a call to it: warnings count the frames up to the caller.
-        return self._validate_and_fit(X, y, incremental=False, keep_weights=self._warm_starts())
+        return super().fit(X)
 
     def _note_training_rows(self, X, incremental):
         """The indicator's columns: those missing in fit's X, or in any partial_fit call's; and

@@ -17,7 +17,6 @@ store too (see ``_state``), less the optimizer.
 import json
 import os
 import secrets
-import warnings
 import zipfile
 import zlib
 
@@ -35,6 +34,7 @@ from ._state import STATE_KEY, STATE_VERSION, InvalidState, expected_tensors
 from ._table import TableEncoder
 from ._vae import VAETransformer
 from ._vae_detector import VAEOutlierDetector
+from ._warnings import warn
 
 _FORMAT = "skvae"
 _FORMAT_VERSION = 1
@@ -216,11 +216,9 @@ def _warn_on_version_mismatch(saved, path):
     if differ:
         then = ", ".join(f"{name} {saved.get(name, 'unknown')}" for name in differ)
         now = ", ".join(f"{name} {version}" for name, version in differ.items())
-        warnings.warn(
+        warn(
             f"{path} was saved with {then} and is loaded with {now}; "
-            "check that the model still gives the outputs you expect.",
-            UserWarning,
-            stacklevel=3,
+            "check that the model still gives the outputs you expect."
         )
 
 

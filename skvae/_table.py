@@ -21,8 +21,6 @@ The fitted state is plain data (lists, strings and float arrays), so that it
 can be saved as JSON.
 """
 
-import warnings
-
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
@@ -42,6 +40,7 @@ from ._column_kinds import (
 )
 from ._column_layout import ColumnLayout
 from ._column_statistics import column_statistics
+from ._warnings import warn
 
 
 class TableEncoder:
@@ -216,8 +215,10 @@ class TableEncoder:
             self._check_kinds(estimator, X, dtypes)
         if reset:
             self.categories = []
-        values = np.empty(X.shape, dtype=np.float64)
         categorical = set(self.categorical)
+        # A frame of float32 numbers (and categories) is coded, and transformed, in float32.
+        numeric_dtypes = {str(dtype) for j, dtype in enumerate(dtypes or []) if j not in categorical}
+        values = np.empty(X.shape, dtype=np.float32 if numeric_dtypes == {"float32"} else np.float64)
         for j in range(X.shape[1]):
             column = column_values(X, j)
             if j not in categorical and not reset and all_missing(column):
@@ -260,12 +261,11 @@ class TableEncoder:
         codes = pd.Index(categories, dtype=object).get_indexer(series.where(~missing)).astype(np.float64)
         unknown = (codes < 0) & ~missing
         if unknown.any():
-            seen = sorted({str(value) for value in series[unknown]})[:5]
-            warnings.warn(
-                f"Column {self._names(estimator, [j])[0]!r} has categories not seen in fit ({', '.join(seen)}"
-                f"{', ...' if unknown.sum() > 5 else ''}): those cells are treated as missing.",
-                UserWarning,
-                stacklevel=5,
+            distinct = {str(value) for value in series[unknown]}
+            warn(
+                f"Column {self._names(estimator, [j])[0]!r} has categories not seen in fit "
+                f"({', '.join(sorted(distinct)[:5])}{', ...' if len(distinct) > 5 else ''}): those cells are "
+                "treated as missing."
             )
         codes[codes < 0] = np.nan
         return codes

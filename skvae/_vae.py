@@ -387,11 +387,11 @@ class VAETransformer(BaseAutoencoder):
         X_std : ndarray of shape (n_samples, n_components)
             The posterior standard deviation; only with ``return_std=True``.
         """
-        mean = super().transform(X)
         if not return_std:
-            return mean
-        X = self._validate_X(X, reset=False)
-        return mean, self._map_rows(self._posterior_std, X)
+            return super().transform(X)
+        check_is_fitted(self)
+        X = self._validate_X(X, reset=False)  # once: its warnings too
+        return self._map_rows(self._encode, X), self._map_rows(self._posterior_std, X)
 
     def _decode(self, Z):
         return self._means(self.decoder_(Z))

@@ -299,3 +299,19 @@ def test_auto_n_components_counts_each_category_as_an_input():
     assert detector.transform(table).shape == (120, 3)
     assert len(detector.get_feature_names_out()) == 3
     assert detector.get_params()["n_components"] == "auto"  # the parameter is left as given
+
+
+def test_the_autoencoder_detectors_score_prefers_the_model_that_reconstructs_held_out_rows(data):
+    inliers, _ = data
+    train, held_out = inliers[:200], inliers[200:]
+    barely, well = (
+        AutoencoderOutlierDetector(n_components=2, max_iter=max_iter, random_state=0).fit(train)
+        for max_iter in (1, 100)
+    )
+    # score_samples are in units of each model's own training error: alike on its training rows
+    assert barely.score_samples(train).mean() == pytest.approx(well.score_samples(train).mean())
+    assert well.score(held_out) > barely.score(held_out)
+    reconstruction = well.inverse_transform(well.transform(held_out))
+    assert well.score(held_out) == pytest.approx(
+        -np.square(reconstruction - held_out).sum(axis=1).mean(), rel=1e-5
+    )

@@ -392,6 +392,34 @@ def test_a_new_rows_column_with_no_observed_cell_is_missing_whatever_dtype_panda
         model.transform(pd.DataFrame({"income": ["a"], "score": [0.5], "band": ["high"]}))
 
 
+def test_an_unseen_category_warns_once_at_the_callers_line_in_every_method():
+    from skvae import VAEImputer
+
+    frame = mixed_frame()
+    new = frame.iloc[:8].assign(band=["mid", "top"] * 4)
+    vae = make(VAETransformer, max_iter=1).fit(frame)
+    imputer = VAEImputer(max_iter=1, n_importance_samples=4, random_state=0).set_output(transform="pandas")
+    imputer.fit(frame)
+    calls = [
+        lambda: vae.transform(new),
+        lambda: vae.transform(new, return_std=True),
+        lambda: vae.score_samples(new),
+        lambda: imputer.transform(new),  # through scikit-learn's set_output wrapper
+    ]
+    for call in calls:
+        with pytest.warns(UserWarning, match=r"categories not seen in fit \(mid, top\): those") as caught:
+            call()
+        assert len(caught) == 1 and caught[0].filename == __file__
+
+
+@pytest.mark.parametrize("estimator_class", ESTIMATORS)
+def test_a_float32_table_with_categories_keeps_float32_as_a_float32_array_does(estimator_class):
+    frame = mixed_frame().astype({"income": np.float32, "score": np.float32})
+    model = make(estimator_class, max_iter=1).fit(frame)
+    assert model.transform(frame).dtype == np.float32
+    assert model.score_samples(frame).dtype == np.float32
+
+
 def test_dates_and_durations_are_refused_unless_named_categorical():
     frame = mixed_frame(20).assign(
         when=pd.date_range("2020", periods=20), took=pd.timedelta_range(0, periods=20)
