@@ -72,6 +72,22 @@ def is_temporal_dtype(dtype):
     return False
 
 
+def refuse_temporal(X, is_categorical):
+    """A ValueError for numeric columns of dates, times or durations (NaT is no number)."""
+    dtypes = frame_dtypes(X)
+    if dtypes is None:
+        dtypes = [getattr(X, "dtype", None)] * X.shape[1] if hasattr(X, "shape") and len(X.shape) == 2 else []
+    temporal = [j for j, dtype in enumerate(dtypes) if is_temporal_dtype(dtype) and not is_categorical[j]]
+    if temporal:
+        names = [str(name) for name in getattr(X, "columns", range(len(dtypes)))]
+        raise ValueError(
+            f"Column(s) {[names[j] for j in temporal]} of X hold dates, times or durations "
+            f"({dtype_name(dtypes[temporal[0]])}): skvae reads numbers and categories. Convert them to "
+            "numbers first (e.g. days since a reference date, the hour of the day), or name them in "
+            "categorical_features to read each value as a category."
+        )
+
+
 def all_missing(column):
     """Whether no cell of a column (NumPy, pandas or polars values) is observed."""
     return bool(pd.isna(np.asarray(column, dtype=object)).all())

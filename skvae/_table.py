@@ -35,8 +35,8 @@ from ._column_kinds import (
     find_categorical,
     frame_dtypes,
     is_categorical_column,
-    is_temporal_dtype,
     plain,
+    refuse_temporal,
 )
 from ._column_layout import ColumnLayout
 from ._column_statistics import column_statistics
@@ -103,7 +103,7 @@ class TableEncoder:
             if n_features is None
             else find_categorical(X, self.categorical_features, n_features)
         )
-        _refuse_temporal(X, is_categorical)
+        refuse_temporal(X, is_categorical)
         self.categorical = [int(j) for j in np.flatnonzero(is_categorical)]
         self.categories = []
         if self.categorical and sp.issparse(X):
@@ -187,7 +187,7 @@ class TableEncoder:
         if hasattr(X, "shape") and len(X.shape) == 2 and X.shape[1] == self.n_columns:
             is_categorical = np.zeros(self.n_columns, dtype=bool)
             is_categorical[self.categorical] = True
-            _refuse_temporal(X, is_categorical)
+            refuse_temporal(X, is_categorical)
         if not self.categorical:
             values = self._numeric_values(estimator, X, reset=False)
         elif sp.issparse(X):
@@ -417,22 +417,6 @@ class TableEncoder:
         if not valid:
             raise ValueError("invalid column description")
         return table
-
-
-def _refuse_temporal(X, is_categorical):
-    """A ValueError for numeric columns of dates, times or durations (NaT is no number)."""
-    dtypes = frame_dtypes(X)
-    if dtypes is None:
-        dtypes = [getattr(X, "dtype", None)] * X.shape[1] if hasattr(X, "shape") and len(X.shape) == 2 else []
-    temporal = [j for j, dtype in enumerate(dtypes) if is_temporal_dtype(dtype) and not is_categorical[j]]
-    if temporal:
-        names = [str(name) for name in getattr(X, "columns", range(len(dtypes)))]
-        raise ValueError(
-            f"Column(s) {[names[j] for j in temporal]} of X hold dates, times or durations "
-            f"({dtype_name(dtypes[temporal[0]])}): skvae reads numbers and categories. Convert them to "
-            "numbers first (e.g. days since a reference date, the hour of the day), or name them in "
-            "categorical_features to read each value as a category."
-        )
 
 
 def _is_label(value):

@@ -13,21 +13,13 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._architectures import make_encoder_decoder
 from ._base import BaseAutoencoder
-from ._column_statistics import evenly_spaced_rows, value_range
-from ._likelihoods import StudentTLikelihood, make_likelihood
+from ._column_statistics import value_range
+from ._likelihood_calibration import calibrate_likelihood
+from ._likelihoods import make_likelihood
 
 # Fixed seed of the importance samples used by score_samples: a fitted model
 # must give the same score to the same row on every call.
 _SCORE_SEED = 0
-# EM steps that fit a Student-t's scales after training, from the running ones. After 20,
-# most scales are within 0.05% of where 200 steps take them; a column that almost every
-# row reconstructs exactly (binary ones of InternetAds and campaign) keeps shrinking
-# slowly, with no effect on the ranking (ROC-AUC within 0.001).
-_EM_STEPS = 20
-# ... on the squared residuals of at most this many cells (16 MB of float32): over 2,000
-# rows up to 2,000 columns. With 2**25 cells, the EM took 3.9 of an 11 CPU s fit of
-# 7,000 x 2,000.
-_EM_CELLS = 2**22
 # Upper bound on the elements of one (samples x rows x width) block.
 _BLOCK_ELEMENTS = 2**23
 
@@ -406,58 +398,7 @@ class VAETransformer(BaseAutoencoder):
         return layout.categorical_probabilities(means)
 
     def _after_fit(self, X):
-        if self.likelihood != "bernoulli":
-            # The variance that maximises the ELBO on all the training rows,
-            # rather than the running average of the batches'.
-            variance = self._column_means(self._squared_residuals, X)
-            variance = variance[self._table.numeric_positions]
-            if self.likelihood == "gaussian_shared":
-                # A column with no observed cell (an imputer keeps it) has no residual to count.
-                observed = ~np.isin(self._table.numeric, self._table.empty)
-                variance = variance[observed].mean() if observed.any() else variance.mean()
-            floor = self.likelihood_.min_variance
-            self.likelihood_.variance.copy_(torch.as_tensor(np.maximum(variance, floor)).reshape(-1))
-        if isinstance(self.likelihood_, StudentTLikelihood):
-            self._fit_student_t_scale(X)
-
-    def _fit_student_t_scale(self, X):
-        """The Student-t's maximum-likelihood scales on the training rows: EM from the running ones.
-
-        The squared residuals are computed once and held in memory (of at most
-        ``_EM_CELLS`` cells: evenly spaced rows beyond), so that each EM step
-        costs no pass through the networks.
-        """
-        numeric = self._table.numeric_positions
-        if len(numeric) == 0:
-            return  # an all-categorical table: no scale to fit
-        rows = evenly_spaced_rows(X.shape[0], max(1, _EM_CELLS // len(numeric)))
-        squares = self._map_rows(self._squared_residuals, X[rows], allow_nan=True)[:, numeric]
-        squares = torch.from_numpy(squares).to(self.likelihood_.scale)
-        # Missing cells weigh nothing.
-        missing = torch.isnan(squares)
-        observed = ~missing if missing.any() else None
-        squares = squares.nan_to_num(0.0)
-        for _ in range(_EM_STEPS):
-            self.likelihood_.em_step(squares, observed)
-
-    def _squared_residuals(self, X):
-        """(x - decoded)^2 at one posterior draw per row, NaN where missing; (n, width).
-
-        Averaged over rows, E_q[(x - decoded)^2]: what the ELBO's optimal
-        variance needs. The draws are the balanced noise vectors (see
-        ``_balanced_noise``) taken in turn, row after row, so that every row
-        sees each latent dimension's spread exactly once (entries +-1) and
-        the cross terms cancel over the rows. One draw shared by every row
-        counted each dimension eps_m^2 times instead (0.1 to 5 times on a
-        linear-Gaussian model); the average over all vectors for every row
-        cost 4 to 16 decodings per row, two seconds of a wide fit.
-        """
-        x, observed = self._prepare(X)
-        mean, log_var = self.encoder_(x)
-        noise = _balanced_noise(self.n_components_).to(x)
-        noise = noise[torch.arange(x.shape[0], device=x.device) % len(noise)]
-        residuals = (x - self.decoder_(mean + torch.exp(0.5 * log_var) * noise)).square()
-        return residuals if observed is None else residuals.masked_fill(torch.isnan(X), torch.nan)
+        calibrate_likelihood(self, X)
 
     def _log_importance_weights(self, X, noise):
         """log p(x, z_k) - log q(z_k|x) for z_k = mu + sigma * noise[k]; shape (K, n)."""
@@ -540,13 +481,3 @@ class VAETransformer(BaseAutoencoder):
             )
         names = getattr(self, "feature_names_in_", [f"x{i}" for i in range(self.n_features_in_)])
         return ADAPTERS_MANAGER.adapters[container].create_container(rows, None, columns=list(names))
-
-
-def _balanced_noise(n_components):
-    """Noise vectors of +-1 whose mean is 0 and whose outer products average to the identity
-    exactly: columns 1 to n_components of a Sylvester-Hadamard matrix, one vector per row
-    (the next power of two above n_components of them)."""
-    hadamard = torch.ones(1, 1)
-    while hadamard.shape[0] <= n_components:
-        hadamard = torch.cat([torch.cat([hadamard, hadamard], 1), torch.cat([hadamard, -hadamard], 1)])
-    return hadamard[:, 1 : n_components + 1]
