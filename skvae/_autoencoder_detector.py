@@ -47,8 +47,9 @@ class AutoencoderOutlierDetector(_OutlierDetectorMixin, AutoencoderTransformer):
     Training is robust to anomalies among the training rows: each optimizer
     step leaves out the rows of its batch whose squared reconstruction error
     lies more than 3 robust standard deviations (1.4826 median absolute
-    deviations; the mean absolute deviation where more than half the batch
-    shares one error, as duplicate rows do) above the batch's median, so that
+    deviations; where more than half the batch shares about one error, as
+    duplicate rows do, the errors above it are fenced on their own) above
+    the batch's median, so that
     the autoencoder does not learn to reconstruct the anomalies it is meant
     to find (a trimmed loss; it holds while anomalies are a minority of the
     rows).
@@ -335,8 +336,10 @@ class AutoencoderOutlierDetector(_OutlierDetectorMixin, AutoencoderTransformer):
         Returns
         -------
         score : float
-            Minus the mean squared error (with categorical columns, plus
-            their cross-entropy) of a row's observed cells.
+            Minus the mean over rows of the sum of a row's squared errors
+            (categorical columns: cross-entropies) over its observed cells,
+            in the units the networks see (standardised columns' when
+            ``standardize`` scales them).
         """
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)

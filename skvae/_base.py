@@ -494,8 +494,11 @@ class BaseAutoencoder(
         -------
         X_original : ndarray or DataFrame of shape (n_samples, n_features)
             The reconstruction (the decoder's mean) of each code. With
-            categorical columns, a pandas DataFrame with X's column names and
-            dtypes in fit, each categorical cell its most probable category.
+            categorical columns, a pandas DataFrame with X's column names,
+            each categorical cell its most probable category (a ``category``
+            column as ``category``, with its fitted categories; other
+            categorical columns as pandas makes their labels), numeric
+            columns as floats.
         """
         check_is_fitted(self)
         X = check_code_array(X, self.n_components_, self)

@@ -90,7 +90,7 @@ def refuse_temporal(X, is_categorical):
 
 def all_missing(column):
     """Whether no cell of a column (NumPy, pandas or polars values) is observed."""
-    return bool(pd.isna(np.asarray(column, dtype=object)).all())
+    return bool(pd.isna(column).all())
 
 
 def dtype_name(dtype):

@@ -68,7 +68,10 @@ class FittedNetworksMixin:
         fitted = getattr(self, "_fitted_architecture", None)
         if fitted is None:
             return
-        now = {**self._architecture(), "n_components": self._resolved_n_components(self._table.width)}
+        # n_components="auto" goes on with what fit resolved: the rule may have changed since
+        # (a model saved before "auto" stayed below the inputs still trains on).
+        n_components = self.n_components_ if self.n_components == "auto" else self.n_components
+        now = {**self._architecture(), "n_components": n_components}
         changed = [name for name in now if name in fitted and _plain(now[name]) != _plain(fitted[name])]
         if changed:
             described = ", ".join(f"{name}={now[name]!r} (fitted: {fitted[name]!r})" for name in changed)

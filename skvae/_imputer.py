@@ -281,9 +281,10 @@ class VAEImputer(VAETransformer):
         if training and learnt_late.any():
             warn(
                 f"Column(s) {self._table._names(self, np.asarray(self._table.empty)[learnt_late])} had no "
-                "observed value in the rows the imputer was first fitted on (the first partial_fit call): "
-                "it has no input for them, so their values here are not learnt, and transform passes them "
-                "through. Fit on rows that observe every column at least once.",
+                "observed value in the rows the imputer was first fitted on (its first partial_fit call, or "
+                "the fit a warm start goes on from): it has no input for them, so their values here are not "
+                "learnt, and transform passes them through. Fit anew (warm_start=False) on rows that observe "
+                "every column at least once."
             )
         coded = np.array(coded, dtype=coded.dtype)
         coded[:, inputs] = np.nan
@@ -335,7 +336,7 @@ class VAEImputer(VAETransformer):
         self : object
             The fitted imputer.
         """
-        return super().fit(X)
+        return super().fit(X, y)
 
     def _note_training_rows(self, X, incremental):
         """The indicator's columns: those missing in fit's X, or in any partial_fit call's; and
@@ -368,8 +369,9 @@ class VAEImputer(VAETransformer):
             X with every missing cell imputed. A float array for numeric
             data; with categorical columns, an object array of numbers and
             categories, or with ``set_output(transform="pandas")`` a
-            DataFrame: categorical columns as pandas ``category`` with
-            their fitted categories, numeric ones as floats. With ``add_indicator``,
+            DataFrame: a ``category`` column as ``category``, with its
+            fitted categories, other categorical columns as pandas makes
+            their labels, numeric columns as floats. With ``add_indicator``,
             the indicator's columns follow.
         """
         check_is_fitted(self)

@@ -48,8 +48,25 @@ _STEP_BUDGET = 1000
 _COLUMN_STEP_BUDGET = 100_000
 # Median absolute deviation -> standard deviation, for normally distributed values.
 _MAD_TO_STD = 1.4826
-# ... and mean absolute deviation -> standard deviation (sqrt(pi / 2)).
-_MEAN_AD_TO_STD = 1.2533
+# A MAD below this share of the losses' median deviation above the median has collapsed:
+# more than half the batch sits at about one loss. On the sensors of the gallery the share
+# was 0.07 or more for the autoencoder's batches and 0.14 or more for the VAE's.
+_COLLAPSED_MAD = 0.01
+
+
+def _robust_center_and_spread(losses):
+    """The median of ``losses`` and their robust standard deviation (from the MAD).
+
+    Where more than half of them sit at about one value (duplicate or near-duplicate rows),
+    the MAD is about 0 and a fence on it would leave out every other row: the losses above
+    that value are then fenced on their own (57% all-zero rows: ROC-AUC 0.66 -> 0.99).
+    """
+    median = losses.median()
+    mad = (losses - median).abs().median()
+    above = losses[losses > median]
+    if len(above) and mad < _COLLAPSED_MAD * (above.median() - median):
+        return _robust_center_and_spread(above)
+    return median, _MAD_TO_STD * mad
 
 
 class _OutlierDetectorMixin(OutlierMixin):
@@ -78,13 +95,8 @@ class _OutlierDetectorMixin(OutlierMixin):
         they are a minority they cannot move the fence.
         """
         row_losses = row_losses.detach()
-        median = row_losses.median()
-        deviations = (row_losses - median).abs()
-        spread = _MAD_TO_STD * deviations.median()
-        # More than half the batch at one loss (duplicate rows, a two-row batch): a MAD of 0
-        # would leave out every other row. The mean absolute deviation stands in.
-        spread = torch.where(spread > 0, spread, _MEAN_AD_TO_STD * deviations.mean())
-        return row_losses <= median + self.robust_threshold * spread
+        center, spread = _robust_center_and_spread(row_losses)
+        return row_losses <= center + self.robust_threshold * spread
 
     def _after_fit(self, X):
         super()._after_fit(X)

@@ -221,7 +221,7 @@ class TableEncoder:
         values = np.empty(X.shape, dtype=np.float32 if numeric_dtypes == {"float32"} else np.float64)
         for j in range(X.shape[1]):
             column = column_values(X, j)
-            if j not in categorical and not reset and all_missing(column):
+            if j not in categorical and not reset and not _numeric_dtype(column) and all_missing(column):
                 values[:, j] = np.nan  # None and pd.NA too, whatever dtype they gave the column
                 continue
             if j not in categorical:
@@ -239,12 +239,15 @@ class TableEncoder:
         return values
 
     def _check_kinds(self, estimator, X, dtypes):
-        """Refuse a column whose dtype says the other kind; one with no observed cell says nothing
-        (a new row's missing cell, None or NaN, gives it an object or float dtype)."""
+        """Refuse a column whose dtype says the other kind. A dtype as in fit keeps fit's kind (an
+        object column's values decided it then, and a few rows now may say otherwise); a column with
+        no observed cell says nothing (a new row's missing cell, None or NaN, gives it an object or
+        float dtype)."""
         for j, dtype in enumerate(dtypes):
             was_categorical = j in self.categorical
             if (
-                is_categorical_column(X, j, dtype) != was_categorical
+                dtype_name(dtype) != self.dtypes[j]
+                and is_categorical_column(X, j, dtype) != was_categorical
                 and self.categorical_features == "from_dtype"
                 and not all_missing(column_values(X, j))
             ):
@@ -417,6 +420,11 @@ class TableEncoder:
         if not valid:
             raise ValueError("invalid column description")
         return table
+
+
+def _numeric_dtype(column):
+    dtype = getattr(column, "dtype", None)
+    return dtype is not None and pd.api.types.is_numeric_dtype(dtype)
 
 
 def _is_label(value):

@@ -59,8 +59,9 @@ class VAEOutlierDetector(_OutlierDetectorMixin, VAETransformer):
     Training is robust to anomalies among the training rows: each optimizer
     step leaves out the rows of its batch whose loss (the negative ELBO at
     the posterior mean) lies more than 3 robust standard deviations (1.4826
-    median absolute deviations; the mean absolute deviation where more than
-    half the batch shares one loss, as duplicate rows do) above the batch's
+    median absolute deviations; where more than half the batch shares about
+    one loss, as duplicate rows do, the losses above it are fenced on their
+    own) above the batch's
     median loss, so that the model does not learn to explain the anomalies
     it is meant to find (a trimmed loss; it holds while anomalies are a
     minority of the rows).

@@ -9,7 +9,7 @@ import torch
 from sklearn.datasets import load_digits
 from sklearn.decomposition import PCA
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
-from sklearn.model_selection import train_test_split
+from sklearn.model_selection import cross_val_score, train_test_split
 from sklearn.utils._param_validation import InvalidParameterError
 
 from skvae import AutoencoderTransformer, VAEImputer
@@ -111,6 +111,10 @@ def test_max_iter_without_convergence_warns_at_the_callers_line(X):
         with pytest.warns(ConvergenceWarning, match="Maximum iterations") as caught:
             estimator.fit(X)
         assert caught[0].filename == __file__
+    # through scikit-learn's model selection and joblib too
+    with pytest.warns(ConvergenceWarning, match="Maximum iterations") as caught:
+        cross_val_score(AutoencoderTransformer(max_iter=2, random_state=0), X, cv=2)
+    assert {warning.filename for warning in caught} == {__file__}
 
 
 def test_a_batch_size_larger_than_the_data_is_clipped_with_a_warning_as_in_mlp(X):

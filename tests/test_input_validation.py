@@ -75,7 +75,7 @@ class Works:
         if self.same_as:
             text += f", identical to those for {self.same_as}"
         if self.warns:
-            text += f", with scikit-learn's UserWarning: {self.warns.format(estimator='<Estimator>')}"
+            text += f", with a UserWarning: {self.warns.format(estimator='<Estimator>')}"
         return text
 
 

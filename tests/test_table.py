@@ -420,6 +420,18 @@ def test_a_float32_table_with_categories_keeps_float32_as_a_float32_array_does(e
     assert model.score_samples(frame).dtype == np.float32
 
 
+def test_an_object_column_keeps_the_kind_fit_gave_it_whatever_rows_come_later():
+    frame = pd.DataFrame(
+        {"score": low_rank(100)[:, 0], "kids": pd.Series([1, 2, 3, "4+"] * 25, dtype=object)}
+    )
+    model = make(AutoencoderTransformer, max_iter=1).fit(frame)
+    assert model._table.categorical == [1]  # a label among the numbers: categorical
+    numbers_only = frame[frame["kids"] != "4+"]
+    np.testing.assert_array_equal(
+        model.transform(numbers_only), model.transform(frame)[frame["kids"] != "4+"]
+    )
+
+
 def test_dates_and_durations_are_refused_unless_named_categorical():
     frame = mixed_frame(20).assign(
         when=pd.date_range("2020", periods=20), took=pd.timedelta_range(0, periods=20)
