@@ -294,6 +294,11 @@ class AutoencoderOutlierDetector(_OutlierDetectorMixin, AutoencoderTransformer):
         # tiny positive scale, so a new value there still counts.
         self.reconstruction_scale_ = np.maximum(mean_errors, 1e-12)
 
+    def _validation_score(self, X):
+        # The raw error, as score's: the scaled one is in units of the model's own training
+        # errors, so a warm-started fit could never beat the best score of the fit before.
+        return AutoencoderTransformer._score_rows(self, X).mean()
+
     def _feature_terms(self, X):
         return self._scaled_terms(X)[0]
 
@@ -301,7 +306,7 @@ class AutoencoderOutlierDetector(_OutlierDetectorMixin, AutoencoderTransformer):
         """Minus each column's normalised error at the encoder's code (0 where missing), and the mask."""
         x, observed = self._prepare(X)
         decoded = self.decoder_(self.encoder_(x))
-        # No scale yet while a first fit trains (early stopping scores the validation rows).
+        # No scale before the first calibration (a callback may score the model mid-fit).
         if getattr(self, "reconstruction_scale_", None) is None:
             return -self._column_errors(x, decoded, observed), observed
         return -self._surprise(x, decoded, observed), observed

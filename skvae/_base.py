@@ -23,7 +23,7 @@ from ._fitted_networks import FittedNetworksMixin
 from ._state import PlainStateMixin
 from ._stream_sample import merge_chunk, recalibrates
 from ._table import TableEncoder
-from ._tensors import as_rows, check_code_array, map_rows, mean_over_rows, resolve_device
+from ._tensors import FloatOverflow, as_rows, check_code_array, map_rows, mean_over_rows, resolve_device
 from ._training import TrainingDiverged, epochs_for_steps, make_optimizer, snapshot, train
 from ._user_networks import seeded_global_rng
 from ._warnings import warn
@@ -244,9 +244,10 @@ class BaseAutoencoder(
             try:
                 coded = self._validate_X(X, reset=not keep_weights, training=True)
                 self._fit(coded, X, y, incremental=incremental, keep_weights=keep_weights)
-            except Exception:
-                # A new fit that fails leaves no model, rather than new columns beside the old
-                # networks or new networks untrained (continued fits restore their own weights).
+            except BaseException:
+                # A new fit that fails (or is interrupted after training) leaves no model, rather
+                # than new columns beside the old networks or networks uncalibrated (continued fits
+                # restore their own weights).
                 if not keep_weights:
                     self._forget_fit()
                 raise
@@ -315,12 +316,14 @@ class BaseAutoencoder(
         if any(parameter.device.type != device.type for parameter in networks.parameters()):
             networks.to(device)
             self._optimizer = None
+        # MLP adds alpha/2 ||W||^2 / batch_size to the loss: the same as weight decay
+        # alpha / batch_size on weights (not biases), of this call's batches.
         if self._optimizer is None or not incremental:
-            # MLP adds alpha/2 ||W||^2 / batch_size to the loss: the same as
-            # weight decay alpha / batch_size on weights (not biases).
             self._optimizer = make_optimizer(
                 list(networks.parameters()), self.learning_rate_init, self.alpha / batch_size
             )
+        else:
+            self._optimizer.param_groups[0]["weight_decay"] = self.alpha / batch_size
 
         X_all, X_val = X, None
         # A warm-started fit with early stopping after one that had it too.
@@ -390,17 +393,8 @@ class BaseAutoencoder(
                     best_validation_score=self.best_validation_score_ if continued else -math.inf,
                 )
         except TrainingDiverged as exc:
-            # Never leave NaN weights behind: a new fit is undone entirely, a
-            # continued one goes back to the weights it started from.
-            if weights_before is None:
-                self._forget_fit()
-            else:
-                networks.load_state_dict(weights_before)
-                self._optimizer = None
-            raise ValueError(
-                f"Training of {type(self).__name__} diverged: {exc}. "
-                "Scale the inputs (e.g. StandardScaler) or lower learning_rate_init."
-            ) from None
+            self._undo_training(networks, weights_before)
+            raise self._diverged(exc) from None
 
         networks.eval()
         if incremental:
@@ -420,7 +414,12 @@ class BaseAutoencoder(
         if not incremental or recalibrates(
             calibration_rows.shape[0], getattr(self, "_n_calibration_rows", 0)
         ):
-            self._after_fit(calibration_rows)
+            try:
+                self._after_fit(calibration_rows)
+            except FloatOverflow:
+                # The training rows trained with finite losses: the last steps broke the networks.
+                self._undo_training(networks, weights_before)
+                raise self._diverged("its networks overflow float32 on the training rows") from None
             self._n_calibration_rows = calibration_rows.shape[0]
         if callbacks is not None:
             callbacks.on_fit_end()
@@ -435,6 +434,21 @@ class BaseAutoencoder(
                 f"Maximum iterations ({max_epochs}) reached and the optimization hasn't converged yet.",
                 ConvergenceWarning,
             )
+
+    def _undo_training(self, networks, weights_before):
+        """Never leave broken weights behind: a new fit is undone entirely, a continued one goes
+        back to the weights it started from."""
+        if weights_before is None:
+            self._forget_fit()
+        else:
+            networks.load_state_dict(weights_before)
+            self._optimizer = None
+
+    def _diverged(self, reason):
+        return ValueError(
+            f"Training of {type(self).__name__} diverged: {reason}. "
+            "Scale the inputs (e.g. StandardScaler) or lower learning_rate_init."
+        )
 
     def _split_validation(self, X):
         n_val = int(round(self.validation_fraction * X.shape[0]))

@@ -68,6 +68,10 @@ def as_float32_tensor(X, device):
     return tensor.to(device, non_blocking=True)
 
 
+class FloatOverflow(ValueError):
+    """A computation on finite float32 inputs overflowed."""
+
+
 class SparseRows:
     """Rows of a SciPy CSR matrix that the training loop indexes like a tensor.
 
@@ -156,9 +160,11 @@ def map_rows(fn, X, device, dtype, chunk_rows=None, allow_nan=False):
     # Finite inputs can still overflow float32 inside the networks (a squared
     # error of a value of 1e20, say): an error, never inf or NaN output.
     if np.isinf(result).any() if allow_nan else not np.isfinite(result).all():
-        raise ValueError(
+        raise FloatOverflow(
             "The float32 computation overflowed (some results are infinite or NaN): input X has values "
-            f"of magnitude up to {_largest_magnitude(X):.3g}. Scale the inputs (e.g. StandardScaler)."
+            f"of magnitude up to {_largest_magnitude(X):.3g}. Scale the inputs (e.g. StandardScaler). If "
+            "they are of the scale the model was trained on, its networks overflow: training diverged, "
+            "refit with a lower learning_rate_init."
         )
     return result.astype(dtype, copy=False)
 

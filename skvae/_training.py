@@ -153,4 +153,7 @@ def train(
     elif history.validation_scores:
         # Training ended within the warm-up: the last epoch's weights stay, with their score.
         history.best_validation_score = history.validation_scores[-1]
+    # An epoch's loss is each batch's before its step: the last step is checked here.
+    if not all(torch.isfinite(parameter).all() for parameter in module.parameters()):
+        raise TrainingDiverged("the weights became infinite or NaN in the last optimizer step")
     return history

@@ -12,7 +12,7 @@ from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.model_selection import cross_val_score, train_test_split
 from sklearn.utils._param_validation import InvalidParameterError
 
-from skvae import AutoencoderTransformer, VAEImputer
+from skvae import AutoencoderOutlierDetector, AutoencoderTransformer, VAEImputer, VAETransformer
 
 
 @pytest.fixture(scope="module")
@@ -307,6 +307,37 @@ def test_diverged_warm_start_goes_back_to_the_weights_it_started_from(X):
         ae.fit(X * 1e8)
     np.testing.assert_array_equal(ae.transform(X), before)
     assert ae.n_iter_ == 5
+
+
+def test_a_last_step_that_breaks_the_weights_is_divergence_too(X):
+    # an epoch's loss comes before each step: partial_fit's one epoch was never checked after it
+    for estimator in (
+        AutoencoderTransformer(learning_rate_init=1e39, random_state=0),  # weights beyond float32
+        VAETransformer(learning_rate_init=1e8, random_state=0),  # weights that overflow on X
+    ):
+        with pytest.raises(ValueError, match="diverged"):
+            estimator.partial_fit(X)
+        assert not hasattr(estimator, "encoder_")
+
+
+def test_an_interrupt_after_training_leaves_no_half_fitted_model(X, monkeypatch):
+    detector = AutoencoderOutlierDetector(max_iter=2, random_state=0)
+
+    def interrupt(rows):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(detector, "_after_fit", interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        detector.fit(X)
+    with pytest.raises(NotFittedError):
+        detector.predict(X)
+
+
+def test_partial_fit_scales_the_l2_penalty_by_each_calls_batches_as_mlp_does(X):
+    ae = AutoencoderTransformer(alpha=0.5, random_state=0).partial_fit(X[:1])
+    assert ae._optimizer.param_groups[0]["weight_decay"] == 0.5
+    ae.partial_fit(X)
+    assert ae._optimizer.param_groups[0]["weight_decay"] == 0.5 / min(200, len(X))
 
 
 def test_keyboard_interrupt_keeps_a_usable_model(X):

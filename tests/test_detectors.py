@@ -327,3 +327,14 @@ def test_auto_n_components_goes_on_with_what_fit_resolved_though_the_rule_change
     assert detector.partial_fit(X).n_components_ == 3
     with pytest.raises(ValueError, match=r"n_components=4 \(fitted: 3\)"):
         detector.set_params(n_components=4).partial_fit(X)
+
+
+def test_a_warm_started_autoencoder_detector_with_early_stopping_keeps_its_new_training(data):
+    inliers = data[0] / 10  # raw errors far below the scaled ones, about -1 per feature
+    detector = AutoencoderOutlierDetector(max_iter=5, early_stopping=True, warm_start=True, random_state=0)
+    codes = detector.fit(inliers).transform(inliers)
+    first_best = detector.best_validation_score_
+    detector.fit(inliers)
+    # the validation score is the raw error on both fits: the scaled one could never beat the first
+    assert detector.best_validation_score_ > first_best
+    assert not np.array_equal(detector.transform(inliers), codes)
