@@ -6,6 +6,7 @@ attributes. A check that fails raises a ValueError saying why, which
 ``load`` reports as an invalid file.
 """
 
+import math
 from numbers import Integral
 
 import numpy as np
@@ -28,8 +29,24 @@ def _float_list(value):
     return isinstance(value, list) and all(_is_float(item) for item in value)
 
 
-def _string_dict(value):
-    return isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
+def _finite(value):
+    return _is_float(value) and math.isfinite(value)
+
+
+def _finite_list(value, positive=False):
+    return _float_list(value) and all(math.isfinite(item) and (item > 0 or not positive) for item in value)
+
+
+# A count of epochs or steps that torch's generators can still be seeded with (see _seed).
+_MAX_COUNT = np.iinfo(np.int32).max
+
+
+def _output_config(value):
+    """set_output's choices: a container per method."""
+    return isinstance(value, dict) and all(
+        isinstance(method, str) and container in ("default", "pandas", "polars")
+        for method, container in value.items()
+    )
 
 
 def _int_list_or_none(value):
@@ -44,14 +61,17 @@ ATTRIBUTES = {
         lambda v: isinstance(v, list) and all(isinstance(item, str) for item in v),
         lambda v: np.asarray(v, dtype=object),
     ),
-    "n_iter_": (lambda v: _is_int(v) and v >= 0, int),
+    "n_iter_": (lambda v: _is_int(v) and 0 <= v < _MAX_COUNT, int),
     "n_components_": (lambda v: _is_int(v) and v > 0, int),
     "loss_curve_": (_float_list, lambda v: [float(item) for item in v]),
     "validation_scores_": (_float_list, lambda v: [float(item) for item in v]),
     "best_validation_score_": (_is_float, float),
-    "offset_": (_is_float, float),
-    "reconstruction_scale_": (_float_list, lambda v: np.asarray(v, dtype=np.float64)),
-    "column_log_likelihood_": (_float_list, lambda v: np.asarray(v, dtype=np.float64)),
+    "offset_": (_finite, float),
+    "reconstruction_scale_": (
+        lambda v: _finite_list(v, positive=True),
+        lambda v: np.asarray(v, dtype=np.float64),
+    ),
+    "column_log_likelihood_": (_finite_list, lambda v: np.asarray(v, dtype=np.float64)),
     "_anchor_codes": (
         lambda v: isinstance(v, list) and all(_float_list(row) for row in v),
         lambda v: np.asarray(v, dtype=np.float32),
@@ -68,14 +88,14 @@ ATTRIBUTES = {
     # Fit draws it in [0, 2**31 - 1) (see _initialize); numpy and torch are seeded from it, so a
     # seed out of their range would load, then fail in partial_fit.
     "_seed": (lambda v: _is_int(v) and 0 <= v < np.iinfo(np.int32).max, int),
-    "_n_steps": (lambda v: _is_int(v) and v >= 0, int),
+    "_n_steps": (lambda v: _is_int(v) and 0 <= v < _MAX_COUNT, int),
     # How many rows the calibration after training read (see _stream_sample.recalibrates).
     "_n_calibration_rows": (lambda v: _is_int(v) and v >= 0, int),
     # VAEImputer's: the columns its MissingIndicator marks (rebuilt in load), and the
     # posterior draws made so far (the next transform with sample_posterior draws anew).
     "indicator_": (_int_list_or_none, lambda v: v),
     "_n_draws": (lambda v: _is_int(v) and v >= 0, int),
-    "_sklearn_output_config": (_string_dict, dict),
+    "_sklearn_output_config": (_output_config, dict),
 }
 _REQUIRED = ("n_features_in_", "n_iter_", "loss_curve_", "_seed", "_n_steps")
 

@@ -16,6 +16,8 @@ anything of that size is allocated). A state written by a newer skvae is
 refused with a ValueError rather than misread.
 """
 
+import copy
+
 import numpy as np
 import torch
 from torch import nn
@@ -213,6 +215,17 @@ class PlainStateMixin:
         # without this, copy.copy would go through the plain-data state.
         new = type(self).__new__(type(self))
         new.__dict__.update(self.__dict__)
+        return new
+
+    def __deepcopy__(self, memo):
+        # Through the plain-data state, as a pickle, but a copy in memory keeps partial_fit's
+        # sample of training rows: it goes on with a stream as the original would.
+        new = type(self).__new__(type(self))
+        memo[id(self)] = new
+        new.__setstate__(copy.deepcopy(self.__getstate__(), memo))
+        for name in ("_stream_sample", "_stream_keys"):
+            if name in vars(self):
+                setattr(new, name, copy.deepcopy(vars(self)[name], memo))
         return new
 
     def __setstate__(self, state):

@@ -389,18 +389,24 @@ class TableEncoder:
     @classmethod
     def from_dict(cls, state):
         """Rebuild from :meth:`to_dict`'s output, checking every field (ValueError otherwise)."""
+        # Each field of its own type, not converted: bool("false") is True, int(1.7) is 1.
         try:
-            table = cls(state["categorical_features"], state["standardize"], bool(state["allow_empty"]))
-            table.empty = [int(j) for j in state["empty"]]
-            table.n_columns = int(state["n_columns"])
-            table.categorical = [int(j) for j in state["categorical"]]
+            table = cls(
+                state["categorical_features"], state["standardize"], _checked_bool(state["allow_empty"])
+            )
+            table.empty = _checked_ints(state["empty"])
+            table.n_columns = _checked_ints([state["n_columns"]])[0]
+            table.categorical = _checked_ints(state["categorical"])
             table.categories = [list(labels) for labels in state["categories"]]
-            table.dtypes = None if state["dtypes"] is None else [str(name) for name in state["dtypes"]]
-            table.standardized = bool(state["standardized"])
+            dtypes = state["dtypes"]
+            if not (dtypes is None or all(isinstance(name, str) for name in dtypes)):
+                raise TypeError("dtypes must be names")
+            table.dtypes = None if dtypes is None else list(dtypes)
+            table.standardized = _checked_bool(state["standardized"])
             # Files written before "centred" centred every table they coded.
-            table.centred = bool(state.get("centred", table.standardized or bool(table.categorical)))
-            table.center = np.asarray(state["center"], dtype=np.float64)
-            table.scale = np.asarray(state["scale"], dtype=np.float64)
+            table.centred = _checked_bool(state.get("centred", table.standardized or bool(table.categorical)))
+            table.center = _checked_floats(state["center"])
+            table.scale = _checked_floats(state["scale"])
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"invalid column description ({exc!r})") from None
         n_numeric = table.n_columns - len(table.categorical)
@@ -411,8 +417,11 @@ class TableEncoder:
             and len(table.categories) == len(table.categorical)
             # Files hold str, int, float and bool labels; a pickle any label pandas can index by.
             and all(labels and all(_is_label(label) for label in labels) for labels in table.categories)
+            # Labels that are equal (True and 1) could not be told apart.
+            and all(pd.Index(labels, dtype=object).is_unique for labels in table.categories)
             and table.center.shape == table.scale.shape == (n_numeric,)
             and np.isfinite(table.center).all()
+            and np.isfinite(table.scale).all()
             and (table.scale > 0).all()
             and (table.dtypes is None or len(table.dtypes) == table.n_columns)
             and all(0 <= j < table.n_columns and j not in table.categorical for j in table.empty)
@@ -420,6 +429,29 @@ class TableEncoder:
         if not valid:
             raise ValueError("invalid column description")
         return table
+
+
+def _checked_bool(value):
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"expected a bool, got {value!r}")
+    return bool(value)
+
+
+def _checked_ints(values):
+    if not all(
+        isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)) for value in values
+    ):
+        raise TypeError(f"expected integers, got {values!r}")
+    return [int(value) for value in values]
+
+
+def _checked_floats(values):
+    if not all(
+        isinstance(value, (int, float, np.number)) and not isinstance(value, (bool, np.bool_))
+        for value in values
+    ):
+        raise TypeError(f"expected numbers, got {values!r}")
+    return np.asarray(values, dtype=np.float64)
 
 
 def _numeric_dtype(column):

@@ -355,10 +355,14 @@ def _convert_detector(scope, operator, container):
     decision = ops.OnnxSub(
         score, _const([estimator.offset_]), op_version=opv, output_names=operator.outputs[1:2]
     )
-    # +1 for inliers, -1 where the decision function is negative, as predict.
-    outlier = ops.OnnxCast(
-        ops.OnnxLess(decision, _const([0.0]), op_version=opv), to=TensorProto.INT64, op_version=opv
+    # +1 for inliers, -1 where the decision function is negative, as predict; and -1 where it
+    # is NaN (a row with a missing cell, which the graph cannot score): never a silent inlier.
+    negative_or_nan = ops.OnnxOr(
+        ops.OnnxLess(decision, _const([0.0]), op_version=opv),
+        ops.OnnxIsNaN(decision, op_version=opv),
+        op_version=opv,
     )
+    outlier = ops.OnnxCast(negative_or_nan, to=TensorProto.INT64, op_version=opv)
     label = ops.OnnxAdd(
         ops.OnnxMul(outlier, np.array([-2], dtype=np.int64), op_version=opv),
         np.array([1], dtype=np.int64),

@@ -105,6 +105,17 @@ def test_a_detector_gives_labels_and_scores_as_skl2onnx_gives_isolation_forests(
     assert set(np.unique(outputs["label"])) == {-1, 1}
 
 
+@pytest.mark.parametrize("estimator_class", [AutoencoderOutlierDetector, VAEOutlierDetector])
+def test_a_row_with_a_missing_cell_is_never_a_silent_inlier_in_the_graph(estimator_class, data):
+    X, _ = data
+    model = make(estimator_class).fit(X)
+    rows = X[:10].copy()
+    rows[:, 0] = np.nan  # the graph cannot score them: NaN scores, labelled outliers
+    outputs = run(model, rows)
+    assert np.isnan(outputs["scores"]).all()
+    assert (outputs["label"] == -1).all()
+
+
 def test_a_column_transformer_holding_an_autoencoder_exports(data):
     X, _ = data
     codes = make_pipeline(StandardScaler(), make(AutoencoderTransformer, n_components=2))

@@ -262,6 +262,11 @@ def test_a_tampered_imputer_file_is_refused(tamper, match, X, tmp_path):
     "tamper, match",
     [
         (lambda m: m["attributes"].update({"_surprise_divisor": [1.0]}), "residual correction holds"),
+        (lambda m: m["attributes"].update({"offset_": float("nan")}), "invalid value for offset_"),
+        (
+            lambda m: m["attributes"].update({"column_log_likelihood_": [float("-inf")] * 5}),
+            "invalid value for column_log_likelihood_",
+        ),
         (lambda m: m["attributes"].update({"_residual_weights": [[1.0]]}), "residual correction holds"),
         (lambda m: m["attributes"].update({"_residual_weights": None}), "come together"),
         (lambda m: m["attributes"].update({"_residual_weights": "os.system"}), "invalid value"),
@@ -446,6 +451,22 @@ def test_a_class_outside_the_allow_list_is_refused(class_name, model, tmp_path):
         ),
         (lambda m: m.update({"architecture": []}), "'architecture' is not a dict"),
         (lambda m: m["attributes"].update({"n_components_": 0}), "invalid value for n_components_"),
+        (lambda m: m["attributes"].update({"n_iter_": 2**62}), "invalid value for n_iter_"),
+        (
+            lambda m: m["attributes"].update({"_sklearn_output_config": {"transform": "excel"}}),
+            "invalid value for _sklearn_output_config",
+        ),
+        # Each field of its own type: bool("false") would be True, int(1.7) 1.
+        (lambda m: m["columns"].update({"centred": "false"}), "invalid column description"),
+        (lambda m: m["columns"].update({"n_columns": 5.7}), "invalid column description"),
+        (lambda m: m["columns"].update({"scale": ["1"] * 5}), "invalid column description"),
+        (lambda m: m["columns"].update({"scale": [float("inf")] * 5}), "invalid column description"),
+        (
+            lambda m: m["columns"].update(
+                {"categorical": [0], "categories": [[True, 1]], "center": [0.0] * 4, "scale": [1.0] * 4}
+            ),
+            "invalid column description",
+        ),
         (lambda m: m["params"].update({"hidden_layer_sizes": {"pickle": "x"}}), "unexpected parameter"),
         (lambda m: m.update({"format_version": 2}), "format version 2"),
         (lambda m: m.pop("params"), "'params' is missing"),

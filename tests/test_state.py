@@ -188,3 +188,16 @@ def test_a_state_restores_on_the_cpu_whatever_device_it_came_from(state):
     restored = restore(AutoencoderTransformer, state)
     assert all(tensor.device.type == "cpu" for tensor in restored._networks().state_dict().values())
     assert isinstance(restored.encoder_, torch.nn.Module)
+
+
+def test_a_deep_copy_keeps_partial_fits_sample_and_streams_on_as_the_original_a_pickle_does_not(X):
+    original = make(VAEOutlierDetector)
+    for start in range(0, 60, 20):
+        original.partial_fit(X[start : start + 20])
+    copied, unpickled = copy.deepcopy(original), pickle.loads(pickle.dumps(original))
+    assert "_stream_sample" not in vars(unpickled)  # a saved model holds no data
+    for model in (original, copied, unpickled):
+        model.partial_fit(X[60:])
+    assert copied.offset_ == original.offset_
+    np.testing.assert_array_equal(copied.decision_function(X), original.decision_function(X))
+    assert unpickled.offset_ != original.offset_  # its sample holds only the rows seen since
