@@ -365,7 +365,7 @@ class BaseAutoencoder(
             max_epochs=max_epochs,
             X=X_user,
             y=y,
-            fitted_attributes=lambda losses: fitted_attributes(self, calibration_rows, losses),
+            fitted_attributes=lambda history: fitted_attributes(self, calibration_rows, history, continued),
         )
         # A user network may draw from torch's global RNG while training (dropout).
         rng = (

@@ -21,8 +21,8 @@ except ImportError:  # scikit-learn < 1.9
 def fit_callbacks(estimator, *, task_name, max_epochs, X, y, fitted_attributes):
     """The hooks ``train`` calls around each epoch, or None when no callback is set.
 
-    ``fitted_attributes(losses)`` returns the fitted attributes of a model
-    that stopped after the epochs of ``losses``; it is called only when a
+    ``fitted_attributes(history)`` returns the fitted attributes of a model
+    that stopped after the epochs of ``history`` (``_training.TrainingHistory``); it is called only when a
     callback asks for a ``fitted_estimator``.
     """
     if not getattr(estimator, "_skl_callbacks", None):
@@ -54,7 +54,7 @@ class EpochCallbacks:
             X=self._X,
             y=self._y,
             # Evaluated by scikit-learn only for a callback that takes fitted_estimator.
-            reconstruction_attributes=lambda: self._fitted_attributes(list(history.losses)),
+            reconstruction_attributes=lambda: self._fitted_attributes(history),
         )
 
     def on_fit_end(self):
@@ -67,8 +67,11 @@ class EpochCallbacks:
 _ABSENT = object()
 
 
-def fitted_attributes(estimator, X, losses):
-    """The fitted state of a model whose fit stopped now, after the epochs of ``losses``.
+def fitted_attributes(estimator, X, history, continued=False):
+    """The fitted state of a model whose fit stopped now, after the epochs of ``history``.
+
+    Its validation curve (with early stopping) goes on from the estimator's when the
+    fit is ``continued`` (a warm start), as fit's own does.
 
     Built on copies of the networks, which training goes on updating; what
     fit computes after training (the VAE's variances, the detectors'
@@ -79,8 +82,12 @@ def fitted_attributes(estimator, X, losses):
     for name, module in estimator._networks().items():
         setattr(fitted, f"{name}_", copy.deepcopy(module).eval())
     fitted._optimizer = None
-    fitted.n_iter_ = estimator.n_iter_ + len(losses)
-    fitted.loss_curve_ = estimator.loss_curve_ + losses
+    fitted.n_iter_ = estimator.n_iter_ + len(history.losses)
+    fitted.loss_curve_ = estimator.loss_curve_ + list(history.losses)
+    if history.validation_scores:
+        earlier = estimator.validation_scores_ if continued else []
+        fitted.validation_scores_ = earlier + list(history.validation_scores)
+        fitted.best_validation_score_ = history.best_validation_score
     fitted._after_fit(X)
     # Everything that differs from the estimator, private state included:
     # scikit-learn sets these on a copy of it to make the fitted_estimator.

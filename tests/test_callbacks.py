@@ -145,6 +145,20 @@ def test_the_last_epochs_model_explains_rows_as_the_fitted_model_does(estimator_
     )
 
 
+def test_the_epochs_model_has_the_validation_curve_so_far_and_a_warm_start_goes_on_with_it(data):
+    X, _ = data
+    keep = KeepLastEpochModel()
+    model = make(AutoencoderTransformer, max_iter=3, early_stopping=True, warm_start=True, tol=0.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.set_callbacks(keep).fit(X)
+        assert keep.last_epoch_model.validation_scores_ == model.validation_scores_
+        model.fit(X)  # warm start: the curve goes on
+    assert len(model.validation_scores_) == 6
+    assert keep.last_epoch_model.validation_scores_ == model.validation_scores_
+    assert keep.last_epoch_model.best_validation_score_ == model.best_validation_score_
+
+
 def test_the_per_epoch_model_is_built_only_for_callbacks_that_take_it(data, monkeypatch):
     X, _ = data
 
