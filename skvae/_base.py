@@ -427,7 +427,7 @@ class BaseAutoencoder(
             warn(
                 f"Training was interrupted (KeyboardInterrupt) after {len(history.losses)} complete "
                 f"epochs; {type(self).__name__} keeps the weights trained so far"
-                + (" (the best on the validation set)." if X_val is not None else "."),
+                + (" (the best on the validation set)." if history.validation_scores else "."),
             )
         elif not incremental and not history.converged and not history.stopped:
             warn(

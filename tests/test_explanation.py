@@ -176,7 +176,7 @@ def test_contributions_of_a_polars_frame_are_a_polars_frame_with_its_names(detec
     contributions = detector.feature_contributions(frame[:5])
     assert isinstance(contributions, pl.DataFrame) and contributions.columns == ["a", "b", "c", "d"]
     np.testing.assert_array_equal(
-        contributions.to_numpy(), detector.feature_contributions(frame[:5].to_numpy())
+        contributions.to_numpy(), detector.feature_contributions(frame[:5].to_pandas())
     )
 
 
