@@ -114,7 +114,9 @@ class AutoencoderOutlierDetector(_OutlierDetectorMixin, AutoencoderTransformer):
         Maximum number of epochs. Few on purpose: the training rows hold the
         anomalies too, and an autoencoder trained long learns to reconstruct
         them as well. "auto" runs as many as make about 1,000 optimizer steps
-        (fewer on wide data), as :class:`VAEOutlierDetector` does.
+        (fewer on wide data), as :class:`VAEOutlierDetector` does. A training
+        budget, not a limit on convergence: reaching it gives no
+        ``ConvergenceWarning``.
 
     tol : float, default=1e-4
         Improvement of the training loss (or, with ``early_stopping``, of the

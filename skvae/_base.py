@@ -73,6 +73,8 @@ class BaseAutoencoder(
     _architecture_params = ("n_components", "activation", "network", "network_params", "input_shape")
     # Whether the encoder returns a posterior (mean, log-variance) rather than a code.
     _variational = False
+    # Whether reaching max_iter before the tol rule stops training warns, as in MLPRegressor.
+    _warns_unconverged = True
 
     def __init__(
         self,
@@ -429,7 +431,7 @@ class BaseAutoencoder(
                 f"epochs; {type(self).__name__} keeps the weights trained so far"
                 + (" (the best on the validation set)." if history.validation_scores else "."),
             )
-        elif not incremental and not history.converged and not history.stopped:
+        elif self._warns_unconverged and not incremental and not history.converged and not history.stopped:
             warn(
                 f"Maximum iterations ({max_epochs}) reached and the optimization hasn't converged yet.",
                 ConvergenceWarning,

@@ -80,6 +80,10 @@ class _OutlierDetectorMixin(OutlierMixin):
     that the model fits worst (see ``_kept_rows``).
     """
 
+    # max_iter is a training budget (detection needs less training than reconstruction):
+    # reaching it is no failure to converge, and every default fit would warn.
+    _warns_unconverged = False
+
     _detector_constraints: dict = {
         "contamination": [StrOptions({"auto"}), Interval(Real, 0, 0.5, closed="right")],
         "robust_threshold": [Interval(Real, 0, None, closed="neither"), None],

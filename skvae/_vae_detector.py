@@ -151,7 +151,8 @@ class VAEOutlierDetector(_OutlierDetectorMixin, VAETransformer):
         (30 epochs of 7,000 rows, 1,000 epochs of 100 rows) and a fit of
         10,000 rows takes a few seconds; on wide data at most 100,000 /
         n_columns steps, which keeps the fit's cost bounded. At least one
-        epoch. ``n_iter_`` counts the epochs run.
+        epoch. ``n_iter_`` counts the epochs run. A training budget, not a
+        limit on convergence: reaching it gives no ``ConvergenceWarning``.
 
     tol : float, default=1e-4
         Improvement of the training loss (or, with ``early_stopping``, of the
