@@ -358,7 +358,9 @@ class AutoencoderOutlierDetector(_OutlierDetectorMixin, AutoencoderTransformer):
         """For feature_contributions(method="robust"): a Gaussian fitted to the training codes."""
         if anchors is None or len(anchors) < 2:
             return None
-        return anchors.mean(dim=0), _PRIOR_WEIGHT / anchors.var(dim=0).clamp(min=1e-4)
+        variance = anchors.var(dim=0)
+        # A floor relative to the widest dimension: codes of unscaled data may all be tiny.
+        return anchors.mean(dim=0), _PRIOR_WEIGHT / variance.clamp(min=1e-4 * float(variance.max()) or 1e-4)
 
     def _surprise(self, x, decoded, observed):
         """Each column's error in units of its mean training error; 0 where missing."""

@@ -108,8 +108,10 @@ def _robust_codes(surprise, start, anchors, prior):
     loss = _robust_loss(surprise, prior)
     starts, scale = [start], torch.ones_like(start[0])
     if anchors is not None and len(anchors) > 1:
-        # One step size for every code dimension, whatever its spread.
-        scale = anchors.std(dim=0).clamp(min=1e-2)
+        # One step size for every code dimension, whatever its spread; a floor relative to the
+        # widest (an absolute one outran codes of data on a 1e-6 scale, given unscaled).
+        scale = anchors.std(dim=0)
+        scale = scale.clamp(min=1e-2 * float(scale.max()) or 1e-2)
         # Each anchor against each row, a few anchors at a time: all at once would decode
         # n_anchors x n rows (gigabytes for a chunk of 8,192 rows of a few hundred features).
         width = surprise(start).shape[-1]

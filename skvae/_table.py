@@ -63,6 +63,7 @@ class TableEncoder:
 
     def _numeric_values(self, estimator, X, *, reset):
         """A table of numbers only: a float array, or a canonical CSR matrix for sparse X."""
+        X = _densify_nonzero_fill(X)
         values = validate_data(
             estimator,
             X,
@@ -429,6 +430,25 @@ class TableEncoder:
         if not valid:
             raise ValueError("invalid column description")
         return table
+
+
+def _densify_nonzero_fill(X):
+    """X with its pandas sparse columns that leave out another value than 0 made dense.
+
+    A float column's fill value is NaN by default: the cells it leaves out are missing, where
+    a SciPy matrix (scikit-learn's conversion) would read them as observed zeros.
+    """
+    if not isinstance(X, pd.DataFrame):
+        return X
+    filled = [
+        j for j, dtype in enumerate(X.dtypes) if isinstance(dtype, pd.SparseDtype) and dtype.fill_value != 0
+    ]
+    if not filled:
+        return X
+    X = X.copy(deep=False)
+    for j in filled:
+        X.isetitem(j, X.iloc[:, j].sparse.to_dense())
+    return X
 
 
 def _checked_bool(value):

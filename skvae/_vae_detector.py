@@ -387,16 +387,19 @@ class VAEOutlierDetector(_OutlierDetectorMixin, VAETransformer):
         For a categorical column, twice the cross-entropy; for a Bernoulli
         one, twice the negative log-likelihood.
         """
-        layout = self._layout(x.device)
         if self.likelihood == "bernoulli":
-            numeric = torch.zeros(len(self._table.numeric), dtype=x.dtype, device=x.device)
-        else:
-            variance = self.likelihood_.variance.expand(len(self._table.numeric))
-            numeric = -0.5 * torch.log(2 * math.pi * variance) - layout.log_scale
-        best = layout.by_column(numeric, numeric.new_zeros(len(self._table.categorical)))
-        if observed is not None:
-            best = best * observed
-        return -2.0 * (self._log_px_by_column(x, decoded, observed, training=True) - best)
+            return -2.0 * self._log_px_by_column(x, decoded, observed, training=True)
+        layout = self._layout(x.device)
+        # The residual itself, not a difference of log-densities: in float32 that cancels to
+        # rounding noise where the variance is small, and would depend on X's units.
+        residuals = layout.numeric_part(x) - self.likelihood_.mean(layout.numeric_part(decoded))
+        numeric = residuals.square() / self.likelihood_.variance
+        numeric_observed = layout.numeric_mask(observed)
+        if numeric_observed is not None:
+            numeric = numeric * numeric_observed
+        if layout.all_numeric:
+            return numeric
+        return layout.by_column(numeric, -2.0 * layout.categorical_log_probs(x, decoded))
 
     def _surprise_terms(self, surprise):
         return -0.5 * surprise

@@ -155,6 +155,22 @@ def test_a_stored_nan_is_a_missing_cell():
         fitted.score_samples(empty)
 
 
+@pytest.mark.parametrize("fill_value", [np.nan, 1.0])
+def test_a_pandas_sparse_column_that_leaves_out_another_value_than_0_reads_it_as_that(fill_value):
+    # pandas' default fill value of a float column is NaN: the cells it leaves out are missing
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(60, 4))
+    X[rng.rand(60, 4) < 0.3] = fill_value
+    X[np.isnan(X).all(axis=1), 0] = 0.0
+    dense = pd.DataFrame(X, columns=list("abcd"))
+    sparse = dense.astype(pd.SparseDtype(float, fill_value))
+    model = make(VAEOutlierDetector).fit(dense)
+    np.testing.assert_array_equal(model.score_samples(sparse), model.score_samples(dense))
+    np.testing.assert_array_equal(
+        make(VAEOutlierDetector).fit(sparse).score_samples(dense), model.score_samples(dense)
+    )
+
+
 def test_bernoulli_range_counts_implicit_zeros():
     X = sp.csr_matrix(sparse_rows())  # values in [0, 1)
     model = make(VAETransformer, likelihood="bernoulli").fit(X)
