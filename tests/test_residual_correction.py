@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 
+import skvae._residual_correction
 from skvae import AutoencoderOutlierDetector, VAEOutlierDetector
 from skvae._residual_correction import code_terms, fit_correction, n_code_terms
 
@@ -45,6 +46,20 @@ def test_with_missing_residuals_each_column_is_fitted_on_its_observed_rows():
         rows = observed[:, column]
         alone = fit_correction(codes[rows], residuals[rows, column : column + 1])
         np.testing.assert_allclose(weights[:, column : column + 1], alone, rtol=1e-3, atol=1e-4)
+
+
+def test_complete_columns_share_one_system_and_the_others_are_solved_a_block_at_a_time(monkeypatch):
+    codes, residuals, _ = quadratic_residuals()
+    residuals = residuals + 0.1 * torch.randn(residuals.shape, generator=torch.Generator().manual_seed(1))
+    observed = torch.ones(residuals.shape, dtype=torch.bool)
+    observed[::3, 1] = observed[::5, 3] = False  # columns 0 and 2 complete
+    weights = fit_correction(codes, torch.where(observed, residuals, 0.0), observed)
+    np.testing.assert_allclose(weights[:, [0, 2]], fit_correction(codes, residuals[:, [0, 2]]), rtol=1e-6)
+    n_terms = weights.shape[0]
+    monkeypatch.setattr(skvae._residual_correction, "_GRAM_CELLS", n_terms**2)  # one column a block
+    np.testing.assert_array_equal(
+        fit_correction(codes, torch.where(observed, residuals, 0.0), observed), weights
+    )
 
 
 def test_a_column_never_observed_gets_no_correction():
