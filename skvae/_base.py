@@ -23,7 +23,15 @@ from ._fitted_networks import FittedNetworksMixin
 from ._state import PlainStateMixin
 from ._stream_sample import merge_chunk, recalibrates
 from ._table import TableEncoder
-from ._tensors import FloatOverflow, as_rows, check_code_array, map_rows, mean_over_rows, resolve_device
+from ._tensors import (
+    FloatOverflow,
+    as_rows,
+    check_code_array,
+    conv_chunk_rows,
+    map_rows,
+    mean_over_rows,
+    resolve_device,
+)
 from ._training import TrainingDiverged, epochs_for_steps, make_optimizer, snapshot, train
 from ._user_networks import seeded_global_rng
 from ._warnings import warn
@@ -465,6 +473,9 @@ class BaseAutoencoder(
     # -- using a fitted model ------------------------------------------------
 
     def _map_rows(self, fn, X, allow_nan=False, chunk_rows=None):
+        if chunk_rows is None and getattr(self, "network", "mlp") == "conv":  # models saved before it: mlp
+            # Its activations are the size of the images, whether X holds rows or codes.
+            chunk_rows = conv_chunk_rows(self._table.width, max(self._hidden_layer_sizes()))
         return map_rows(fn, X, self._device(), X.dtype, chunk_rows=chunk_rows, allow_nan=allow_nan)
 
     def _column_means(self, fn, X):

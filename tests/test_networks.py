@@ -13,6 +13,7 @@ from sklearn.model_selection import GridSearchCV
 from torch import nn
 
 import skvae
+import skvae._tensors
 from skvae import (
     AutoencoderOutlierDetector,
     AutoencoderTransformer,
@@ -138,6 +139,25 @@ def test_conv_networks_read_rows_as_images(estimator_class, digits):
     assert model.transform(digits).shape == (300, 3)
     assert np.isfinite(model.score_samples(digits)).all()
     assert np.asarray(model.inverse_transform(model.transform(digits[:5]))).shape == (5, 64)
+
+
+def test_conv_inference_chunks_are_sized_by_the_activations_with_the_same_results(digits, monkeypatch):
+    assert skvae._tensors.conv_chunk_rows(784, 128) == 512  # MNIST through 128 channels: 205 MB
+    assert skvae._tensors.conv_chunk_rows(64, 8) == 8192
+    model = VAEOutlierDetector(
+        network="conv", input_shape=(1, 8, 8), hidden_layer_sizes=(4, 8), max_iter=2, random_state=0
+    ).fit(digits)
+    rows = np.vstack([digits] * 4)  # 1,200 rows
+    outputs = [
+        model.transform(rows),
+        model.score_samples(rows),
+        model.inverse_transform(model.transform(rows)),
+    ]
+    monkeypatch.setattr(skvae._tensors, "_CONV_CELLS", 64 * 64 * 8)  # chunks of 64 rows
+    assert skvae._tensors.conv_chunk_rows(64, 8) == 64
+    np.testing.assert_array_equal(model.transform(rows), outputs[0])
+    np.testing.assert_array_equal(model.score_samples(rows), outputs[1])
+    np.testing.assert_array_equal(model.inverse_transform(model.transform(rows)), outputs[2])
 
 
 @pytest.mark.parametrize(
