@@ -17,6 +17,7 @@ from sklearn.utils import check_random_state
 from torch import nn
 
 from ._architectures import check_network, check_user_networks
+from ._stream_sample import SAMPLE_ATTRIBUTES
 
 # What fit learns besides the attributes ending in "_": a failed fit leaves none of it behind
 # (a stale _n_calibration_rows kept the next partial_fit from calibrating).
@@ -104,8 +105,8 @@ class FittedNetworksMixin:
         self._optimizer = None
 
     def _forget_stream_sample(self):
-        vars(self).pop("_stream_sample", None)
-        vars(self).pop("_stream_keys", None)
+        for name in SAMPLE_ATTRIBUTES:
+            vars(self).pop(name, None)
 
     def _hidden_layer_sizes(self):
         sizes = self.hidden_layer_sizes

@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from ._architectures import check_network
+from ._stream_sample import SAMPLE_ATTRIBUTES
 from ._table import TableEncoder
 from ._training import make_optimizer
 
@@ -203,9 +204,7 @@ class PlainStateMixin:
         # table's columns go as a dict, which skops trusts.
         state = get_state(self, super().__getstate__())
         # partial_fit's sample of training rows stays in memory: a saved model holds no data.
-        state = {
-            name: value for name, value in state.items() if name not in ("_stream_sample", "_stream_keys")
-        }
+        state = {name: value for name, value in state.items() if name not in SAMPLE_ATTRIBUTES}
         if isinstance(state.get("_table"), TableEncoder):
             state = {**state, "_table": state["_table"].to_dict()}
         return state
@@ -223,7 +222,7 @@ class PlainStateMixin:
         new = type(self).__new__(type(self))
         memo[id(self)] = new
         new.__setstate__(copy.deepcopy(self.__getstate__(), memo))
-        for name in ("_stream_sample", "_stream_keys"):
+        for name in SAMPLE_ATTRIBUTES:
             if name in vars(self):
                 setattr(new, name, copy.deepcopy(vars(self)[name], memo))
         return new

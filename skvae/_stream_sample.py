@@ -22,6 +22,9 @@ import scipy.sparse as sp
 # no more than 10,000.
 _SAMPLE_CELLS = 2**21
 _MIN_SAMPLE_ROWS, _MAX_SAMPLE_ROWS = 1000, 10_000
+# The estimator's attributes that hold the sample (rows and their keys): in memory only,
+# never pickled nor saved.
+SAMPLE_ATTRIBUTES = ("_stream_sample", "_stream_keys")
 
 
 def sample_capacity(n_columns):
