@@ -120,18 +120,23 @@ def chunk_rows_for(X, chunk_rows=_CHUNK_ROWS):
     """Rows per inference chunk: fewer for wide sparse X, whose chunks are densified."""
     if not sp.issparse(X):
         return chunk_rows
-    fitting = _SPARSE_CHUNK_CELLS // max(X.shape[1], 1)
-    # A power of two, as the dense chunks are: a row's result may depend on its position in the
-    # chunk modulo a power of two (the VAE's variance pass takes its noise vectors in turn).
-    return max(_ROW_BLOCK, min(chunk_rows, 1 << (max(fitting, 1).bit_length() - 1)))
+    return _power_of_two_rows(_SPARSE_CHUNK_CELLS // max(X.shape[1], 1), chunk_rows)
 
 
 def conv_chunk_rows(n_features, channels):
     """Rows per inference chunk of a convolutional network, whose activations hold up to
     ``n_features x channels`` cells a row (8,192 rows of 28 x 28 images through 128 channels
-    took 1.5 to 2.4 GB); a power of two, as chunk_rows_for's."""
-    fitting = _CONV_CELLS // max(n_features * channels, 1)
-    return max(_ROW_BLOCK, min(_CHUNK_ROWS, 1 << (max(fitting, 1).bit_length() - 1)))
+    took 1.5 to 2.4 GB)."""
+    return _power_of_two_rows(_CONV_CELLS // max(n_features * channels, 1), _CHUNK_ROWS)
+
+
+def _power_of_two_rows(fitting, most):
+    """The largest power of two of rows up to ``fitting``, within [_ROW_BLOCK, most].
+
+    A power of two, as the dense chunks are: a row's result may depend on its position in the
+    chunk modulo a power of two (the VAE's variance pass takes its noise vectors in turn).
+    """
+    return max(_ROW_BLOCK, min(most, 1 << (max(fitting, 1).bit_length() - 1)))
 
 
 def mean_over_rows(fn, X):
