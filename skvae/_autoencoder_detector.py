@@ -49,10 +49,9 @@ class AutoencoderOutlierDetector(_OutlierDetectorMixin, AutoencoderTransformer):
     lies more than 3 robust standard deviations (1.4826 median absolute
     deviations; where more than half the batch shares about one error, as
     duplicate rows do, the errors above it are fenced on their own) above
-    the batch's median, so that
-    the autoencoder does not learn to reconstruct the anomalies it is meant
-    to find (a trimmed loss; it holds while anomalies are a minority of the
-    rows).
+    the batch's median, so that the autoencoder does not learn to
+    reconstruct the anomalies it is meant to find (a trimmed loss; it holds
+    while anomalies are a minority of the rows).
 
     Parameters
     ----------
@@ -296,10 +295,14 @@ class AutoencoderOutlierDetector(_OutlierDetectorMixin, AutoencoderTransformer):
         # tiny positive scale, so a new value there still counts.
         self.reconstruction_scale_ = np.maximum(mean_errors, 1e-12)
 
+    def _raw_score_rows(self, X):
+        """Minus each row's reconstruction error, unscaled: what score and early stopping
+        compare models by. The scaled score is in units of each model's own training errors, so
+        a warm-started fit could never beat the best validation score of the fit before."""
+        return AutoencoderTransformer._score_rows(self, X)
+
     def _validation_score(self, X):
-        # The raw error, as score's: the scaled one is in units of the model's own training
-        # errors, so a warm-started fit could never beat the best score of the fit before.
-        return AutoencoderTransformer._score_rows(self, X).mean()
+        return self._raw_score_rows(X).mean()
 
     def _feature_terms(self, X):
         return self._scaled_terms(X)[0]
@@ -351,8 +354,7 @@ class AutoencoderOutlierDetector(_OutlierDetectorMixin, AutoencoderTransformer):
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
         self._check_rows_observed(X)
-        errors = self._map_rows(lambda rows: AutoencoderTransformer._score_rows(self, rows), X)
-        return float(np.mean(errors, dtype=np.float64))
+        return float(np.mean(self._map_rows(self._raw_score_rows, X), dtype=np.float64))
 
     def _code_prior(self, anchors):
         """For feature_contributions(method="robust"): a Gaussian fitted to the training codes."""

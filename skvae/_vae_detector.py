@@ -61,10 +61,9 @@ class VAEOutlierDetector(_OutlierDetectorMixin, VAETransformer):
     the posterior mean) lies more than 3 robust standard deviations (1.4826
     median absolute deviations; where more than half the batch shares about
     one loss, as duplicate rows do, the losses above it are fenced on their
-    own) above the batch's
-    median loss, so that the model does not learn to explain the anomalies
-    it is meant to find (a trimmed loss; it holds while anomalies are a
-    minority of the rows).
+    own) above the batch's median loss, so that the model does not learn to
+    explain the anomalies it is meant to find (a trimmed loss; it holds
+    while anomalies are a minority of the rows).
 
     Parameters
     ----------
