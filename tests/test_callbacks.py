@@ -165,7 +165,7 @@ def test_the_per_epoch_model_is_built_only_for_callbacks_that_take_it(data, monk
     def refuse(*args, **kwargs):
         raise AssertionError("a fitted_estimator was built")
 
-    monkeypatch.setattr("skvae._base.fitted_attributes", refuse)
+    monkeypatch.setattr("skvae._fitting.fitted_attributes", refuse)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         make(VAETransformer).set_callbacks(Recorder()).fit(X)  # Recorder takes no fitted_estimator
