@@ -31,7 +31,7 @@ from ._imputer import VAEImputer
 from ._saved_attributes import ATTRIBUTES, check_against_columns, set_attributes, to_json
 from ._saved_params import InvalidParams, decode_architecture, decode_params, encode_params
 from ._state import STATE_KEY, STATE_VERSION, InvalidState, expected_tensors
-from ._table import TableEncoder
+from ._table_state import table_from_dict, table_to_dict
 from ._vae import VAETransformer
 from ._vae_detector import VAEOutlierDetector
 from ._warnings import warn
@@ -73,7 +73,7 @@ _LABELS = (str, int, float, bool)
 
 def _columns(estimator):
     """The table's description, refused up front when a category label is one JSON cannot hold."""
-    columns = estimator._table.to_dict()
+    columns = table_to_dict(estimator._table)
     names = getattr(estimator, "feature_names_in_", None)
     for j, labels in zip(columns["categorical"], columns["categories"], strict=True):
         unsaved = next((label for label in labels if not isinstance(label, _LABELS)), None)
@@ -244,7 +244,7 @@ def _make_estimator(metadata, path, trusted):
     except ValueError as exc:
         raise _refuse(path, str(exc)) from None
     try:
-        estimator._table = TableEncoder.from_dict(metadata.get("columns"))
+        estimator._table = table_from_dict(metadata.get("columns"))
     except (ValueError, TypeError) as exc:
         raise _refuse(path, str(exc)) from None
     n_features = estimator.n_features_in_

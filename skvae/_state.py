@@ -25,6 +25,7 @@ from torch import nn
 from ._architectures import check_network
 from ._stream_sample import SAMPLE_ATTRIBUTES
 from ._table import TableEncoder
+from ._table_state import table_from_dict, table_to_dict
 from ._training import make_optimizer
 
 # Bumped whenever the layout below changes; restore reads every version up to it.
@@ -206,7 +207,7 @@ class PlainStateMixin:
         # partial_fit's sample of training rows stays in memory: a saved model holds no data.
         state = {name: value for name, value in state.items() if name not in SAMPLE_ATTRIBUTES}
         if isinstance(state.get("_table"), TableEncoder):
-            state = {**state, "_table": state["_table"].to_dict()}
+            state = {**state, "_table": table_to_dict(state["_table"])}
         return state
 
     def __copy__(self):
@@ -230,7 +231,7 @@ class PlainStateMixin:
     def __setstate__(self, state):
         state = dict(state)
         if isinstance(state.get("_table"), dict):
-            state["_table"] = TableEncoder.from_dict(state["_table"])
+            state["_table"] = table_from_dict(state["_table"])
         if STATE_KEY in state:
             saved = state.pop(STATE_KEY)
             modules, optimizer = restore_networks(type(self), saved)

@@ -18,7 +18,7 @@ read its stored values only. Which columns are categorical is
 ``_column_kinds``' business.
 
 The fitted state is plain data (lists, strings and float arrays), so that it
-can be saved as JSON.
+can be saved as JSON (``_table_state``).
 """
 
 import numpy as np
@@ -35,7 +35,6 @@ from ._column_kinds import (
     find_categorical,
     frame_dtypes,
     is_categorical_column,
-    plain,
     refuse_temporal,
 )
 from ._column_layout import ColumnLayout
@@ -369,68 +368,6 @@ class TableEncoder:
         state.pop("_layouts", None)  # tensors on some device, rebuilt on demand
         return state
 
-    # -- plain data, for skvae.save ----------------------------------------------------
-
-    def to_dict(self):
-        return {
-            "categorical_features": plain(self.categorical_features),
-            "standardize": self.standardize,
-            "allow_empty": bool(self.allow_empty),
-            "empty": list(self.empty),
-            "n_columns": int(self.n_columns),
-            "categorical": list(self.categorical),
-            "categories": [[plain(label) for label in labels] for labels in getattr(self, "categories", [])],
-            "dtypes": self.dtypes,
-            "standardized": self.standardized,
-            "centred": self.centred,
-            "center": [float(value) for value in self.center],
-            "scale": [float(value) for value in self.scale],
-        }
-
-    @classmethod
-    def from_dict(cls, state):
-        """Rebuild from :meth:`to_dict`'s output, checking every field (ValueError otherwise)."""
-        # Each field of its own type, not converted: bool("false") is True, int(1.7) is 1.
-        try:
-            table = cls(
-                state["categorical_features"], state["standardize"], _checked_bool(state["allow_empty"])
-            )
-            table.empty = _checked_ints(state["empty"])
-            table.n_columns = _checked_ints([state["n_columns"]])[0]
-            table.categorical = _checked_ints(state["categorical"])
-            table.categories = [list(labels) for labels in state["categories"]]
-            dtypes = state["dtypes"]
-            if not (dtypes is None or all(isinstance(name, str) for name in dtypes)):
-                raise TypeError("dtypes must be names")
-            table.dtypes = None if dtypes is None else list(dtypes)
-            table.standardized = _checked_bool(state["standardized"])
-            # Files written before "centred" centred every table they coded.
-            table.centred = _checked_bool(state.get("centred", table.standardized or bool(table.categorical)))
-            table.center = _checked_floats(state["center"])
-            table.scale = _checked_floats(state["scale"])
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ValueError(f"invalid column description ({exc!r})") from None
-        n_numeric = table.n_columns - len(table.categorical)
-        valid = (
-            table.n_columns > 0
-            and sorted(set(table.categorical)) == table.categorical
-            and all(0 <= j < table.n_columns for j in table.categorical)
-            and len(table.categories) == len(table.categorical)
-            # Files hold str, int, float and bool labels; a pickle any label pandas can index by.
-            and all(labels and all(_is_label(label) for label in labels) for labels in table.categories)
-            # Labels that are equal (True and 1) could not be told apart.
-            and all(pd.Index(labels, dtype=object).is_unique for labels in table.categories)
-            and table.center.shape == table.scale.shape == (n_numeric,)
-            and np.isfinite(table.center).all()
-            and np.isfinite(table.scale).all()
-            and (table.scale > 0).all()
-            and (table.dtypes is None or len(table.dtypes) == table.n_columns)
-            and all(0 <= j < table.n_columns and j not in table.categorical for j in table.empty)
-        )
-        if not valid:
-            raise ValueError("invalid column description")
-        return table
-
 
 def _densify_nonzero_fill(X):
     """X with its pandas sparse columns that leave out another value than 0 made dense.
@@ -451,40 +388,9 @@ def _densify_nonzero_fill(X):
     return X
 
 
-def _checked_bool(value):
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"expected a bool, got {value!r}")
-    return bool(value)
-
-
-def _checked_ints(values):
-    if not all(
-        isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)) for value in values
-    ):
-        raise TypeError(f"expected integers, got {values!r}")
-    return [int(value) for value in values]
-
-
-def _checked_floats(values):
-    if not all(
-        isinstance(value, (int, float, np.number)) and not isinstance(value, (bool, np.bool_))
-        for value in values
-    ):
-        raise TypeError(f"expected numbers, got {values!r}")
-    return np.asarray(values, dtype=np.float64)
-
-
 def _numeric_dtype(column):
     dtype = getattr(column, "dtype", None)
     return dtype is not None and pd.api.types.is_numeric_dtype(dtype)
-
-
-def _is_label(value):
-    try:
-        hash(value)
-    except TypeError:
-        return False
-    return value is not None and not (isinstance(value, float) and np.isnan(value))
 
 
 def _as_floats_or_objects(column):

@@ -173,19 +173,6 @@ def test_unstandardized_columns_reach_the_networks_as_they_are_beside_categories
     np.testing.assert_allclose(table.uncode(coded)[:, :2], frame[["income", "score"]].to_numpy())
 
 
-def test_a_table_saved_before_centred_was_recorded_codes_as_it_did():
-    frame = mixed_frame()
-    table = TableEncoder(standardize=False)
-    model = AutoencoderTransformer()
-    table.fit_encode(model, frame)
-    values = table.encode(model, frame, return_values=True)[1]
-    state = table.to_dict()
-    del state["centred"]  # files of earlier versions centred every table with categories
-    coded = TableEncoder.from_dict(state)._code(values)
-    np.testing.assert_allclose(coded[:, 1], frame["score"] - frame["score"].mean())
-    np.testing.assert_allclose(table._code(values)[:, 1], frame["score"])
-
-
 def test_categories_of_any_label_type_survive_pickling():
     frame = mixed_frame()
     frame["range"] = pd.cut(frame["score"], 3)
