@@ -13,6 +13,7 @@ from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
 from ._base import MAX_ITER_OR_AUTO, BaseAutoencoder
 from ._cell_validation import hold_out_cells, prediction_error
+from ._conditional import conditional_draw, conditional_means, quasi_random_normal
 from ._missing_values import as_nan, fitted_indicator, missing_as_nan
 from ._table import TableEncoder
 from ._vae import _SCORE_SEED, VAETransformer
@@ -405,15 +406,7 @@ class VAEImputer(VAETransformer):
         return np.hstack([table, indicator.astype(table.dtype)])
 
     def _fixed_noise(self, n_samples, device):
-        """Quasi-random normal draws: scrambled Sobol points through the normal's quantile.
-
-        They cover the posterior more evenly than random draws, and the
-        conditional means come closer to the truth at the same cost
-        (breast_cancer, 50% hidden: MSE 0.292 against 0.298 with 100 draws).
-        """
-        sobol = torch.quasirandom.SobolEngine(self.n_components_, scramble=True, seed=_SCORE_SEED)
-        uniform = sobol.draw(n_samples, dtype=torch.float64).clamp(1e-7, 1 - 1e-7)
-        return torch.special.ndtri(uniform).float().to(device)
+        return quasi_random_normal(n_samples, self.n_components_, _SCORE_SEED, device)
 
     def _impute_rows(self, X, generator=None):
         """Each row's expected inputs given its observed cells; with a ``generator``, one draw instead."""
@@ -428,31 +421,12 @@ class VAEImputer(VAETransformer):
         for start in range(0, X.shape[0], rows):
             log_w, decoded = self._importance_samples(X[start : start + rows], noise)
             means = self._means(decoded)
-            weights = torch.softmax(log_w, dim=0)  # self-normalised importance weights, (K, n)
             if generator is None:
-                results.append(torch.einsum("kn,knw->nw", weights, means))
+                results.append(conditional_means(log_w, means))
             else:
-                results.append(self._draw(weights, means, generator))
+                cpu_layout = self._layout(torch.device("cpu"))
+                results.append(conditional_draw(log_w, means, cpu_layout, self.likelihood_, generator))
         return torch.cat(results)
-
-    def _draw(self, weights, means, generator):
-        """One draw from p(x_miss | x_obs): a posterior sample by its weight, then x from p(x | z)."""
-        picked = torch.multinomial(weights.T.cpu(), 1, generator=generator).ravel().to(weights.device)
-        rows = torch.arange(weights.shape[1], device=weights.device)
-        chosen = means[picked, rows]  # (n, width)
-        layout = self._layout(chosen.device)
-        if self.likelihood == "bernoulli":
-            numeric = torch.bernoulli(layout.numeric_part(chosen).cpu(), generator=generator)
-        else:
-            std = self.likelihood_.variance.sqrt().cpu()
-            numeric = layout.numeric_part(chosen).cpu()
-            numeric = numeric + std * torch.randn(numeric.shape, generator=generator, dtype=numeric.dtype)
-        draw = chosen.cpu().clone()
-        draw[:, layout.numeric.cpu()] = numeric
-        for start, size in layout.blocks:
-            category = torch.multinomial(chosen[:, start : start + size].cpu(), 1, generator=generator)
-            draw[:, start : start + size] = torch.nn.functional.one_hot(category.ravel(), size).to(draw.dtype)
-        return draw.to(chosen.device)
 
     # -- feature names ---------------------------------------------------------------
 

@@ -96,6 +96,11 @@ class GaussianLikelihood(nn.Module):
     def mean(self, decoded):
         return decoded
 
+    def training_sample(self, mean, generator):
+        """x ~ N(mean, variance), the distribution the networks train with (a Student-t's too)."""
+        noise = torch.randn(mean.shape, generator=generator, dtype=mean.dtype, device=mean.device)
+        return mean + self.variance.sqrt().to(mean.device) * noise
+
 
 class StudentTLikelihood(GaussianLikelihood):
     """Scores x ~ Student-t(df, decoded, scale); trains as the Gaussian.
@@ -197,6 +202,10 @@ class BernoulliLikelihood(nn.Module):
 
     def mean(self, decoded):
         return torch.sigmoid(decoded)
+
+    def training_sample(self, mean, generator):
+        """x ~ Bernoulli(mean)."""
+        return torch.bernoulli(mean, generator=generator)
 
 
 # Degrees of freedom of likelihood="student_t". Chosen on the development half of the
