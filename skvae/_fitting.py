@@ -28,7 +28,7 @@ _AUTO_BATCH_SIZE = 200
 
 
 class FittingMixin:
-    """fit and partial_fit of :class:`~skvae._base.BaseAutoencoder`, past the validation of X."""
+    """What fit and partial_fit of :class:`~skvae._base.BaseAutoencoder` run: validate X, train, calibrate."""
 
     def _warm_starts(self):
         """Whether fit goes on from the fitted networks."""
