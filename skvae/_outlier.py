@@ -83,6 +83,9 @@ class _OutlierDetectorMixin(OutlierMixin):
     # max_iter is a training budget (detection needs less training than reconstruction):
     # reaching it is no failure to converge, and every default fit would warn.
     _warns_unconverged = False
+    # Whether feature_contributions' robust fit keeps codes near the training rows' by a kernel
+    # density of the anchors rather than by _code_prior (see _explanation).
+    _anchor_density_prior = False
 
     _detector_constraints: dict = {
         "contamination": [StrOptions({"auto"}), Interval(Real, 0, 0.5, closed="right")],
@@ -284,6 +287,7 @@ class _OutlierDetectorMixin(OutlierMixin):
             self._encode(X),
             anchors,
             prior=self._code_prior(anchors),
+            anchor_density=self._anchor_density_prior,
         )
         return self._surprise_terms(surprise)
 

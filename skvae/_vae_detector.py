@@ -370,6 +370,13 @@ class VAEOutlierDetector(_OutlierDetectorMixin, VAETransformer):
         typical = torch.as_tensor(typical, dtype=scores.dtype, device=scores.device)
         return scores + (~observed * typical).sum(dim=-1)
 
+    # The robust fit's codes kept near the training rows' by a kernel density of them rather than
+    # by N(0, I): it then goes less often to codes that no training row has and that fit the
+    # broken features (3 of 12 sensors broken: precision 0.87 against 0.85; 5 of 12: 0.71 against
+    # 0.65; seeds 0-9 of bench_explanations.py; ADBench "confirm" half +0.01 at each k). It costs
+    # 256 kernels per code and step: 1,000 rows of 50 features take 2.7 CPU s against 1.6.
+    _anchor_density_prior = True
+
     def _code_prior(self, anchors):
         """For feature_contributions(method="robust"): the N(0, I) prior, in units of twice the nats."""
         zeros = torch.zeros(self.n_components_, device=self._device(), dtype=torch.float32)

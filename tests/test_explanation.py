@@ -125,6 +125,52 @@ def test_robust_surprise_of_a_linear_model_blames_the_outlying_coordinate():
     assert torch.all(result[:, 4] > 50) and torch.all(result[:, [0, 1, 2, 3, 5, 6, 7]] < 1e-2)
 
 
+def test_the_anchors_density_keeps_the_robust_code_where_training_codes_are():
+    # Training codes on a line (z_2 about 0); the decoder also reads z_2, through features 0 and 1
+    # alone. Both features moved by 3, as z_2 = 1 would move them: with an N(0, I) prior, the
+    # robust fit takes that code, which no training row has, and blames nothing; with the
+    # anchors' density, it keeps z_2 near 0 and blames features 0 and 1 first.
+    generator = torch.Generator().manual_seed(0)
+    W = torch.randn(2, 8, generator=generator)
+    W[1] = 0.0
+    W[1, :2] = 3.0
+    anchors = torch.stack(
+        [4 * torch.rand(256, generator=generator) - 2, 0.05 * torch.randn(256, generator=generator)], dim=1
+    )
+    z = torch.stack([torch.linspace(-1, 1, 5), torch.zeros(5)], 1)
+    x = z @ W
+    x[:, :2] += 3.0
+
+    def surprise(codes):
+        return (x - codes @ W).square() / 0.01
+
+    start = z + torch.tensor([0.0, 1.0])  # the encoder, misled as the fit would be
+    prior = (torch.zeros(2), torch.ones(2))
+    gaussian = robust_surprise(surprise, start, anchors, prior=prior)
+    density = robust_surprise(surprise, start, anchors, prior=prior, anchor_density=True)
+    # (Left out, either feature is predicted with N(0, I)'s spread of z_2: surprises about 1.)
+    assert torch.all(gaussian[:, :2] < 1e-2)
+    assert torch.all(density[:, :2] > 0.5) and torch.all(density[:, 2:] < 1e-2)
+
+
+def test_the_anchors_density_has_the_gradient_of_its_log_sum_exp():
+    # The kernel energy's hand-written backward pass against autograd's.
+    from skvae._explanation import _AnchorDensity
+
+    generator = torch.Generator().manual_seed(0)
+    anchors = torch.randn(256, 3, generator=generator) * torch.tensor([1.0, 2.0, 0.5])
+    z = (2 * torch.randn(4, 7, 3, generator=generator)).requires_grad_(True)
+    density = _AnchorDensity(anchors)
+    u = z / density.scale
+    squared = (u[..., None, :] - density.anchors).square().sum(dim=-1)
+    expected = -2 * (torch.logsumexp(-0.5 * squared, dim=-1) - np.log(len(anchors)))
+    value = density(z)
+    torch.testing.assert_close(value, expected, rtol=1e-5, atol=1e-4)
+    (got,) = torch.autograd.grad(value.sum(), z)
+    (want,) = torch.autograd.grad(expected.sum(), z)
+    torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-4)
+
+
 @pytest.mark.parametrize("detector_class", DETECTORS)
 def test_a_table_with_a_categorical_column_and_missing_cells(detector_class):
     rng = np.random.RandomState(0)
