@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from skvae import AutoencoderOutlierDetector, VAEOutlierDetector
-from skvae._explanation import robust_surprise
+from skvae._explanation import _AnchorDensity, robust_surprise
 
 DETECTORS = [AutoencoderOutlierDetector, VAEOutlierDetector]
 
@@ -155,8 +155,6 @@ def test_the_anchors_density_keeps_the_robust_code_where_training_codes_are():
 
 def test_the_anchors_density_has_the_gradient_of_its_log_sum_exp():
     # The kernel energy's hand-written backward pass against autograd's.
-    from skvae._explanation import _AnchorDensity
-
     generator = torch.Generator().manual_seed(0)
     anchors = torch.randn(256, 3, generator=generator) * torch.tensor([1.0, 2.0, 0.5])
     z = (2 * torch.randn(4, 7, 3, generator=generator)).requires_grad_(True)
