@@ -167,6 +167,11 @@ class BaseAutoencoder(
         """Optimizer steps during which the loss itself changes (no early stopping then)."""
         return 0
 
+    def _weight_average_decay(self):
+        """Hook: a fit ends with a moving average of the weights of this decay (see
+        ``_training.WeightAverage``), or with the last step's weights (None)."""
+        return None
+
     def _after_fit(self, X):
         """Hook run on the validated training rows once the networks are trained (for
         partial_fit, on the sample of every chunk so far: see ``_stream_sample``)."""

@@ -8,10 +8,22 @@ stand for the posterior p(z | x_obs) (Mattei & Frellsen, ICML 2019). Then
 
 and one draw from p(x_miss | x_obs) picks z_k with probability w_k and draws x
 from p(x | z_k). The estimator supplies the weights and the decoder's means;
-this module owns the noise they come from and the two predictions.
+this module owns the noise they come from, the proposal they are drawn from
+(``adaptive_importance_samples``) and the two predictions.
 """
 
+import math
+
 import torch
+
+# The second round's proposal: the first round's weighted spread, widened by this factor so that
+# its tails cover what the weighted draws missed (a narrow proposal's weights are dominated by a
+# few draws), and with at least this share of the encoder's own spread, for a row whose weights
+# fell on one draw. Two rounds of 150 draws against 300 plain ones (0.2905): on breast_cancer
+# (MIWAE protocol, seeds 3-5) widened by 1.5 0.2884, not widened 0.2893; on breast at 20% hidden
+# (HI-VAE masks 4-6; 0.1034) 0.1012 and 0.1024. The same weights, with the same models.
+_WIDENING = 1.5
+_MIN_SPREAD = 0.05
 
 
 def quasi_random_normal(n_samples, n_dims, seed, device):
@@ -24,6 +36,60 @@ def quasi_random_normal(n_samples, n_dims, seed, device):
     sobol = torch.quasirandom.SobolEngine(n_dims, scramble=True, seed=seed)
     uniform = sobol.draw(n_samples, dtype=torch.float64).clamp(1e-7, 1 - 1e-7)
     return torch.special.ndtri(uniform).float().to(device)
+
+
+def split_rounds(n_samples):
+    """The draws of each round of ``adaptive_importance_samples``: half and half (one round of one)."""
+    first = (n_samples + 1) // 2
+    return [first, n_samples - first] if n_samples > 1 else [n_samples]
+
+
+def adaptive_importance_samples(mean, std, noises, log_joint):
+    """Importance samples of each row's posterior from the encoder's q(z|x), then from a refitted proposal.
+
+    The encoder's q(z | x_obs) is amortised: one network for all rows, fed
+    zeros for the missing cells. For a row unlike most, its proposal can sit
+    off the posterior, and then a few draws carry all the weight and the
+    conditional mean leans on them (breast, a cell of 10 on a 1-10 scale:
+    4.1 from 300 draws, 5.0 from 3,000). So the draws come in rounds: the
+    first from q(z|x), each next from a diagonal Gaussian with the previous
+    round's weighted mean and spread (widened by ``_WIDENING``), adaptive
+    importance sampling as in population Monte Carlo (Cappe et al., 2004).
+    Every draw keeps its weight p(x_obs, z) / q_r(z) under the proposal it
+    came from, so all the rounds' draws are pooled in the estimate.
+
+    Parameters
+    ----------
+    mean, std : tensors of shape (n, d)
+        The encoder's proposal q(z|x) for each of n rows.
+
+    noises : list of tensors of shape (K_r, d)
+        Standard normal draws for each round, the same for every row.
+
+    log_joint : callable
+        ``log_joint(z)`` of codes (K_r, n, d) returns log p(x_obs, z), (K_r, n),
+        and the decoder's outputs at z, (K_r, n, width).
+
+    Returns
+    -------
+    log_weights : tensor of shape (sum K_r, n)
+    decoded : tensor of shape (sum K_r, n, width)
+    """
+    loc, scale, z = mean, std, None
+    log_weights, decoded = [], []
+    for noise in noises:
+        if z is not None:  # a round after the first: the proposal fitted to the last one
+            weights = torch.softmax(log_weights[-1], dim=0)[..., None]
+            loc = (weights * z).sum(dim=0)
+            spread = (weights * (z - loc).square()).sum(dim=0) + (_MIN_SPREAD * std).square()
+            scale = _WIDENING * spread.sqrt()
+        z = loc + scale * noise[:, None, :]
+        log_pxz, outputs = log_joint(z)
+        log_qz = -0.5 * (noise[:, None, :].square() + math.log(2 * math.pi)).sum(dim=-1)
+        log_qz = log_qz - scale.log().sum(dim=-1)
+        log_weights.append(log_pxz - log_qz)
+        decoded.append(outputs)
+    return torch.cat(log_weights), torch.cat(decoded)
 
 
 def conditional_means(log_weights, means):

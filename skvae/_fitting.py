@@ -128,6 +128,7 @@ class FittingMixin:
                     first_epoch=self.n_iter_ + 1,
                     callbacks=callbacks,
                     best_validation_score=self.best_validation_score_ if continued else -math.inf,
+                    average_decay=None if incremental else self._weight_average_decay(),
                 )
         except TrainingDiverged as exc:
             self._undo_training(networks, weights_before)

@@ -409,11 +409,16 @@ class VAETransformer(BaseAutoencoder):
         x, observed = self._prepare(X)
         mean, log_var = self.encoder_(x)
         z = mean + torch.exp(0.5 * log_var) * noise[:, None, :]
+        log_pxz, decoded = self._log_joint(x, observed, z)
+        log_qz = -0.5 * (noise[:, None, :].square() + math.log(2 * math.pi) + log_var).sum(dim=-1)
+        return log_pxz - log_qz, decoded
+
+    def _log_joint(self, x, observed, z):
+        """log p(x_obs, z) (K, n) of prepared rows at codes z (K, n, d), and the decoder's outputs."""
         decoded = self.decoder_(z.reshape(-1, z.shape[-1])).reshape(*z.shape[:2], -1)
         log_px = self._log_px(x, decoded, observed)
         log_pz = -0.5 * (z.square() + math.log(2 * math.pi)).sum(dim=-1)
-        log_qz = -0.5 * (noise[:, None, :].square() + math.log(2 * math.pi) + log_var).sum(dim=-1)
-        return log_px + log_pz - log_qz, decoded
+        return log_px + log_pz, decoded
 
     def _fixed_noise(self, n_samples, device):
         generator = torch.Generator().manual_seed(_SCORE_SEED)

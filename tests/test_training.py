@@ -171,3 +171,43 @@ def test_a_warm_start_still_in_the_warm_up_keeps_its_last_weights():
     )
     assert history.best_validation_score == history.validation_scores[-1]
     assert history.best_validation_score == pytest.approx(-mse(module)(X[:8]).item())
+
+
+def test_weight_averaging_ends_with_the_moving_average_of_the_steps_weights():
+    module, X, generator = setup()
+    torch.manual_seed(0)
+    optimizer = make_optimizer(list(module.parameters()), 1e-2, 0.0)
+    # The same steps by hand: the weights after each one, averaged as WeightAverage does.
+    twin = torch.nn.Linear(3, 3)
+    twin.load_state_dict(module.state_dict())
+    twin_optimizer = make_optimizer(list(twin.parameters()), 1e-2, 0.0)
+    average, decay = None, 0.97
+    for step in range(1, 5 * 4 + 1):  # 5 epochs of 4 batches, in order
+        batch = X[(step - 1) % 4 * 16 : (step - 1) % 4 * 16 + 16]
+        loss = mse(twin)(batch)
+        twin_optimizer.zero_grad()
+        loss.backward()
+        twin_optimizer.step()
+        weights = [p.detach().clone() for p in twin.parameters()]
+        weight = max(1 - decay, 30 / (step + 29))
+        average = (
+            weights
+            if average is None
+            else [a + weight * (w - a) for a, w in zip(average, weights, strict=True)]
+        )
+    history = train(
+        module,
+        mse(module),
+        optimizer,
+        X,
+        max_epochs=5,
+        batch_size=16,
+        shuffle=False,
+        generator=generator,
+        average_decay=decay,
+    )
+    for kept, expected, last in zip(module.parameters(), average, twin.parameters(), strict=True):
+        torch.testing.assert_close(kept.detach(), expected)
+        assert not torch.allclose(kept, last)  # not the last step's weights
+    # The losses are those of the weights the steps trained.
+    assert len(history.losses) == 5
