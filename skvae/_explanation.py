@@ -117,6 +117,16 @@ def robust_surprise(surprise, start, anchors=None, *, prior=None, anchor_density
     return _leave_one_out(surprise, codes, prior[1])
 
 
+def anchor_spread(anchors):
+    """Each code dimension's standard deviation over the anchors, at least a hundredth of the widest's.
+
+    The floor is relative: an absolute one outran the codes of data on a 1e-6 scale, given
+    unscaled, whose every dimension may be tiny.
+    """
+    spread = anchors.std(dim=0)
+    return spread.clamp(min=1e-2 * float(spread.max()) or 1e-2)
+
+
 class _AnchorDensity:
     """-2 log of a Gaussian kernel density of the anchors: ``energy(z)``, shape (...,) for z (..., k).
 
@@ -126,10 +136,7 @@ class _AnchorDensity:
 
     def __init__(self, anchors):
         k = anchors.shape[-1]
-        spread = anchors.std(dim=0)
-        # A floor relative to the widest dimension (the codes of unscaled data may all be tiny).
-        spread = spread.clamp(min=1e-2 * float(spread.max()) or 1e-2)
-        self.scale = spread * (_BANDWIDTH * len(anchors) ** (-1.0 / (k + 4)))
+        self.scale = anchor_spread(anchors) * (_BANDWIDTH * len(anchors) ** (-1.0 / (k + 4)))
         self.anchors = anchors / self.scale
         self.half_norms = 0.5 * self.anchors.square().sum(dim=-1)
 
@@ -183,10 +190,8 @@ def _robust_codes(surprise, start, anchors, prior, density=None):
     loss = _robust_loss(surprise, prior, density)
     starts, scale = [start], torch.ones_like(start[0])
     if anchors is not None and len(anchors) > 1:
-        # One step size for every code dimension, whatever its spread; a floor relative to the
-        # widest (an absolute one outran codes of data on a 1e-6 scale, given unscaled).
-        scale = anchors.std(dim=0)
-        scale = scale.clamp(min=1e-2 * float(scale.max()) or 1e-2)
+        # One step size for every code dimension, whatever its spread.
+        scale = anchor_spread(anchors)
         # Each anchor against each row, a few anchors at a time: all at once would decode
         # n_anchors x n rows (gigabytes for a chunk of 8,192 rows of a few hundred features).
         width = surprise(start).shape[-1]

@@ -374,7 +374,7 @@ class VAEOutlierDetector(_OutlierDetectorMixin, VAETransformer):
     # by N(0, I): it then goes less often to codes that no training row has and that fit the
     # broken features (3 of 12 sensors broken: precision 0.87 against 0.85; 5 of 12: 0.71 against
     # 0.65; seeds 0-9 of bench_explanations.py; ADBench "confirm" half +0.01 at each k). It costs
-    # 256 kernels per code and step: 1,000 rows of 50 features take 2.7 CPU s against 1.6.
+    # 256 kernels per code and step: 1,000 rows of 50 features take 2.4 CPU s against 1.5.
     _anchor_density_prior = True
 
     def _code_prior(self, anchors):
