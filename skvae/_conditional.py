@@ -7,9 +7,10 @@ stand for the posterior p(z | x_obs) (Mattei & Frellsen, ICML 2019). Then
     E[x_miss | x_obs] = sum_k w_k E[x | z_k],
 
 and one draw from p(x_miss | x_obs) picks z_k with probability w_k and draws x
-from p(x | z_k). The estimator supplies the weights and the decoder's means;
-this module owns the noise they come from, the proposal they are drawn from
-(``adaptive_importance_samples``) and the two predictions.
+from p(x | z_k). The estimator supplies log p(x_obs, z) and the decoder's means;
+this module owns the noise the draws come from, the proposals they are drawn
+from (``importance_samples``, from which VAETransformer's scores come too, and
+``adaptive_importance_samples``) and the two predictions.
 """
 
 import math
@@ -44,7 +45,7 @@ def split_rounds(n_samples):
     return [first, n_samples - first] if n_samples > 1 else [n_samples]
 
 
-def adaptive_importance_samples(mean, std, noises, log_joint):
+def adaptive_importance_samples(mean, log_std, noises, log_joint):
     """Importance samples of each row's posterior from the encoder's q(z|x), then from a refitted proposal.
 
     The encoder's q(z | x_obs) is amortised: one network for all rows, fed
@@ -60,8 +61,9 @@ def adaptive_importance_samples(mean, std, noises, log_joint):
 
     Parameters
     ----------
-    mean, std : tensors of shape (n, d)
-        The encoder's proposal q(z|x) for each of n rows.
+    mean, log_std : tensors of shape (n, d)
+        The encoder's proposal q(z|x) for each of n rows: its mean and the
+        logarithm of its standard deviation.
 
     noises : list of tensors of shape (K_r, d)
         Standard normal draws for each round, the same for every row.
@@ -75,21 +77,45 @@ def adaptive_importance_samples(mean, std, noises, log_joint):
     log_weights : tensor of shape (sum K_r, n)
     decoded : tensor of shape (sum K_r, n, width)
     """
-    loc, scale, z = mean, std, None
+    loc, log_scale, z = mean, log_std, None
     log_weights, decoded = [], []
     for noise in noises:
         if z is not None:  # a round after the first: the proposal fitted to the last one
             weights = torch.softmax(log_weights[-1], dim=0)[..., None]
             loc = (weights * z).sum(dim=0)
-            spread = (weights * (z - loc).square()).sum(dim=0) + (_MIN_SPREAD * std).square()
-            scale = _WIDENING * spread.sqrt()
-        z = loc + scale * noise[:, None, :]
-        log_pxz, outputs = log_joint(z)
-        log_qz = -0.5 * (noise[:, None, :].square() + math.log(2 * math.pi)).sum(dim=-1)
-        log_qz = log_qz - scale.log().sum(dim=-1)
-        log_weights.append(log_pxz - log_qz)
+            spread = (weights * (z - loc).square()).sum(dim=0) + (_MIN_SPREAD**2) * torch.exp(2 * log_std)
+            log_scale = math.log(_WIDENING) + 0.5 * spread.log()
+        round_log_weights, outputs, z = importance_samples(loc, log_scale, noise, log_joint)
+        log_weights.append(round_log_weights)
         decoded.append(outputs)
     return torch.cat(log_weights), torch.cat(decoded)
+
+
+def importance_samples(loc, log_scale, noise, log_joint):
+    """Importance samples z = loc + exp(log_scale) * noise of each row from a diagonal Gaussian proposal.
+
+    Parameters
+    ----------
+    loc, log_scale : tensors of shape (n, d)
+        Each row's proposal.
+
+    noise : tensor of shape (K, d)
+        Standard normal draws, the same for every row.
+
+    log_joint : callable
+        As for ``adaptive_importance_samples``.
+
+    Returns
+    -------
+    log_weights : tensor of shape (K, n)
+        log p(x_obs, z_k) - log q(z_k).
+    decoded : tensor of shape (K, n, width)
+    z : tensor of shape (K, n, d)
+    """
+    z = loc + torch.exp(log_scale) * noise[:, None, :]
+    log_pxz, decoded = log_joint(z)
+    log_qz = -0.5 * (noise[:, None, :].square() + math.log(2 * math.pi)).sum(dim=-1) - log_scale.sum(dim=-1)
+    return log_pxz - log_qz, decoded, z
 
 
 def conditional_means(log_weights, means):

@@ -456,7 +456,7 @@ class VAEImputer(VAETransformer):
             x, observed = self._prepare(X[start : start + rows])
             mean, log_var = self.encoder_(x)
             log_w, decoded = adaptive_importance_samples(
-                mean, torch.exp(0.5 * log_var), noises, partial(self._log_joint, x, observed)
+                mean, 0.5 * log_var, noises, partial(self._log_joint, x, observed)
             )
             means = self._means(decoded)
             if generator is None:

@@ -1,6 +1,7 @@
 """The variational autoencoder."""
 
 import math
+from functools import partial
 from numbers import Integral, Real
 
 import numpy as np
@@ -14,6 +15,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._architectures import make_encoder_decoder
 from ._base import BaseAutoencoder
 from ._column_statistics import value_range
+from ._conditional import importance_samples
 from ._likelihood_calibration import calibrate_likelihood
 from ._likelihoods import make_likelihood
 
@@ -408,10 +410,10 @@ class VAETransformer(BaseAutoencoder):
         """The log importance weights (K, n) and the decoder's outputs (K, n, width)."""
         x, observed = self._prepare(X)
         mean, log_var = self.encoder_(x)
-        z = mean + torch.exp(0.5 * log_var) * noise[:, None, :]
-        log_pxz, decoded = self._log_joint(x, observed, z)
-        log_qz = -0.5 * (noise[:, None, :].square() + math.log(2 * math.pi) + log_var).sum(dim=-1)
-        return log_pxz - log_qz, decoded
+        log_weights, decoded, _ = importance_samples(
+            mean, 0.5 * log_var, noise, partial(self._log_joint, x, observed)
+        )
+        return log_weights, decoded
 
     def _log_joint(self, x, observed, z):
         """log p(x_obs, z) (K, n) of prepared rows at codes z (K, n, d), and the decoder's outputs."""

@@ -89,11 +89,11 @@ def test_adaptive_rounds_find_a_posterior_that_the_first_proposal_misses():
 
     mean, std = torch.full((1, n_dims), 1.9), torch.full((1, n_dims), 0.1)
     draws = quasi_random_normal(300, n_dims, seed=0, device="cpu")
-    one_round = conditional_means(*adaptive_importance_samples(mean, std, [draws], log_joint))
+    one_round = conditional_means(*adaptive_importance_samples(mean, std.log(), [draws], log_joint))
     rounds = split_rounds(300)
     assert rounds == [150, 150] and split_rounds(1) == [1] and split_rounds(3) == [2, 1]
     noises = [quasi_random_normal(n, n_dims, seed=r, device="cpu") for r, n in enumerate(rounds)]
-    log_weights, outputs = adaptive_importance_samples(mean, std, noises, log_joint)
+    log_weights, outputs = adaptive_importance_samples(mean, std.log(), noises, log_joint)
     assert log_weights.shape == (300, 1) and outputs.shape == (300, 1, n_dims)
     # The first round's draws are the proposal's own.
     torch.testing.assert_close(outputs[:150, 0], mean + std * noises[0])
