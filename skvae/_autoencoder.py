@@ -68,7 +68,7 @@ class AutoencoderTransformer(BaseAutoencoder):
         stops improving and restore the best weights.
 
     validation_fraction : float, default=0.1
-        Share of the rows held out with ``early_stopping``.
+        Share of the rows held out with ``early_stopping``, rounded up.
 
     n_iter_no_change : int, default=10
         Epochs without improvement by ``tol`` after which training stops.

@@ -177,7 +177,8 @@ class FittingMixin:
             self._optimizer.param_groups[0]["weight_decay"] = self.alpha / batch_size
 
     def _split_validation(self, X):
-        n_val = int(round(self.validation_fraction * X.shape[0]))
+        # Rounded up, as MLPRegressor's split (train_test_split's test_size) is.
+        n_val = math.ceil(self.validation_fraction * X.shape[0])
         if n_val < 1 or n_val >= X.shape[0]:
             raise ValueError(
                 f"early_stopping=True cannot hold out validation_fraction={self.validation_fraction} "

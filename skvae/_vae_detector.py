@@ -162,7 +162,7 @@ class VAEOutlierDetector(_OutlierDetectorMixin, VAETransformer):
         stops improving and restore the best weights.
 
     validation_fraction : float, default=0.1
-        Share of the rows held out with ``early_stopping``.
+        Share of the rows held out with ``early_stopping``, rounded up.
 
     n_iter_no_change : int, default=10
         Epochs without improvement by ``tol`` after which training stops.

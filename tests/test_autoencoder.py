@@ -147,9 +147,17 @@ def test_early_stopping_restores_the_best_validation_weights(X):
     assert ae.score(X_val) == pytest.approx(ae.best_validation_score_, rel=1e-5)
 
 
+def test_early_stopping_holds_out_as_many_rows_as_train_test_split():
+    X = np.random.RandomState(0).normal(size=(25, 3))
+    ae = AutoencoderTransformer(early_stopping=True, validation_fraction=0.1, random_state=0)
+    X_train, X_val = ae.fit(X)._split_validation(X)
+    _, expected_val = train_test_split(X, test_size=0.1)
+    assert len(X_val) == len(expected_val) == 3 and len(X_train) == 22
+
+
 def test_early_stopping_needs_rows_for_both_sets():
     with pytest.raises(ValueError, match="validation_fraction"):
-        AutoencoderTransformer(early_stopping=True).fit(np.ones((3, 2)))
+        AutoencoderTransformer(early_stopping=True).fit(np.ones((1, 2)))
 
 
 def test_partial_fit_runs_one_epoch_per_call_and_keeps_going(X):
@@ -195,9 +203,9 @@ def test_going_on_training_refuses_parameters_that_describe_other_networks(chang
 
 def test_a_refit_that_fails_leaves_no_model_rather_than_a_half_new_one(X):
     ae = AutoencoderTransformer(max_iter=2, random_state=0).fit(X[:20])
-    ae.set_params(early_stopping=True, validation_fraction=0.01)  # no row to hold out of 20
+    ae.set_params(early_stopping=True)  # no row to hold out of one
     with pytest.raises(ValueError, match="validation_fraction"):
-        ae.fit(X[:20])
+        ae.fit(X[:1])
     with pytest.raises(NotFittedError):
         ae.transform(X[:20])
     assert pickle.loads(pickle.dumps(ae)).set_params(early_stopping=False).fit(X).n_iter_ == 2
