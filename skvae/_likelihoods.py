@@ -59,18 +59,41 @@ class GaussianLikelihood(nn.Module):
             with torch.no_grad():
                 self.variance.lerp_(variance.reshape(self.variance.shape), self.momentum)
             return -0.5 * (torch.log(2 * math.pi * variance) + 1.0).expand(x.shape[-1]).sum()
-        squared_residuals = (x - decoded).square() * observed
-        counts = observed.sum(dim=0, dtype=x.dtype)
+        variance, counts = self._observed_variance((x - decoded).square(), observed)
+        self._track(variance, counts)
+        return -0.5 * ((torch.log(2 * math.pi * variance) + 1.0) * counts).sum() / x.shape[0]
+
+    @torch.no_grad()
+    def track_variance(self, x, decoded, observed, weights):
+        """Move the running variance toward its optimum for K draws per row of a training batch.
+
+        ``decoded`` holds each row's K draws, (K, n, width), and ``weights``
+        their normalised importance weights, (K, n): the optimum of the
+        importance-weighted bound weighs each draw's squared residuals so.
+        """
+        squared_residuals = torch.einsum("kn,knw->nw", weights, (x - decoded).square())
+        if observed is None:
+            observed = torch.ones_like(squared_residuals)
+        self._track(*self._observed_variance(squared_residuals, observed))
+
+    def _observed_variance(self, squared_residuals, observed):
+        """The maximum-likelihood variance of the observed cells' squared residuals (rows first), and
+        how many cells it counts: per feature, or all of them for a shared variance."""
+        squared_residuals = squared_residuals * observed
+        counts = observed.sum(dim=0, dtype=squared_residuals.dtype)
         if self.shared:
             squared_residuals, counts = squared_residuals.sum(), counts.sum()
         else:
             squared_residuals = squared_residuals.sum(dim=0)
-        variance = (squared_residuals / counts.clamp(min=1)).clamp(min=self.min_variance)
-        with torch.no_grad():
-            # A feature with no observed cell in this batch keeps its running variance.
-            seen = torch.where(counts > 0, variance, self.variance.reshape(variance.shape))
-            self.variance.lerp_(seen.reshape(self.variance.shape), self.momentum)
-        return -0.5 * ((torch.log(2 * math.pi * variance) + 1.0) * counts).sum() / x.shape[0]
+        return (squared_residuals / counts.clamp(min=1)).clamp(min=self.min_variance), counts
+
+    @torch.no_grad()
+    def _track(self, variance, counts):
+        # A feature with no observed cell in this batch keeps its running variance.
+        seen = torch.where(counts > 0, variance, self.variance.reshape(variance.shape))
+        # A new tensor, not in place: the importance-weighted loss has scored the batch with the
+        # running variance, and its backward pass reads it.
+        self.variance = torch.lerp(self.variance, seen.reshape(self.variance.shape), self.momentum)
 
     def log_prob_per_feature(self, x, decoded, observed=None):
         variance = self.variance
@@ -199,6 +222,9 @@ class BernoulliLikelihood(nn.Module):
     def batch_log_prob(self, x, decoded, observed=None):
         """Mean log-likelihood of a training batch's rows (over their observed cells)."""
         return self.log_prob(x, decoded, observed).mean()
+
+    def track_variance(self, x, decoded, observed, weights):
+        """No variance to track: as the Gaussian's, for training on importance-weighted draws."""
 
     def mean(self, decoded):
         return torch.sigmoid(decoded)

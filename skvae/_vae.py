@@ -14,6 +14,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._architectures import make_encoder_decoder
 from ._base import BaseAutoencoder
+from ._bounds import negative_elbo, negative_importance_weighted_bound
 from ._column_statistics import value_range
 from ._conditional import importance_samples
 from ._likelihood_calibration import calibrate_likelihood
@@ -305,23 +306,22 @@ class VAETransformer(BaseAutoencoder):
     def _warmup_steps(self):
         return self.kl_warmup_steps
 
+    def _n_training_samples(self):
+        """Hook: posterior draws per row and training step; more than one trains on the
+        importance-weighted bound instead of the ELBO (see ``_bounds``)."""
+        return 1
+
     def _loss(self, batch, generator, has_missing):
         self._n_steps += 1
         kl_weight = self.beta * min(1.0, self._n_steps / max(self.kl_warmup_steps, 1))
         x, observed = self._prepare(batch) if has_missing else (batch, None)
         mean, log_var = self.encoder_(x)
-        noise = torch.randn(mean.shape, generator=generator, device=mean.device, dtype=mean.dtype)
-        std = torch.exp(0.5 * log_var)
-        decoded = self.decoder_(torch.addcmul(mean, std, noise))
-        layout = self._layout(x.device)
-        log_px = self.likelihood_.batch_log_prob(
-            layout.numeric_part(x), layout.numeric_part(decoded), layout.numeric_mask(observed)
-        )
-        if not layout.all_numeric:
-            log_px = log_px + layout.categorical_log_probs(x, decoded).sum(dim=-1).mean()
-        # KL(q(z|x) || N(0, I)), averaged over the rows.
-        kl = 0.5 * (mean.square() + std.square() - 1.0 - log_var).sum() / len(batch)
-        return kl_weight * kl - log_px
+        n_samples = self._n_training_samples()
+        if n_samples > 1:
+            return negative_importance_weighted_bound(
+                self, x, observed, mean, log_var, generator, kl_weight, n_samples
+            )
+        return negative_elbo(self, x, observed, mean, log_var, generator, kl_weight)
 
     def _encode(self, X):
         return self.encoder_(self._prepare(X)[0])[0]

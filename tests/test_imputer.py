@@ -1,5 +1,6 @@
 """VAEImputer: scikit-learn's imputer API, and imputations that use what the other cells say."""
 
+import math
 import warnings
 from functools import partial
 
@@ -308,6 +309,23 @@ def test_polars_output_gives_numbers_as_floats_and_categories_as_categories():
 
 def test_no_inverse_transform():
     assert not hasattr(make().fit(hide(low_rank())), "inverse_transform")
+
+
+def test_the_networks_train_on_the_importance_weighted_bound_of_several_draws():
+    imputer = make(max_iter=1).fit(hide(low_rank()))
+    batch = torch.as_tensor(imputer._validate_X(hide(low_rank(50, seed=2)), reset=False), dtype=torch.float32)
+    n_draws = imputer._n_training_samples()
+    x, observed = imputer._prepare(batch)
+    with torch.no_grad():
+        mean, log_var = imputer.encoder_(x)
+        noise = torch.randn((n_draws, *mean.shape), generator=torch.Generator().manual_seed(0))
+        z = mean + torch.exp(0.5 * log_var) * noise
+        log_q = -0.5 * (noise.square() + math.log(2 * math.pi) + log_var).sum(dim=-1)
+        log_weights = imputer._log_joint(x, observed, z)[0] - log_q
+        bound = (torch.logsumexp(log_weights, dim=0) - math.log(n_draws)).mean()
+        loss = imputer._loss(batch, torch.Generator().manual_seed(0), has_missing=True)
+    assert n_draws > 1
+    torch.testing.assert_close(loss, -bound, rtol=1e-5, atol=1e-5)
 
 
 def test_auto_max_iter_is_a_budget_of_optimizer_steps_counted_in_epochs():

@@ -1,0 +1,56 @@
+"""The bounds on log p(x) that a VAE's networks train on: the ELBO, and the importance-weighted
+bound of several posterior draws per row.
+
+Each takes a batch's prepared rows and the encoder's q(z|x) and returns the
+loss to minimise (minus the bound, its mean over the rows); the estimator
+supplies the decoder, the likelihood and the columns' layout. ``kl_weight``
+weighs the prior's part of each bound, as beta weighs the ELBO's KL term.
+"""
+
+import math
+
+import torch
+
+
+def negative_elbo(vae, x, observed, mean, log_var, generator, kl_weight):
+    """Minus the ELBO at one posterior draw per row, with the KL term in closed form.
+
+    The Gaussian's variance is the batch's optimum (``GaussianLikelihood.batch_log_prob``).
+    """
+    noise = torch.randn(mean.shape, generator=generator, device=mean.device, dtype=mean.dtype)
+    std = torch.exp(0.5 * log_var)
+    decoded = vae.decoder_(torch.addcmul(mean, std, noise))
+    layout = vae._layout(x.device)
+    log_px = vae.likelihood_.batch_log_prob(
+        layout.numeric_part(x), layout.numeric_part(decoded), layout.numeric_mask(observed)
+    )
+    if not layout.all_numeric:
+        log_px = log_px + layout.categorical_log_probs(x, decoded).sum(dim=-1).mean()
+    # KL(q(z|x) || N(0, I)), averaged over the rows.
+    kl = 0.5 * (mean.square() + std.square() - 1.0 - log_var).sum() / x.shape[0]
+    return kl_weight * kl - log_px
+
+
+def negative_importance_weighted_bound(vae, x, observed, mean, log_var, generator, kl_weight, n_samples):
+    """Minus the importance-weighted bound of ``n_samples`` posterior draws per row.
+
+    log (1/K) sum_k p(x_obs | z_k) p(z_k) / q(z_k | x), with K draws z_k
+    from q(z | x): tighter than the ELBO as K grows (Burda et al., 2016),
+    the bound MIWAE trains an imputer with (Mattei & Frellsen, 2019). The
+    Gaussian's variance is the running one, moved after each step toward the
+    optimum of the draws' squared residuals weighted by their normalised
+    importance weights (``GaussianLikelihood.track_variance``).
+    """
+    noise = torch.randn((n_samples, *mean.shape), generator=generator, device=mean.device, dtype=mean.dtype)
+    z = torch.addcmul(mean, torch.exp(0.5 * log_var), noise)
+    decoded = vae.decoder_(z.reshape(-1, z.shape[-1])).reshape(*z.shape[:2], -1)
+    log_prior_ratio = -0.5 * (z.square() - noise.square() - log_var).sum(dim=-1)  # log p(z) - log q(z|x)
+    log_weights = vae._log_px(x, decoded, observed, training=True) + kl_weight * log_prior_ratio
+    layout = vae._layout(x.device)
+    vae.likelihood_.track_variance(
+        layout.numeric_part(x),
+        layout.numeric_part(decoded),
+        layout.numeric_mask(observed),
+        torch.softmax(log_weights.detach(), dim=0),
+    )
+    return math.log(n_samples) - torch.logsumexp(log_weights, dim=0).mean()
