@@ -7,13 +7,15 @@ stand for the posterior p(z | x_obs) (Mattei & Frellsen, ICML 2019). Then
     E[x_miss | x_obs] = sum_k w_k E[x | z_k],
 
 and one draw from p(x_miss | x_obs) picks z_k with probability w_k and draws x
-from p(x | z_k). The estimator supplies log p(x_obs, z) and the decoder's means;
-this module owns the noise the draws come from, the proposals they are drawn
-from (``importance_samples``, from which VAETransformer's scores come too, and
-``adaptive_importance_samples``) and the two predictions.
+from p(x | z_k). The estimator supplies its networks, log p(x_obs, z) and the
+decoder's means; this module owns the noise the draws come from, the proposals
+they are drawn from (``importance_samples``, from which VAETransformer's scores
+come too, and ``adaptive_importance_samples``) and the two predictions
+(``impute_rows``).
 """
 
 import math
+from functools import partial
 
 import torch
 
@@ -139,3 +141,35 @@ def conditional_draw(log_weights, means, layout, likelihood, generator):
         category = torch.multinomial(chosen[:, start : start + size], 1, generator=generator)
         draw[:, start : start + size] = torch.nn.functional.one_hot(category.ravel(), size).to(draw.dtype)
     return draw.to(means.device)
+
+
+def impute_rows(vae, X, seed, generator=None):
+    """Each coded row's expected inputs given its observed cells, (n, width); with a ``generator``,
+    one draw from p(x | x_obs) instead.
+
+    The fitted ``vae``'s ``n_importance_samples`` draws come in two rounds,
+    the second from a proposal refitted to the first
+    (``adaptive_importance_samples``), at the cost of as many plain draws.
+    Each round has its own quasi-random points, from ``seed`` on; a
+    ``generator`` draws them at random instead.
+    """
+    n_dims = vae.n_components_
+    rounds = split_rounds(vae.n_importance_samples)
+    if generator is None:
+        noises = [quasi_random_normal(n, n_dims, seed + r, X.device) for r, n in enumerate(rounds)]
+    else:
+        noises = [torch.randn((n, n_dims), generator=generator, dtype=X.dtype).to(X.device) for n in rounds]
+    results, rows = [], vae._block_rows(X)
+    for start in range(0, X.shape[0], rows):
+        x, observed = vae._prepare(X[start : start + rows])
+        mean, log_var = vae.encoder_(x)
+        log_w, decoded = adaptive_importance_samples(
+            mean, 0.5 * log_var, noises, partial(vae._log_joint, x, observed)
+        )
+        means = vae._means(decoded)
+        if generator is None:
+            results.append(conditional_means(log_w, means))
+        else:
+            cpu_layout = vae._layout(torch.device("cpu"))
+            results.append(conditional_draw(log_w, means, cpu_layout, vae.likelihood_, generator))
+    return torch.cat(results)

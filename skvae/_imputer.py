@@ -1,7 +1,6 @@
 """Imputation of missing cells by a VAE trained on the incomplete table (MIWAE)."""
 
 import math
-from functools import partial
 from numbers import Integral
 
 import numpy as np
@@ -14,13 +13,7 @@ from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
 from ._base import MAX_ITER_OR_AUTO, BaseAutoencoder
 from ._cell_validation import hold_out_cells, prediction_error
-from ._conditional import (
-    adaptive_importance_samples,
-    conditional_draw,
-    conditional_means,
-    quasi_random_normal,
-    split_rounds,
-)
+from ._conditional import impute_rows, quasi_random_normal
 from ._missing_values import as_nan, fitted_indicator, missing_as_nan
 from ._table import TableEncoder
 from ._vae import _SCORE_SEED, VAETransformer
@@ -422,7 +415,9 @@ class VAEImputer(VAETransformer):
             seed = int(np.random.SeedSequence([self._seed, self._n_draws]).generate_state(1)[0])
             # One stream for all the chunks of the call: each chunk draws afresh.
             generator = torch.Generator().manual_seed(seed)
-        imputed = self._table.uncode(self._map_rows(lambda chunk: self._impute_rows(chunk, generator), coded))
+        imputed = self._table.uncode(
+            self._map_rows(lambda chunk: impute_rows(self, chunk, _SCORE_SEED, generator), coded)
+        )
         filled = np.where(missing, imputed, values)
         # Columns never observed in fit: 0, as SimpleImputer(keep_empty_features=True) gives them.
         empty = self._table.empty
@@ -443,40 +438,6 @@ class VAEImputer(VAETransformer):
 
     def _fixed_noise(self, n_samples, device):
         return quasi_random_normal(n_samples, self.n_components_, _SCORE_SEED, device)
-
-    def _impute_rows(self, X, generator=None):
-        """Each row's expected inputs given its observed cells; with a ``generator``, one draw instead.
-
-        The ``n_importance_samples`` draws come in two rounds, the second
-        from a proposal refitted to the first (``adaptive_importance_samples``),
-        at the cost of as many plain draws.
-        """
-        rounds = split_rounds(self.n_importance_samples)
-        if generator is None:
-            # Each round its own quasi-random points.
-            noises = [
-                quasi_random_normal(n, self.n_components_, _SCORE_SEED + r, X.device)
-                for r, n in enumerate(rounds)
-            ]
-        else:
-            noises = [
-                torch.randn((n, self.n_components_), generator=generator, dtype=X.dtype).to(X.device)
-                for n in rounds
-            ]
-        results, rows = [], self._block_rows(X)
-        for start in range(0, X.shape[0], rows):
-            x, observed = self._prepare(X[start : start + rows])
-            mean, log_var = self.encoder_(x)
-            log_w, decoded = adaptive_importance_samples(
-                mean, 0.5 * log_var, noises, partial(self._log_joint, x, observed)
-            )
-            means = self._means(decoded)
-            if generator is None:
-                results.append(conditional_means(log_w, means))
-            else:
-                cpu_layout = self._layout(torch.device("cpu"))
-                results.append(conditional_draw(log_w, means, cpu_layout, self.likelihood_, generator))
-        return torch.cat(results)
 
     # -- feature names ---------------------------------------------------------------
 
