@@ -37,20 +37,19 @@ def negative_importance_weighted_bound(vae, x, observed, mean, log_var, generato
     log (1/K) sum_k p(x_obs | z_k) p(z_k) / q(z_k | x), with K draws z_k
     from q(z | x): tighter than the ELBO as K grows (Burda et al., 2016),
     the bound MIWAE trains an imputer with (Mattei & Frellsen, 2019). The
-    Gaussian's variance is the running one, moved after each step toward the
-    optimum of the draws' squared residuals weighted by their normalised
-    importance weights (``GaussianLikelihood.track_variance``).
+    Gaussian's variance is the batch's optimum: the mean of the draws'
+    squared residuals weighted by their normalised importance weights, the
+    weights taken at the running variance
+    (``GaussianLikelihood.at_batch_optimum``).
     """
     noise = torch.randn((n_samples, *mean.shape), generator=generator, device=mean.device, dtype=mean.dtype)
     z = torch.addcmul(mean, torch.exp(0.5 * log_var), noise)
     decoded = vae.decoder_(z.reshape(-1, z.shape[-1])).reshape(*z.shape[:2], -1)
     log_prior_ratio = -0.5 * (z.square() - noise.square() - log_var).sum(dim=-1)  # log p(z) - log q(z|x)
-    log_weights = vae._log_px(x, decoded, observed, training=True) + kl_weight * log_prior_ratio
+    with torch.no_grad():  # the draws' weights at the running variance, for the batch's optimal one
+        log_weights = vae._log_px(x, decoded, observed, training=True) + kl_weight * log_prior_ratio
     layout = vae._layout(x.device)
-    vae.likelihood_.track_variance(
-        layout.numeric_part(x),
-        layout.numeric_part(decoded),
-        layout.numeric_mask(observed),
-        torch.softmax(log_weights.detach(), dim=0),
-    )
+    numeric = layout.numeric_part(x), layout.numeric_part(decoded), layout.numeric_mask(observed)
+    with vae.likelihood_.at_batch_optimum(*numeric, torch.softmax(log_weights, dim=0)):
+        log_weights = vae._log_px(x, decoded, observed, training=True) + kl_weight * log_prior_ratio
     return math.log(n_samples) - torch.logsumexp(log_weights, dim=0).mean()

@@ -39,10 +39,10 @@ _PATIENCE_STEPS = 300
 _WEIGHT_AVERAGE_DECAY = 0.985
 # Posterior draws per row and training step: the networks train on the importance-weighted
 # bound of this many draws, as MIWAE does (with 20). On the choosing masks (bench_impute.py
-# --masks 3 4 5), 5 against 1 (the ELBO): breast_cancer 0.278 against 0.285, wine 0.064 / 0.076
-# against 0.065 / 0.078, adult 0.200 / 0.228 against 0.204 / 0.230, breast 0.100 / 0.105 against
-# 0.100 / 0.104; 10 erred as 5 but on breast at 50% (0.107). Adult's fit + transform: 22 CPU s
-# against 17.
+# --masks 3 4 5), 5 against 1 (the ELBO): breast_cancer 0.274 against 0.285, wine 0.064 / 0.076
+# against 0.066 / 0.078, adult 0.200 / 0.228 against 0.204 / 0.230, breast 0.100 / 0.106 against
+# 0.100 / 0.104 (an earlier version, scoring the draws at the running variance: 3 draws 0.280 and
+# 20 draws 0.272 on breast_cancer). Adult's fit + transform: 25 CPU s against 17.
 _TRAINING_SAMPLES = 5
 
 

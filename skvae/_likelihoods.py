@@ -7,6 +7,7 @@ it into a distribution over x: ``batch_log_prob`` is the training term,
 """
 
 import math
+from contextlib import contextmanager
 
 import torch
 from torch import nn
@@ -63,18 +64,33 @@ class GaussianLikelihood(nn.Module):
         self._track(variance, counts)
         return -0.5 * ((torch.log(2 * math.pi * variance) + 1.0) * counts).sum() / x.shape[0]
 
-    @torch.no_grad()
-    def track_variance(self, x, decoded, observed, weights):
-        """Move the running variance toward its optimum for K draws per row of a training batch.
+    @contextmanager
+    def at_batch_optimum(self, x, decoded, observed, weights):
+        """Score a training batch's K draws per row at the batch's own optimal variance.
 
         ``decoded`` holds each row's K draws, (K, n, width), and ``weights``
         their normalised importance weights, (K, n): the optimum of the
         importance-weighted bound weighs each draw's squared residuals so.
+        Inside the block the variance is that optimum (detached), as
+        ``batch_log_prob`` scores the ELBO's single draw at it: a batch the
+        decoder fits badly then widens the variance instead of sending
+        squared residuals over a narrow running one into the gradient (a
+        fit of cardio diverged so). The running variance moves toward it.
         """
-        squared_residuals = torch.einsum("kn,knw->nw", weights, (x - decoded).square())
-        if observed is None:
-            observed = torch.ones_like(squared_residuals)
-        self._track(*self._observed_variance(squared_residuals, observed))
+        with torch.no_grad():
+            squared_residuals = torch.einsum("kn,knw->nw", weights, (x - decoded).square())
+            if observed is None:
+                observed = torch.ones_like(squared_residuals)
+            variance, counts = self._observed_variance(squared_residuals, observed)
+            running = self.variance
+            # A feature with no observed cell in this batch is scored at its running variance.
+            batch_variance = torch.where(counts > 0, variance, running.reshape(variance.shape))
+        self.variance = batch_variance.reshape(running.shape)
+        try:
+            yield
+        finally:
+            self.variance = running
+            self._track(variance, counts)
 
     def _observed_variance(self, squared_residuals, observed):
         """The maximum-likelihood variance of the observed cells' squared residuals (rows first), and
@@ -91,9 +107,7 @@ class GaussianLikelihood(nn.Module):
     def _track(self, variance, counts):
         # A feature with no observed cell in this batch keeps its running variance.
         seen = torch.where(counts > 0, variance, self.variance.reshape(variance.shape))
-        # A new tensor, not in place: the importance-weighted loss has scored the batch with the
-        # running variance, and its backward pass reads it.
-        self.variance = torch.lerp(self.variance, seen.reshape(self.variance.shape), self.momentum)
+        self.variance.lerp_(seen.reshape(self.variance.shape), self.momentum)
 
     def log_prob_per_feature(self, x, decoded, observed=None):
         variance = self.variance
@@ -223,8 +237,10 @@ class BernoulliLikelihood(nn.Module):
         """Mean log-likelihood of a training batch's rows (over their observed cells)."""
         return self.log_prob(x, decoded, observed).mean()
 
-    def track_variance(self, x, decoded, observed, weights):
-        """No variance to track: as the Gaussian's, for training on importance-weighted draws."""
+    @contextmanager
+    def at_batch_optimum(self, x, decoded, observed, weights):
+        """No variance to set: as the Gaussian's, for training on importance-weighted draws."""
+        yield
 
     def mean(self, decoded):
         return torch.sigmoid(decoded)

@@ -316,13 +316,19 @@ def test_the_networks_train_on_the_importance_weighted_bound_of_several_draws():
     batch = torch.as_tensor(imputer._validate_X(hide(low_rank(50, seed=2)), reset=False), dtype=torch.float32)
     n_draws = imputer._n_training_samples()
     x, observed = imputer._prepare(batch)
+    layout, running = imputer._layout(x.device), imputer.likelihood_.variance.clone()
     with torch.no_grad():
         mean, log_var = imputer.encoder_(x)
         noise = torch.randn((n_draws, *mean.shape), generator=torch.Generator().manual_seed(0))
         z = mean + torch.exp(0.5 * log_var) * noise
         log_q = -0.5 * (noise.square() + math.log(2 * math.pi) + log_var).sum(dim=-1)
-        log_weights = imputer._log_joint(x, observed, z)[0] - log_q
+        log_joint, decoded = imputer._log_joint(x, observed, z)
+        # Each draw weighted at the running variance; then all scored at the batch's optimum.
+        numeric = layout.numeric_part(x), layout.numeric_part(decoded), layout.numeric_mask(observed)
+        with imputer.likelihood_.at_batch_optimum(*numeric, torch.softmax(log_joint - log_q, dim=0)):
+            log_weights = imputer._log_joint(x, observed, z)[0] - log_q
         bound = (torch.logsumexp(log_weights, dim=0) - math.log(n_draws)).mean()
+        imputer.likelihood_.variance = running
         loss = imputer._loss(batch, torch.Generator().manual_seed(0), has_missing=True)
     assert n_draws > 1
     torch.testing.assert_close(loss, -bound, rtol=1e-5, atol=1e-5)

@@ -143,20 +143,24 @@ def test_training_likelihood_is_the_gaussian_at_the_batch_optimal_variance(varia
 
 
 @pytest.mark.parametrize("variance", ["feature", "shared"])
-def test_the_running_variance_tracks_the_optimum_of_importance_weighted_draws(variance):
+def test_importance_weighted_draws_are_scored_at_the_batch_optimal_variance(variance):
     torch.manual_seed(0)
     x = torch.randn(32, 3, dtype=torch.float64)
     decoded = torch.randn(4, 32, 3, dtype=torch.float64)  # four draws per row
     weights = torch.softmax(torch.randn(4, 32, dtype=torch.float64), dim=0)
     observed = torch.rand(32, 3) < 0.7
-    likelihood = GaussianLikelihood(3, variance=variance, momentum=1.0).double()  # all the way
-    likelihood.track_variance(x, decoded, observed, weights)
+    likelihood = GaussianLikelihood(3, variance=variance).double()
     squared_residuals = (weights[..., None] * (x - decoded).square()).sum(dim=0) * observed
     if variance == "feature":
-        expected = squared_residuals.sum(dim=0) / observed.sum(dim=0)
+        optimum = squared_residuals.sum(dim=0) / observed.sum(dim=0)
     else:
-        expected = (squared_residuals.sum() / observed.sum()).reshape(1)
-    torch.testing.assert_close(likelihood.variance, expected)
+        optimum = (squared_residuals.sum() / observed.sum()).reshape(1)
+    with likelihood.at_batch_optimum(x, decoded, observed, weights):
+        torch.testing.assert_close(likelihood.variance, optimum)
+    # Afterwards the running variance has moved toward it by the momentum.
+    torch.testing.assert_close(
+        likelihood.variance, torch.ones_like(optimum).lerp(optimum, likelihood.momentum)
+    )
 
 
 def test_student_t_scores_with_the_student_t_density():
