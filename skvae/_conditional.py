@@ -147,14 +147,14 @@ def impute_rows(vae, X, seed, generator=None):
     """Each coded row's expected inputs given its observed cells, (n, width); with a ``generator``,
     one draw from p(x | x_obs) instead.
 
-    The fitted ``vae``'s ``n_importance_samples`` draws come in two rounds,
+    The fitted ``vae``'s importance samples come in two rounds,
     the second from a proposal refitted to the first
     (``adaptive_importance_samples``), at the cost of as many plain draws.
     Each round has its own quasi-random points, from ``seed`` on; a
     ``generator`` draws them at random instead.
     """
     n_dims = vae.n_components_
-    rounds = split_rounds(vae.n_importance_samples)
+    rounds = split_rounds(vae._importance_draws())
     if generator is None:
         noises = [quasi_random_normal(n, n_dims, seed + r, X.device) for r, n in enumerate(rounds)]
     else:

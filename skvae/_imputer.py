@@ -44,6 +44,13 @@ _WEIGHT_AVERAGE_DECAY = 0.985
 # 0.100 / 0.104 (an earlier version, scoring the draws at the running variance: 3 draws 0.280 and
 # 20 draws 0.272 on breast_cancer). Adult's fit + transform: 25 CPU s against 17.
 _TRAINING_SAMPLES = 5
+# n_importance_samples="auto": as many draws per row as make this many row-draws for the training
+# rows, within these bounds. More draws estimate the conditional means more closely, and a small
+# table can afford them (choosing masks, 300 against 1,500 draws: breast 0.100 / 0.106 against
+# 0.099 / 0.104, breast_cancer 0.274 against 0.270); 300 keeps adult (10,000 rows) within 30 s.
+_AUTO_ROW_DRAWS = 1_000_000
+_MIN_AUTO_DRAWS = 300
+_MAX_AUTO_DRAWS = 3000
 
 
 class VAEImputer(VAETransformer):
@@ -93,14 +100,18 @@ class VAEImputer(VAETransformer):
     kl_warmup_steps : int, default=0
         Optimizer steps over which the KL weight rises from 0 to ``beta``.
 
-    n_importance_samples : int, default=300
+    n_importance_samples : int or "auto", default="auto"
         Posterior draws per row for the conditional mean (and for
-        ``score_samples``). They are quasi-random (scrambled Sobol points),
-        which estimates the conditional mean more closely than as many
-        random draws. For imputing they come in two rounds: half from the
-        encoder's posterior, half from a Gaussian fitted to the first half's
-        weighted draws, which finds the posterior of a row the encoder places
-        poorly. Imputing takes time in proportion.
+        ``score_samples``). "auto" draws as many as make about a million
+        row-draws for the rows of the last fit (or ``partial_fit`` call),
+        between 300 and 3,000: 300 for 3,334 rows or more, 1,430 for 699.
+        Imputing takes time in proportion, and more draws bring the
+        estimate closer to the conditional mean. They are quasi-random
+        (scrambled Sobol points), which estimates the conditional mean more
+        closely than as many random draws. For imputing they come in two
+        rounds: half from the encoder's posterior, half from a Gaussian
+        fitted to the first half's weighted draws, which finds the posterior
+        of a row the encoder places poorly.
 
     sample_posterior : bool, default=False
         Instead of the conditional mean, impute one draw from the
@@ -174,6 +185,10 @@ class VAEImputer(VAETransformer):
 
     encoder_, decoder_, likelihood_, n_components_, n_iter_, loss_curve_ : see :class:`VAETransformer`.
 
+    n_importance_samples_ : int
+        The draws per row that ``n_importance_samples`` resolved to at fit
+        (an integer parameter is used as it is, even if set after fit).
+
     validation_scores_ : list of float
         Minus the mean error of predicting the held-out cells after each
         epoch: squared error in standard deviations for a numeric cell (in
@@ -216,6 +231,7 @@ class VAEImputer(VAETransformer):
         "keep_empty_features": ["boolean"],
         "max_iter": MAX_ITER_OR_AUTO,
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
+        "n_importance_samples": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
     }
 
     def __init__(
@@ -231,7 +247,7 @@ class VAEImputer(VAETransformer):
         beta=1.0,
         likelihood="gaussian_shared",
         kl_warmup_steps=0,
-        n_importance_samples=300,
+        n_importance_samples="auto",
         sample_posterior=False,
         add_indicator=False,
         keep_empty_features=False,
@@ -369,10 +385,11 @@ class VAEImputer(VAETransformer):
         return super().fit(X, y)
 
     def _note_training_rows(self, X, incremental):
-        """The indicator's columns: those missing in fit's X, or in any partial_fit call's; and
-        the posterior draws start again with a new fit."""
+        """The indicator's columns: those missing in fit's X, or in any partial_fit call's; the
+        importance samples per row; and the posterior draws start again with a new fit."""
         if not incremental or not hasattr(self, "_n_draws"):
             self._n_draws = 0
+        self.n_importance_samples_ = self._resolved_draws(X.shape[0])
         if not self.add_indicator:
             self.indicator_ = None
             return
@@ -435,6 +452,16 @@ class VAEImputer(VAETransformer):
             indicator = pd.DataFrame(indicator, columns=names, index=table.index)
             return pd.concat([table, indicator], axis=1)
         return np.hstack([table, indicator.astype(table.dtype)])
+
+    def _resolved_draws(self, n_rows):
+        if self.n_importance_samples != "auto":
+            return self.n_importance_samples
+        return min(_MAX_AUTO_DRAWS, max(_MIN_AUTO_DRAWS, _AUTO_ROW_DRAWS // max(n_rows, 1)))
+
+    def _importance_draws(self):
+        if self.n_importance_samples == "auto":
+            return self.n_importance_samples_
+        return self.n_importance_samples
 
     def _fixed_noise(self, n_samples, device):
         return quasi_random_normal(n_samples, self.n_components_, _SCORE_SEED, device)

@@ -95,6 +95,7 @@ ATTRIBUTES = {
     # posterior draws made so far (the next transform with sample_posterior draws anew).
     "indicator_": (_int_list_or_none, lambda v: v),
     "_n_draws": (lambda v: _is_int(v) and v >= 0, int),
+    "n_importance_samples_": (lambda v: _is_int(v) and v > 0, int),
     "_sklearn_output_config": (_output_config, dict),
 }
 _REQUIRED = ("n_features_in_", "n_iter_", "loss_curve_", "_seed", "_n_steps")
@@ -124,6 +125,10 @@ def set_attributes(estimator, attributes):
     required += ("offset_",) if hasattr(estimator, "decision_function") else ()
     required += ("reconstruction_scale_",) if type(estimator) is AutoencoderOutlierDetector else ()
     required += ("indicator_", "_n_draws") if type(estimator) is VAEImputer else ()
+    # Files from before n_importance_samples="auto" hold an integer parameter and no attribute.
+    required += (
+        ("n_importance_samples_",) if getattr(estimator, "n_importance_samples", None) == "auto" else ()
+    )
     missing = [name for name in required if name not in vars(estimator)]
     if missing:
         raise ValueError(f"missing attributes {missing}")

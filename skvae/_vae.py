@@ -402,6 +402,10 @@ class VAETransformer(BaseAutoencoder):
     def _after_fit(self, X):
         calibrate_likelihood(self, X)
 
+    def _importance_draws(self):
+        """Posterior draws per row for scores (and an imputer's conditional means)."""
+        return self.n_importance_samples
+
     def _log_importance_weights(self, X, noise):
         """log p(x, z_k) - log q(z_k|x) for z_k = mu + sigma * noise[k]; shape (K, n)."""
         return self._importance_samples(X, noise)[0]
@@ -434,7 +438,7 @@ class VAETransformer(BaseAutoencoder):
         Every row is scored with the same fixed noise, so that a row's score
         depends neither on the call nor on the rows scored with it.
         """
-        n_samples = self.n_importance_samples
+        n_samples = self._importance_draws()
         noise = self._fixed_noise(n_samples, X.device)
         scores, rows = [], self._block_rows(X)
         for start in range(0, X.shape[0], rows):
@@ -445,7 +449,7 @@ class VAETransformer(BaseAutoencoder):
     def _block_rows(self, X):
         """Rows per block of K importance samples, so that a block stays under _BLOCK_ELEMENTS."""
         width = max(X.shape[1], *self._hidden_layer_sizes(), 1)
-        return max(64, _BLOCK_ELEMENTS // (self.n_importance_samples * width) // 64 * 64)
+        return max(64, _BLOCK_ELEMENTS // (self._importance_draws() * width) // 64 * 64)
 
     def _validation_score(self, X):
         # The single-sample ELBO: cheap enough to compute every epoch.

@@ -285,7 +285,7 @@ def _importance_weighted_score(ops, estimator, x, opv):
     once as a (K, n, d) block. The log(2 pi) terms of log p(z) and log q(z|x)
     cancel and are left out.
     """
-    noise = estimator._fixed_noise(estimator.n_importance_samples, "cpu").numpy()
+    noise = estimator._fixed_noise(estimator._importance_draws(), "cpu").numpy()
     mean, log_var = _posterior(ops, x, estimator.encoder_, opv)
     std = ops.OnnxExp(ops.OnnxMul(log_var, _const(0.5), op_version=opv), op_version=opv)
     z = ops.OnnxAdd(mean, ops.OnnxMul(std, _const(noise[:, None, :]), op_version=opv), op_version=opv)

@@ -12,6 +12,7 @@ from sklearn.impute import SimpleImputer
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+import skvae
 from skvae import VAEImputer
 from skvae._cell_validation import hold_out_cells
 from skvae._likelihood_calibration import squared_residuals
@@ -332,6 +333,21 @@ def test_the_networks_train_on_the_importance_weighted_bound_of_several_draws():
         loss = imputer._loss(batch, torch.Generator().manual_seed(0), has_missing=True)
     assert n_draws > 1
     torch.testing.assert_close(loss, -bound, rtol=1e-5, atol=1e-5)
+
+
+def test_auto_draws_about_a_million_row_draws_between_300_and_3000(tmp_path):
+    imputer = VAEImputer(max_iter=1, random_state=0)
+    assert imputer.fit(hide(low_rank(400))).n_importance_samples_ == 2500
+    assert imputer.fit(hide(low_rank(100))).n_importance_samples_ == 3000
+    assert imputer.fit(hide(low_rank(4000))).n_importance_samples_ == 300
+    # Saved and loaded, the imputer draws as many.
+    skvae.save(imputer, tmp_path / "imputer.skvae")
+    loaded = skvae.load(tmp_path / "imputer.skvae")
+    assert loaded.n_importance_samples_ == 300
+    X = hide(low_rank(50, seed=3))
+    np.testing.assert_array_equal(loaded.transform(X), imputer.transform(X))
+    # An integer is used as it is, also when set after fit.
+    assert imputer.set_params(n_importance_samples=40)._importance_draws() == 40
 
 
 def test_auto_max_iter_is_a_budget_of_optimizer_steps_counted_in_epochs():
