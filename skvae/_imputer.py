@@ -106,12 +106,13 @@ class VAEImputer(VAETransformer):
         row-draws for the rows of the last fit (or ``partial_fit`` call),
         between 300 and 3,000: 300 for 3,334 rows or more, 1,430 for 699.
         Imputing takes time in proportion, and more draws bring the
-        estimate closer to the conditional mean. They are quasi-random
-        (scrambled Sobol points), which estimates the conditional mean more
-        closely than as many random draws. For imputing they come in two
-        rounds: half from the encoder's posterior, half from a Gaussian
-        fitted to the first half's weighted draws, which finds the posterior
-        of a row the encoder places poorly.
+        estimate closer to the conditional mean: fitted on a few hundred
+        rows to impute millions, set an integer such as 300. The draws are
+        quasi-random (scrambled Sobol points), which estimates the
+        conditional mean more closely than as many random draws. For
+        imputing they come in two rounds: half from the encoder's
+        posterior, half from a Gaussian fitted to the first half's weighted
+        draws, which finds the posterior of a row the encoder places poorly.
 
     sample_posterior : bool, default=False
         Instead of the conditional mean, impute one draw from the
