@@ -176,6 +176,9 @@ class BaseAutoencoder(
         """Hook run on the validated training rows once the networks are trained (for
         partial_fit, on the sample of every chunk so far: see ``_stream_sample``)."""
 
+    def _note_training_size(self, n_samples, incremental):
+        """Hook run before training with the number of this call's training rows."""
+
     def _note_training_rows(self, X, incremental):
         """Hook run on every call's training rows, all of them, once the networks are trained."""
 

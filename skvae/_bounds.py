@@ -4,7 +4,8 @@ bound of several posterior draws per row.
 Each takes a batch's prepared rows and the encoder's q(z|x) and returns the
 loss to minimise (minus the bound, its mean over the rows); the estimator
 supplies the decoder, the likelihood and the columns' layout. ``kl_weight``
-weighs the prior's part of each bound, as beta weighs the ELBO's KL term.
+weighs log p(z) - log q(z | x) in each bound, as beta weighs the ELBO's KL
+term.
 """
 
 import math

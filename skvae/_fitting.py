@@ -59,6 +59,7 @@ class FittingMixin:
             self._check_same_networks()
         else:
             self._initialize(X.shape[1], device)
+        self._note_training_size(X.shape[0], incremental)
         networks = self._networks()
         self._ready_optimizer(networks, device, batch_size, incremental)
 
@@ -179,7 +180,7 @@ class FittingMixin:
     def _split_validation(self, X):
         # Rounded up, as MLPRegressor's split (train_test_split's test_size) is.
         n_val = math.ceil(self.validation_fraction * X.shape[0])
-        if n_val < 1 or n_val >= X.shape[0]:
+        if n_val >= X.shape[0]:
             raise ValueError(
                 f"early_stopping=True cannot hold out validation_fraction={self.validation_fraction} "
                 f"of {X.shape[0]} samples: both the training and the validation set need at least one sample."

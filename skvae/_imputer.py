@@ -103,8 +103,8 @@ class VAEImputer(VAETransformer):
     n_importance_samples : int or "auto", default="auto"
         Posterior draws per row for the conditional mean (and for
         ``score_samples``). "auto" draws as many as make about a million
-        row-draws for the rows of the last fit (or ``partial_fit`` call),
-        between 300 and 3,000: 300 for 3,334 rows or more, 1,430 for 699.
+        row-draws for the rows of fit (or of the first ``partial_fit``
+        call), between 300 and 3,000: 300 from 3,333 rows on, 1,430 for 699.
         Imputing takes time in proportion, and more draws bring the
         estimate closer to the conditional mean: fitted on a few hundred
         rows to impute millions, set an integer such as 300. The draws are
@@ -187,8 +187,10 @@ class VAEImputer(VAETransformer):
     encoder_, decoder_, likelihood_, n_components_, n_iter_, loss_curve_ : see :class:`VAETransformer`.
 
     n_importance_samples_ : int
-        The draws per row that ``n_importance_samples`` resolved to at fit
-        (an integer parameter is used as it is, even if set after fit).
+        The draws per row that ``n_importance_samples="auto"`` takes for
+        the rows of fit (or of the first ``partial_fit`` call); an integer
+        ``n_importance_samples`` is used as it is instead, even if set
+        after fit.
 
     validation_scores_ : list of float
         Minus the mean error of predicting the held-out cells after each
@@ -386,11 +388,10 @@ class VAEImputer(VAETransformer):
         return super().fit(X, y)
 
     def _note_training_rows(self, X, incremental):
-        """The indicator's columns: those missing in fit's X, or in any partial_fit call's; the
-        importance samples per row; and the posterior draws start again with a new fit."""
+        """The indicator's columns: those missing in fit's X, or in any partial_fit call's; and
+        the posterior draws start again with a new fit."""
         if not incremental or not hasattr(self, "_n_draws"):
             self._n_draws = 0
-        self.n_importance_samples_ = self._resolved_draws(X.shape[0])
         if not self.add_indicator:
             self.indicator_ = None
             return
@@ -454,15 +455,23 @@ class VAEImputer(VAETransformer):
             return pd.concat([table, indicator], axis=1)
         return np.hstack([table, indicator.astype(table.dtype)])
 
-    def _resolved_draws(self, n_rows):
-        if self.n_importance_samples != "auto":
-            return self.n_importance_samples
-        return min(_MAX_AUTO_DRAWS, max(_MIN_AUTO_DRAWS, _AUTO_ROW_DRAWS // max(n_rows, 1)))
+    def _note_training_size(self, n_samples, incremental):
+        """What n_importance_samples="auto" draws, from fit's rows or the first partial_fit call's
+        (as the columns are): resolved before training, for callbacks that score."""
+        if not incremental or not hasattr(self, "n_importance_samples_"):
+            self.n_importance_samples_ = min(
+                _MAX_AUTO_DRAWS, max(_MIN_AUTO_DRAWS, _AUTO_ROW_DRAWS // max(n_samples, 1))
+            )
 
     def _importance_draws(self):
-        if self.n_importance_samples == "auto":
-            return self.n_importance_samples_
-        return self.n_importance_samples
+        if self.n_importance_samples != "auto":
+            return self.n_importance_samples
+        if not hasattr(self, "n_importance_samples_"):  # a file saved before "auto" existed
+            raise ValueError(
+                'This VAEImputer was saved before n_importance_samples="auto" existed and does not know '
+                "its training rows: set n_importance_samples to an integer, or fit it again."
+            )
+        return self.n_importance_samples_
 
     def _fixed_noise(self, n_samples, device):
         return quasi_random_normal(n_samples, self.n_components_, _SCORE_SEED, device)

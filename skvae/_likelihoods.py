@@ -90,7 +90,7 @@ class GaussianLikelihood(nn.Module):
             yield
         finally:
             self.variance = running
-            self._track(variance, counts)
+        self._track(variance, counts)  # only once the batch is scored
 
     def _observed_variance(self, squared_residuals, observed):
         """The maximum-likelihood variance of the observed cells' squared residuals (rows first), and

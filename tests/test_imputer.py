@@ -346,8 +346,12 @@ def test_auto_draws_about_a_million_row_draws_between_300_and_3000(tmp_path):
     assert loaded.n_importance_samples_ == 300
     X = hide(low_rank(50, seed=3))
     np.testing.assert_array_equal(loaded.transform(X), imputer.transform(X))
-    # An integer is used as it is, also when set after fit.
+    # An integer is used as it is, also when set after fit; "auto" again takes the fit's rows.
     assert imputer.set_params(n_importance_samples=40)._importance_draws() == 40
+    assert imputer.set_params(n_importance_samples="auto")._importance_draws() == 300
+    # partial_fit keeps what its first call's rows resolved to, as it keeps their columns.
+    streamed = VAEImputer(random_state=0).partial_fit(hide(low_rank(400)))
+    assert streamed.partial_fit(hide(low_rank(4000))).n_importance_samples_ == 2500
 
 
 def test_auto_max_iter_is_a_budget_of_optimizer_steps_counted_in_epochs():

@@ -158,9 +158,27 @@ def test_importance_weighted_draws_are_scored_at_the_batch_optimal_variance(vari
     with likelihood.at_batch_optimum(x, decoded, observed, weights):
         torch.testing.assert_close(likelihood.variance, optimum)
     # Afterwards the running variance has moved toward it by the momentum.
-    torch.testing.assert_close(
-        likelihood.variance, torch.ones_like(optimum).lerp(optimum, likelihood.momentum)
-    )
+    running = torch.ones_like(optimum).lerp(optimum, likelihood.momentum)
+    torch.testing.assert_close(likelihood.variance, running)
+    # A step that fails leaves the running variance as it was.
+    with (
+        pytest.raises(RuntimeError, match="failed step"),
+        likelihood.at_batch_optimum(x, decoded, observed, weights),
+    ):
+        raise RuntimeError("failed step")
+    torch.testing.assert_close(likelihood.variance, running)
+
+
+def test_a_feature_unobserved_in_the_batch_is_scored_at_its_running_variance():
+    torch.manual_seed(0)
+    x, decoded = torch.randn(8, 2, dtype=torch.float64), torch.randn(3, 8, 2, dtype=torch.float64)
+    observed = torch.ones(8, 2, dtype=torch.bool)
+    observed[:, 1] = False
+    likelihood = GaussianLikelihood(2).double()
+    likelihood.variance.copy_(torch.tensor([2.0, 5.0]))
+    with likelihood.at_batch_optimum(x, decoded, observed, torch.full((3, 8), 1 / 3, dtype=torch.float64)):
+        assert likelihood.variance[1] == 5.0 and likelihood.variance[0] != 2.0
+    assert likelihood.variance[1] == 5.0
 
 
 def test_student_t_scores_with_the_student_t_density():
