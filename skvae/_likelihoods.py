@@ -61,7 +61,8 @@ class GaussianLikelihood(nn.Module):
                 self.variance.lerp_(variance.reshape(self.variance.shape), self.momentum)
             return -0.5 * (torch.log(2 * math.pi * variance) + 1.0).expand(x.shape[-1]).sum()
         variance, counts = self._observed_variance((x - decoded).square(), observed)
-        self._track(variance, counts)
+        with torch.no_grad():
+            self.variance.lerp_(self._or_running(variance, counts), self.momentum)
         return -0.5 * ((torch.log(2 * math.pi * variance) + 1.0) * counts).sum() / x.shape[0]
 
     @contextmanager
@@ -81,16 +82,15 @@ class GaussianLikelihood(nn.Module):
             squared_residuals = torch.einsum("kn,knw->nw", weights, (x - decoded).square())
             if observed is None:
                 observed = torch.ones_like(squared_residuals)
-            variance, counts = self._observed_variance(squared_residuals, observed)
-            running = self.variance
-            # A feature with no observed cell in this batch is scored at its running variance.
-            batch_variance = torch.where(counts > 0, variance, running.reshape(variance.shape))
-        self.variance = batch_variance.reshape(running.shape)
+            batch_variance = self._or_running(*self._observed_variance(squared_residuals, observed))
+        running = self.variance
+        self.variance = batch_variance
         try:
             yield
         finally:
             self.variance = running
-        self._track(variance, counts)  # only once the batch is scored
+        with torch.no_grad():  # only once the batch is scored
+            running.lerp_(batch_variance, self.momentum)
 
     def _observed_variance(self, squared_residuals, observed):
         """The maximum-likelihood variance of the observed cells' squared residuals (rows first), and
@@ -103,11 +103,12 @@ class GaussianLikelihood(nn.Module):
             squared_residuals = squared_residuals.sum(dim=0)
         return (squared_residuals / counts.clamp(min=1)).clamp(min=self.min_variance), counts
 
-    @torch.no_grad()
-    def _track(self, variance, counts):
-        # A feature with no observed cell in this batch keeps its running variance.
-        seen = torch.where(counts > 0, variance, self.variance.reshape(variance.shape))
-        self.variance.lerp_(seen.reshape(self.variance.shape), self.momentum)
+    def _or_running(self, variance, counts):
+        """A batch's variance, shaped as the running one; where a feature had no observed cell in
+        the batch, the running variance (which it then keeps)."""
+        return torch.where(counts > 0, variance, self.variance.reshape(variance.shape)).reshape(
+            self.variance.shape
+        )
 
     def log_prob_per_feature(self, x, decoded, observed=None):
         variance = self.variance
