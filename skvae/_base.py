@@ -269,6 +269,8 @@ class BaseAutoencoder(
         """Hook: refuse training rows the estimator cannot learn from."""
         self._check_rows_observed(X)
 
+    _empty_rows_advice = "Drop them, or impute them first (e.g. VAEImputer)."
+
     def _check_rows_observed(self, X):
         """Refuse rows with no observed cell: there is nothing to score or learn in them."""
         empty = rows_without_observed(X)
@@ -276,7 +278,7 @@ class BaseAutoencoder(
             shown = ", ".join(map(str, empty[:10])) + (", ..." if empty.size > 10 else "")
             raise ValueError(
                 f"X has {empty.size} row(s) with no observed value (rows {shown}): there is nothing to "
-                f"learn from or score in them. Drop them, or impute them first (e.g. VAEImputer)."
+                f"learn from or score in them. {self._empty_rows_advice}"
             )
 
     # -- using a fitted model ------------------------------------------------

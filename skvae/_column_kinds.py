@@ -4,13 +4,17 @@ A column is categorical when its dtype says so (pandas or polars
 ``category``, string columns, and object columns of anything but numbers) or
 when the user names it in ``categorical_features``; every other column is
 numeric. Dates, times and durations are neither: ``_table`` refuses them
-unless they are named categorical.
+unless they are named categorical. A column of numbers with a few stray text
+cells is refused or warned about (``check_text_columns``).
 """
 
 import sys
+from numbers import Real
 
 import numpy as np
 import pandas as pd
+
+from ._warnings import warn
 
 
 def polars_frame(X):
@@ -57,6 +61,55 @@ def is_categorical_column(X, j, dtype):
     if dtype is object or dtype == np.dtype("O"):
         return pd.api.types.infer_dtype(column_values(X, j), skipna=True) not in _NUMBERS
     return is_categorical_dtype(dtype)
+
+
+def check_text_columns(X, is_categorical):
+    """Refuse or warn about columns of numbers with a few text cells ("?", "n/a" read from a file):
+    taken as categorical, each number would be a category of its own, and every new number an
+    unknown one. Numbers with as many labels as ``[1, 2, 3, "4+"]`` stay categorical."""
+    dtypes = frame_dtypes(X)
+    if dtypes is None:  # arrays: no column is categorical by its dtype
+        return
+    names = [str(name) for name in X.columns]
+    for j in np.flatnonzero(is_categorical):
+        if isinstance(dtypes[j], pd.CategoricalDtype) or (polars_frame(X) and dtypes[j] != _polars_string()):
+            continue  # categories by the user's choice
+        values = pd.Series(np.asarray(column_values(X, j), dtype=object)).dropna()
+        is_text = values.map(lambda value: isinstance(value, str)).to_numpy(dtype=bool)
+        is_number = values.map(_is_number).to_numpy(dtype=bool)
+        if not (is_text | is_number).all():
+            continue  # labels of other kinds: no column of numbers
+        text = values[pd.to_numeric(values, errors="coerce").isna()] if is_text.all() else values[is_text]
+        if not 0 < len(text) <= _STRAY_TEXT * len(values):
+            continue
+        shown = ", ".join(repr(value) for value in sorted(set(text))[:3])
+        advice = (
+            f"If those mark missing cells, make them NaN first (e.g. pd.to_numeric(X[{names[j]!r}], "
+            "errors='coerce')); to read every value as a category, give the column dtype 'category' or "
+            "name it in categorical_features."
+        )
+        if not is_text.all():  # numbers themselves, beside a few strings
+            raise TypeError(
+                f"Column {names[j]!r} of X mixes numbers and strings ({shown}): as categories, every "
+                f"number would be a category of its own. {advice}"
+            )
+        warn(
+            f"Column {names[j]!r} of X holds text, read as categorical, but all of its cells except "
+            f"{len(text)} ({shown}) read as numbers: each number is a category of its own. {advice}"
+        )
+
+
+def _is_number(value):
+    return isinstance(value, Real) and not isinstance(value, (bool, np.bool_))
+
+
+# The largest share of a column's observed cells that may be text among numbers for them to be
+# taken for stray markers of missing cells rather than labels of their own.
+_STRAY_TEXT = 0.1
+
+
+def _polars_string():
+    return sys.modules["polars"].String
 
 
 def is_temporal_dtype(dtype):

@@ -72,7 +72,8 @@ class VAEImputer(VAETransformer):
     ----------
     missing_values : int, float, str, np.nan or None, default=np.nan
         The placeholder for the missing values; all its occurrences are
-        imputed.
+        imputed. With any other placeholder than NaN, X must hold no NaN
+        (nor None or pandas' NA), as for scikit-learn's imputers.
 
     n_components : int, default=10
         Number of latent variables.
@@ -336,6 +337,8 @@ class VAEImputer(VAETransformer):
         if self.standardize == "auto":
             return self.likelihood != "bernoulli"
         return super()._standardize()
+
+    _empty_rows_advice = "Drop them to score the others: transform imputes such rows from the prior."
 
     def _check_training_rows(self, X):
         """Rows with nothing observed train nothing and are imputed from the prior: nothing to

@@ -35,10 +35,13 @@ def as_nan(X, missing_values):
             return np.where(pd.isna(X), np.nan, X)
         return X
     if polars_frame(X):
+        _refuse_nan(_polars_has_missing(X), value)
         return _polars_as_null(X, value)
     if isinstance(X, pd.DataFrame):
+        _refuse_nan(bool(X.isna().to_numpy().any()), value)
         return _frame_as_nan(X, value)
     X = np.array(X)  # a copy: the user's X is never written to
+    _refuse_nan(bool(pd.isna(X).any()), value)
     if X.dtype.kind in "US":
         X = X.astype(object)  # a text array would store NaN as the text "nan"
     if isinstance(value, str) and X.dtype.kind in "biufc":
@@ -65,6 +68,23 @@ def _frame_as_nan(X, value):
             # True and NaN would make an object column, read as categorical: numbers, as in fit.
             masked.isetitem(j, masked.iloc[:, j].astype(np.float64))
     return masked
+
+
+def _refuse_nan(has_nan, value):
+    """As scikit-learn's imputers: with another placeholder, NaN is no missing cell, nor a value."""
+    if has_nan:
+        raise ValueError(
+            f"Input X contains NaN, but missing_values={value!r}: VAEImputer imputes the cells equal to "
+            "missing_values and reads no NaN otherwise, as scikit-learn's imputers do. Set "
+            "missing_values=np.nan (and mark the missing cells with NaN), or fill the NaN first."
+        )
+
+
+def _polars_has_missing(X):
+    """Whether a polars frame holds a null, or a NaN in a float column (read as missing too)."""
+    if any(count for count in X.null_count().row(0)):
+        return True
+    return any(X.get_column(name).is_nan().any() for name, dtype in X.schema.items() if dtype.is_float())
 
 
 def _is_nan(value):

@@ -30,6 +30,7 @@ from sklearn.utils.validation import _check_feature_names, _check_n_features, ch
 from ._column_kinds import (
     all_missing,
     categories_of,
+    check_text_columns,
     column_values,
     dtype_name,
     find_categorical,
@@ -104,6 +105,8 @@ class TableEncoder:
             else find_categorical(X, self.categorical_features, n_features)
         )
         refuse_temporal(X, is_categorical)
+        if isinstance(self.categorical_features, str):  # "from_dtype": the dtypes chose
+            check_text_columns(X, is_categorical)
         self.categorical = [int(j) for j in np.flatnonzero(is_categorical)]
         self.categories = []
         if self.categorical and sp.issparse(X):

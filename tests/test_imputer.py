@@ -223,6 +223,26 @@ def test_a_text_placeholder_for_numbers_is_refused_in_scikit_learns_words():
         make(missing_values="?").fit(low_rank())
 
 
+@pytest.mark.parametrize("container", [np.asarray, pd.DataFrame])
+def test_nan_beside_another_placeholder_is_refused_as_scikit_learns_imputers_do(container):
+    X = low_rank()
+    X[0, 0], X[1, 1] = -1.0, np.nan
+    with pytest.raises(ValueError, match=r"Input X contains NaN, but missing_values=-1"):
+        make(missing_values=-1).fit(container(X))
+    fitted = make(missing_values=-1, max_iter=2).fit(np.nan_to_num(X))
+    with pytest.raises(ValueError, match=r"Input X contains NaN, but missing_values=-1"):
+        fitted.transform(container(X))
+
+
+def test_rows_with_nothing_observed_are_imputed_but_not_scored():
+    X = hide(low_rank())
+    X[1] = np.nan
+    imputer = make(max_iter=2).fit(X)
+    assert np.isfinite(imputer.transform(X)[1]).all()
+    with pytest.raises(ValueError, match="Drop them to score the others: transform imputes such rows"):
+        imputer.score_samples(X)
+
+
 def test_a_placeholder_in_a_polars_frame_keeps_its_names_and_categories():
     pl = pytest.importorskip("polars")
     X = low_rank()[:, :2]

@@ -127,6 +127,12 @@ def with_category():
     return frame().assign(d=np.where(BASE[:, 3] > 0, "high", "low").astype(object))
 
 
+def with_text_cell(frame):
+    """A table whose column b holds one stray text marker, as files of numbers often do."""
+    frame.loc[3, "b"] = "n/a"
+    return frame
+
+
 def codes_with(value):
     codes = np.zeros((5, N_COMPONENTS))
     codes[2, 0] = value
@@ -327,6 +333,20 @@ CASES = [
         ("fit",),
         lambda tmp: frame().astype({"b": object}),
         Works(reference=lambda tmp: frame(), same_as="the float64 frame"),
+    ),
+    Case(
+        "numbers-and-strings-column",
+        "a DataFrame column of numbers and strings (object dtype; a stray `'n/a'`)",
+        ("fit",),
+        lambda tmp: with_text_cell(frame().astype({"b": object})),
+        Raises(TypeError, "Column 'b' of X mixes numbers and strings ('n/a')"),
+    ),
+    Case(
+        "numbers-as-text-column",
+        "a string column whose cells read as numbers but for a few (`'n/a'`)",
+        ("fit",),
+        lambda tmp: with_text_cell(frame().astype({"b": str})),
+        Works(warns="Column 'b' of X holds text, read as categorical, but all of its cells except 1 ('n/a')"),
     ),
     Case(
         "all-missing-column-later",
