@@ -16,6 +16,7 @@ from ._cell_validation import hold_out_cells, prediction_error
 from ._conditional import impute_rows, quasi_random_normal
 from ._missing_values import as_nan, fitted_indicator, missing_as_nan
 from ._table import TableEncoder
+from ._table_input import column_names
 from ._vae import _SCORE_SEED, VAETransformer
 from ._warnings import warn
 
@@ -323,7 +324,7 @@ class VAEImputer(VAETransformer):
         learnt_late = ~np.isnan(coded[:, inputs]).all(axis=0)
         if training and learnt_late.any():
             warn(
-                f"Column(s) {self._table._names(self, np.asarray(self._table.empty)[learnt_late])} had no "
+                f"Column(s) {column_names(self, np.asarray(self._table.empty)[learnt_late])} had no "
                 "observed value in the rows the imputer was first fitted on (its first partial_fit call, or "
                 "the fit a warm start goes on from): it has no input for them, so their values here are not "
                 "learnt, and transform passes them through. Fit anew (warm_start=False) on rows that observe "

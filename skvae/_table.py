@@ -15,7 +15,8 @@ SciPy sparse X (CSR or CSC, kept as CSR) holds numbers only: it is coded as
 it is, never densified here; an implicit zero is an observed zero, a stored
 NaN a missing cell. The passes over all rows (``_column_statistics``)
 read its stored values only. Which columns are categorical is
-``_column_kinds``' business.
+``_column_kinds``' business; reading the user's table into floats (numbers and
+category codes), with scikit-learn's checks, is ``_table_input``'s.
 
 The fitted state is plain data (lists, strings and float arrays), so that it
 can be saved as JSON (``_table_state``).
@@ -25,22 +26,18 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 import torch
-from sklearn.utils.validation import _check_feature_names, _check_n_features, check_array, validate_data
+from sklearn.utils.validation import check_array
 
 from ._column_kinds import (
-    all_missing,
-    categories_of,
     check_text_columns,
-    column_values,
     dtype_name,
     find_categorical,
     frame_dtypes,
-    is_categorical_column,
     refuse_temporal,
 )
 from ._column_layout import ColumnLayout
 from ._column_statistics import column_statistics
-from ._warnings import warn
+from ._table_input import column_names, read_numbers, read_table
 
 
 class TableEncoder:
@@ -60,37 +57,6 @@ class TableEncoder:
         self.categorical_features = categorical_features
         self.standardize = standardize
         self.allow_empty = allow_empty
-
-    def _numeric_values(self, estimator, X, *, reset):
-        """A table of numbers only: a float array, or a canonical CSR matrix for sparse X."""
-        X = _densify_nonzero_fill(X)
-        values = validate_data(
-            estimator,
-            X,
-            accept_sparse=["csr", "csc"],
-            dtype=[np.float64, np.float32],
-            ensure_all_finite="allow-nan",
-            reset=reset,
-        )
-        if values.dtype not in (np.float32, np.float64):
-            # scikit-learn keeps the dtype of a DataFrame of pandas sparse columns (get_dummies(sparse=True)).
-            values = values.astype(np.float64)
-        if not sp.issparse(values):
-            return values
-        standardized = self.standardize is True if reset else self.standardized
-        if standardized:
-            raise ValueError(
-                "standardize=True would centre X's columns, which makes sparse X dense. Scale sparse X "
-                "without centring first (StandardScaler(with_mean=False) or MaxAbsScaler) and keep "
-                "standardize='auto' or False."
-            )
-        # Rows are what the training batches take: CSR. Duplicate entries are
-        # summed (on a copy) so that every cell is stored at most once.
-        csr = values.tocsr()
-        if not csr.has_canonical_format:
-            csr = csr.copy() if csr is X else csr
-            csr.sum_duplicates()
-        return csr
 
     # -- fitting ------------------------------------------------------------
 
@@ -116,9 +82,9 @@ class TableEncoder:
                 "a dense table (e.g. a DataFrame) with the categorical columns."
             )
         if self.categorical:
-            values = self._frame_to_array(estimator, X, reset=True)
+            values, self.categories = read_table(estimator, X, self.categorical)
         else:
-            values = self._numeric_values(estimator, X, reset=True)
+            values = read_numbers(estimator, X, reset=True, standardized=self.standardize is True)
         self.n_columns = values.shape[1]
         dtypes = frame_dtypes(X)
         self.dtypes = None if dtypes is None else [dtype_name(dtype) for dtype in dtypes]
@@ -130,7 +96,7 @@ class TableEncoder:
         self.empty = empty if self.allow_empty and not empty_categorical else []
         if empty and not self.empty:
             raise ValueError(
-                f"Column(s) {self._names(estimator, empty)} of X have no observed value: there is nothing "
+                f"Column(s) {column_names(estimator, empty)} of X have no observed value: there is nothing "
                 "to learn about them. Drop them, or impute them first."
             )
         self.center = means[self.numeric]
@@ -175,10 +141,6 @@ class TableEncoder:
         """True when the networks read X's columns as they are."""
         return not self.categorical and not self.centred and not self.standardized
 
-    def _names(self, estimator, columns):
-        names = getattr(estimator, "feature_names_in_", None)
-        return [str(names[j]) if names is not None else int(j) for j in columns]
-
     # -- table -> float array --------------------------------------------------
 
     def encode(self, estimator, X, return_values=False):
@@ -192,89 +154,23 @@ class TableEncoder:
             is_categorical[self.categorical] = True
             refuse_temporal(X, is_categorical)
         if not self.categorical:
-            values = self._numeric_values(estimator, X, reset=False)
+            values = read_numbers(estimator, X, reset=False, standardized=self.standardized)
         elif sp.issparse(X):
             raise TypeError(
                 "This model was fitted on a table with categorical columns; sparse X holds numbers only. "
                 "Pass a dense table with the columns it had in fit."
             )
         else:
-            values = self._frame_to_array(estimator, X, reset=False)
+            values, _ = read_table(
+                estimator,
+                X,
+                self.categorical,
+                self.categories,
+                fitted_dtypes=self.dtypes,
+                categorical_features=self.categorical_features,
+            )
         coded = self._code(values)
         return (coded, values) if return_values else coded
-
-    def _frame_to_array(self, estimator, X, *, reset):
-        """A table with categorical columns as floats: numbers, category codes, NaN when missing."""
-        if not hasattr(X, "shape") or len(X.shape) != 2:
-            X = check_array(X, dtype=None, ensure_all_finite=False)  # raises scikit-learn's 1-D error
-        _check_feature_names(estimator, X, reset=reset)
-        _check_n_features(estimator, X, reset=reset)
-        if X.shape[0] < 1:
-            raise ValueError(
-                f"Found array with 0 sample(s) (shape={X.shape}) while a minimum of 1 is required."
-            )
-        dtypes = frame_dtypes(X)
-        if not reset and dtypes is not None and self.dtypes is not None:
-            self._check_kinds(estimator, X, dtypes)
-        if reset:
-            self.categories = []
-        categorical = set(self.categorical)
-        # A frame of float32 numbers (and categories) is coded, and transformed, in float32.
-        numeric_dtypes = {str(dtype) for j, dtype in enumerate(dtypes or []) if j not in categorical}
-        values = np.empty(X.shape, dtype=np.float32 if numeric_dtypes == {"float32"} else np.float64)
-        for j in range(X.shape[1]):
-            column = column_values(X, j)
-            if j not in categorical and not reset and not _numeric_dtype(column) and all_missing(column):
-                values[:, j] = np.nan  # None and pd.NA too, whatever dtype they gave the column
-                continue
-            if j not in categorical:
-                values[:, j] = check_array(
-                    _as_floats_or_objects(column).reshape(-1, 1),
-                    dtype=np.float64,
-                    ensure_all_finite="allow-nan",
-                    input_name=f"X column {self._names(estimator, [j])[0]!r}",
-                ).ravel()
-                continue
-            if reset:
-                self.categories.append(categories_of(column))
-            position = self.categorical.index(j)
-            values[:, j] = self._category_codes(estimator, column, j, self.categories[position])
-        return values
-
-    def _check_kinds(self, estimator, X, dtypes):
-        """Refuse a column whose dtype says the other kind. A dtype as in fit keeps fit's kind (an
-        object column's values decided it then, and a few rows now may say otherwise); a column with
-        no observed cell says nothing (a new row's missing cell, None or NaN, gives it an object or
-        float dtype)."""
-        for j, dtype in enumerate(dtypes):
-            was_categorical = j in self.categorical
-            if (
-                dtype_name(dtype) != self.dtypes[j]
-                and is_categorical_column(X, j, dtype) != was_categorical
-                and self.categorical_features == "from_dtype"
-                and not all_missing(column_values(X, j))
-            ):
-                name = self._names(estimator, [j])[0]
-                raise ValueError(
-                    f"Column {name!r} was {'categorical' if was_categorical else 'numeric'} "
-                    f"({self.dtypes[j]}) in fit and is {dtype_name(dtype)} now: give it the dtype it had "
-                    "in fit."
-                )
-
-    def _category_codes(self, estimator, column, j, categories):
-        series = pd.Series(np.asarray(column, dtype=object))
-        missing = series.isna().to_numpy()
-        codes = pd.Index(categories, dtype=object).get_indexer(series.where(~missing)).astype(np.float64)
-        unknown = (codes < 0) & ~missing
-        if unknown.any():
-            distinct = {str(value) for value in series[unknown]}
-            warn(
-                f"Column {self._names(estimator, [j])[0]!r} has categories not seen in fit "
-                f"({', '.join(sorted(distinct)[:5])}{', ...' if len(distinct) > 5 else ''}): those cells are "
-                "treated as missing."
-            )
-        codes[codes < 0] = np.nan
-        return codes
 
     def _code(self, values):
         """Standardise the numeric columns and expand the categorical ones into one-hot blocks."""
@@ -370,36 +266,3 @@ class TableEncoder:
         state = dict(self.__dict__)
         state.pop("_layouts", None)  # tensors on some device, rebuilt on demand
         return state
-
-
-def _densify_nonzero_fill(X):
-    """X with its pandas sparse columns that leave out another value than 0 made dense.
-
-    A float column's fill value is NaN by default: the cells it leaves out are missing, where
-    a SciPy matrix (scikit-learn's conversion) would read them as observed zeros.
-    """
-    if not isinstance(X, pd.DataFrame):
-        return X
-    filled = [
-        j for j, dtype in enumerate(X.dtypes) if isinstance(dtype, pd.SparseDtype) and dtype.fill_value != 0
-    ]
-    if not filled:
-        return X
-    X = X.copy(deep=False)
-    for j in filled:
-        X.isetitem(j, X.iloc[:, j].sparse.to_dense())
-    return X
-
-
-def _numeric_dtype(column):
-    dtype = getattr(column, "dtype", None)
-    return dtype is not None and pd.api.types.is_numeric_dtype(dtype)
-
-
-def _as_floats_or_objects(column):
-    """A numeric column as a NumPy array, pandas' NA as NaN: nullable columns (Int64, boolean)
-    holding NA convert to floats only so."""
-    dtype = getattr(column, "dtype", None)
-    if isinstance(column, pd.Series) and not isinstance(dtype, np.dtype):
-        return column.to_numpy(dtype=object, na_value=np.nan)
-    return np.asarray(column)

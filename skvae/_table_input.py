@@ -1,0 +1,179 @@
+"""A table as the user gives it, read into one float array: numbers as they are, each categorical
+column as its category codes, NaN wherever a cell is missing.
+
+The first step of every estimator's input; ``_table.TableEncoder`` then codes the
+array for the networks. scikit-learn's own checks run here -- ``validate_data``
+for tables of numbers, its feature-name and feature-count checks for tables with
+categorical columns -- so that errors read as for any scikit-learn estimator.
+After fit, a column whose dtype says the other kind is refused, and a category
+not seen in fit is a missing cell, with a warning.
+"""
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+from sklearn.utils.validation import _check_feature_names, _check_n_features, check_array, validate_data
+
+from ._column_kinds import (
+    all_missing,
+    categories_of,
+    column_values,
+    dtype_name,
+    frame_dtypes,
+    is_categorical_column,
+)
+from ._warnings import warn
+
+
+def read_numbers(estimator, X, *, reset, standardized):
+    """A table of numbers only: a float array, or a canonical CSR matrix for sparse X.
+
+    ``standardized``: whether the columns are to be centred, which sparse X
+    cannot be without becoming dense.
+    """
+    X = _densify_nonzero_fill(X)
+    values = validate_data(
+        estimator,
+        X,
+        accept_sparse=["csr", "csc"],
+        dtype=[np.float64, np.float32],
+        ensure_all_finite="allow-nan",
+        reset=reset,
+    )
+    if values.dtype not in (np.float32, np.float64):
+        # scikit-learn keeps the dtype of a DataFrame of pandas sparse columns (get_dummies(sparse=True)).
+        values = values.astype(np.float64)
+    if not sp.issparse(values):
+        return values
+    if standardized:
+        raise ValueError(
+            "standardize=True would centre X's columns, which makes sparse X dense. Scale sparse X "
+            "without centring first (StandardScaler(with_mean=False) or MaxAbsScaler) and keep "
+            "standardize='auto' or False."
+        )
+    # Rows are what the training batches take: CSR. Duplicate entries are
+    # summed (on a copy) so that every cell is stored at most once.
+    csr = values.tocsr()
+    if not csr.has_canonical_format:
+        csr = csr.copy() if csr is X else csr
+        csr.sum_duplicates()
+    return csr
+
+
+def read_table(estimator, X, categorical, categories=None, *, fitted_dtypes=None, categorical_features=None):
+    """A table with categorical columns as floats: numbers, category codes, NaN when missing.
+
+    ``categorical`` lists the categorical columns. In fit (``categories``
+    None) each one's categories are learnt from X; later, X is coded with
+    the fitted ``categories``, and a column whose dtype differs from
+    ``fitted_dtypes`` in kind is refused (where ``categorical_features`` is
+    "from_dtype"). Returns the values and the categories.
+    """
+    reset = categories is None
+    if not hasattr(X, "shape") or len(X.shape) != 2:
+        X = check_array(X, dtype=None, ensure_all_finite=False)  # raises scikit-learn's 1-D error
+    _check_feature_names(estimator, X, reset=reset)
+    _check_n_features(estimator, X, reset=reset)
+    if X.shape[0] < 1:
+        raise ValueError(f"Found array with 0 sample(s) (shape={X.shape}) while a minimum of 1 is required.")
+    dtypes = frame_dtypes(X)
+    from_dtype = isinstance(categorical_features, str)  # "from_dtype": the dtypes chose the kinds
+    if not reset and dtypes is not None and fitted_dtypes is not None and from_dtype:
+        _check_kinds(estimator, X, dtypes, categorical, fitted_dtypes)
+    categories = [] if reset else categories
+    is_categorical = set(categorical)
+    # A frame of float32 numbers (and categories) is coded, and transformed, in float32.
+    numeric_dtypes = {str(dtype) for j, dtype in enumerate(dtypes or []) if j not in is_categorical}
+    values = np.empty(X.shape, dtype=np.float32 if numeric_dtypes == {"float32"} else np.float64)
+    for j in range(X.shape[1]):
+        column = column_values(X, j)
+        if j not in is_categorical and not reset and not _numeric_dtype(column) and all_missing(column):
+            values[:, j] = np.nan  # None and pd.NA too, whatever dtype they gave the column
+            continue
+        if j not in is_categorical:
+            values[:, j] = check_array(
+                _as_floats_or_objects(column).reshape(-1, 1),
+                dtype=np.float64,
+                ensure_all_finite="allow-nan",
+                input_name=f"X column {column_names(estimator, [j])[0]!r}",
+            ).ravel()
+            continue
+        if reset:
+            categories.append(categories_of(column))
+        values[:, j] = _category_codes(estimator, column, j, categories[categorical.index(j)])
+    return values, categories
+
+
+def column_names(estimator, columns):
+    """The names of some of X's columns, for messages: fit's feature names, else their indices."""
+    names = getattr(estimator, "feature_names_in_", None)
+    return [str(names[j]) if names is not None else int(j) for j in columns]
+
+
+def _check_kinds(estimator, X, dtypes, categorical, fitted_dtypes):
+    """Refuse a column whose dtype says the other kind. A dtype as in fit keeps fit's kind (an
+    object column's values decided it then, and a few rows now may say otherwise); a column with
+    no observed cell says nothing (a new row's missing cell, None or NaN, gives it an object or
+    float dtype)."""
+    for j, dtype in enumerate(dtypes):
+        was_categorical = j in categorical
+        if (
+            dtype_name(dtype) != fitted_dtypes[j]
+            and is_categorical_column(X, j, dtype) != was_categorical
+            and not all_missing(column_values(X, j))
+        ):
+            name = column_names(estimator, [j])[0]
+            raise ValueError(
+                f"Column {name!r} was {'categorical' if was_categorical else 'numeric'} "
+                f"({fitted_dtypes[j]}) in fit and is {dtype_name(dtype)} now: give it the dtype it had "
+                "in fit."
+            )
+
+
+def _category_codes(estimator, column, j, categories):
+    series = pd.Series(np.asarray(column, dtype=object))
+    missing = series.isna().to_numpy()
+    codes = pd.Index(categories, dtype=object).get_indexer(series.where(~missing)).astype(np.float64)
+    unknown = (codes < 0) & ~missing
+    if unknown.any():
+        distinct = {str(value) for value in series[unknown]}
+        warn(
+            f"Column {column_names(estimator, [j])[0]!r} has categories not seen in fit "
+            f"({', '.join(sorted(distinct)[:5])}{', ...' if len(distinct) > 5 else ''}): those cells are "
+            "treated as missing."
+        )
+    codes[codes < 0] = np.nan
+    return codes
+
+
+def _densify_nonzero_fill(X):
+    """X with its pandas sparse columns that leave out another value than 0 made dense.
+
+    A float column's fill value is NaN by default: the cells it leaves out are missing, where
+    a SciPy matrix (scikit-learn's conversion) would read them as observed zeros.
+    """
+    if not isinstance(X, pd.DataFrame):
+        return X
+    filled = [
+        j for j, dtype in enumerate(X.dtypes) if isinstance(dtype, pd.SparseDtype) and dtype.fill_value != 0
+    ]
+    if not filled:
+        return X
+    X = X.copy(deep=False)
+    for j in filled:
+        X.isetitem(j, X.iloc[:, j].sparse.to_dense())
+    return X
+
+
+def _numeric_dtype(column):
+    dtype = getattr(column, "dtype", None)
+    return dtype is not None and pd.api.types.is_numeric_dtype(dtype)
+
+
+def _as_floats_or_objects(column):
+    """A numeric column as a NumPy array, pandas' NA as NaN: nullable columns (Int64, boolean)
+    holding NA convert to floats only so."""
+    dtype = getattr(column, "dtype", None)
+    if isinstance(column, pd.Series) and not isinstance(dtype, np.dtype):
+        return column.to_numpy(dtype=object, na_value=np.nan)
+    return np.asarray(column)
