@@ -445,7 +445,7 @@ class VAEImputer(VAETransformer):
         # Columns never observed in fit: 0, as SimpleImputer(keep_empty_features=True) gives them.
         empty = self._table.empty
         filled[:, empty] = np.where(missing[:, empty], 0.0, values[:, empty])
-        kept = [j for j in range(self._table.n_columns) if self.keep_empty_features or j not in empty]
+        kept = self._output_columns()
         # A DataFrame keeps the categories' dtypes; scikit-learn turns it into polars when asked.
         as_frame = _get_output_config("transform", self)["dense"] != "default"
         index = X.index if isinstance(X, pd.DataFrame) else None
@@ -454,7 +454,7 @@ class VAEImputer(VAETransformer):
             return table
         indicator = self.indicator_.transform(missing_as_nan(missing))
         if isinstance(table, pd.DataFrame):
-            names = self.indicator_.get_feature_names_out(self._input_names())
+            names = self.indicator_.get_feature_names_out(_check_feature_names_in(self, None))
             indicator = pd.DataFrame(indicator, columns=names, index=table.index)
             return pd.concat([table, indicator], axis=1)
         return np.hstack([table, indicator.astype(table.dtype)])
@@ -482,8 +482,10 @@ class VAEImputer(VAETransformer):
 
     # -- feature names ---------------------------------------------------------------
 
-    def _input_names(self):
-        return _check_feature_names_in(self, None)
+    def _output_columns(self):
+        """The input columns transform returns: all, or those observed in fit (keep_empty_features)."""
+        empty = set(self._table.empty)
+        return [j for j in range(self._table.n_columns) if self.keep_empty_features or j not in empty]
 
     def get_feature_names_out(self, input_features=None):
         """Names of the output columns: the input's (without dropped empty ones), then the indicator's.
@@ -500,8 +502,7 @@ class VAEImputer(VAETransformer):
         """
         check_is_fitted(self)
         names = _check_feature_names_in(self, input_features)
-        kept = [j for j in range(len(names)) if self.keep_empty_features or j not in self._table.empty]
-        names_out = names[kept]
+        names_out = names[self._output_columns()]
         if self.indicator_ is not None:
             names_out = np.concatenate([names_out, self.indicator_.get_feature_names_out(names)])
         return np.asarray(names_out, dtype=object)
