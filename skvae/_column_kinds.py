@@ -150,6 +150,12 @@ def dtype_name(dtype):
     return "category" if isinstance(dtype, pd.CategoricalDtype) else str(dtype)
 
 
+def is_category_dtype_name(name):
+    """Whether a fitted column's dtype (its ``dtype_name``) held categories: pandas' ``category``,
+    polars' ``Categorical`` or ``Enum``; their output columns are categorical again."""
+    return name == "category" or name.startswith(("Categorical", "Enum("))
+
+
 def find_categorical(X, categorical_features, n_features):
     """Boolean mask of the categorical columns of X, from the ``categorical_features`` parameter."""
     if categorical_features is None:

@@ -33,6 +33,7 @@ from ._column_kinds import (
     dtype_name,
     find_categorical,
     frame_dtypes,
+    is_category_dtype_name,
     refuse_temporal,
 )
 from ._column_layout import ColumnLayout
@@ -242,7 +243,7 @@ class TableEncoder:
             cells = np.empty(len(column), dtype=object)
             cells[~missing] = labels[column[~missing].astype(np.intp)]
             cells[missing] = np.nan
-            if as_frame and self.dtypes is not None and self.dtypes[j] == "category":
+            if as_frame and self.dtypes is not None and is_category_dtype_name(self.dtypes[j]):
                 data[name] = pd.Categorical(cells, categories=labels.tolist())
             else:
                 data[name] = cells

@@ -253,6 +253,18 @@ def test_a_placeholder_in_a_polars_frame_keeps_its_names_and_categories():
     assert not (imputer.transform(frame)[:, 0] == -1).any()
 
 
+def test_polars_categorical_and_enum_columns_come_back_as_categories():
+    pl = pytest.importorskip("polars")
+    kinds = pl.Series(["x", "y", None, "x"] * 25, dtype=pl.Categorical)
+    levels = pl.Series(["low", "high", "low", None] * 25, dtype=pl.Enum(["low", "high"]))
+    frame = pl.DataFrame({"a": hide(low_rank(100))[:, 0], "kind": kinds, "level": levels})
+    imputer = make(max_iter=2).set_output(transform="pandas")
+    out = imputer.fit_transform(frame)
+    assert isinstance(out["kind"].dtype, pd.CategoricalDtype) and set(out["kind"]) == {"x", "y"}
+    assert list(out["level"].cat.categories) == ["high", "low"] and out.notna().all().all()
+    assert imputer.set_output(transform="polars").transform(frame).schema["kind"] == pl.Categorical
+
+
 def test_add_indicator_appends_the_missing_mask():
     X = hide(low_rank())
     X[:, 3] = low_rank()[:, 3]  # a complete column has no indicator
