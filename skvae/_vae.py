@@ -408,16 +408,9 @@ class VAETransformer(BaseAutoencoder):
 
     def _log_importance_weights(self, X, noise):
         """log p(x, z_k) - log q(z_k|x) for z_k = mu + sigma * noise[k]; shape (K, n)."""
-        return self._importance_samples(X, noise)[0]
-
-    def _importance_samples(self, X, noise):
-        """The log importance weights (K, n) and the decoder's outputs (K, n, width)."""
         x, observed = self._prepare(X)
         mean, log_var = self.encoder_(x)
-        log_weights, decoded, _ = importance_samples(
-            mean, 0.5 * log_var, noise, partial(self._log_joint, x, observed)
-        )
-        return log_weights, decoded
+        return importance_samples(mean, 0.5 * log_var, noise, partial(self._log_joint, x, observed))[0]
 
     def _log_joint(self, x, observed, z):
         """log p(x_obs, z) (K, n) of prepared rows at codes z (K, n, d), and the decoder's outputs."""
