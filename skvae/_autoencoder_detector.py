@@ -289,7 +289,6 @@ class AutoencoderOutlierDetector(_OutlierDetectorMixin, AutoencoderTransformer):
         return errors if observed is None else errors.masked_fill(~observed, torch.nan)
 
     def _fit_feature_scale(self, X):
-        self.reconstruction_scale_ = None
         mean_errors = self._column_means(self._errors_or_nan, X)
         # Features every row reconstructs perfectly (constant columns) keep a
         # tiny positive scale, so a new value there still counts.
