@@ -15,7 +15,6 @@ class ColumnLayout:
 
     def __init__(self, table, device):
         widths, starts = table.widths, table.starts
-        self.n_columns = table.n_columns
         self.all_numeric = not table.categorical
         self.numeric = torch.as_tensor(table.numeric_positions, dtype=torch.long, device=device)
         self.numeric_columns = torch.as_tensor(table.numeric, dtype=torch.long, device=device)
