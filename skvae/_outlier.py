@@ -12,6 +12,7 @@ import sys
 from numbers import Real
 
 import numpy as np
+import pandas as pd
 import torch
 from sklearn.base import OutlierMixin
 from sklearn.utils._param_validation import Interval, StrOptions, validate_parameter_constraints
@@ -254,11 +255,8 @@ class _OutlierDetectorMixin(OutlierMixin):
             caller_name="feature_contributions",
         )
         check_is_fitted(self)
-        # pandas is imported only by users who pass DataFrames.
-        pd = sys.modules.get("pandas")
-        frame = pd is not None and isinstance(X, pd.DataFrame)
         # X's own columns: a model fitted on an array has no feature_names_in_.
-        index, columns = (X.index, X.columns) if frame else (None, None)
+        index, columns = (X.index, X.columns) if isinstance(X, pd.DataFrame) else (None, None)
         polars_columns = list(X.columns) if polars_frame(X) else None
         X = self._validate_X(X, reset=False)
         self._check_input_range(X)
@@ -268,6 +266,7 @@ class _OutlierDetectorMixin(OutlierMixin):
         else:
             contributions = self._map_rows(self._feature_terms, X)
         if polars_columns is not None:
+            # polars is not a dependency: a polars X means the user has imported it.
             return sys.modules["polars"].DataFrame(contributions, schema=polars_columns, orient="row")
         if index is None:
             return contributions
