@@ -170,12 +170,7 @@ class AutoencoderTransformer(BaseAutoencoder):
         """
         layout = self._layout(x.device)
         errors = (layout.numeric_part(decoded) - layout.numeric_part(x)).square()
-        numeric_observed = layout.numeric_mask(observed)
-        if numeric_observed is not None:
-            errors = errors * numeric_observed
-        if layout.all_numeric:
-            return errors
-        return layout.by_column(errors, -layout.categorical_log_probs(x, decoded))
+        return layout.column_terms(errors, observed, lambda: -layout.categorical_log_probs(x, decoded))
 
     def _encode(self, X):
         return self.encoder_(self._prepare(X)[0])

@@ -81,8 +81,17 @@ class ColumnLayout:
         parts.append(decoded[..., position:])
         return torch.cat(parts, dim=-1)
 
-    def by_column(self, numeric_terms, categorical_terms):
-        """Per-column terms in the input's column order, from the numeric and categorical parts."""
+    def column_terms(self, numeric_terms, observed, categorical_terms):
+        """Per-column terms in the input's column order, from the numeric and categorical parts.
+
+        ``numeric_terms`` (..., n_numeric) count 0 where ``observed`` (the
+        mask over all columns, or None) says a cell is missing;
+        ``categorical_terms()`` gives the categorical columns' (..., n_categorical),
+        asked for only when there are some.
+        """
+        numeric_observed = self.numeric_mask(observed)
+        if numeric_observed is not None:
+            numeric_terms = numeric_terms * numeric_observed
         if self.all_numeric:
             return numeric_terms
-        return torch.cat([numeric_terms, categorical_terms], dim=-1)[..., self.order]
+        return torch.cat([numeric_terms, categorical_terms()], dim=-1)[..., self.order]

@@ -336,16 +336,11 @@ class VAETransformer(BaseAutoencoder):
         the likelihood scores with another (likelihood="student_t").
         """
         layout = self._layout(x.device)
-        numeric_observed = layout.numeric_mask(observed)
         likelihood = self.likelihood_
         log_prob = likelihood.training_log_prob_per_feature if training else likelihood.log_prob_per_feature
-        numeric = log_prob(layout.numeric_part(x), layout.numeric_part(decoded), numeric_observed)
         # Standardised columns: the density of X itself (the Jacobian of the scaling).
-        jacobian = layout.log_scale if numeric_observed is None else layout.log_scale * numeric_observed
-        numeric = numeric - jacobian
-        if layout.all_numeric:
-            return numeric
-        return layout.by_column(numeric, layout.categorical_log_probs(x, decoded))
+        numeric = log_prob(layout.numeric_part(x), layout.numeric_part(decoded)) - layout.log_scale
+        return layout.column_terms(numeric, observed, lambda: layout.categorical_log_probs(x, decoded))
 
     def _log_px(self, x, decoded, observed, training=False):
         """log p(x | decoded) over the observed cells, one value per row (and sample)."""

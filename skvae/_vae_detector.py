@@ -400,12 +400,7 @@ class VAEOutlierDetector(_OutlierDetectorMixin, VAETransformer):
         # rounding noise where the variance is small, and would depend on X's units.
         residuals = layout.numeric_part(x) - self.likelihood_.mean(layout.numeric_part(decoded))
         numeric = residuals.square() / self.likelihood_.variance
-        numeric_observed = layout.numeric_mask(observed)
-        if numeric_observed is not None:
-            numeric = numeric * numeric_observed
-        if layout.all_numeric:
-            return numeric
-        return layout.by_column(numeric, -2.0 * layout.categorical_log_probs(x, decoded))
+        return layout.column_terms(numeric, observed, lambda: -2.0 * layout.categorical_log_probs(x, decoded))
 
     def _surprise_terms(self, surprise):
         return -0.5 * surprise
