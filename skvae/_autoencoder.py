@@ -156,7 +156,7 @@ class AutoencoderTransformer(BaseAutoencoder):
         return {"encoder": encoder, "decoder": decoder}
 
     def _loss(self, batch, generator, has_missing):
-        x, observed = self._prepare(batch) if has_missing else (batch, None)
+        x, observed = self._prepare_batch(batch, has_missing)
         return self._row_errors(x, observed).mean()
 
     def _row_errors(self, x, observed):

@@ -265,6 +265,11 @@ class BaseAutoencoder(
         """The networks' input (missing cells filled) and the observed mask (None if complete)."""
         return self._layout(X.device).prepare(X)
 
+    def _prepare_batch(self, batch, has_missing):
+        """``_prepare`` of a training batch. A fit whose X has no NaN (``has_missing`` False)
+        passes its batches on as they are: ``_prepare``'s look for NaN waits on the device."""
+        return self._prepare(batch) if has_missing else (batch, None)
+
     def _check_training_rows(self, X):
         """Hook: refuse training rows the estimator cannot learn from."""
         self._check_rows_observed(X)

@@ -314,7 +314,7 @@ class VAETransformer(BaseAutoencoder):
     def _loss(self, batch, generator, has_missing):
         self._n_steps += 1
         kl_weight = self.beta * min(1.0, self._n_steps / max(self.kl_warmup_steps, 1))
-        x, observed = self._prepare(batch) if has_missing else (batch, None)
+        x, observed = self._prepare_batch(batch, has_missing)
         mean, log_var = self.encoder_(x)
         n_samples = self._n_training_samples()
         if n_samples > 1:

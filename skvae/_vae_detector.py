@@ -335,7 +335,7 @@ class VAEOutlierDetector(_OutlierDetectorMixin, VAETransformer):
             # Each row's negative ELBO at its posterior mean, to leave out the
             # rows the model fits worst (see _kept_rows) before the step.
             with torch.no_grad():
-                x, observed = self._prepare(batch) if has_missing else (batch, None)
+                x, observed = self._prepare_batch(batch, has_missing)
                 mean, log_var = self.encoder_(x)
                 kl = 0.5 * (mean.square() + log_var.exp() - 1.0 - log_var).sum(dim=1)
                 row_losses = kl - self._log_px(x, self.decoder_(mean), observed, training=True)
