@@ -60,6 +60,16 @@ class ColumnLayout:
             return observed
         return observed[..., self.numeric_columns]
 
+    def log_jacobian(self, observed):
+        """log |d coded / d x| of each row: minus the log scales of its observed numeric cells.
+
+        What standardising adds to a row's log-density to make it the
+        density of X itself. One value for all rows when ``observed`` is None.
+        """
+        if observed is None:
+            return -self.log_scale.sum()
+        return -(self.log_scale * self.numeric_mask(observed)).sum(dim=-1)
+
     def categorical_log_probs(self, x, decoded):
         """log p(category) of each categorical column (0 where missing), shape (..., n_categorical)."""
         terms = []

@@ -172,7 +172,8 @@ class VAETransformer(BaseAutoencoder):
         Number of epochs run.
 
     loss_curve_ : list of float
-        Mean negative ELBO per row after each epoch.
+        Mean negative ELBO per row after each epoch, in nats of X's own units
+        (as ``validation_scores_``, whatever ``standardize``).
 
     validation_scores_ : list of float
         Mean ELBO of the held-out rows after each epoch; only with ``early_stopping``.
