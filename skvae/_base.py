@@ -146,8 +146,9 @@ class BaseAutoencoder(
     def _validation_score(self, X):
         return self._score_rows(X).mean()
 
-    def _check_input_range(self, X):
-        """Hook for likelihoods that only accept some values."""
+    def _check_input_range(self, X, training=False):
+        """Hook for likelihoods that only accept some values: those of the fitted model, or with
+        ``training`` (X is to train on) those the parameters describe, which fit builds."""
 
     def _resolved_n_components(self, n_features):
         """The code size of networks with ``n_features`` inputs (a detector may resolve "auto")."""

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from ._column_statistics import evenly_spaced_rows
-from ._likelihoods import StudentTLikelihood
+from ._likelihoods import BernoulliLikelihood, StudentTLikelihood
 
 # EM steps that fit a Student-t's scales after training, from the running ones. After 20,
 # most scales are within 0.05% of where 200 steps take them; a column that almost every
@@ -31,9 +31,9 @@ _EM_CELLS = 2**22
 def calibrate_likelihood(vae, X):
     """Set ``vae.likelihood_``'s variances, and a Student-t's scales, from the coded training rows X."""
     table, likelihood = vae._table, vae.likelihood_
-    if vae.likelihood != "bernoulli":
+    if not isinstance(likelihood, BernoulliLikelihood):
         variance = vae._column_means(partial(squared_residuals, vae), X)
-        if vae.likelihood == "gaussian_shared":
+        if likelihood.shared:
             # A column with no observed cell (an imputer keeps it) has no residual to count.
             observed = ~np.isin(table.numeric, table.empty)
             variance = variance[observed].mean() if observed.any() else variance.mean()

@@ -22,6 +22,7 @@ from ._base import MAX_ITER_OR_AUTO
 from ._column_kinds import polars_frame
 from ._column_statistics import evenly_spaced_rows
 from ._explanation import chunk_rows, robust_surprise
+from ._likelihoods import BernoulliLikelihood
 from ._residual_correction import code_terms, fit_correction
 
 # Training rows whose codes are kept as starting points of the robust re-encoding.
@@ -131,7 +132,7 @@ class _OutlierDetectorMixin(OutlierMixin):
         """For feature_contributions(method="robust"): the decoder's correction on the training
         rows X, and each column's mean corrected surprise there (see _residual_correction)."""
         self._residual_weights = self._surprise_divisor = None
-        if getattr(self, "likelihood", None) == "bernoulli":
+        if isinstance(getattr(self, "likelihood_", None), BernoulliLikelihood):
             return  # a Bernoulli decoder outputs log-odds: no residual to correct
         n_components = self.n_components_
         codes_and_residuals = torch.as_tensor(self._map_rows(self._codes_and_residuals, X, allow_nan=True))

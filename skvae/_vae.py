@@ -18,7 +18,7 @@ from ._bounds import negative_elbo, negative_importance_weighted_bound
 from ._column_statistics import value_range
 from ._conditional import importance_samples
 from ._likelihood_calibration import calibrate_likelihood
-from ._likelihoods import make_likelihood
+from ._likelihoods import BernoulliLikelihood, make_likelihood
 
 # Fixed seed of the importance samples used by score_samples: a fitted model
 # must give the same score to the same row on every call.
@@ -293,8 +293,12 @@ class VAETransformer(BaseAutoencoder):
             )
         return False
 
-    def _check_input_range(self, X):
-        if self.likelihood != "bernoulli":
+    def _check_input_range(self, X, training=False):
+        if training:  # fit builds the likelihood the parameter names
+            bernoulli = self.likelihood == "bernoulli"
+        else:  # set_params since fit changes the next fit, not the fitted likelihood
+            bernoulli = isinstance(self.likelihood_, BernoulliLikelihood)
+        if not bernoulli:
             return
         numeric = X[:, self._table.numeric_positions] if self._table.categorical else X
         low, high = value_range(numeric)

@@ -6,6 +6,7 @@ from numbers import Integral
 import torch
 from sklearn.utils._param_validation import Interval, StrOptions
 
+from ._likelihoods import BernoulliLikelihood
 from ._outlier import _OutlierDetectorMixin
 from ._vae import VAETransformer
 
@@ -393,7 +394,7 @@ class VAEOutlierDetector(_OutlierDetectorMixin, VAETransformer):
         For a categorical column, twice the cross-entropy; for a Bernoulli
         one, twice the negative log-likelihood.
         """
-        if self.likelihood == "bernoulli":
+        if isinstance(self.likelihood_, BernoulliLikelihood):
             return -2.0 * self._log_px_by_column(x, decoded, observed, training=True)
         layout = self._layout(x.device)
         # The residual itself, not a difference of log-densities: in float32 that cancels to
