@@ -156,7 +156,7 @@ class AutoencoderTransformer(BaseAutoencoder):
         return {"encoder": encoder, "decoder": decoder}
 
     def _loss(self, batch, generator, has_missing):
-        x, observed = self._prepare(batch) if has_missing else (batch, None)
+        x, observed = self._prepare_batch(batch, has_missing)
         return self._row_errors(x, observed).mean()
 
     def _row_errors(self, x, observed):
@@ -170,12 +170,7 @@ class AutoencoderTransformer(BaseAutoencoder):
         """
         layout = self._layout(x.device)
         errors = (layout.numeric_part(decoded) - layout.numeric_part(x)).square()
-        numeric_observed = layout.numeric_mask(observed)
-        if numeric_observed is not None:
-            errors = errors * numeric_observed
-        if layout.all_numeric:
-            return errors
-        return layout.by_column(errors, -layout.categorical_log_probs(x, decoded))
+        return layout.column_terms(errors, observed, lambda: -layout.categorical_log_probs(x, decoded))
 
     def _encode(self, X):
         return self.encoder_(self._prepare(X)[0])

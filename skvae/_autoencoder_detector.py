@@ -277,7 +277,7 @@ class AutoencoderOutlierDetector(_OutlierDetectorMixin, AutoencoderTransformer):
     def _loss(self, batch, generator, has_missing):
         if self.robust_threshold is None:
             return super()._loss(batch, generator, has_missing)
-        x, observed = self._prepare(batch) if has_missing else (batch, None)
+        x, observed = self._prepare_batch(batch, has_missing)
         row_errors = self._row_errors(x, observed)
         # The rows reconstructed worst are left out of the step (see _kept_rows).
         return row_errors[self._kept_rows(row_errors)].mean()
@@ -289,7 +289,6 @@ class AutoencoderOutlierDetector(_OutlierDetectorMixin, AutoencoderTransformer):
         return errors if observed is None else errors.masked_fill(~observed, torch.nan)
 
     def _fit_feature_scale(self, X):
-        self.reconstruction_scale_ = None
         mean_errors = self._column_means(self._errors_or_nan, X)
         # Features every row reconstructs perfectly (constant columns) keep a
         # tiny positive scale, so a new value there still counts.

@@ -146,8 +146,9 @@ class BaseAutoencoder(
     def _validation_score(self, X):
         return self._score_rows(X).mean()
 
-    def _check_input_range(self, X):
-        """Hook for likelihoods that only accept some values."""
+    def _check_input_range(self, X, training=False):
+        """Hook for likelihoods that only accept some values: those of the fitted model, or with
+        ``training`` (X is to train on) those the parameters describe, which fit builds."""
 
     def _resolved_n_components(self, n_features):
         """The code size of networks with ``n_features`` inputs (a detector may resolve "auto")."""
@@ -264,6 +265,11 @@ class BaseAutoencoder(
     def _prepare(self, X):
         """The networks' input (missing cells filled) and the observed mask (None if complete)."""
         return self._layout(X.device).prepare(X)
+
+    def _prepare_batch(self, batch, has_missing):
+        """``_prepare`` of a training batch. A fit whose X has no NaN (``has_missing`` False)
+        passes its batches on as they are: ``_prepare``'s look for NaN waits on the device."""
+        return self._prepare(batch) if has_missing else (batch, None)
 
     def _check_training_rows(self, X):
         """Hook: refuse training rows the estimator cannot learn from."""

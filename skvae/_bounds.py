@@ -2,7 +2,9 @@
 bound of several posterior draws per row.
 
 Each takes a batch's prepared rows and the encoder's q(z|x) and returns the
-loss to minimise (minus the bound, its mean over the rows); the estimator
+loss to minimise (minus the bound, its mean over the rows), a bound on the
+density of X itself, in X's own units (standardised columns' Jacobian
+included, as in the scores and validation scores); the estimator
 supplies the decoder, the likelihood and the columns' layout. ``kl_weight``
 weighs log p(z) - log q(z | x) in each bound, as beta weighs the ELBO's KL
 term.
@@ -27,6 +29,9 @@ def negative_elbo(vae, x, observed, mean, log_var, generator, kl_weight):
     )
     if not layout.all_numeric:
         log_px = log_px + layout.categorical_log_probs(x, decoded).sum(dim=-1).mean()
+    # A constant, no gradient: the loss becomes comparable with the validation scores (and with
+    # the importance-weighted bound's loss), which are of X itself.
+    log_px = log_px + layout.log_jacobian(observed).mean()
     # KL(q(z|x) || N(0, I)), averaged over the rows.
     kl = 0.5 * (mean.square() + std.square() - 1.0 - log_var).sum() / x.shape[0]
     return kl_weight * kl - log_px

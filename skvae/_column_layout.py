@@ -15,7 +15,6 @@ class ColumnLayout:
 
     def __init__(self, table, device):
         widths, starts = table.widths, table.starts
-        self.n_columns = table.n_columns
         self.all_numeric = not table.categorical
         self.numeric = torch.as_tensor(table.numeric_positions, dtype=torch.long, device=device)
         self.numeric_columns = torch.as_tensor(table.numeric, dtype=torch.long, device=device)
@@ -61,6 +60,16 @@ class ColumnLayout:
             return observed
         return observed[..., self.numeric_columns]
 
+    def log_jacobian(self, observed):
+        """log |d coded / d x| of each row: minus the log scales of its observed numeric cells.
+
+        What standardising adds to a row's log-density to make it the
+        density of X itself. One value for all rows when ``observed`` is None.
+        """
+        if observed is None:
+            return -self.log_scale.sum()
+        return -(self.log_scale * self.numeric_mask(observed)).sum(dim=-1)
+
     def categorical_log_probs(self, x, decoded):
         """log p(category) of each categorical column (0 where missing), shape (..., n_categorical)."""
         terms = []
@@ -82,8 +91,17 @@ class ColumnLayout:
         parts.append(decoded[..., position:])
         return torch.cat(parts, dim=-1)
 
-    def by_column(self, numeric_terms, categorical_terms):
-        """Per-column terms in the input's column order, from the numeric and categorical parts."""
+    def column_terms(self, numeric_terms, observed, categorical_terms):
+        """Per-column terms in the input's column order, from the numeric and categorical parts.
+
+        ``numeric_terms`` (..., n_numeric) count 0 where ``observed`` (the
+        mask over all columns, or None) says a cell is missing;
+        ``categorical_terms()`` gives the categorical columns' (..., n_categorical),
+        asked for only when there are some.
+        """
+        numeric_observed = self.numeric_mask(observed)
+        if numeric_observed is not None:
+            numeric_terms = numeric_terms * numeric_observed
         if self.all_numeric:
             return numeric_terms
-        return torch.cat([numeric_terms, categorical_terms], dim=-1)[..., self.order]
+        return torch.cat([numeric_terms, categorical_terms()], dim=-1)[..., self.order]

@@ -51,7 +51,7 @@ class FittingMixin:
 
     def _fit(self, X, X_user, y, *, incremental, keep_weights):
         """Train on the coded rows X; callbacks see X as the user gave it (``X_user``)."""
-        self._check_input_range(X)
+        self._check_input_range(X, training=True)
         self._check_training_rows(X)
         device = resolve_device(self.device)
         batch_size = self._batch_size(X.shape[0])

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 
 from ._column_statistics import evenly_spaced_rows
-from ._likelihoods import StudentTLikelihood
+from ._likelihoods import BernoulliLikelihood, StudentTLikelihood
 
 # EM steps that fit a Student-t's scales after training, from the running ones. After 20,
 # most scales are within 0.05% of where 200 steps take them; a column that almost every
@@ -31,9 +31,9 @@ _EM_CELLS = 2**22
 def calibrate_likelihood(vae, X):
     """Set ``vae.likelihood_``'s variances, and a Student-t's scales, from the coded training rows X."""
     table, likelihood = vae._table, vae.likelihood_
-    if vae.likelihood != "bernoulli":
-        variance = vae._column_means(partial(squared_residuals, vae), X)[table.numeric_positions]
-        if vae.likelihood == "gaussian_shared":
+    if not isinstance(likelihood, BernoulliLikelihood):
+        variance = vae._column_means(partial(squared_residuals, vae), X)
+        if likelihood.shared:
             # A column with no observed cell (an imputer keeps it) has no residual to count.
             observed = ~np.isin(table.numeric, table.empty)
             variance = variance[observed].mean() if observed.any() else variance.mean()
@@ -54,8 +54,10 @@ def _fit_student_t_scale(vae, X):
     if len(numeric) == 0:
         return  # an all-categorical table: no scale to fit
     rows = evenly_spaced_rows(X.shape[0], max(1, _EM_CELLS // len(numeric)))
-    squares = vae._map_rows(partial(squared_residuals, vae), X[rows], allow_nan=True)[:, numeric]
-    squares = torch.from_numpy(squares).to(vae.likelihood_.scale)
+    squares = vae._map_rows(partial(squared_residuals, vae), X[rows], allow_nan=True)
+    # Column-major, each column's rows side by side: the EM's sums over the rows then add in
+    # the order the scales were always fitted in, to the last bit.
+    squares = torch.from_numpy(np.asfortranarray(squares)).to(vae.likelihood_.scale)
     # Missing cells weigh nothing.
     missing = torch.isnan(squares)
     observed = ~missing if missing.any() else None
@@ -65,7 +67,8 @@ def _fit_student_t_scale(vae, X):
 
 
 def squared_residuals(vae, X):
-    """(x - decoded)^2 at one posterior draw per row of the coded rows X, NaN where missing; (n, width).
+    """(x - decoded)^2 of each numeric column at one posterior draw per row of the coded rows X,
+    NaN where missing; (n, n_numeric).
 
     Averaged over rows, E_q[(x - decoded)^2]: what the ELBO's optimal
     variance needs. The draws are the balanced noise vectors taken in turn,
@@ -80,8 +83,12 @@ def squared_residuals(vae, X):
     mean, log_var = vae.encoder_(x)
     noise = balanced_noise(vae.n_components_).to(x)
     noise = noise[torch.arange(x.shape[0], device=x.device) % len(noise)]
-    residuals = (x - vae.decoder_(mean + torch.exp(0.5 * log_var) * noise)).square()
-    return residuals if observed is None else residuals.masked_fill(torch.isnan(X), torch.nan)
+    decoded = vae.decoder_(mean + torch.exp(0.5 * log_var) * noise)
+    layout = vae._layout(x.device)
+    residuals = (layout.numeric_part(x) - layout.numeric_part(decoded)).square()
+    if observed is None:
+        return residuals
+    return residuals.masked_fill(torch.isnan(layout.numeric_part(X)), torch.nan)
 
 
 def balanced_noise(n_components):

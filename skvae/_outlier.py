@@ -12,6 +12,7 @@ import sys
 from numbers import Real
 
 import numpy as np
+import pandas as pd
 import torch
 from sklearn.base import OutlierMixin
 from sklearn.utils._param_validation import Interval, StrOptions, validate_parameter_constraints
@@ -21,6 +22,7 @@ from ._base import MAX_ITER_OR_AUTO
 from ._column_kinds import polars_frame
 from ._column_statistics import evenly_spaced_rows
 from ._explanation import chunk_rows, robust_surprise
+from ._likelihoods import BernoulliLikelihood
 from ._residual_correction import code_terms, fit_correction
 
 # Training rows whose codes are kept as starting points of the robust re-encoding.
@@ -130,7 +132,7 @@ class _OutlierDetectorMixin(OutlierMixin):
         """For feature_contributions(method="robust"): the decoder's correction on the training
         rows X, and each column's mean corrected surprise there (see _residual_correction)."""
         self._residual_weights = self._surprise_divisor = None
-        if getattr(self, "likelihood", None) == "bernoulli":
+        if isinstance(getattr(self, "likelihood_", None), BernoulliLikelihood):
             return  # a Bernoulli decoder outputs log-odds: no residual to correct
         n_components = self.n_components_
         codes_and_residuals = torch.as_tensor(self._map_rows(self._codes_and_residuals, X, allow_nan=True))
@@ -254,11 +256,8 @@ class _OutlierDetectorMixin(OutlierMixin):
             caller_name="feature_contributions",
         )
         check_is_fitted(self)
-        # pandas is imported only by users who pass DataFrames.
-        pd = sys.modules.get("pandas")
-        frame = pd is not None and isinstance(X, pd.DataFrame)
         # X's own columns: a model fitted on an array has no feature_names_in_.
-        index, columns = (X.index, X.columns) if frame else (None, None)
+        index, columns = (X.index, X.columns) if isinstance(X, pd.DataFrame) else (None, None)
         polars_columns = list(X.columns) if polars_frame(X) else None
         X = self._validate_X(X, reset=False)
         self._check_input_range(X)
@@ -268,6 +267,7 @@ class _OutlierDetectorMixin(OutlierMixin):
         else:
             contributions = self._map_rows(self._feature_terms, X)
         if polars_columns is not None:
+            # polars is not a dependency: a polars X means the user has imported it.
             return sys.modules["polars"].DataFrame(contributions, schema=polars_columns, orient="row")
         if index is None:
             return contributions

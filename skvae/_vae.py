@@ -18,7 +18,7 @@ from ._bounds import negative_elbo, negative_importance_weighted_bound
 from ._column_statistics import value_range
 from ._conditional import importance_samples
 from ._likelihood_calibration import calibrate_likelihood
-from ._likelihoods import make_likelihood
+from ._likelihoods import BernoulliLikelihood, make_likelihood
 
 # Fixed seed of the importance samples used by score_samples: a fitted model
 # must give the same score to the same row on every call.
@@ -172,7 +172,8 @@ class VAETransformer(BaseAutoencoder):
         Number of epochs run.
 
     loss_curve_ : list of float
-        Mean negative ELBO per row after each epoch.
+        Mean negative ELBO per row after each epoch, in nats of X's own units
+        (as ``validation_scores_``, whatever ``standardize``).
 
     validation_scores_ : list of float
         Mean ELBO of the held-out rows after each epoch; only with ``early_stopping``.
@@ -292,8 +293,12 @@ class VAETransformer(BaseAutoencoder):
             )
         return False
 
-    def _check_input_range(self, X):
-        if self.likelihood != "bernoulli":
+    def _check_input_range(self, X, training=False):
+        if training:  # fit builds the likelihood the parameter names
+            bernoulli = self.likelihood == "bernoulli"
+        else:  # set_params since fit changes the next fit, not the fitted likelihood
+            bernoulli = isinstance(self.likelihood_, BernoulliLikelihood)
+        if not bernoulli:
             return
         numeric = X[:, self._table.numeric_positions] if self._table.categorical else X
         low, high = value_range(numeric)
@@ -314,7 +319,7 @@ class VAETransformer(BaseAutoencoder):
     def _loss(self, batch, generator, has_missing):
         self._n_steps += 1
         kl_weight = self.beta * min(1.0, self._n_steps / max(self.kl_warmup_steps, 1))
-        x, observed = self._prepare(batch) if has_missing else (batch, None)
+        x, observed = self._prepare_batch(batch, has_missing)
         mean, log_var = self.encoder_(x)
         n_samples = self._n_training_samples()
         if n_samples > 1:
@@ -336,16 +341,11 @@ class VAETransformer(BaseAutoencoder):
         the likelihood scores with another (likelihood="student_t").
         """
         layout = self._layout(x.device)
-        numeric_observed = layout.numeric_mask(observed)
         likelihood = self.likelihood_
         log_prob = likelihood.training_log_prob_per_feature if training else likelihood.log_prob_per_feature
-        numeric = log_prob(layout.numeric_part(x), layout.numeric_part(decoded), numeric_observed)
         # Standardised columns: the density of X itself (the Jacobian of the scaling).
-        jacobian = layout.log_scale if numeric_observed is None else layout.log_scale * numeric_observed
-        numeric = numeric - jacobian
-        if layout.all_numeric:
-            return numeric
-        return layout.by_column(numeric, layout.categorical_log_probs(x, decoded))
+        numeric = log_prob(layout.numeric_part(x), layout.numeric_part(decoded)) - layout.log_scale
+        return layout.column_terms(numeric, observed, lambda: layout.categorical_log_probs(x, decoded))
 
     def _log_px(self, x, decoded, observed, training=False):
         """log p(x | decoded) over the observed cells, one value per row (and sample)."""
@@ -408,16 +408,9 @@ class VAETransformer(BaseAutoencoder):
 
     def _log_importance_weights(self, X, noise):
         """log p(x, z_k) - log q(z_k|x) for z_k = mu + sigma * noise[k]; shape (K, n)."""
-        return self._importance_samples(X, noise)[0]
-
-    def _importance_samples(self, X, noise):
-        """The log importance weights (K, n) and the decoder's outputs (K, n, width)."""
         x, observed = self._prepare(X)
         mean, log_var = self.encoder_(x)
-        log_weights, decoded, _ = importance_samples(
-            mean, 0.5 * log_var, noise, partial(self._log_joint, x, observed)
-        )
-        return log_weights, decoded
+        return importance_samples(mean, 0.5 * log_var, noise, partial(self._log_joint, x, observed))[0]
 
     def _log_joint(self, x, observed, z):
         """log p(x_obs, z) (K, n) of prepared rows at codes z (K, n, d), and the decoder's outputs."""

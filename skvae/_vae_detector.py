@@ -6,6 +6,7 @@ from numbers import Integral
 import torch
 from sklearn.utils._param_validation import Interval, StrOptions
 
+from ._likelihoods import BernoulliLikelihood
 from ._outlier import _OutlierDetectorMixin
 from ._vae import VAETransformer
 
@@ -335,7 +336,7 @@ class VAEOutlierDetector(_OutlierDetectorMixin, VAETransformer):
             # Each row's negative ELBO at its posterior mean, to leave out the
             # rows the model fits worst (see _kept_rows) before the step.
             with torch.no_grad():
-                x, observed = self._prepare(batch) if has_missing else (batch, None)
+                x, observed = self._prepare_batch(batch, has_missing)
                 mean, log_var = self.encoder_(x)
                 kl = 0.5 * (mean.square() + log_var.exp() - 1.0 - log_var).sum(dim=1)
                 row_losses = kl - self._log_px(x, self.decoder_(mean), observed, training=True)
@@ -393,19 +394,14 @@ class VAEOutlierDetector(_OutlierDetectorMixin, VAETransformer):
         For a categorical column, twice the cross-entropy; for a Bernoulli
         one, twice the negative log-likelihood.
         """
-        if self.likelihood == "bernoulli":
+        if isinstance(self.likelihood_, BernoulliLikelihood):
             return -2.0 * self._log_px_by_column(x, decoded, observed, training=True)
         layout = self._layout(x.device)
         # The residual itself, not a difference of log-densities: in float32 that cancels to
         # rounding noise where the variance is small, and would depend on X's units.
         residuals = layout.numeric_part(x) - self.likelihood_.mean(layout.numeric_part(decoded))
         numeric = residuals.square() / self.likelihood_.variance
-        numeric_observed = layout.numeric_mask(observed)
-        if numeric_observed is not None:
-            numeric = numeric * numeric_observed
-        if layout.all_numeric:
-            return numeric
-        return layout.by_column(numeric, -2.0 * layout.categorical_log_probs(x, decoded))
+        return layout.column_terms(numeric, observed, lambda: -2.0 * layout.categorical_log_probs(x, decoded))
 
     def _surprise_terms(self, surprise):
         return -0.5 * surprise

@@ -13,6 +13,7 @@ from sklearn.model_selection import cross_val_score, train_test_split
 from sklearn.utils._param_validation import InvalidParameterError
 
 from skvae import AutoencoderOutlierDetector, AutoencoderTransformer, VAEImputer, VAETransformer
+from skvae._tensors import FloatOverflow
 
 
 @pytest.fixture(scope="module")
@@ -315,6 +316,20 @@ def test_diverged_warm_start_goes_back_to_the_weights_it_started_from(X):
         ae.fit(X * 1e8)
     np.testing.assert_array_equal(ae.transform(X), before)
     assert ae.n_iter_ == 5
+
+
+def test_a_calibration_that_overflows_keeps_the_detectors_scores(X, monkeypatch):
+    # the weights go back to those of the fit before: its error scales must stay beside them
+    detector = AutoencoderOutlierDetector(max_iter=2, warm_start=True, random_state=0).fit(X)
+    before = detector.score_samples(X)
+
+    def overflow(fn, rows):
+        raise FloatOverflow("overflowed")
+
+    monkeypatch.setattr(detector, "_column_means", overflow)
+    with pytest.raises(ValueError, match="diverged"):
+        detector.fit(X)
+    np.testing.assert_array_equal(detector.score_samples(X), before)
 
 
 def test_a_last_step_that_breaks_the_weights_is_divergence_too(X):

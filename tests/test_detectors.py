@@ -131,6 +131,25 @@ def test_autoencoder_contributions_sum_to_the_score(data):
     np.testing.assert_allclose(training_terms.mean(axis=0), -1, rtol=1e-3)
 
 
+def test_a_fitted_vae_scores_with_its_fitted_likelihood_whatever_the_parameter_says_now(data):
+    # set_params changes what the next fit builds, not the model fitted: its likelihood_
+    # decides (a "bernoulli" range check refused these rows; the explanations read the
+    # Gaussian's outputs as log-odds).
+    X = data[0][:60].copy()
+    X[::7, 1] = np.nan
+    detector = VAEOutlierDetector(n_components=2, likelihood="gaussian", max_iter=5, random_state=0)
+    detector.fit(data[0])
+
+    def outputs():
+        methods = ("robust", "reconstruction")
+        return [detector.score_samples(X), *(detector.feature_contributions(X, m) for m in methods)]
+
+    before = outputs()
+    detector.set_params(likelihood="bernoulli")
+    for was, now in zip(before, outputs(), strict=True):
+        np.testing.assert_array_equal(now, was)
+
+
 def test_vae_contributions_are_per_feature_log_likelihoods(data):
     inliers, outliers = data
     detector = fitted(VAEOutlierDetector, inliers)
