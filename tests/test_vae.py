@@ -6,10 +6,8 @@ import torch
 from sklearn.datasets import load_digits
 from sklearn.decomposition import PCA, FactorAnalysis
 from sklearn.model_selection import train_test_split
-from torch.distributions import StudentT
 
 from skvae import VAETransformer
-from skvae._likelihoods import GaussianLikelihood, StudentTLikelihood
 
 
 @pytest.fixture
@@ -124,84 +122,6 @@ def test_default_vae_is_a_better_density_than_factor_analysis(dequantised_digits
     X_train, X_test = dequantised_digits
     vae = VAETransformer(n_components=8, random_state=0).fit(X_train)
     assert vae.score(X_test) >= FactorAnalysis(n_components=8).fit(X_train).score(X_test) + 10
-
-
-@pytest.mark.parametrize("variance", ["feature", "shared"])
-def test_training_likelihood_is_the_gaussian_at_the_batch_optimal_variance(variance):
-    torch.manual_seed(0)
-    x = torch.randn(64, 5, dtype=torch.float64)
-    decoded = torch.randn(64, 5, dtype=torch.float64, requires_grad=True)
-    likelihood = GaussianLikelihood(5, variance=variance).double()
-    batch_value = likelihood.batch_log_prob(x, decoded)
-    (batch_gradient,) = torch.autograd.grad(batch_value, decoded)
-
-    likelihood.variance.copy_(likelihood.optimal_variance(x, decoded).detach().reshape(-1))
-    value = likelihood.log_prob(x, decoded).mean()
-    (gradient,) = torch.autograd.grad(value, decoded)
-    torch.testing.assert_close(batch_value, value)
-    torch.testing.assert_close(batch_gradient, gradient)
-
-
-@pytest.mark.parametrize("variance", ["feature", "shared"])
-def test_importance_weighted_draws_are_scored_at_the_batch_optimal_variance(variance):
-    torch.manual_seed(0)
-    x = torch.randn(32, 3, dtype=torch.float64)
-    decoded = torch.randn(4, 32, 3, dtype=torch.float64)  # four draws per row
-    weights = torch.softmax(torch.randn(4, 32, dtype=torch.float64), dim=0)
-    observed = torch.rand(32, 3) < 0.7
-    likelihood = GaussianLikelihood(3, variance=variance).double()
-    squared_residuals = (weights[..., None] * (x - decoded).square()).sum(dim=0) * observed
-    if variance == "feature":
-        optimum = squared_residuals.sum(dim=0) / observed.sum(dim=0)
-    else:
-        optimum = (squared_residuals.sum() / observed.sum()).reshape(1)
-    with likelihood.at_batch_optimum(x, decoded, observed, weights):
-        torch.testing.assert_close(likelihood.variance, optimum)
-    # Afterwards the running variance has moved toward it by the momentum.
-    running = torch.ones_like(optimum).lerp(optimum, likelihood.momentum)
-    torch.testing.assert_close(likelihood.variance, running)
-    # A step that fails leaves the running variance as it was.
-    with (
-        pytest.raises(RuntimeError, match="failed step"),
-        likelihood.at_batch_optimum(x, decoded, observed, weights),
-    ):
-        raise RuntimeError("failed step")
-    torch.testing.assert_close(likelihood.variance, running)
-
-
-def test_a_feature_unobserved_in_the_batch_is_scored_at_its_running_variance():
-    torch.manual_seed(0)
-    x, decoded = torch.randn(8, 2, dtype=torch.float64), torch.randn(3, 8, 2, dtype=torch.float64)
-    observed = torch.ones(8, 2, dtype=torch.bool)
-    observed[:, 1] = False
-    likelihood = GaussianLikelihood(2).double()
-    likelihood.variance.copy_(torch.tensor([2.0, 5.0]))
-    with likelihood.at_batch_optimum(x, decoded, observed, torch.full((3, 8), 1 / 3, dtype=torch.float64)):
-        assert likelihood.variance[1] == 5.0 and likelihood.variance[0] != 2.0
-    assert likelihood.variance[1] == 5.0
-
-
-def test_student_t_scores_with_the_student_t_density():
-    torch.manual_seed(0)
-    x, decoded = torch.randn(64, 5, dtype=torch.float64), torch.randn(64, 5, dtype=torch.float64)
-    likelihood = StudentTLikelihood(5, df=6.0).double()
-    likelihood.scale.copy_(torch.linspace(0.5, 2.0, 5))
-    expected = StudentT(6.0, decoded, likelihood.scale.sqrt()).log_prob(x)
-    torch.testing.assert_close(likelihood.log_prob_per_feature(x, decoded), expected)
-    torch.testing.assert_close(likelihood.log_prob(x, decoded), expected.sum(dim=1))
-
-
-def test_student_t_scales_ignore_a_few_wild_residuals():
-    # A scale fits the bulk of the residuals: 2% of them 30 times larger barely move it.
-    torch.manual_seed(0)
-    residuals = torch.randn(5000, 1, dtype=torch.float64)
-    residuals[:100] *= 30
-    likelihood = StudentTLikelihood(1, df=6.0).double()
-    squares = residuals.square()
-    for _ in range(50):
-        likelihood.em_step(squares)
-    assert 0.8 < likelihood.scale.item() < 1.3
-    assert residuals.square().mean().item() > 15  # the variance a Gaussian would take
 
 
 def test_constant_columns_keep_a_finite_likelihood(X):
