@@ -36,7 +36,9 @@ def calibrate_likelihood(vae, X):
         if likelihood.shared:
             # A column with no observed cell (an imputer keeps it) has no residual to count.
             observed = ~np.isin(table.numeric, table.empty)
-            variance = variance[observed].mean() if observed.any() else variance.mean()
+            if not observed.any():
+                return  # no numeric cell (an all-categorical table): the variance stays as it was
+            variance = variance[observed].mean()
         variance = np.maximum(variance, likelihood.min_variance)
         likelihood.variance.copy_(torch.as_tensor(variance).reshape(-1))
     if isinstance(likelihood, StudentTLikelihood):

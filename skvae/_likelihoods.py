@@ -39,6 +39,8 @@ class GaussianLikelihood(nn.Module):
     def optimal_variance(self, x, decoded):
         """The maximum-likelihood variance for the residuals of these rows."""
         squared_residuals = (x - decoded).square()
+        if squared_residuals.shape[-1] == 0:  # a table of categories only: no variance to fit
+            return self.variance
         variance = squared_residuals.mean() if self.shared else squared_residuals.mean(dim=0)
         return variance.clamp(min=self.min_variance)
 

@@ -4,6 +4,7 @@ rows, a Student-t's scales by EM (skvae._likelihood_calibration)."""
 from functools import partial
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -87,3 +88,11 @@ def test_student_t_scales_come_from_evenly_spaced_rows_beyond_the_memory_cap(X, 
     capped = VAETransformer(likelihood="student_t", max_iter=20, random_state=0).fit(X).likelihood_.scale
     assert not torch.equal(capped, full)
     torch.testing.assert_close(capped, full, rtol=0.5, atol=0)
+
+
+@pytest.mark.parametrize("likelihood", ["gaussian_shared", "gaussian", "student_t"])
+def test_a_table_of_categories_only_keeps_finite_variances(likelihood):
+    frame = pd.DataFrame({"a": pd.Categorical(list("xyzx") * 20), "b": pd.Categorical(list("uvvu") * 20)})
+    vae = VAETransformer(likelihood=likelihood, n_components=2, max_iter=2, random_state=0).fit(frame)
+    assert torch.isfinite(vae.likelihood_.variance).all()
+    assert np.isfinite(vae.score_samples(frame)).all()
