@@ -325,7 +325,7 @@ class AutoencoderOutlierDetector(_OutlierDetectorMixin, AutoencoderTransformer):
         return terms.sum(dim=1) * (terms.shape[1] / n_observed)
 
     def score(self, X, y=None):
-        """Minus the mean reconstruction error per row, as :meth:`AutoencoderTransformer.score`.
+        """Return minus the mean reconstruction error per row, as :meth:`AutoencoderTransformer.score`.
 
         Not the mean of :meth:`score_samples`: those are in units of the
         model's own training errors, so every model scores

@@ -14,7 +14,7 @@ from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 from ._base import MAX_ITER_OR_AUTO, BaseAutoencoder
 from ._cell_validation import hold_out_cells, prediction_error
 from ._conditional import impute_rows, quasi_random_normal
-from ._missing_values import as_nan, fitted_indicator, missing_as_nan
+from ._missing_values import as_nan, fitted_indicator, is_nan_placeholder, missing_as_nan
 from ._table import TableEncoder
 from ._table_input import column_names
 from ._vae import _SCORE_SEED, VAETransformer
@@ -85,19 +85,29 @@ class VAEImputer(VAETransformer):
     activation : {"identity", "logistic", "tanh", "relu"}, default="relu"
         Activation between layers.
 
-    network, network_params, input_shape
-        As for :class:`VAETransformer`: the encoder and decoder (default
-        "mlp"; "conv", or your own, see :ref:`networks`).
+    network : {"mlp", "conv"} or callable, default="mlp"
+        The encoder and decoder, as for :class:`VAETransformer`: multilayer
+        perceptrons, convolutions over each row viewed as an image or series
+        of ``input_shape``, or your own (see :ref:`networks`).
+
+    network_params : dict, default=None
+        Keyword arguments of a callable ``network``.
+
+    input_shape : tuple of int, default=None
+        One row's shape as the networks see it, for ``network="conv"`` or a
+        callable ``network``; as for :class:`VAETransformer`.
 
     beta : float, default=1.0
         Weight of the KL term.
 
-    likelihood : {"gaussian", "gaussian_shared", "bernoulli"}, default="gaussian_shared"
+    likelihood : {"gaussian", "gaussian_shared", "student_t", "bernoulli"}, default="gaussian_shared"
         Distribution of the numeric columns, as for :class:`VAETransformer`.
         The default shares one variance between the (standardised) numeric
         columns, so that training weighs every column's errors alike, as
         imputation error is counted; a variance per column ("gaussian")
         lets the network neglect the columns it finds hard to predict.
+        "student_t" trains as "gaussian" and computes the conditional means
+        under a Student-t of fitted scales.
 
     kl_warmup_steps : int, default=0
         Optimizer steps over which the KL weight rises from 0 to ``beta``.
@@ -120,7 +130,10 @@ class VAEImputer(VAETransformer):
         Instead of the conditional mean, impute one draw from the
         conditional distribution p(x_miss | x_obs) (sampling importance
         resampling): successive calls of ``transform`` give successive
-        draws, for multiple imputation.
+        draws, for multiple imputation. The draws follow from
+        ``random_state`` and the number of calls so far, which a pickled or
+        saved imputer keeps: a copy loaded from one file repeats the draws
+        that follow it, as the original does.
 
     add_indicator : bool, default=False
         Append a :class:`~sklearn.impute.MissingIndicator`'s columns.
@@ -138,8 +151,14 @@ class VAEImputer(VAETransformer):
         Standardise the numeric columns internally. "auto" does, unless
         ``likelihood="bernoulli"``, which reads values in [0, 1].
 
-    alpha, batch_size, learning_rate_init
-        As for :class:`VAETransformer`.
+    alpha : float, default=1e-4
+        Strength of the L2 penalty on the weights, scaled as in MLPRegressor.
+
+    batch_size : int or "auto", default="auto"
+        Rows per mini-batch; "auto" means ``min(200, n_samples)``.
+
+    learning_rate_init : float, default=2e-3
+        Adam's learning rate.
 
     max_iter : int or "auto", default="auto"
         Maximum number of epochs. "auto" runs as many as make about 2,500
@@ -178,15 +197,46 @@ class VAEImputer(VAETransformer):
         error moves from one to the next by chance, and waiting costs only
         time, since the best epoch's weights are kept.
 
-    shuffle, random_state, warm_start, verbose, device
-        As for :class:`VAETransformer`.
+    shuffle : bool, default=True
+        Whether to shuffle the rows before each epoch.
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds initialisation, shuffling, the cells set aside by
+        ``early_stopping``, the training noise and the posterior draws of
+        ``sample_posterior``. Global RNGs are not touched.
+
+    warm_start : bool, default=False
+        Continue from the previous fit's weights instead of starting anew.
+
+    verbose : int, default=0
+        Print one line per epoch when positive.
+
+    device : {"cpu", "cuda", "auto"}, default="cpu"
+        Where to train and infer; "auto" takes a GPU when torch sees one.
 
     Attributes
     ----------
     indicator_ : MissingIndicator or None
         The indicator of missing cells, with ``add_indicator``.
 
-    encoder_, decoder_, likelihood_, n_components_, n_iter_, loss_curve_ : see :class:`VAETransformer`.
+    n_components_ : int
+        The number of latent variables, ``n_components``.
+
+    encoder_ : torch.nn.Module
+        The trained encoder, returning the posterior mean and log-variance.
+
+    decoder_ : torch.nn.Module
+        The trained decoder network.
+
+    likelihood_ : torch.nn.Module
+        The observation model of the numeric columns, with its variance.
+
+    n_iter_ : int
+        Number of epochs run.
+
+    loss_curve_ : list of float
+        Minus the importance-weighted bound on log p(x_obs) per row after
+        each epoch, in nats of X's own units.
 
     n_importance_samples_ : int
         The draws per row that ``n_importance_samples="auto"`` takes for
@@ -488,7 +538,10 @@ class VAEImputer(VAETransformer):
         return [j for j in range(self._table.n_columns) if self.keep_empty_features or j not in empty]
 
     def get_feature_names_out(self, input_features=None):
-        """Names of the output columns: the input's (without dropped empty ones), then the indicator's.
+        """Return the names of the output columns.
+
+        The input's names (without the empty columns dropped), then the
+        indicator's.
 
         Parameters
         ----------
@@ -528,6 +581,8 @@ class VAEImputer(VAETransformer):
 
     def __sklearn_tags__(self):
         tags = BaseAutoencoder.__sklearn_tags__(self)
+        # As scikit-learn's imputers: NaN is accepted only where it marks the missing cells.
+        tags.input_tags.allow_nan = is_nan_placeholder(self.missing_values)
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         tags.input_tags.sparse = False  # see _missing_values.as_nan
         return tags

@@ -28,7 +28,7 @@ def as_nan(X, missing_values):
             "save. Pass X.toarray() (or X.sparse.to_dense()); the other skvae estimators accept sparse X."
         )
     value = missing_values
-    if _is_nan(value):
+    if is_nan_placeholder(value):
         # The table reads NaN, None and pd.NA as missing already; an object array's pd.NA
         # becomes NaN so that its numeric columns convert to floats.
         if value is pd.NA and isinstance(X, np.ndarray) and X.dtype == object:
@@ -87,7 +87,7 @@ def _polars_has_missing(X):
     return any(X.get_column(name).is_nan().any() for name, dtype in X.schema.items() if dtype.is_float())
 
 
-def _is_nan(value):
+def is_nan_placeholder(value):
     """Whether ``missing_values`` means the cells that are missing already: NaN or pandas' NA."""
     return value is pd.NA or (isinstance(value, float) and math.isnan(value))
 

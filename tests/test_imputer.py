@@ -432,3 +432,11 @@ def test_a_table_with_no_cell_to_spare_trains_on_the_loss():
     imputer = make(early_stopping=True, max_iter=5).fit(X)
     assert not hasattr(imputer, "validation_scores_")
     assert np.isfinite(imputer.transform(X)).all()
+
+
+def test_nan_is_allowed_input_only_where_it_marks_the_missing_cells():
+    from sklearn.utils import get_tags
+
+    assert get_tags(make()).input_tags.allow_nan
+    assert get_tags(make(missing_values=pd.NA)).input_tags.allow_nan
+    assert not get_tags(make(missing_values=-1)).input_tags.allow_nan
