@@ -74,15 +74,19 @@ def check_text_columns(X, is_categorical):
     for j in np.flatnonzero(is_categorical):
         if isinstance(dtypes[j], pd.CategoricalDtype) or (polars_frame(X) and dtypes[j] != _polars_string()):
             continue  # categories by the user's choice
-        values = pd.Series(np.asarray(column_values(X, j), dtype=object)).dropna()
-        is_text = values.map(lambda value: isinstance(value, str)).to_numpy(dtype=bool)
-        is_number = values.map(_is_number).to_numpy(dtype=bool)
+        # Each distinct value once, with its count: a column of a million cells has few of them.
+        counts = pd.Series(np.asarray(column_values(X, j), dtype=object)).value_counts(dropna=True)
+        labels = counts.index.to_series(index=counts.index)
+        is_text = labels.map(lambda value: isinstance(value, str)).to_numpy(dtype=bool)
+        is_number = labels.map(_is_number).to_numpy(dtype=bool)
         if not (is_text | is_number).all():
             continue  # labels of other kinds: no column of numbers
-        text = values[pd.to_numeric(values, errors="coerce").isna()] if is_text.all() else values[is_text]
-        if not 0 < len(text) <= _STRAY_TEXT * len(values):
+        # The labels that are no numbers: among text, those that do not read as one.
+        text = pd.to_numeric(labels, errors="coerce").isna().to_numpy() if is_text.all() else is_text
+        n_text = int(counts[text].sum())
+        if not 0 < n_text <= _STRAY_TEXT * counts.sum():
             continue
-        shown = ", ".join(repr(value) for value in sorted(set(text))[:3])
+        shown = ", ".join(repr(value) for value in sorted(labels[text], key=str)[:3])
         advice = (
             f"If those mark missing cells, make them NaN first (e.g. pd.to_numeric(X[{names[j]!r}], "
             "errors='coerce')); to read every value as a category, give the column dtype 'category' or "
@@ -95,7 +99,7 @@ def check_text_columns(X, is_categorical):
             )
         warn(
             f"Column {names[j]!r} of X holds text, read as categorical, but all of its cells except "
-            f"{len(text)} ({shown}) read as numbers: each number is a category of its own. {advice}"
+            f"{n_text} ({shown}) read as numbers: each number is a category of its own. {advice}"
         )
 
 
