@@ -24,15 +24,10 @@ the opposite case.
 # Each normal row is a point on a smooth curved surface: the twelve readings
 # are functions of a phase ``t`` and a level ``s``, plus a little noise. In 5%
 # of the rows three sensors are broken: they read the values of another row.
-import warnings
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-
-# The detectors train for a fixed budget (10 epochs, or about 1,000 optimizer
-# steps), chosen for detection, not for the last bit of the loss.
-warnings.filterwarnings("ignore", message="Maximum iterations")
 
 rng = np.random.RandomState(0)
 n_rows, n_sensors, n_broken_rows = 1000, 12, 50

@@ -67,9 +67,9 @@ raw = cross_val_score(LogisticRegression(max_iter=1000), X, y, cv=3).mean()
 print(f"logistic regression on the 64 pixels: {raw:.3f}")
 
 # %%
-# ``cv_results_`` holds every candidate's scores. Accuracy rises with the
-# number of components, and the wider network gives the better code at
-# every size.
+# ``cv_results_`` holds every candidate's scores. The wider network gives
+# the better code at every size, and its accuracy rises with the number of
+# components.
 results = pd.DataFrame(search.cv_results_)
 fig, ax = plt.subplots(figsize=(6, 4), layout="constrained")
 for hidden, group in results.groupby(results["param_autoencoder__hidden_layer_sizes"].astype(str)):

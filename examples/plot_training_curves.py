@@ -98,8 +98,9 @@ axes[1].set_ylim(top=np.percentile(vae.loss_curve_, 95))
 # the validation score the ELBO of the held-out rows, with one fixed noise
 # draw. On 400 training rows the held-out ELBO soon stops improving and only
 # fluctuates, while the training loss goes on improving: the VAE starts to
-# learn the training rows rather than the digits. Training ends
-# ``n_iter_no_change`` epochs after the best validation epoch, and the
+# learn the training rows rather than the digits. Training ends once more
+# than ``n_iter_no_change`` epochs have passed without an improvement by
+# ``tol``, and the
 # weights of that epoch are restored; its score is ``best_validation_score_``.
 print(f"VAE best_validation_score_: {vae.best_validation_score_:.2f} nats")
 
