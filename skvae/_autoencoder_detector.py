@@ -282,14 +282,14 @@ class AutoencoderOutlierDetector(_OutlierDetectorMixin, AutoencoderTransformer):
         # The rows reconstructed worst are left out of the step (see _kept_rows).
         return row_errors[self._kept_rows(row_errors)].mean()
 
-    def _errors_or_nan(self, X):
-        """Each column's reconstruction error, NaN where the cell is missing (for column means)."""
+    def _reconstruction_errors(self, X):
+        """Each column's reconstruction error at the encoder's code (0 where missing), and the
+        observed mask."""
         x, observed = self._prepare(X)
-        errors = self._column_errors(x, self.decoder_(self.encoder_(x)), observed)
-        return errors if observed is None else errors.masked_fill(~observed, torch.nan)
+        return self._column_errors(x, self.decoder_(self.encoder_(x)), observed), observed
 
     def _fit_feature_scale(self, X):
-        mean_errors = self._column_means(self._errors_or_nan, X)
+        mean_errors = self._column_means(self._reconstruction_errors, X)
         # Features every row reconstructs perfectly (constant columns) keep a
         # tiny positive scale, so a new value there still counts.
         self.reconstruction_scale_ = np.maximum(mean_errors, 1e-12)

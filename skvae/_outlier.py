@@ -24,6 +24,7 @@ from ._column_statistics import evenly_spaced_rows
 from ._explanation import chunk_rows, robust_surprise
 from ._likelihoods import BernoulliLikelihood
 from ._residual_correction import code_terms, fit_correction
+from ._tensors import nan_where_missing
 
 # Training rows whose codes are kept as starting points of the robust re-encoding.
 _N_ANCHORS = 256
@@ -141,7 +142,7 @@ class _OutlierDetectorMixin(OutlierMixin):
         weights = fit_correction(codes, residuals.nan_to_num(), None if observed.all() else observed)
         # C order, as load gives it back: the same layout sums the same way, to the last bit.
         self._residual_weights = np.ascontiguousarray(weights.numpy(), dtype=np.float32)
-        divisor = self._column_means(self._corrected_surprise_or_nan, X)
+        divisor = self._column_means(self._corrected_surprise_at_encoding, X)
         # A column never observed divides by 1. No floor beyond the detector's own scales: the
         # columns the training rows reproduce almost exactly are the telling ones (a floor at a
         # thousandth of the uncorrected surprise took the VAE's precision on ALOI from 0.37 to
@@ -157,15 +158,12 @@ class _OutlierDetectorMixin(OutlierMixin):
         layout = self._layout(x.device)
         z = self._encode(X)
         residuals = layout.numeric_part(x) - layout.numeric_part(self.decoder_(z))
-        observed = layout.numeric_mask(observed)
-        if observed is not None:
-            residuals = residuals.masked_fill(~observed, torch.nan)
-        return torch.cat([z, residuals], dim=-1)
+        return torch.cat([z, nan_where_missing(residuals, layout.numeric_mask(observed))], dim=-1)
 
-    def _corrected_surprise_or_nan(self, X):
+    def _corrected_surprise_at_encoding(self, X):
+        """Each column's corrected surprise at the encoder's code (0 where missing), and the observed mask."""
         x, observed = self._prepare(X)
-        surprise = self._corrected_surprise(x, self._encode(X), observed)
-        return surprise if observed is None else surprise.masked_fill(~observed, torch.nan)
+        return self._corrected_surprise(x, self._encode(X), observed), observed
 
     def _corrected_surprise(self, x, z, observed):
         """Each column's surprise at code z against the decoder's output corrected for what it

@@ -351,13 +351,8 @@ class VAEOutlierDetector(_OutlierDetectorMixin, VAETransformer):
         x, observed = self._prepare(X)
         return self._log_px_by_column(x, self.decoder_(self.encoder_(x)[0]), observed), observed
 
-    def _feature_terms_or_nan(self, X):
-        """log p(x_j | mu(x)) of each column, NaN where the cell is missing (for column means)."""
-        terms, observed = self._column_terms(X)
-        return terms if observed is None else terms.masked_fill(~observed, torch.nan)
-
     def _fit_feature_scale(self, X):
-        self.column_log_likelihood_ = self._column_means(self._feature_terms_or_nan, X)
+        self.column_log_likelihood_ = self._column_means(self._column_terms, X)
 
     def _score_rows(self, X):
         scores = super()._score_rows(X)
