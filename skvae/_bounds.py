@@ -14,6 +14,8 @@ import math
 
 import torch
 
+from ._networks import decode_draws
+
 
 def negative_elbo(vae, x, observed, mean, log_var, generator, kl_weight):
     """Minus the ELBO at one posterior draw per row, with the KL term in closed form.
@@ -50,7 +52,7 @@ def negative_importance_weighted_bound(vae, x, observed, mean, log_var, generato
     """
     noise = torch.randn((n_samples, *mean.shape), generator=generator, device=mean.device, dtype=mean.dtype)
     z = torch.addcmul(mean, torch.exp(0.5 * log_var), noise)
-    decoded = vae.decoder_(z.reshape(-1, z.shape[-1])).reshape(*z.shape[:2], -1)
+    decoded = decode_draws(vae.decoder_, z)
     log_prior_ratio = -0.5 * (z.square() - noise.square() - log_var).sum(dim=-1)  # log p(z) - log q(z|x)
     with torch.no_grad():  # the draws' weights at the running variance, for the batch's optimal one
         log_weights = vae._log_px(x, decoded, observed, training=True) + kl_weight * log_prior_ratio

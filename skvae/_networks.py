@@ -70,6 +70,16 @@ def make_autoencoder(n_features, hidden_layer_sizes, n_components, activation, g
     return encoder, decoder
 
 
+def decode_draws(decoder, z):
+    """The decoder's outputs (..., n, width) at codes z (..., n, n_components), decoded as one batch.
+
+    Several draws or starting points of each row come as a leading axis; a
+    network takes rows only (a convolution or batch norm reads a third axis
+    as its own).
+    """
+    return decoder(z.reshape(-1, z.shape[-1])).reshape(*z.shape[:-1], -1)
+
+
 class GaussianEncoder(nn.Module):
     """q(z|x) = N(mean(x), diag(exp(log_var(x)))) from one shared trunk."""
 

@@ -23,6 +23,7 @@ from ._column_kinds import polars_frame
 from ._column_statistics import evenly_spaced_rows
 from ._explanation import chunk_rows, robust_surprise
 from ._likelihoods import BernoulliLikelihood
+from ._networks import decode_draws
 from ._residual_correction import code_terms, fit_correction
 from ._tensors import nan_where_missing
 
@@ -169,9 +170,8 @@ class _OutlierDetectorMixin(OutlierMixin):
         """Each column's surprise at code z against the decoder's output corrected for what it
         gets wrong on the training rows (the plain output for a Bernoulli likelihood, or a
         model saved before the correction)."""
-        # The search hands over codes of several starting points at once, (..., n, n_components);
-        # a network takes rows only (a convolution or batch norm reads a third axis as its own).
-        decoded = self.decoder_(z.reshape(-1, z.shape[-1])).reshape(*z.shape[:-1], -1)
+        # The search hands over codes of several starting points at once, (..., n, n_components).
+        decoded = decode_draws(self.decoder_, z)
         weights = getattr(self, "_residual_weights", None)
         if weights is not None:
             correction = code_terms(z) @ torch.as_tensor(weights, dtype=z.dtype, device=z.device)

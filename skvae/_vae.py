@@ -19,6 +19,7 @@ from ._column_statistics import value_range
 from ._conditional import importance_samples
 from ._likelihood_calibration import calibrate_likelihood
 from ._likelihoods import BernoulliLikelihood, make_likelihood
+from ._networks import decode_draws
 
 # Fixed seed of the importance samples used by score_samples: a fitted model
 # must give the same score to the same row on every call.
@@ -414,7 +415,7 @@ class VAETransformer(BaseAutoencoder):
 
     def _log_joint(self, x, observed, z):
         """log p(x_obs, z) (K, n) of prepared rows at codes z (K, n, d), and the decoder's outputs."""
-        decoded = self.decoder_(z.reshape(-1, z.shape[-1])).reshape(*z.shape[:2], -1)
+        decoded = decode_draws(self.decoder_, z)
         log_px = self._log_px(x, decoded, observed)
         log_pz = -0.5 * (z.square() + math.log(2 * math.pi)).sum(dim=-1)
         return log_px + log_pz, decoded
