@@ -8,6 +8,11 @@ included, as in the scores and validation scores); the estimator
 supplies the decoder, the likelihood and the columns' layout. ``kl_weight``
 weighs log p(z) - log q(z | x) in each bound, as beta weighs the ELBO's KL
 term.
+
+The codes' Gaussian algebra lives here too: the prior's log-density
+(``standard_normal_log_prob``) and a posterior's KL divergence from it
+(``gaussian_kl``), which the scores, the imputer's proposals and the robust
+detector's training share.
 """
 
 import math
@@ -15,6 +20,23 @@ import math
 import torch
 
 from ._networks import decode_draws
+
+
+def standard_normal_log_prob(z):
+    """log N(z; 0, I) of codes z (..., n_components), summed over the last axis."""
+    return -0.5 * (z.square() + math.log(2 * math.pi)).sum(dim=-1)
+
+
+def gaussian_kl(mean, log_var, variance=None):
+    """KL(N(mean, exp(log_var)) || N(0, 1)) of each code dimension, in closed form; shape of ``mean``.
+
+    ``variance`` defaults to exp(log_var). The ELBO passes the square of the
+    standard deviation it draws with, which differs from that in the last
+    bits: its fits stay as they were.
+    """
+    if variance is None:
+        variance = log_var.exp()
+    return 0.5 * (mean.square() + variance - 1.0 - log_var)
 
 
 def negative_elbo(vae, x, observed, mean, log_var, generator, kl_weight):
@@ -35,7 +57,7 @@ def negative_elbo(vae, x, observed, mean, log_var, generator, kl_weight):
     # the importance-weighted bound's loss), which are of X itself.
     log_px = log_px + layout.log_jacobian(observed).mean()
     # KL(q(z|x) || N(0, I)), averaged over the rows.
-    kl = 0.5 * (mean.square() + std.square() - 1.0 - log_var).sum() / x.shape[0]
+    kl = gaussian_kl(mean, log_var, std.square()).sum() / x.shape[0]
     return kl_weight * kl - log_px
 
 

@@ -19,6 +19,8 @@ from functools import partial
 
 import torch
 
+from ._bounds import standard_normal_log_prob
+
 # The second round's proposal: the first round's weighted spread, widened by this factor so that
 # its tails cover what the weighted draws missed (a narrow proposal's weights are dominated by a
 # few draws), and with at least this share of the encoder's own spread, for a row whose weights
@@ -116,7 +118,7 @@ def importance_samples(loc, log_scale, noise, log_joint):
     """
     z = loc + torch.exp(log_scale) * noise[:, None, :]
     log_pxz, decoded = log_joint(z)
-    log_qz = -0.5 * (noise[:, None, :].square() + math.log(2 * math.pi)).sum(dim=-1) - log_scale.sum(dim=-1)
+    log_qz = standard_normal_log_prob(noise[:, None, :]) - log_scale.sum(dim=-1)
     return log_pxz - log_qz, decoded, z
 
 

@@ -14,7 +14,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._architectures import make_encoder_decoder
 from ._base import BaseAutoencoder
-from ._bounds import negative_elbo, negative_importance_weighted_bound
+from ._bounds import negative_elbo, negative_importance_weighted_bound, standard_normal_log_prob
 from ._column_statistics import value_range
 from ._conditional import importance_samples
 from ._likelihood_calibration import calibrate_likelihood
@@ -417,8 +417,7 @@ class VAETransformer(BaseAutoencoder):
         """log p(x_obs, z) (K, n) of prepared rows at codes z (K, n, d), and the decoder's outputs."""
         decoded = decode_draws(self.decoder_, z)
         log_px = self._log_px(x, decoded, observed)
-        log_pz = -0.5 * (z.square() + math.log(2 * math.pi)).sum(dim=-1)
-        return log_px + log_pz, decoded
+        return log_px + standard_normal_log_prob(z), decoded
 
     def _fixed_noise(self, n_samples, device):
         generator = torch.Generator().manual_seed(_SCORE_SEED)

@@ -6,6 +6,7 @@ from numbers import Integral
 import torch
 from sklearn.utils._param_validation import Interval, StrOptions
 
+from ._bounds import gaussian_kl
 from ._likelihoods import BernoulliLikelihood
 from ._outlier import _OutlierDetectorMixin
 from ._vae import VAETransformer
@@ -338,7 +339,7 @@ class VAEOutlierDetector(_OutlierDetectorMixin, VAETransformer):
             with torch.no_grad():
                 x, observed = self._prepare_batch(batch, has_missing)
                 mean, log_var = self.encoder_(x)
-                kl = 0.5 * (mean.square() + log_var.exp() - 1.0 - log_var).sum(dim=1)
+                kl = gaussian_kl(mean, log_var).sum(dim=1)
                 row_losses = kl - self._log_px(x, self.decoder_(mean), observed, training=True)
             batch = batch[self._kept_rows(row_losses)]
         return super()._loss(batch, generator, has_missing)
