@@ -2,7 +2,6 @@
 
 import numpy as np
 import torch
-from sklearn.utils.validation import check_is_fitted
 
 from ._autoencoder import AutoencoderTransformer
 from ._outlier import _OutlierDetectorMixin
@@ -350,9 +349,7 @@ class AutoencoderOutlierDetector(_OutlierDetectorMixin, AutoencoderTransformer):
             in the units the networks see (standardised columns' when
             ``standardize`` scales them).
         """
-        check_is_fitted(self)
-        X = self._validate_X(X, reset=False)
-        self._check_rows_observed(X)
+        X = self._validated_rows(X)
         return float(np.mean(self._map_rows(self._raw_score_rows, X), dtype=np.float64))
 
     def _code_prior(self, anchors):

@@ -289,6 +289,14 @@ class BaseAutoencoder(
 
     # -- using a fitted model ------------------------------------------------
 
+    def _validated_rows(self, X):
+        """X coded for the fitted model, once it has checked that it can score every row of it."""
+        check_is_fitted(self)
+        X = self._validate_X(X, reset=False)
+        self._check_input_range(X)
+        self._check_rows_observed(X)
+        return X
+
     def _map_rows(self, fn, X, allow_nan=False, chunk_rows=None):
         if chunk_rows is None and getattr(self, "network", "mlp") == "conv":  # models saved before it: mlp
             # Its activations are the size of the images, whether X holds rows or codes.
@@ -367,11 +375,7 @@ class BaseAutoencoder(
         scores : ndarray of shape (n_samples,)
             The score of each row.
         """
-        check_is_fitted(self)
-        X = self._validate_X(X, reset=False)
-        self._check_input_range(X)
-        self._check_rows_observed(X)
-        return self._map_rows(self._score_rows, X)
+        return self._map_rows(self._score_rows, self._validated_rows(X))
 
     def score(self, X, y=None):
         """Mean of :meth:`score_samples` over X, so that model selection works unsupervised.

@@ -16,7 +16,6 @@ import pandas as pd
 import torch
 from sklearn.base import OutlierMixin
 from sklearn.utils._param_validation import Interval, StrOptions, validate_parameter_constraints
-from sklearn.utils.validation import check_is_fitted
 
 from ._base import MAX_ITER_OR_AUTO
 from ._column_kinds import polars_frame
@@ -253,13 +252,10 @@ class _OutlierDetectorMixin(OutlierMixin):
             {"method": method},
             caller_name="feature_contributions",
         )
-        check_is_fitted(self)
         # X's own columns: a model fitted on an array has no feature_names_in_.
         index, columns = (X.index, X.columns) if isinstance(X, pd.DataFrame) else (None, None)
         polars_columns = list(X.columns) if polars_frame(X) else None
-        X = self._validate_X(X, reset=False)
-        self._check_input_range(X)
-        self._check_rows_observed(X)
+        X = self._validated_rows(X)
         if method == "robust":
             contributions = self._map_rows(self._robust_terms, X, chunk_rows=chunk_rows(X.shape[1]))
         else:
