@@ -16,14 +16,11 @@ from ._architectures import make_encoder_decoder
 from ._base import BaseAutoencoder
 from ._bounds import negative_elbo, negative_importance_weighted_bound, standard_normal_log_prob
 from ._column_statistics import value_range
-from ._conditional import importance_samples
+from ._conditional import SCORE_SEED, importance_samples, pseudo_random_normal
 from ._likelihood_calibration import calibrate_likelihood
 from ._likelihoods import BernoulliLikelihood, make_likelihood
 from ._networks import decode_draws
 
-# Fixed seed of the importance samples used by score_samples: a fitted model
-# must give the same score to the same row on every call.
-_SCORE_SEED = 0
 # Upper bound on the elements of one (samples x rows x width) block.
 _BLOCK_ELEMENTS = 2**23
 
@@ -420,10 +417,8 @@ class VAETransformer(BaseAutoencoder):
         return log_px + standard_normal_log_prob(z), decoded
 
     def _fixed_noise(self, n_samples, device):
-        generator = torch.Generator().manual_seed(_SCORE_SEED)
-        return torch.randn((n_samples, self.n_components_), generator=generator, dtype=torch.float32).to(
-            device
-        )
+        """The standard normal draws (n_samples, n_components_) that every row is scored with."""
+        return pseudo_random_normal(n_samples, self.n_components_, SCORE_SEED, device)
 
     def _score_rows(self, X):
         """Importance-weighted estimate of log p(x) (Burda et al., 2016).
