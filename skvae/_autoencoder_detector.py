@@ -287,7 +287,7 @@ class AutoencoderOutlierDetector(_OutlierDetectorMixin, AutoencoderTransformer):
         x, observed = self._prepare(X)
         return self._column_errors(x, self.decoder_(self.encoder_(x)), observed), observed
 
-    def _fit_feature_scale(self, X):
+    def _fit_column_statistics(self, X):
         mean_errors = self._column_means(self._reconstruction_errors, X)
         # Features every row reconstructs perfectly (constant columns) keep a
         # tiny positive scale, so a new value there still counts.
@@ -302,10 +302,10 @@ class AutoencoderOutlierDetector(_OutlierDetectorMixin, AutoencoderTransformer):
     def _validation_score(self, X):
         return self._raw_score_rows(X).mean()
 
-    def _feature_terms(self, X):
-        return self._scaled_terms(X)[0]
+    def _reconstruction_contributions(self, X):
+        return self._negative_normalised_errors(X)[0]
 
-    def _scaled_terms(self, X):
+    def _negative_normalised_errors(self, X):
         """Minus each column's normalised error at the encoder's code (0 where missing), and the mask."""
         x, observed = self._prepare(X)
         decoded = self.decoder_(self.encoder_(x))
@@ -315,7 +315,7 @@ class AutoencoderOutlierDetector(_OutlierDetectorMixin, AutoencoderTransformer):
         return -self._surprise(x, decoded, observed), observed
 
     def _score_rows(self, X):
-        terms, observed = self._scaled_terms(X)
+        terms, observed = self._negative_normalised_errors(X)
         if observed is None:
             return terms.sum(dim=1)
         # The mean term over the observed cells, times the number of
@@ -365,5 +365,5 @@ class AutoencoderOutlierDetector(_OutlierDetectorMixin, AutoencoderTransformer):
         scale = torch.as_tensor(self.reconstruction_scale_, dtype=x.dtype, device=x.device)
         return self._column_errors(x, decoded, observed) / scale
 
-    def _surprise_terms(self, surprise):
+    def _surprise_as_contributions(self, surprise):
         return -surprise

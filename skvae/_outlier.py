@@ -1,11 +1,12 @@
 """scikit-learn's outlier-detection API for the autoencoders.
 
-The detectors are the transformers with different defaults and three more
-things, as :class:`~sklearn.ensemble.IsolationForest` has them:
+The detectors are the transformers with different defaults and four more
+things: three as :class:`~sklearn.ensemble.IsolationForest` has them --
 ``contamination`` sets ``offset_`` from the training scores,
 ``decision_function`` is ``score_samples - offset_`` and ``predict`` says +1
-(inlier) or -1 (outlier). ``feature_contributions`` tells which features make
-a row abnormal (see ``_explanation``). Each detector says what its score is.
+(inlier) or -1 (outlier) -- and ``feature_contributions``, which tells which
+features make a row abnormal (see ``_explanation``). Each detector says what
+its score is.
 """
 
 import sys
@@ -96,6 +97,31 @@ class _OutlierDetectorMixin(OutlierMixin):
         "max_iter": MAX_ITER_OR_AUTO,
     }
 
+    # -- what the detectors provide ------------------------------------------
+
+    def _fit_column_statistics(self, X):
+        """Hook: learn the per-column statistics the score uses (the autoencoder's error
+        scales, the VAE's typical log-likelihood of a missing cell), before the training
+        rows are scored for ``offset_``."""
+
+    def _reconstruction_contributions(self, X):
+        """feature_contributions(method="reconstruction") of coded rows: per-column terms of the score."""
+        raise NotImplementedError
+
+    def _surprise(self, x, decoded, observed):
+        """Each column's surprise at the decoder's outputs (see ``_explanation``); 0 where missing."""
+        raise NotImplementedError
+
+    def _surprise_as_contributions(self, surprise):
+        """feature_contributions(method="robust") from the robust search's surprises."""
+        raise NotImplementedError
+
+    def _code_prior(self, anchors):
+        """The robust search's penalty on the codes, ``(center, precision)``, or None for none."""
+        raise NotImplementedError
+
+    # -- shared machinery ----------------------------------------------------
+
     def _auto_steps(self, n_features):
         """The optimizer steps of ``max_iter="auto"``: fewer on wide data."""
         return min(_STEP_BUDGET, _COLUMN_STEP_BUDGET / max(n_features, 1))
@@ -114,7 +140,7 @@ class _OutlierDetectorMixin(OutlierMixin):
 
     def _after_fit(self, X):
         super()._after_fit(X)
-        self._fit_feature_scale(X)
+        self._fit_column_statistics(X)
         rows = evenly_spaced_rows(X.shape[0], max(_MIN_OFFSET_ROWS, _OFFSET_CELLS // max(X.shape[1], 1)))
         scores = self._map_rows(self._score_rows, X[rows])
         if self.contamination == "auto":
@@ -186,11 +212,6 @@ class _OutlierDetectorMixin(OutlierMixin):
             return surprise
         return surprise / torch.as_tensor(divisor, dtype=surprise.dtype, device=surprise.device)
 
-    def _fit_feature_scale(self, X):
-        """Hook: learn the per-feature statistics the score uses (the autoencoder's error
-        scales, the VAE's typical log-likelihood of a missing cell), before the training
-        rows are scored for ``offset_``."""
-
     def decision_function(self, X):
         """Shifted score: negative for outliers, positive for inliers.
 
@@ -257,9 +278,9 @@ class _OutlierDetectorMixin(OutlierMixin):
         polars_columns = list(X.columns) if polars_frame(X) else None
         X = self._validated_rows(X)
         if method == "robust":
-            contributions = self._map_rows(self._robust_terms, X, chunk_rows=chunk_rows(X.shape[1]))
+            contributions = self._map_rows(self._robust_contributions, X, chunk_rows=chunk_rows(X.shape[1]))
         else:
-            contributions = self._map_rows(self._feature_terms, X)
+            contributions = self._map_rows(self._reconstruction_contributions, X)
         if polars_columns is not None:
             # polars is not a dependency: a polars X means the user has imported it.
             return sys.modules["polars"].DataFrame(contributions, schema=polars_columns, orient="row")
@@ -267,7 +288,7 @@ class _OutlierDetectorMixin(OutlierMixin):
             return contributions
         return pd.DataFrame(contributions, index=index, columns=columns)
 
-    def _robust_terms(self, X):
+    def _robust_contributions(self, X):
         x, observed = self._prepare(X)
         # The search differentiates through these: ordinary tensors, not inference mode's.
         with torch.inference_mode(False):
@@ -283,7 +304,7 @@ class _OutlierDetectorMixin(OutlierMixin):
             prior=self._code_prior(anchors),
             anchor_density=self._anchor_density_prior,
         )
-        return self._surprise_terms(surprise)
+        return self._surprise_as_contributions(surprise)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
