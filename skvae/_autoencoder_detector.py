@@ -2,7 +2,6 @@
 
 import numpy as np
 import torch
-from sklearn.utils.validation import check_is_fitted
 
 from ._autoencoder import AutoencoderTransformer
 from ._outlier import _OutlierDetectorMixin
@@ -282,14 +281,14 @@ class AutoencoderOutlierDetector(_OutlierDetectorMixin, AutoencoderTransformer):
         # The rows reconstructed worst are left out of the step (see _kept_rows).
         return row_errors[self._kept_rows(row_errors)].mean()
 
-    def _errors_or_nan(self, X):
-        """Each column's reconstruction error, NaN where the cell is missing (for column means)."""
+    def _reconstruction_errors(self, X):
+        """Each column's reconstruction error at the encoder's code (0 where missing), and the
+        observed mask."""
         x, observed = self._prepare(X)
-        errors = self._column_errors(x, self.decoder_(self.encoder_(x)), observed)
-        return errors if observed is None else errors.masked_fill(~observed, torch.nan)
+        return self._column_errors(x, self.decoder_(self.encoder_(x)), observed), observed
 
-    def _fit_feature_scale(self, X):
-        mean_errors = self._column_means(self._errors_or_nan, X)
+    def _fit_column_statistics(self, X):
+        mean_errors = self._column_means(self._reconstruction_errors, X)
         # Features every row reconstructs perfectly (constant columns) keep a
         # tiny positive scale, so a new value there still counts.
         self.reconstruction_scale_ = np.maximum(mean_errors, 1e-12)
@@ -303,10 +302,10 @@ class AutoencoderOutlierDetector(_OutlierDetectorMixin, AutoencoderTransformer):
     def _validation_score(self, X):
         return self._raw_score_rows(X).mean()
 
-    def _feature_terms(self, X):
-        return self._scaled_terms(X)[0]
+    def _reconstruction_contributions(self, X):
+        return self._negative_normalised_errors(X)[0]
 
-    def _scaled_terms(self, X):
+    def _negative_normalised_errors(self, X):
         """Minus each column's normalised error at the encoder's code (0 where missing), and the mask."""
         x, observed = self._prepare(X)
         decoded = self.decoder_(self.encoder_(x))
@@ -316,7 +315,7 @@ class AutoencoderOutlierDetector(_OutlierDetectorMixin, AutoencoderTransformer):
         return -self._surprise(x, decoded, observed), observed
 
     def _score_rows(self, X):
-        terms, observed = self._scaled_terms(X)
+        terms, observed = self._negative_normalised_errors(X)
         if observed is None:
             return terms.sum(dim=1)
         # The mean term over the observed cells, times the number of
@@ -350,9 +349,7 @@ class AutoencoderOutlierDetector(_OutlierDetectorMixin, AutoencoderTransformer):
             in the units the networks see (standardised columns' when
             ``standardize`` scales them).
         """
-        check_is_fitted(self)
-        X = self._validate_X(X, reset=False)
-        self._check_rows_observed(X)
+        X = self._validated_rows(X)
         return float(np.mean(self._map_rows(self._raw_score_rows, X), dtype=np.float64))
 
     def _code_prior(self, anchors):
@@ -368,5 +365,5 @@ class AutoencoderOutlierDetector(_OutlierDetectorMixin, AutoencoderTransformer):
         scale = torch.as_tensor(self.reconstruction_scale_, dtype=x.dtype, device=x.device)
         return self._column_errors(x, decoded, observed) / scale
 
-    def _surprise_terms(self, surprise):
+    def _surprise_as_contributions(self, surprise):
         return -surprise

@@ -20,7 +20,7 @@ from ._fitted_networks import FittedNetworksMixin
 from ._fitting import FittingMixin
 from ._state import PlainStateMixin
 from ._table import TableEncoder
-from ._tensors import check_code_array, conv_chunk_rows, map_rows
+from ._tensors import check_code_array, conv_chunk_rows, map_rows, nan_where_missing
 from ._training import epochs_for_steps
 
 # The constraint of max_iter in the estimators that accept "auto" (see _max_epochs).
@@ -289,6 +289,14 @@ class BaseAutoencoder(
 
     # -- using a fitted model ------------------------------------------------
 
+    def _validated_rows(self, X):
+        """X coded for the fitted model, once it has checked that it can score every row of it."""
+        check_is_fitted(self)
+        X = self._validate_X(X, reset=False)
+        self._check_input_range(X)
+        self._check_rows_observed(X)
+        return X
+
     def _map_rows(self, fn, X, allow_nan=False, chunk_rows=None):
         if chunk_rows is None and getattr(self, "network", "mlp") == "conv":  # models saved before it: mlp
             # Its activations are the size of the images, whether X holds rows or codes.
@@ -296,15 +304,21 @@ class BaseAutoencoder(
         return map_rows(fn, X, self._device(), X.dtype, chunk_rows=chunk_rows, allow_nan=allow_nan)
 
     def _column_means(self, fn, X):
-        """Mean over the rows of X of ``fn``'s per-row outputs, in float64, leaving NaN (missing) out.
+        """Mean over the rows of X of ``fn``'s per-row values, in float64, over the observed cells only.
 
-        Summed chunk by chunk: X may be a memory map larger than memory. The
-        chunks are small because fit runs this, and fit should peak at the
-        training batches' memory, not at an inference chunk's.
+        ``fn`` maps coded rows to their values and the mask of the observed
+        ones (None when all are). Summed chunk by chunk: X may be a memory
+        map larger than memory. The chunks are small because fit runs this,
+        and fit should peak at the training batches' memory, not at an
+        inference chunk's.
         """
+
+        def values_or_nan(rows):
+            return nan_where_missing(*fn(rows))
+
         sums = counts = 0
         for start in range(0, X.shape[0], _MEAN_CHUNK_ROWS):
-            values = self._map_rows(fn, X[start : start + _MEAN_CHUNK_ROWS], allow_nan=True)
+            values = self._map_rows(values_or_nan, X[start : start + _MEAN_CHUNK_ROWS], allow_nan=True)
             sums = sums + np.nansum(values, axis=0, dtype=np.float64)
             counts = counts + (~np.isnan(values)).sum(axis=0)
         return sums / np.maximum(counts, 1)
@@ -361,11 +375,7 @@ class BaseAutoencoder(
         scores : ndarray of shape (n_samples,)
             The score of each row.
         """
-        check_is_fitted(self)
-        X = self._validate_X(X, reset=False)
-        self._check_input_range(X)
-        self._check_rows_observed(X)
-        return self._map_rows(self._score_rows, X)
+        return self._map_rows(self._score_rows, self._validated_rows(X))
 
     def score(self, X, y=None):
         """Mean of :meth:`score_samples` over X, so that model selection works unsupervised.

@@ -8,11 +8,35 @@ included, as in the scores and validation scores); the estimator
 supplies the decoder, the likelihood and the columns' layout. ``kl_weight``
 weighs log p(z) - log q(z | x) in each bound, as beta weighs the ELBO's KL
 term.
+
+The codes' Gaussian algebra lives here too: the prior's log-density
+(``standard_normal_log_prob``) and a posterior's KL divergence from it
+(``gaussian_kl``), which the scores, the imputer's proposals and the robust
+detector's training share.
 """
 
 import math
 
 import torch
+
+from ._networks import decode_draws
+
+
+def standard_normal_log_prob(z):
+    """log N(z; 0, I) of codes z (..., n_components), summed over the last axis."""
+    return -0.5 * (z.square() + math.log(2 * math.pi)).sum(dim=-1)
+
+
+def gaussian_kl(mean, log_var, variance=None):
+    """KL(N(mean, exp(log_var)) || N(0, 1)) of each code dimension, in closed form; shape of ``mean``.
+
+    ``variance`` defaults to exp(log_var). The ELBO passes the square of the
+    standard deviation it draws with, which differs from that in the last
+    bits: its fits stay as they were.
+    """
+    if variance is None:
+        variance = log_var.exp()
+    return 0.5 * (mean.square() + variance - 1.0 - log_var)
 
 
 def negative_elbo(vae, x, observed, mean, log_var, generator, kl_weight):
@@ -33,7 +57,7 @@ def negative_elbo(vae, x, observed, mean, log_var, generator, kl_weight):
     # the importance-weighted bound's loss), which are of X itself.
     log_px = log_px + layout.log_jacobian(observed).mean()
     # KL(q(z|x) || N(0, I)), averaged over the rows.
-    kl = 0.5 * (mean.square() + std.square() - 1.0 - log_var).sum() / x.shape[0]
+    kl = gaussian_kl(mean, log_var, std.square()).sum() / x.shape[0]
     return kl_weight * kl - log_px
 
 
@@ -50,7 +74,7 @@ def negative_importance_weighted_bound(vae, x, observed, mean, log_var, generato
     """
     noise = torch.randn((n_samples, *mean.shape), generator=generator, device=mean.device, dtype=mean.dtype)
     z = torch.addcmul(mean, torch.exp(0.5 * log_var), noise)
-    decoded = vae.decoder_(z.reshape(-1, z.shape[-1])).reshape(*z.shape[:2], -1)
+    decoded = decode_draws(vae.decoder_, z)
     log_prior_ratio = -0.5 * (z.square() - noise.square() - log_var).sum(dim=-1)  # log p(z) - log q(z|x)
     with torch.no_grad():  # the draws' weights at the running variance, for the batch's optimal one
         log_weights = vae._log_px(x, decoded, observed, training=True) + kl_weight * log_prior_ratio

@@ -8,16 +8,19 @@ stand for the posterior p(z | x_obs) (Mattei & Frellsen, ICML 2019). Then
 
 and one draw from p(x_miss | x_obs) picks z_k with probability w_k and draws x
 from p(x | z_k). The estimator supplies its networks, log p(x_obs, z) and the
-decoder's means; this module owns the noise the draws come from, the proposals
-they are drawn from (``importance_samples``, from which VAETransformer's scores
-come too, and ``adaptive_importance_samples``) and the two predictions
-(``impute_rows``).
+decoder's means; this module owns the noise the draws come from (from
+``SCORE_SEED``: ``quasi_random_normal`` for the imputer, ``pseudo_random_normal``
+for VAETransformer's scores), the proposals they are drawn from
+(``importance_samples``, from which VAETransformer's scores come too, and
+``adaptive_importance_samples``) and the two predictions (``impute_rows``).
 """
 
 import math
 from functools import partial
 
 import torch
+
+from ._bounds import standard_normal_log_prob
 
 # The second round's proposal: the first round's weighted spread, widened by this factor so that
 # its tails cover what the weighted draws missed (a narrow proposal's weights are dominated by a
@@ -27,6 +30,15 @@ import torch
 # (HI-VAE masks 4-6; 0.1034) 0.1012 and 0.1024. The same weights, with the same models.
 _WIDENING = 1.5
 _MIN_SPREAD = 0.05
+# Seed of the fixed draws that scores and conditional means come from: a fitted model must give
+# the same score and the same imputation to the same row on every call.
+SCORE_SEED = 0
+
+
+def pseudo_random_normal(n_samples, n_dims, seed, device):
+    """Normal draws, (n_samples, n_dims), from torch's generator seeded with ``seed`` (not the global one)."""
+    generator = torch.Generator().manual_seed(seed)
+    return torch.randn((n_samples, n_dims), generator=generator, dtype=torch.float32).to(device)
 
 
 def quasi_random_normal(n_samples, n_dims, seed, device):
@@ -116,7 +128,7 @@ def importance_samples(loc, log_scale, noise, log_joint):
     """
     z = loc + torch.exp(log_scale) * noise[:, None, :]
     log_pxz, decoded = log_joint(z)
-    log_qz = -0.5 * (noise[:, None, :].square() + math.log(2 * math.pi)).sum(dim=-1) - log_scale.sum(dim=-1)
+    log_qz = standard_normal_log_prob(noise[:, None, :]) - log_scale.sum(dim=-1)
     return log_pxz - log_qz, decoded, z
 
 
@@ -143,20 +155,20 @@ def conditional_draw(log_weights, means, layout, likelihood, generator):
     return draw.to(means.device)
 
 
-def impute_rows(vae, X, seed, generator=None):
+def impute_rows(vae, X, generator=None):
     """Each coded row's expected inputs given its observed cells, (n, width); with a ``generator``,
     one draw from p(x | x_obs) instead.
 
     The fitted ``vae``'s importance samples come in two rounds,
     the second from a proposal refitted to the first
     (``adaptive_importance_samples``), at the cost of as many plain draws.
-    Each round has its own quasi-random points, from ``seed`` on; a
+    Each round has its own quasi-random points, from ``SCORE_SEED`` on; a
     ``generator`` draws them at random instead.
     """
     n_dims = vae.n_components_
     rounds = split_rounds(vae._importance_draws())
     if generator is None:
-        noises = [quasi_random_normal(n, n_dims, seed + r, X.device) for r, n in enumerate(rounds)]
+        noises = [quasi_random_normal(n, n_dims, SCORE_SEED + r, X.device) for r, n in enumerate(rounds)]
     else:
         noises = [torch.randn((n, n_dims), generator=generator, dtype=X.dtype).to(X.device) for n in rounds]
     results, rows = [], vae._block_rows(X)

@@ -15,38 +15,26 @@ Weights are initialised as the MLP's are, from an explicit generator.
 
 import math
 
-import torch
 from torch import nn
 
-from ._networks import ACTIVATIONS, glorot_uniform_, make_linear
+from ._networks import ACTIVATIONS, Float32Layer, glorot_uniform_, make_linear
 
 _KERNEL = 3
 
 
-class _Float32Layer:
-    """A layer in float32, the precision skvae computes in, whatever torch's default dtype; its
-    constructor leaves the weights to ``glorot_uniform_`` (torch's would use the global RNG)."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, dtype=torch.float32, **kwargs)
-
-    def reset_parameters(self):
-        pass
-
-
-class _Conv1d(_Float32Layer, nn.Conv1d):
+class _Conv1d(Float32Layer, nn.Conv1d):
     pass
 
 
-class _Conv2d(_Float32Layer, nn.Conv2d):
+class _Conv2d(Float32Layer, nn.Conv2d):
     pass
 
 
-class _ConvTranspose1d(_Float32Layer, nn.ConvTranspose1d):
+class _ConvTranspose1d(Float32Layer, nn.ConvTranspose1d):
     pass
 
 
-class _ConvTranspose2d(_Float32Layer, nn.ConvTranspose2d):
+class _ConvTranspose2d(Float32Layer, nn.ConvTranspose2d):
     pass
 
 

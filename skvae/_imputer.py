@@ -13,11 +13,11 @@ from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
 from ._base import MAX_ITER_OR_AUTO, BaseAutoencoder
 from ._cell_validation import hold_out_cells, prediction_error
-from ._conditional import impute_rows, quasi_random_normal
+from ._conditional import SCORE_SEED, impute_rows, quasi_random_normal
 from ._missing_values import as_nan, fitted_indicator, is_nan_placeholder, missing_as_nan
 from ._table import TableEncoder
 from ._table_input import column_names
-from ._vae import _SCORE_SEED, VAETransformer
+from ._vae import VAETransformer
 from ._warnings import warn
 
 # Optimizer steps that max_iter="auto" trains for: 50 epochs of 10,000 rows, where the
@@ -488,9 +488,7 @@ class VAEImputer(VAETransformer):
             seed = int(np.random.SeedSequence([self._seed, self._n_draws]).generate_state(1)[0])
             # One stream for all the chunks of the call: each chunk draws afresh.
             generator = torch.Generator().manual_seed(seed)
-        imputed = self._table.uncode(
-            self._map_rows(lambda chunk: impute_rows(self, chunk, _SCORE_SEED, generator), coded)
-        )
+        imputed = self._table.uncode(self._map_rows(lambda chunk: impute_rows(self, chunk, generator), coded))
         filled = np.where(missing, imputed, values)
         # Columns never observed in fit: 0, as SimpleImputer(keep_empty_features=True) gives them.
         empty = self._table.empty
@@ -528,7 +526,7 @@ class VAEImputer(VAETransformer):
         return self.n_importance_samples_
 
     def _fixed_noise(self, n_samples, device):
-        return quasi_random_normal(n_samples, self.n_components_, _SCORE_SEED, device)
+        return quasi_random_normal(n_samples, self.n_components_, SCORE_SEED, device)
 
     # -- feature names ---------------------------------------------------------------
 

@@ -16,6 +16,7 @@ import torch
 
 from ._column_statistics import evenly_spaced_rows
 from ._likelihoods import BernoulliLikelihood, StudentTLikelihood
+from ._tensors import nan_where_missing
 
 # EM steps that fit a Student-t's scales after training, from the running ones. After 20,
 # most scales are within 0.05% of where 200 steps take them; a column that almost every
@@ -56,7 +57,9 @@ def _fit_student_t_scale(vae, X):
     if len(numeric) == 0:
         return  # an all-categorical table: no scale to fit
     rows = evenly_spaced_rows(X.shape[0], max(1, _EM_CELLS // len(numeric)))
-    squares = vae._map_rows(partial(squared_residuals, vae), X[rows], allow_nan=True)
+    squares = vae._map_rows(
+        lambda rows: nan_where_missing(*squared_residuals(vae, rows)), X[rows], allow_nan=True
+    )
     # Column-major, each column's rows side by side: the EM's sums over the rows then add in
     # the order the scales were always fitted in, to the last bit.
     squares = torch.from_numpy(np.asfortranarray(squares)).to(vae.likelihood_.scale)
@@ -70,7 +73,7 @@ def _fit_student_t_scale(vae, X):
 
 def squared_residuals(vae, X):
     """(x - decoded)^2 of each numeric column at one posterior draw per row of the coded rows X,
-    NaN where missing; (n, n_numeric).
+    (n, n_numeric), and the numeric columns' observed mask (None when all are observed).
 
     Averaged over rows, E_q[(x - decoded)^2]: what the ELBO's optimal
     variance needs. The draws are the balanced noise vectors taken in turn,
@@ -88,9 +91,7 @@ def squared_residuals(vae, X):
     decoded = vae.decoder_(mean + torch.exp(0.5 * log_var) * noise)
     layout = vae._layout(x.device)
     residuals = (layout.numeric_part(x) - layout.numeric_part(decoded)).square()
-    if observed is None:
-        return residuals
-    return residuals.masked_fill(torch.isnan(layout.numeric_part(X)), torch.nan)
+    return residuals, layout.numeric_mask(observed)
 
 
 def balanced_noise(n_components):

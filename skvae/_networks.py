@@ -18,19 +18,29 @@ ACTIVATIONS = {
 }
 
 
-class Linear(nn.Linear):
-    """``nn.Linear`` whose constructor leaves the weights to ``glorot_uniform_``.
+# The posterior's log-variance is clamped to this range, by every encoder and in the ONNX graph:
+# exp(log_var) must stay finite and positive in float32, also for unscaled inputs (a spread of
+# about 1e3 overflowed it in the first epoch).
+LOG_VAR_RANGE = (-30.0, 20.0)
 
-    nn.Linear initialises itself from torch's global RNG, which fitting must
-    not touch.
+
+class Float32Layer:
+    """Mixin for a torch layer: built in float32 and left to ``glorot_uniform_`` to initialise.
+
+    float32 is the precision skvae computes in, whatever torch's default
+    dtype is; torch's own initialisation draws from its global RNG, which
+    fitting must not touch.
     """
 
     def __init__(self, *args, **kwargs):
-        # float32, the precision skvae computes in, whatever torch's default dtype is.
         super().__init__(*args, dtype=torch.float32, **kwargs)
 
     def reset_parameters(self):
         pass
+
+
+class Linear(Float32Layer, nn.Linear):
+    """``nn.Linear``, in float32 and initialised by ``glorot_uniform_``."""
 
 
 def glorot_uniform_(layer, fan_in, fan_out, activation, generator):
@@ -70,6 +80,16 @@ def make_autoencoder(n_features, hidden_layer_sizes, n_components, activation, g
     return encoder, decoder
 
 
+def decode_draws(decoder, z):
+    """The decoder's outputs (..., n, width) at codes z (..., n, n_components), decoded as one batch.
+
+    Several draws or starting points of each row come as a leading axis; a
+    network takes rows only (a convolution or batch norm reads a third axis
+    as its own).
+    """
+    return decoder(z.reshape(-1, z.shape[-1])).reshape(*z.shape[:-1], -1)
+
+
 class GaussianEncoder(nn.Module):
     """q(z|x) = N(mean(x), diag(exp(log_var(x)))) from one shared trunk."""
 
@@ -84,8 +104,7 @@ class GaussianEncoder(nn.Module):
 
     def forward(self, x):
         mean, log_var = self.head(self.trunk(x)).chunk(2, dim=-1)
-        # exp(log_var) must stay finite in float32, also for unscaled inputs.
-        return mean, log_var.clamp(-30.0, 20.0)
+        return mean, log_var.clamp(*LOG_VAR_RANGE)
 
 
 class GaussianPosterior(nn.Module):
@@ -102,5 +121,4 @@ class GaussianPosterior(nn.Module):
     def forward(self, x):
         output = self.network(x)
         mean, log_var = output if isinstance(output, tuple) else output.chunk(2, dim=-1)
-        # As in GaussianEncoder: exp(log_var) must stay finite in float32.
-        return mean, log_var.clamp(-30.0, 20.0)
+        return mean, log_var.clamp(*LOG_VAR_RANGE)

@@ -1,11 +1,12 @@
 """scikit-learn's outlier-detection API for the autoencoders.
 
-The detectors are the transformers with different defaults and three more
-things, as :class:`~sklearn.ensemble.IsolationForest` has them:
+The detectors are the transformers with different defaults and four more
+things: three as :class:`~sklearn.ensemble.IsolationForest` has them --
 ``contamination`` sets ``offset_`` from the training scores,
 ``decision_function`` is ``score_samples - offset_`` and ``predict`` says +1
-(inlier) or -1 (outlier). ``feature_contributions`` tells which features make
-a row abnormal (see ``_explanation``). Each detector says what its score is.
+(inlier) or -1 (outlier) -- and ``feature_contributions``, which tells which
+features make a row abnormal (see ``_explanation``). Each detector says what
+its score is.
 """
 
 import sys
@@ -16,14 +17,15 @@ import pandas as pd
 import torch
 from sklearn.base import OutlierMixin
 from sklearn.utils._param_validation import Interval, StrOptions, validate_parameter_constraints
-from sklearn.utils.validation import check_is_fitted
 
 from ._base import MAX_ITER_OR_AUTO
 from ._column_kinds import polars_frame
 from ._column_statistics import evenly_spaced_rows
 from ._explanation import chunk_rows, robust_surprise
 from ._likelihoods import BernoulliLikelihood
+from ._networks import decode_draws
 from ._residual_correction import code_terms, fit_correction
+from ._tensors import nan_where_missing
 
 # Training rows whose codes are kept as starting points of the robust re-encoding.
 _N_ANCHORS = 256
@@ -95,6 +97,31 @@ class _OutlierDetectorMixin(OutlierMixin):
         "max_iter": MAX_ITER_OR_AUTO,
     }
 
+    # -- what the detectors provide ------------------------------------------
+
+    def _fit_column_statistics(self, X):
+        """Hook: learn the per-column statistics the score uses (the autoencoder's error
+        scales, the VAE's typical log-likelihood of a missing cell), before the training
+        rows are scored for ``offset_``."""
+
+    def _reconstruction_contributions(self, X):
+        """feature_contributions(method="reconstruction") of coded rows: per-column terms of the score."""
+        raise NotImplementedError
+
+    def _surprise(self, x, decoded, observed):
+        """Each column's surprise at the decoder's outputs (see ``_explanation``); 0 where missing."""
+        raise NotImplementedError
+
+    def _surprise_as_contributions(self, surprise):
+        """feature_contributions(method="robust") from the robust search's surprises."""
+        raise NotImplementedError
+
+    def _code_prior(self, anchors):
+        """The robust search's penalty on the codes, ``(center, precision)``, or None for none."""
+        raise NotImplementedError
+
+    # -- shared machinery ----------------------------------------------------
+
     def _auto_steps(self, n_features):
         """The optimizer steps of ``max_iter="auto"``: fewer on wide data."""
         return min(_STEP_BUDGET, _COLUMN_STEP_BUDGET / max(n_features, 1))
@@ -113,7 +140,7 @@ class _OutlierDetectorMixin(OutlierMixin):
 
     def _after_fit(self, X):
         super()._after_fit(X)
-        self._fit_feature_scale(X)
+        self._fit_column_statistics(X)
         rows = evenly_spaced_rows(X.shape[0], max(_MIN_OFFSET_ROWS, _OFFSET_CELLS // max(X.shape[1], 1)))
         scores = self._map_rows(self._score_rows, X[rows])
         if self.contamination == "auto":
@@ -141,7 +168,7 @@ class _OutlierDetectorMixin(OutlierMixin):
         weights = fit_correction(codes, residuals.nan_to_num(), None if observed.all() else observed)
         # C order, as load gives it back: the same layout sums the same way, to the last bit.
         self._residual_weights = np.ascontiguousarray(weights.numpy(), dtype=np.float32)
-        divisor = self._column_means(self._corrected_surprise_or_nan, X)
+        divisor = self._column_means(self._corrected_surprise_at_encoding, X)
         # A column never observed divides by 1. No floor beyond the detector's own scales: the
         # columns the training rows reproduce almost exactly are the telling ones (a floor at a
         # thousandth of the uncorrected surprise took the VAE's precision on ALOI from 0.37 to
@@ -157,23 +184,19 @@ class _OutlierDetectorMixin(OutlierMixin):
         layout = self._layout(x.device)
         z = self._encode(X)
         residuals = layout.numeric_part(x) - layout.numeric_part(self.decoder_(z))
-        observed = layout.numeric_mask(observed)
-        if observed is not None:
-            residuals = residuals.masked_fill(~observed, torch.nan)
-        return torch.cat([z, residuals], dim=-1)
+        return torch.cat([z, nan_where_missing(residuals, layout.numeric_mask(observed))], dim=-1)
 
-    def _corrected_surprise_or_nan(self, X):
+    def _corrected_surprise_at_encoding(self, X):
+        """Each column's corrected surprise at the encoder's code (0 where missing), and the observed mask."""
         x, observed = self._prepare(X)
-        surprise = self._corrected_surprise(x, self._encode(X), observed)
-        return surprise if observed is None else surprise.masked_fill(~observed, torch.nan)
+        return self._corrected_surprise(x, self._encode(X), observed), observed
 
     def _corrected_surprise(self, x, z, observed):
         """Each column's surprise at code z against the decoder's output corrected for what it
         gets wrong on the training rows (the plain output for a Bernoulli likelihood, or a
         model saved before the correction)."""
-        # The search hands over codes of several starting points at once, (..., n, n_components);
-        # a network takes rows only (a convolution or batch norm reads a third axis as its own).
-        decoded = self.decoder_(z.reshape(-1, z.shape[-1])).reshape(*z.shape[:-1], -1)
+        # The search hands over codes of several starting points at once, (..., n, n_components).
+        decoded = decode_draws(self.decoder_, z)
         weights = getattr(self, "_residual_weights", None)
         if weights is not None:
             correction = code_terms(z) @ torch.as_tensor(weights, dtype=z.dtype, device=z.device)
@@ -188,11 +211,6 @@ class _OutlierDetectorMixin(OutlierMixin):
         if divisor is None:
             return surprise
         return surprise / torch.as_tensor(divisor, dtype=surprise.dtype, device=surprise.device)
-
-    def _fit_feature_scale(self, X):
-        """Hook: learn the per-feature statistics the score uses (the autoencoder's error
-        scales, the VAE's typical log-likelihood of a missing cell), before the training
-        rows are scored for ``offset_``."""
 
     def decision_function(self, X):
         """Shifted score: negative for outliers, positive for inliers.
@@ -255,17 +273,14 @@ class _OutlierDetectorMixin(OutlierMixin):
             {"method": method},
             caller_name="feature_contributions",
         )
-        check_is_fitted(self)
         # X's own columns: a model fitted on an array has no feature_names_in_.
         index, columns = (X.index, X.columns) if isinstance(X, pd.DataFrame) else (None, None)
         polars_columns = list(X.columns) if polars_frame(X) else None
-        X = self._validate_X(X, reset=False)
-        self._check_input_range(X)
-        self._check_rows_observed(X)
+        X = self._validated_rows(X)
         if method == "robust":
-            contributions = self._map_rows(self._robust_terms, X, chunk_rows=chunk_rows(X.shape[1]))
+            contributions = self._map_rows(self._robust_contributions, X, chunk_rows=chunk_rows(X.shape[1]))
         else:
-            contributions = self._map_rows(self._feature_terms, X)
+            contributions = self._map_rows(self._reconstruction_contributions, X)
         if polars_columns is not None:
             # polars is not a dependency: a polars X means the user has imported it.
             return sys.modules["polars"].DataFrame(contributions, schema=polars_columns, orient="row")
@@ -273,7 +288,7 @@ class _OutlierDetectorMixin(OutlierMixin):
             return contributions
         return pd.DataFrame(contributions, index=index, columns=columns)
 
-    def _robust_terms(self, X):
+    def _robust_contributions(self, X):
         x, observed = self._prepare(X)
         # The search differentiates through these: ordinary tensors, not inference mode's.
         with torch.inference_mode(False):
@@ -289,7 +304,7 @@ class _OutlierDetectorMixin(OutlierMixin):
             prior=self._code_prior(anchors),
             anchor_density=self._anchor_density_prior,
         )
-        return self._surprise_terms(surprise)
+        return self._surprise_as_contributions(surprise)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -149,6 +149,12 @@ def mean_over_rows(fn, X):
     return total / X.shape[0]
 
 
+def nan_where_missing(values, observed):
+    """``values`` with NaN where ``observed`` is False (all of them where it is None): how a
+    result marks a missing cell for ``map_rows(..., allow_nan=True)``."""
+    return values if observed is None else values.masked_fill(~observed, torch.nan)
+
+
 def map_rows(fn, X, device, dtype, chunk_rows=None, allow_nan=False):
     """Apply ``fn`` (tensor -> tensor of row results) to ``X`` in padded chunks.
 

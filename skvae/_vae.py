@@ -14,15 +14,13 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._architectures import make_encoder_decoder
 from ._base import BaseAutoencoder
-from ._bounds import negative_elbo, negative_importance_weighted_bound
+from ._bounds import negative_elbo, negative_importance_weighted_bound, standard_normal_log_prob
 from ._column_statistics import value_range
-from ._conditional import importance_samples
+from ._conditional import SCORE_SEED, importance_samples, pseudo_random_normal
 from ._likelihood_calibration import calibrate_likelihood
 from ._likelihoods import BernoulliLikelihood, make_likelihood
+from ._networks import decode_draws
 
-# Fixed seed of the importance samples used by score_samples: a fitted model
-# must give the same score to the same row on every call.
-_SCORE_SEED = 0
 # Upper bound on the elements of one (samples x rows x width) block.
 _BLOCK_ELEMENTS = 2**23
 
@@ -414,16 +412,13 @@ class VAETransformer(BaseAutoencoder):
 
     def _log_joint(self, x, observed, z):
         """log p(x_obs, z) (K, n) of prepared rows at codes z (K, n, d), and the decoder's outputs."""
-        decoded = self.decoder_(z.reshape(-1, z.shape[-1])).reshape(*z.shape[:2], -1)
+        decoded = decode_draws(self.decoder_, z)
         log_px = self._log_px(x, decoded, observed)
-        log_pz = -0.5 * (z.square() + math.log(2 * math.pi)).sum(dim=-1)
-        return log_px + log_pz, decoded
+        return log_px + standard_normal_log_prob(z), decoded
 
     def _fixed_noise(self, n_samples, device):
-        generator = torch.Generator().manual_seed(_SCORE_SEED)
-        return torch.randn((n_samples, self.n_components_), generator=generator, dtype=torch.float32).to(
-            device
-        )
+        """The standard normal draws (n_samples, n_components_) that every row is scored with."""
+        return pseudo_random_normal(n_samples, self.n_components_, SCORE_SEED, device)
 
     def _score_rows(self, X):
         """Importance-weighted estimate of log p(x) (Burda et al., 2016).

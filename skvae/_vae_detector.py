@@ -6,6 +6,7 @@ from numbers import Integral
 import torch
 from sklearn.utils._param_validation import Interval, StrOptions
 
+from ._bounds import gaussian_kl
 from ._likelihoods import BernoulliLikelihood
 from ._outlier import _OutlierDetectorMixin
 from ._vae import VAETransformer
@@ -338,26 +339,21 @@ class VAEOutlierDetector(_OutlierDetectorMixin, VAETransformer):
             with torch.no_grad():
                 x, observed = self._prepare_batch(batch, has_missing)
                 mean, log_var = self.encoder_(x)
-                kl = 0.5 * (mean.square() + log_var.exp() - 1.0 - log_var).sum(dim=1)
+                kl = gaussian_kl(mean, log_var).sum(dim=1)
                 row_losses = kl - self._log_px(x, self.decoder_(mean), observed, training=True)
             batch = batch[self._kept_rows(row_losses)]
         return super()._loss(batch, generator, has_missing)
 
-    def _feature_terms(self, X):
-        return self._column_terms(X)[0]
+    def _reconstruction_contributions(self, X):
+        return self._column_log_likelihoods(X)[0]
 
-    def _column_terms(self, X):
+    def _column_log_likelihoods(self, X):
         """log p(x_j | mu(x)) of each column (0 where missing), and the observed mask."""
         x, observed = self._prepare(X)
         return self._log_px_by_column(x, self.decoder_(self.encoder_(x)[0]), observed), observed
 
-    def _feature_terms_or_nan(self, X):
-        """log p(x_j | mu(x)) of each column, NaN where the cell is missing (for column means)."""
-        terms, observed = self._column_terms(X)
-        return terms if observed is None else terms.masked_fill(~observed, torch.nan)
-
-    def _fit_feature_scale(self, X):
-        self.column_log_likelihood_ = self._column_means(self._feature_terms_or_nan, X)
+    def _fit_column_statistics(self, X):
+        self.column_log_likelihood_ = self._column_means(self._column_log_likelihoods, X)
 
     def _score_rows(self, X):
         scores = super()._score_rows(X)
@@ -403,5 +399,5 @@ class VAEOutlierDetector(_OutlierDetectorMixin, VAETransformer):
         numeric = residuals.square() / self.likelihood_.variance
         return layout.column_terms(numeric, observed, lambda: -2.0 * layout.categorical_log_probs(x, decoded))
 
-    def _surprise_terms(self, surprise):
+    def _surprise_as_contributions(self, surprise):
         return -0.5 * surprise

@@ -19,6 +19,7 @@ from ._autoencoder import AutoencoderTransformer
 from ._autoencoder_detector import AutoencoderOutlierDetector
 from ._imputer import VAEImputer
 from ._likelihoods import BernoulliLikelihood, StudentTLikelihood
+from ._networks import LOG_VAR_RANGE
 from ._vae import VAETransformer
 from ._vae_detector import VAEOutlierDetector
 
@@ -253,7 +254,8 @@ def _posterior(ops, x, encoder, opv):
     n_components = encoder.head.out_features // 2
     mean = _linear(ops, hidden, encoder.head, opv, slice(None, n_components))
     log_var = _linear(ops, hidden, encoder.head, opv, slice(n_components, None))
-    return mean, ops.OnnxClip(log_var, _const(-30.0), _const(20.0), op_version=opv)
+    low, high = LOG_VAR_RANGE
+    return mean, ops.OnnxClip(log_var, _const(low), _const(high), op_version=opv)
 
 
 def _sum_last(ops, x, opv):

@@ -1,8 +1,6 @@
 """The VAE's likelihood after training: variances at the ELBO's optimum on all the training
 rows, a Student-t's scales by EM (skvae._likelihood_calibration)."""
 
-from functools import partial
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -11,6 +9,12 @@ import torch
 import skvae._likelihood_calibration
 from skvae import VAETransformer
 from skvae._likelihood_calibration import balanced_noise, squared_residuals
+from skvae._tensors import nan_where_missing
+
+
+def squared_residuals_or_nan(vae, X):
+    """``squared_residuals`` of the rows X, NaN where missing."""
+    return vae._map_rows(lambda rows: nan_where_missing(*squared_residuals(vae, rows)), X, allow_nan=True)
 
 
 @pytest.fixture
@@ -22,7 +26,7 @@ def X():
 def test_gaussian_variance_is_the_mean_squared_residual(X):
     for likelihood, shape in [("gaussian", (5,)), ("gaussian_shared", (1,))]:
         vae = VAETransformer(likelihood=likelihood, max_iter=20, random_state=0).fit(X)
-        residuals = vae._map_rows(partial(squared_residuals, vae), X)
+        residuals = squared_residuals_or_nan(vae, X)
         expected = residuals.mean(axis=0) if shape == (5,) else [residuals.mean()]
         np.testing.assert_allclose(vae.likelihood_.variance.numpy(), expected, rtol=1e-4)
 
@@ -39,7 +43,7 @@ def test_squared_residuals_average_over_each_rows_posterior():
         mean, log_var = vae.encoder_(x)
         noise = torch.randn((500, *mean.shape), generator=torch.Generator().manual_seed(0))
         expected = (x - vae.decoder_(mean + torch.exp(0.5 * log_var) * noise)).square().mean(dim=(0, 1))
-    balanced = vae._map_rows(partial(squared_residuals, vae), X).mean(axis=0)
+    balanced = squared_residuals_or_nan(vae, X).mean(axis=0)
     np.testing.assert_allclose(balanced, expected.numpy(), rtol=0.06)
 
 
@@ -63,9 +67,7 @@ def test_student_t_trains_as_the_gaussian_and_fits_its_scales_to_the_residuals(X
 def assert_student_t_scales_are_maximum_likelihood(vae, X):
     """At the maximum, the expected precisions of the observed cells' residuals average to 1
     and the scales are the mean of the precision-weighted squares."""
-    squares = torch.as_tensor(
-        vae._map_rows(partial(squared_residuals, vae), X, allow_nan=True), dtype=torch.float32
-    )
+    squares = torch.as_tensor(squared_residuals_or_nan(vae, X), dtype=torch.float32)
     observed = ~torch.isnan(squares)
     weights = vae.likelihood_.precision_weights(squares.nan_to_num(0.0)) * observed
     counts = observed.sum(dim=0)

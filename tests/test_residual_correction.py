@@ -93,7 +93,7 @@ def test_corrected_surprise_is_one_per_column_on_average_over_the_training_rows(
     X = curved_rows()
     detector = detector_class(n_components=2, max_iter=3, random_state=0).fit(X)
     coded = detector._validate_X(X, reset=False)
-    surprise = detector._map_rows(detector._corrected_surprise_or_nan, coded)
+    surprise = detector._map_rows(lambda rows: detector._corrected_surprise_at_encoding(rows)[0], coded)
     # The divisor comes from evenly spaced rows (here all 400 of them).
     np.testing.assert_allclose(surprise.mean(axis=0) / detector._surprise_divisor, 1.0, rtol=1e-4)
 
