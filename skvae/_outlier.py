@@ -41,8 +41,8 @@ _OFFSET_CELLS = 2**21
 _MIN_OFFSET_ROWS = 1000
 # Optimizer steps that max_iter="auto" trains for. A fixed number of epochs gives a
 # 100-row data set 1 step per epoch and a 10,000-row one 50: too little training for the
-# one or too long a fit for the other. 1,000 steps are 30 epochs of 7,000 rows (the
-# VAE detector's former default, chosen on such data) and keep a fit of 10,000 rows
+# one or too long a fit for the other. 1,000 steps are 29 epochs of 7,000 rows (about the
+# VAE detector's former 30, chosen on such data) and keep a fit of 10,000 rows
 # within a few seconds on one thread.
 _STEP_BUDGET = 1000
 # ... and at most this many steps times input columns: a step's cost grows with the

@@ -149,7 +149,7 @@ class VAEOutlierDetector(_OutlierDetectorMixin, VAETransformer):
     max_iter : int or "auto", default="auto"
         Maximum number of epochs. "auto" runs as many as make about 1,000
         optimizer steps, so that small data sets train as much as large ones
-        (30 epochs of 7,000 rows, 1,000 epochs of 100 rows) and a fit of
+        (29 epochs of 7,000 rows, 1,000 epochs of 100 rows) and a fit of
         10,000 rows takes a few seconds; on wide data at most 100,000 /
         n_columns steps, which keeps the fit's cost bounded. At least one
         epoch. ``n_iter_`` counts the epochs run. A training budget, not a
