@@ -218,8 +218,11 @@ class FittingMixin:
                 + (" (the best on the validation set)." if history.validation_scores else "."),
             )
         elif self._warns_unconverged and not incremental and not history.converged and not history.stopped:
+            # With "auto" the epochs come from a budget of optimizer steps: say so, or the number puzzles.
+            budget = " epochs: the optimizer steps of max_iter='auto'" if self.max_iter == "auto" else ""
             warn(
-                f"Maximum iterations ({max_epochs}) reached and the optimization hasn't converged yet.",
+                f"Maximum iterations ({max_epochs}{budget}) reached and the optimization hasn't "
+                "converged yet.",
                 ConvergenceWarning,
             )
 

@@ -8,11 +8,13 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 import skvae
+import skvae._imputer
 from skvae import VAEImputer
 from skvae._cell_validation import hold_out_cells
 from skvae._likelihood_calibration import squared_residuals
@@ -440,3 +442,10 @@ def test_nan_is_allowed_input_only_where_it_marks_the_missing_cells():
     assert get_tags(make()).input_tags.allow_nan
     assert get_tags(make(missing_values=pd.NA)).input_tags.allow_nan
     assert not get_tags(make(missing_values=-1)).input_tags.allow_nan
+
+
+def test_the_step_budget_of_max_iter_auto_is_named_when_it_ends_training(monkeypatch):
+    monkeypatch.setattr(skvae._imputer, "_STEP_BUDGET", 20)
+    budget = r"Maximum iterations \(\d+ epochs: the optimizer steps of max_iter='auto'\)"
+    with pytest.warns(ConvergenceWarning, match=budget):
+        make(max_iter="auto", n_iter_no_change=1000).fit(hide(low_rank(40)))
