@@ -52,6 +52,11 @@ _TRAINING_SAMPLES = 5
 _AUTO_ROW_DRAWS = 1_000_000
 _MIN_AUTO_DRAWS = 300
 _MAX_AUTO_DRAWS = 3000
+# ... and no more than this many draw-inputs a row (draws times the networks' inputs): a table of
+# up to 100 inputs may take the 3,000 draws, a wider one fewer (still 300). Every draw is decoded
+# to all the inputs, in blocks of at least 64 rows: 3,000 draws of a 5,000-column table held 3.8
+# GB for a block and took 50 s to impute one row; 300 draws take 2 s.
+_AUTO_DRAW_INPUTS = 300_000
 
 
 class VAEImputer(VAETransformer):
@@ -116,7 +121,10 @@ class VAEImputer(VAETransformer):
         Posterior draws per row for the conditional mean (and for
         ``score_samples``). "auto" draws as many as make about a million
         row-draws for the rows of fit (or of the first ``partial_fit``
-        call), between 300 and 3,000: 300 from 3,333 rows on, 1,430 for 699.
+        call), between 300 and 3,000: 300 from 3,333 rows on, 1,430 for 699;
+        on a table of over 100 network inputs (numeric columns and
+        categories) at most 300,000 draw-inputs, so that the draws' decoded
+        rows stay in memory (300 draws from 1,000 inputs on).
         Imputing takes time in proportion, and more draws bring the
         estimate closer to the conditional mean: fitted on a few hundred
         rows to impute millions, set an integer such as 300. The draws are
@@ -511,9 +519,8 @@ class VAEImputer(VAETransformer):
         """What n_importance_samples="auto" draws, from fit's rows or the first partial_fit call's
         (as the columns are): resolved before training, for callbacks that score."""
         if not incremental or not hasattr(self, "n_importance_samples_"):
-            self.n_importance_samples_ = min(
-                _MAX_AUTO_DRAWS, max(_MIN_AUTO_DRAWS, _AUTO_ROW_DRAWS // max(n_samples, 1))
-            )
+            draws = min(_AUTO_ROW_DRAWS // max(n_samples, 1), _AUTO_DRAW_INPUTS // self._table.width)
+            self.n_importance_samples_ = min(_MAX_AUTO_DRAWS, max(_MIN_AUTO_DRAWS, draws))
 
     def _importance_draws(self):
         if self.n_importance_samples != "auto":

@@ -449,3 +449,12 @@ def test_the_step_budget_of_max_iter_auto_is_named_when_it_ends_training(monkeyp
     budget = r"Maximum iterations \(\d+ epochs: the optimizer steps of max_iter='auto'\)"
     with pytest.warns(ConvergenceWarning, match=budget):
         make(max_iter="auto", n_iter_no_change=1000).fit(hide(low_rank(40)))
+
+
+def test_auto_draws_shrink_on_wide_tables_to_keep_the_decoded_draws_in_memory():
+    narrow = make(n_importance_samples="auto", max_iter=1).fit(hide(low_rank(100)))
+    assert narrow.n_importance_samples_ == 3000
+    for copies, draws in [(100, 500), (400, 300)]:  # 600 and 2,400 columns: fewer draws, never below 300
+        wide = np.tile(hide(low_rank(100)), (1, copies))
+        imputer = make(n_importance_samples="auto", max_iter=1, hidden_layer_sizes=(8,)).fit(wide)
+        assert imputer.n_importance_samples_ == draws
