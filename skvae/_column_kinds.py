@@ -63,10 +63,17 @@ def is_categorical_column(X, j, dtype):
     return is_categorical_dtype(dtype)
 
 
+# A column of numbers with a few text cells -- at most this share of its observed cells -- is
+# taken for numbers with stray markers of missing cells when it also has more than this many
+# distinct numbers; with fewer, its labels are few enough to be categories (``[1, 2, 3, "4+"]``).
+_STRAY_TEXT = 0.1
+_MANY_NUMBERS = 10
+
+
 def check_text_columns(X, is_categorical):
     """Refuse or warn about columns of numbers with a few text cells ("?", "n/a" read from a file):
-    taken as categorical, each number would be a category of its own, and every new number an
-    unknown one. Numbers with as many labels as ``[1, 2, 3, "4+"]`` stay categorical."""
+    taken as categorical, each of their many numbers would be a category of its own, and every new
+    number an unknown one."""
     dtypes = frame_dtypes(X)
     if dtypes is None:  # arrays: no column is categorical by its dtype
         return
@@ -78,19 +85,18 @@ def check_text_columns(X, is_categorical):
         counts = pd.Series(np.asarray(column_values(X, j), dtype=object)).value_counts(dropna=True)
         labels = counts.index.to_series(index=counts.index)
         is_text = labels.map(lambda value: isinstance(value, str)).to_numpy(dtype=bool)
-        is_number = labels.map(_is_number).to_numpy(dtype=bool)
-        if not (is_text | is_number).all():
+        if not (is_text | labels.map(_is_number).to_numpy(dtype=bool)).all():
             continue  # labels of other kinds: no column of numbers
-        # The labels that are no numbers: among text, those that do not read as one.
-        text = pd.to_numeric(labels, errors="coerce").isna().to_numpy() if is_text.all() else is_text
+        # Text that reads as a number ("3") counts as one.
+        text = is_text & pd.to_numeric(labels, errors="coerce").isna().to_numpy()
         n_text = int(counts[text].sum())
-        if not 0 < n_text <= _STRAY_TEXT * counts.sum():
+        if not (0 < n_text <= _STRAY_TEXT * counts.sum() and (~text).sum() > _MANY_NUMBERS):
             continue
-        shown = ", ".join(repr(value) for value in sorted(labels[text], key=str)[:3])
+        shown = ", ".join(f"'{value}'" for value in sorted(labels[text], key=str)[:3])
         advice = (
-            f"If those mark missing cells, make them NaN first (e.g. pd.to_numeric(X[{names[j]!r}], "
-            "errors='coerce')); to read every value as a category, give the column dtype 'category' or "
-            "name it in categorical_features."
+            "If those mark missing cells, make them missing first (pandas: pd.to_numeric(..., "
+            "errors='coerce'); polars: .cast(pl.Float64, strict=False)); to read every value as a "
+            "category, give the column a categorical dtype or name it in categorical_features."
         )
         if not is_text.all():  # numbers themselves, beside a few strings
             raise TypeError(
@@ -105,11 +111,6 @@ def check_text_columns(X, is_categorical):
 
 def _is_number(value):
     return isinstance(value, Real) and not isinstance(value, (bool, np.bool_))
-
-
-# The largest share of a column's observed cells that may be text among numbers for them to be
-# taken for stray markers of missing cells rather than labels of their own.
-_STRAY_TEXT = 0.1
 
 
 def _polars_string():

@@ -51,13 +51,13 @@ class FittingMixin:
 
     def _fit(self, X, X_user, y, *, incremental, keep_weights):
         """Train on the coded rows X; callbacks see X as the user gave it (``X_user``)."""
+        if keep_weights:  # first: a changed parameter explains what the checks below would refuse
+            self._check_same_networks()
         self._check_input_range(X, training=True)
         self._check_training_rows(X)
         device = resolve_device(self.device)
         batch_size = self._batch_size(X.shape[0])
-        if keep_weights:
-            self._check_same_networks()
-        else:
+        if not keep_weights:
             self._initialize(X.shape[1], device)
         self._note_training_size(X.shape[0], incremental)
         networks = self._networks()
@@ -219,7 +219,7 @@ class FittingMixin:
             )
         elif self._warns_unconverged and not incremental and not history.converged and not history.stopped:
             # With "auto" the epochs come from a budget of optimizer steps: say so, or the number puzzles.
-            budget = " epochs: the optimizer steps of max_iter='auto'" if self.max_iter == "auto" else ""
+            budget = " epochs, the step budget of max_iter='auto'" if self.max_iter == "auto" else ""
             warn(
                 f"Maximum iterations ({max_epochs}{budget}) reached and the optimization hasn't "
                 "converged yet.",

@@ -124,7 +124,9 @@ class VAEImputer(VAETransformer):
         call), between 300 and 3,000: 300 from 3,333 rows on, 1,430 for 699;
         on a table of over 100 network inputs (numeric columns and
         categories) at most 300,000 draw-inputs, so that the draws' decoded
-        rows stay in memory (300 draws from 1,000 inputs on).
+        rows stay in memory (300 draws from 1,000 inputs on). Imputing
+        holds about 64 x draws x inputs floats at a time: an integer set on
+        a very wide table costs memory in proportion.
         Imputing takes time in proportion, and more draws bring the
         estimate closer to the conditional mean: fitted on a few hundred
         rows to impute millions, set an integer such as 300. The draws are

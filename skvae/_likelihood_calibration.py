@@ -35,13 +35,14 @@ def calibrate_likelihood(vae, X):
     if not isinstance(likelihood, BernoulliLikelihood):
         variance = vae._column_means(partial(squared_residuals, vae), X)
         if likelihood.shared:
-            # A column with no observed cell (an imputer keeps it) has no residual to count.
+            # A column with no observed cell (an imputer keeps it) has no residual to count; with
+            # none observed (a table of categories, or of empty numeric columns) the variance of
+            # training stays, there being nothing to score with it.
             observed = ~np.isin(table.numeric, table.empty)
-            if not observed.any():
-                return  # no numeric cell (an all-categorical table): the variance stays as it was
-            variance = variance[observed].mean()
-        variance = np.maximum(variance, likelihood.min_variance)
-        likelihood.variance.copy_(torch.as_tensor(variance).reshape(-1))
+            variance = variance[observed].mean() if observed.any() else None
+        if variance is not None:
+            variance = np.maximum(variance, likelihood.min_variance)
+            likelihood.variance.copy_(torch.as_tensor(variance).reshape(-1))
     if isinstance(likelihood, StudentTLikelihood):
         _fit_student_t_scale(vae, X)
 

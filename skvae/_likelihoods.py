@@ -40,7 +40,7 @@ class GaussianLikelihood(nn.Module):
         """The maximum-likelihood variance for the residuals of these rows."""
         squared_residuals = (x - decoded).square()
         if squared_residuals.shape[-1] == 0:  # a table of categories only: no variance to fit
-            return self.variance
+            return self.variance.clone()
         variance = squared_residuals.mean() if self.shared else squared_residuals.mean(dim=0)
         return variance.clamp(min=self.min_variance)
 

@@ -7,11 +7,10 @@ imputers do. ``as_nan`` turns that value into NaN in a NumPy array (a copy), a p
 frame or a polars frame, and refuses what cannot hold NaN without densifying.
 """
 
-import math
-
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+from sklearn.utils._missing import is_scalar_nan
 
 from ._column_kinds import polars_frame
 
@@ -35,13 +34,13 @@ def as_nan(X, missing_values):
             return np.where(pd.isna(X), np.nan, X)
         return X
     if polars_frame(X):
-        _refuse_nan(_polars_has_missing(X), value)
+        _refuse_nan(_polars_has_missing(X, count_null=value is not None), value)
         return _polars_as_null(X, value)
     if isinstance(X, pd.DataFrame):
-        _refuse_nan(bool(X.isna().to_numpy().any()), value)
+        _refuse_nan(_has_missing(X.to_numpy(dtype=object), value), value)
         return _frame_as_nan(X, value)
     X = np.array(X)  # a copy: the user's X is never written to
-    _refuse_nan(bool(pd.isna(X).any()), value)
+    _refuse_nan(_has_missing(X, value), value)
     if X.dtype.kind in "US":
         X = X.astype(object)  # a text array would store NaN as the text "nan"
     if isinstance(value, str) and X.dtype.kind in "biufc":
@@ -80,16 +79,27 @@ def _refuse_nan(has_nan, value):
         )
 
 
-def _polars_has_missing(X):
-    """Whether a polars frame holds a null, or a NaN in a float column (read as missing too)."""
-    if any(count for count in X.null_count().row(0)):
+def _has_missing(values, value):
+    """Whether an array holds a missing cell (NaN, None, pandas' NA) other than the placeholder
+    ``value``: None, the placeholder itself, is no NaN."""
+    missing = pd.isna(values)
+    if value is None and values.dtype == object:
+        missing &= ~np.equal(values, None)
+    return bool(missing.any())
+
+
+def _polars_has_missing(X, count_null):
+    """Whether a polars frame holds a NaN in a float column (read as missing), or a null where
+    ``count_null`` (nulls are the placeholder None otherwise)."""
+    if count_null and any(count for count in X.null_count().row(0)):
         return True
     return any(X.get_column(name).is_nan().any() for name, dtype in X.schema.items() if dtype.is_float())
 
 
 def is_nan_placeholder(value):
-    """Whether ``missing_values`` means the cells that are missing already: NaN or pandas' NA."""
-    return value is pd.NA or (isinstance(value, float) and math.isnan(value))
+    """Whether ``missing_values`` means the cells that are missing already: NaN (of any float
+    type) or pandas' NA."""
+    return value is pd.NA or is_scalar_nan(value)
 
 
 def _polars_as_null(X, value):

@@ -167,8 +167,8 @@ class TableEncoder:
                 X,
                 self.categorical,
                 self.categories,
-                fitted_dtypes=self.dtypes,
-                categorical_features=self.categorical_features,
+                # The kinds are checked where the dtypes chose them ("from_dtype").
+                fitted_dtypes=self.dtypes if isinstance(self.categorical_features, str) else None,
             )
         coded = self._code(values)
         return (coded, values) if return_values else coded

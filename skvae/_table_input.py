@@ -5,8 +5,9 @@ The first step of every estimator's input; ``_table.TableEncoder`` then codes th
 array for the networks. scikit-learn's own checks run here -- ``validate_data``
 for tables of numbers, its feature-name and feature-count checks for tables with
 categorical columns -- so that errors read as for any scikit-learn estimator.
-After fit, a column whose dtype says the other kind is refused, and a category
-not seen in fit is a missing cell, with a warning.
+After fit, a column whose dtype says the other kind is refused (where the dtypes
+chose the kinds, ``categorical_features="from_dtype"``), and a category not seen
+in fit is a missing cell, with a warning.
 """
 
 import numpy as np
@@ -60,14 +61,14 @@ def read_numbers(estimator, X, *, reset, standardized):
     return csr
 
 
-def read_table(estimator, X, categorical, categories=None, *, fitted_dtypes=None, categorical_features=None):
+def read_table(estimator, X, categorical, categories=None, *, fitted_dtypes=None):
     """A table with categorical columns as floats: numbers, category codes, NaN when missing.
 
     ``categorical`` lists the categorical columns. In fit (``categories``
     None) each one's categories are learnt from X; later, X is coded with
-    the fitted ``categories``, and a column whose dtype differs from
-    ``fitted_dtypes`` in kind is refused (where ``categorical_features`` is
-    "from_dtype"). Returns the values and the categories.
+    the fitted ``categories``, and, given ``fitted_dtypes``, a column whose
+    dtype now says the other kind is refused. Returns the values and the
+    categories.
     """
     reset = categories is None
     if not hasattr(X, "shape") or len(X.shape) != 2:
@@ -77,8 +78,7 @@ def read_table(estimator, X, categorical, categories=None, *, fitted_dtypes=None
     if X.shape[0] < 1:
         raise ValueError(f"Found array with 0 sample(s) (shape={X.shape}) while a minimum of 1 is required.")
     dtypes = frame_dtypes(X)
-    from_dtype = isinstance(categorical_features, str)  # "from_dtype": the dtypes chose the kinds
-    if not reset and dtypes is not None and fitted_dtypes is not None and from_dtype:
+    if not reset and dtypes is not None and fitted_dtypes is not None:
         _check_kinds(estimator, X, dtypes, categorical, fitted_dtypes)
     categories = [] if reset else categories
     is_categorical = set(categorical)

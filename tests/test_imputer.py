@@ -446,7 +446,7 @@ def test_nan_is_allowed_input_only_where_it_marks_the_missing_cells():
 
 def test_the_step_budget_of_max_iter_auto_is_named_when_it_ends_training(monkeypatch):
     monkeypatch.setattr(skvae._imputer, "_STEP_BUDGET", 20)
-    budget = r"Maximum iterations \(\d+ epochs: the optimizer steps of max_iter='auto'\)"
+    budget = r"Maximum iterations \(\d+ epochs, the step budget of max_iter='auto'\)"
     with pytest.warns(ConvergenceWarning, match=budget):
         make(max_iter="auto", n_iter_no_change=1000).fit(hide(low_rank(40)))
 
@@ -458,3 +458,27 @@ def test_auto_draws_shrink_on_wide_tables_to_keep_the_decoded_draws_in_memory():
         wide = np.tile(hide(low_rank(100)), (1, copies))
         imputer = make(n_importance_samples="auto", max_iter=1, hidden_layer_sizes=(8,)).fit(wide)
         assert imputer.n_importance_samples_ == draws
+
+
+def test_none_as_the_placeholder_is_imputed_and_nan_beside_it_refused():
+    X = low_rank().astype(object)
+    X[0, 0] = None
+    out = make(missing_values=None, max_iter=2).fit_transform(X)
+    assert np.isfinite(out.astype(float)).all()
+    X[1, 1] = np.nan
+    with pytest.raises(ValueError, match="Input X contains NaN, but missing_values=None"):
+        make(missing_values=None).fit(X)
+
+
+def test_nan_of_any_float_type_is_the_nan_placeholder():
+    X = hide(low_rank())
+    np.testing.assert_array_equal(
+        make(missing_values=np.float32("nan"), max_iter=2).fit_transform(X), make(max_iter=2).fit_transform(X)
+    )
+
+
+def test_a_polars_nan_beside_another_placeholder_is_refused():
+    pl = pytest.importorskip("polars")
+    frame = pl.DataFrame({"a": [1.0, -1.0, 3.0] * 10, "b": [1.0, 2.0, float("nan")] * 10})
+    with pytest.raises(ValueError, match="Input X contains NaN, but missing_values=-1"):
+        make(missing_values=-1).fit(frame)

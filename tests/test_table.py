@@ -419,6 +419,28 @@ def test_an_object_column_keeps_the_kind_fit_gave_it_whatever_rows_come_later():
     )
 
 
+def test_a_few_numbers_with_a_rare_label_stay_categorical_many_numbers_with_one_are_refused():
+    levels = pd.Series([1, 2, 3] * 30 + ["4+"] * 5, dtype=object)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = make(AutoencoderTransformer, max_iter=1).fit(
+            pd.DataFrame({"kids": levels, "x": np.arange(95.0)})
+        )
+    assert model._table.categorical == [0]
+    assert not [w for w in caught if "Column 'kids'" in str(w.message)]
+    readings = pd.Series(list(low_rank(95)[:, 0]) + ["n/a"], dtype=object)
+    with pytest.raises(TypeError, match=r"Column 'r' of X mixes numbers and strings \('n/a'\)"):
+        make(AutoencoderTransformer).fit(pd.DataFrame({"r": readings, "x": np.arange(96.0)}))
+
+
+def test_a_column_named_categorical_is_coded_as_labels_whatever_its_dtype_after_fit():
+    frame = mixed_frame(40).assign(band=lambda f: f["band"].astype(str))
+    model = make(AutoencoderTransformer, max_iter=1, categorical_features=np.array(["band"])).fit(frame)
+    numbers = frame.assign(band=np.ones(40))  # a numeric dtype now: labels no category holds
+    with pytest.warns(UserWarning, match="has categories not seen in fit"):
+        assert np.isfinite(model.transform(numbers)).all()
+
+
 def test_dates_and_durations_are_refused_unless_named_categorical():
     frame = mixed_frame(20).assign(
         when=pd.date_range("2020", periods=20), took=pd.timedelta_range(0, periods=20)
