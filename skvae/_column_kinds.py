@@ -220,10 +220,15 @@ def plain(value):
     return value
 
 
-def categories_of(column):
-    """The categories of a column: its dtype's, in their order, else its sorted observed values."""
-    dtype = getattr(column, "dtype", None)
+def categories_of(column, dtype=None):
+    """The categories of a column: its dtype's, in their order (pandas ``category``, polars ``Enum``),
+    else its sorted observed values. ``dtype``: the frame's dtype of the column, where ``column``
+    holds its values only (a polars column as NumPy)."""
+    dtype = getattr(column, "dtype", None) if dtype is None else dtype
     if isinstance(dtype, pd.CategoricalDtype):
+        return [plain(label) for label in dtype.categories]
+    polars = sys.modules.get("polars")
+    if polars is not None and isinstance(dtype, polars.Enum):
         return [plain(label) for label in dtype.categories]
     series = pd.Series(np.asarray(column, dtype=object))
     labels = series[~series.isna()].unique().tolist()

@@ -99,7 +99,7 @@ def read_table(estimator, X, categorical, categories=None, *, fitted_dtypes=None
             ).ravel()
             continue
         if reset:
-            categories.append(categories_of(column))
+            categories.append(categories_of(column, dtypes[j] if dtypes is not None else None))
         values[:, j] = _category_codes(estimator, column, j, categories[categorical.index(j)])
     return values, categories
 
