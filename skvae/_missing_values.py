@@ -37,7 +37,7 @@ def as_nan(X, missing_values):
         _refuse_nan(_polars_has_missing(X, count_null=value is not None), value)
         return _polars_as_null(X, value)
     if isinstance(X, pd.DataFrame):
-        _refuse_nan(_has_missing(X.to_numpy(dtype=object), value), value)
+        _refuse_nan(_has_missing(X, value), value)
         return _frame_as_nan(X, value)
     X = np.array(X)  # a copy: the user's X is never written to
     _refuse_nan(_has_missing(X, value), value)
@@ -79,12 +79,12 @@ def _refuse_nan(has_nan, value):
         )
 
 
-def _has_missing(values, value):
-    """Whether an array holds a missing cell (NaN, None, pandas' NA) other than the placeholder
-    ``value``: None, the placeholder itself, is no NaN."""
-    missing = pd.isna(values)
-    if value is None and values.dtype == object:
-        missing &= ~np.equal(values, None)
+def _has_missing(X, value):
+    """Whether an array or pandas frame holds a missing cell (NaN, None, pandas' NA) other than the
+    placeholder ``value``: None, the placeholder itself, is no NaN."""
+    missing = np.asarray(pd.isna(X))
+    if value is None and missing.any():  # only then the cells as objects, to tell None from NaN
+        missing = missing & ~np.equal(np.asarray(X, dtype=object), None)
     return bool(missing.any())
 
 

@@ -461,14 +461,15 @@ def test_auto_draws_shrink_on_wide_tables_to_keep_the_decoded_draws_in_memory():
         assert imputer.n_importance_samples_ == draws
 
 
-def test_none_as_the_placeholder_is_imputed_and_nan_beside_it_refused():
+@pytest.mark.parametrize("container", [np.asarray, pd.DataFrame])
+def test_none_as_the_placeholder_is_imputed_and_nan_beside_it_refused(container):
     X = low_rank().astype(object)
     X[0, 0] = None
-    out = make(missing_values=None, max_iter=2).fit_transform(X)
-    assert np.isfinite(out.astype(float)).all()
+    out = make(missing_values=None, max_iter=2).fit_transform(container(X))
+    assert np.isfinite(np.asarray(out, dtype=float)).all()
     X[1, 1] = np.nan
     with pytest.raises(ValueError, match="Input X contains NaN, but missing_values=None"):
-        make(missing_values=None).fit(X)
+        make(missing_values=None).fit(container(X))
 
 
 def test_nan_of_any_float_type_is_the_nan_placeholder():
