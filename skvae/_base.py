@@ -9,6 +9,7 @@ Subclasses say what the networks are and what loss and score they have.
 from numbers import Integral, Real
 
 import numpy as np
+import pandas as pd
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
@@ -352,15 +353,18 @@ class BaseAutoencoder(
         -------
         X_original : ndarray or DataFrame of shape (n_samples, n_features)
             The reconstruction (the decoder's mean) of each code. With
-            categorical columns, a pandas DataFrame with X's column names,
-            each categorical cell its most probable category (a ``category``
-            column as ``category``, with its fitted categories; other
+            categorical columns, a pandas DataFrame with the column names of
+            fit's X and the index of the codes (when they are a pandas
+            DataFrame), each categorical cell its most probable category (a
+            pandas ``category`` column, or a polars ``Categorical`` or
+            ``Enum``, as ``category``, with its fitted categories; other
             categorical columns as pandas makes their labels), numeric
             columns as floats.
         """
         check_is_fitted(self)
+        index = X.index if isinstance(X, pd.DataFrame) else None
         X = check_code_array(X, self.n_components_, self)
-        return self._table.decode(self, self._map_rows(self._decode, X), as_frame=True)
+        return self._table.decode(self, self._map_rows(self._decode, X), as_frame=True, index=index)
 
     def score_samples(self, X):
         """Score each row; higher means more typical of the training data.

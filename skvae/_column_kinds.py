@@ -151,14 +151,20 @@ def all_missing(column):
     return bool(pd.isna(column).all())
 
 
+# The name of an ordered pandas category dtype, so that output columns are ordered again.
+ORDERED_CATEGORY = "category (ordered)"
+
+
 def dtype_name(dtype):
-    return "category" if isinstance(dtype, pd.CategoricalDtype) else str(dtype)
+    if isinstance(dtype, pd.CategoricalDtype):
+        return ORDERED_CATEGORY if dtype.ordered else "category"
+    return str(dtype)
 
 
 def is_category_dtype_name(name):
     """Whether a fitted column's dtype (its ``dtype_name``) held categories: pandas' ``category``,
     polars' ``Categorical`` or ``Enum``; their output columns are categorical again."""
-    return name == "category" or name.startswith(("Categorical", "Enum("))
+    return name in ("category", ORDERED_CATEGORY) or name.startswith(("Categorical", "Enum("))
 
 
 def find_categorical(X, categorical_features, n_features):
@@ -183,7 +189,7 @@ def find_categorical(X, categorical_features, n_features):
     mask = np.zeros(n_features, dtype=bool)
     if selection.dtype.kind in "OUS":
         columns = [str(name) for name in getattr(X, "columns", [])]
-        unknown = [name for name in selection if str(name) not in columns]
+        unknown = [plain(name) for name in selection if str(name) not in columns]
         if unknown:
             raise ValueError(
                 f"categorical_features names columns {unknown} that X does not have; names need a "

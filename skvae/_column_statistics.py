@@ -67,7 +67,9 @@ def _sparse_column_statistics(values, chunk_size=1 << 20):
     means = sums / observed
     # E[x^2] - E[x]^2: exact enough for the only use sparse X has of it (an
     # empty-column check and the fill of missing cells; no standardising).
-    return counts, means, np.maximum(squares / observed - means**2, 0.0)
+    with np.errstate(over="ignore", invalid="ignore"):  # values beyond 1e154: refused later
+        variances = np.maximum(squares / observed - means**2, 0.0)
+    return counts, means, variances
 
 
 def rows_without_observed(X):

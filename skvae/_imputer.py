@@ -76,10 +76,12 @@ class VAEImputer(VAETransformer):
 
     Parameters
     ----------
-    missing_values : int, float, str, np.nan or None, default=np.nan
+    missing_values : int, float, str, np.nan, pd.NA or None, default=np.nan
         The placeholder for the missing values; all its occurrences are
-        imputed. With any other placeholder than NaN, X must hold no NaN
-        (nor None or pandas' NA), as for scikit-learn's imputers.
+        imputed. NaN and ``pd.NA`` both mean the cells that are missing
+        already (NaN, None, pandas' NA, polars' null). With any other
+        placeholder, X must hold no NaN (nor None or pandas' NA), as for
+        scikit-learn's imputers.
 
     n_components : int, default=10
         Number of latent variables.
@@ -146,12 +148,14 @@ class VAEImputer(VAETransformer):
         that follow it, as the original does.
 
     add_indicator : bool, default=False
-        Append a :class:`~sklearn.impute.MissingIndicator`'s columns.
+        Append a :class:`~sklearn.impute.MissingIndicator`'s columns: one
+        for each column with a missing cell in fit's X (or in any
+        ``partial_fit`` call's, so that a later call may add columns).
 
     keep_empty_features : bool, default=False
         Keep the numeric columns that have no observed value in fit, imputed
-        with 0; otherwise they are dropped from the output, as
-        :class:`~sklearn.impute.SimpleImputer` does.
+        with 0; otherwise they are dropped from the output with a warning,
+        as :class:`~sklearn.impute.SimpleImputer` does.
 
     categorical_features : "from_dtype", None, or array-like, default="from_dtype"
         Which columns are categorical: "from_dtype" takes pandas ``category``
@@ -451,6 +455,32 @@ class VAEImputer(VAETransformer):
         """
         return super().fit(X, y)
 
+    def partial_fit(self, X, y=None):
+        """Train for one pass over the rows of X, keeping the optimizer's state.
+
+        The first call initialises the networks and learns X's columns (the
+        categories of categorical columns, the centring and scale of the
+        numeric ones, the columns never observed); later calls continue from
+        them, so that data can be streamed in chunks: give the first call
+        rows that stand for the data. With ``add_indicator``, a column first
+        missing in a later call joins the indicator, which then has one more
+        output column.
+
+        Parameters
+        ----------
+        X : array-like or DataFrame of shape (n_samples, n_features)
+            One chunk of training data, with missing cells (not sparse).
+
+        y : Ignored
+            Not used, present for API consistency by convention.
+
+        Returns
+        -------
+        self : object
+            The imputer, trained on one more chunk.
+        """
+        return super().partial_fit(X, y)
+
     def _note_training_rows(self, X, incremental):
         """The indicator's columns: those missing in fit's X, or in any partial_fit call's; and
         the posterior draws start again with a new fit."""
@@ -488,10 +518,20 @@ class VAEImputer(VAETransformer):
             the indicator's columns follow.
         """
         check_is_fitted(self)
+        if self._table.empty and not self.keep_empty_features:
+            warn(
+                f"Skipping features without any observed values: {column_names(self, self._table.empty)}. "
+                "At least one non-missing value in fit is needed to impute a feature; "
+                "keep_empty_features=True keeps them, imputed as 0."
+            )
         X_nan = as_nan(X, self.missing_values)
         coded, values = self._table.encode(self, X_nan, return_values=True)
         coded = self._hide_empty(coded)
         missing = np.isnan(values)
+        # A category not seen in fit is missing to the networks, and an observed cell to the user.
+        unseen = self._table.unseen_categories(X_nan, values)
+        for j, (rows, _) in unseen.items():
+            missing[rows, j] = False
         generator = None
         if self.sample_posterior:  # a new draw at each call, reproducible from random_state
             self._n_draws += 1
@@ -507,7 +547,9 @@ class VAEImputer(VAETransformer):
         # A DataFrame keeps the categories' dtypes; scikit-learn turns it into polars when asked.
         as_frame = _get_output_config("transform", self)["dense"] != "default"
         index = X.index if isinstance(X, pd.DataFrame) else None
-        table = self._table.to_table(self, filled[:, kept], as_frame=as_frame, columns=kept, index=index)
+        table = self._table.to_table(
+            self, filled[:, kept], as_frame=as_frame, columns=kept, index=index, unseen=unseen
+        )
         if self.indicator_ is None:
             return table
         indicator = self.indicator_.transform(missing_as_nan(missing))

@@ -61,8 +61,10 @@ def _frame_as_nan(X, value):
     for j in range(X.shape[1]):
         dtype = X.dtypes.iloc[j]
         if isinstance(dtype, pd.CategoricalDtype) and value in dtype.categories:
-            # The placeholder is no category: it is never learnt, nor imputed.
-            masked.isetitem(j, masked.iloc[:, j].cat.remove_categories([value]))
+            # The placeholder is no category: it is never learnt, nor imputed. (set_categories
+            # keeps the others' order, which pandas' remove_categories sorts.)
+            kept = [label for label in dtype.categories if label != value]
+            masked.isetitem(j, masked.iloc[:, j].cat.set_categories(kept))
         elif pd.api.types.is_bool_dtype(dtype) and dtype != "boolean" and hidden.iloc[:, j].any():
             # True and NaN would make an object column, read as categorical: numbers, as in fit.
             masked.isetitem(j, masked.iloc[:, j].astype(np.float64))
@@ -111,10 +113,14 @@ def _polars_as_null(X, value):
             return dtype in (pl.String, pl.Categorical) or isinstance(dtype, (pl.Categorical, pl.Enum))
         return dtype.is_numeric()
 
-    names = [name for name, dtype in X.schema.items() if comparable(dtype)]
-    return X.with_columns(
-        pl.when(pl.col(name) == value).then(None).otherwise(pl.col(name)).alias(name) for name in names
-    )
+    def as_null(name, dtype):
+        column = pl.when(pl.col(name) == value).then(None).otherwise(pl.col(name))
+        if isinstance(dtype, pl.Enum) and value in dtype.categories:
+            # The placeholder is no category, as for pandas (_frame_as_nan).
+            column = column.cast(pl.Enum([label for label in dtype.categories if label != value]))
+        return column.alias(name)
+
+    return X.with_columns(as_null(name, dtype) for name, dtype in X.schema.items() if comparable(dtype))
 
 
 def fitted_indicator(missing):

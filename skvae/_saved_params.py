@@ -5,7 +5,8 @@ and the architecture fit built the networks from, a dict of the same kinds
 of values, written the same way. A value is None, a bool, a number, a
 string, or a list, tuple or string-keyed dict of them; JSON has only lists
 and objects, so a tuple is written as ``{"tuple": [...]}`` and a dict as
-``{"dict": {...}}``, and both come back as they were. A user network is
+``{"dict": {...}}``, and both come back as they were; pandas' NA (a
+``missing_values``) is written as ``{"NA": null}``. A user network is
 written as ``{"network": "<dotted path>"}`` and imported back only when the
 caller trusts that path (a ValueError of its own otherwise). Anything else
 in the file raises :class:`InvalidParams`, which ``load`` reports as an
@@ -15,6 +16,7 @@ invalid file.
 from numbers import Integral, Real
 
 import numpy as np
+import pandas as pd
 
 from ._user_networks import dotted_path, import_trusted
 
@@ -54,6 +56,8 @@ def decode_architecture(saved, trusted, path):
 def _encode(name, value):
     if value is None or isinstance(value, (bool, str)):
         return value
+    if value is pd.NA:
+        return {"NA": None}
     if isinstance(value, np.bool_):  # a boolean mask's items
         return bool(value)
     if name == "network" and callable(value):
@@ -87,6 +91,8 @@ def _decode(value, trusted, path):
             return tuple(_decode(item, trusted, path) for item in items)
         if tag == "dict" and isinstance(items, dict):
             return {key: _decode(item, trusted, path) for key, item in items.items()}
+        if tag == "NA" and items is None:
+            return pd.NA
         if tag == "network" and isinstance(items, str):
             return import_trusted(items, trusted, path)
     raise InvalidParams(f"unexpected parameter value {value!r}")

@@ -29,7 +29,9 @@ import torch
 from sklearn.utils.validation import check_array
 
 from ._column_kinds import (
+    ORDERED_CATEGORY,
     check_text_columns,
+    column_values,
     dtype_name,
     find_categorical,
     frame_dtypes,
@@ -198,16 +200,17 @@ class TableEncoder:
 
     # -- float array -> table ----------------------------------------------------
 
-    def decode(self, estimator, values, as_frame):
+    def decode(self, estimator, values, as_frame, index=None):
         """The networks' means (numeric values, category probabilities) as the user's columns.
 
         Returns a float array when every column is numeric; otherwise a
-        pandas DataFrame (``as_frame``) or an object array holding each
-        categorical column's most probable category.
+        pandas DataFrame (``as_frame``; with ``index``, the rows' index) or
+        an object array holding each categorical column's most probable
+        category.
         """
         if self.is_identity:
             return values
-        return self.to_table(estimator, self.uncode(values), as_frame)
+        return self.to_table(estimator, self.uncode(values), as_frame, index=index)
 
     def uncode(self, coded):
         """From the networks' means to one float per column: numbers, or the most probable category's code."""
@@ -219,13 +222,29 @@ class TableEncoder:
             values[:, j] = coded[:, starts[j] : starts[j] + len(categories)].argmax(axis=1)
         return values
 
-    def to_table(self, estimator, values, as_frame, columns=None, index=None):
+    def unseen_categories(self, X, values):
+        """The cells of X's categorical columns that hold a category not seen in fit, which
+        ``values`` (``encode``'s) has as missing: ``{column: (rows, labels)}``."""
+        unseen = {}
+        for j in self.categorical:
+            rows = np.flatnonzero(np.isnan(values[:, j]))
+            if not len(rows):
+                continue
+            labels = np.asarray(column_values(X, j), dtype=object)[rows]
+            present = ~pd.isna(labels)
+            if present.any():
+                unseen[j] = (rows[present], labels[present])
+        return unseen
+
+    def to_table(self, estimator, values, as_frame, columns=None, index=None, unseen=None):
         """Floats per column (category codes for categorical columns) as the user's table.
 
         A float array when every column is numeric; otherwise a pandas
         DataFrame of floats and categories (``as_frame``; with ``index``,
         the rows' index) or an object array of numbers and category labels.
         ``columns`` picks some of the fitted columns (all by default).
+        ``unseen`` (``unseen_categories``' output) puts those labels back in
+        their cells; a ``category`` column's categories then end with them.
         """
         columns = range(self.n_columns) if columns is None else columns
         if not self.categorical:
@@ -243,8 +262,14 @@ class TableEncoder:
             cells = np.empty(len(column), dtype=object)
             cells[~missing] = labels[column[~missing].astype(np.intp)]
             cells[missing] = np.nan
+            categories = labels.tolist()
+            if unseen and j in unseen:
+                rows, new_labels = unseen[j]
+                cells[rows] = new_labels
+                categories += [label for label in pd.unique(new_labels) if label not in set(categories)]
             if as_frame and self.dtypes is not None and is_category_dtype_name(self.dtypes[j]):
-                data[name] = pd.Categorical(cells, categories=labels.tolist())
+                ordered = self.dtypes[j] == ORDERED_CATEGORY
+                data[name] = pd.Categorical(cells, categories=categories, ordered=ordered)
             else:
                 data[name] = cells
         if as_frame:

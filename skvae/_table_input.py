@@ -139,8 +139,8 @@ def _category_codes(estimator, column, j, categories):
         distinct = {str(value) for value in series[unknown]}
         warn(
             f"Column {column_names(estimator, [j])[0]!r} has categories not seen in fit "
-            f"({', '.join(sorted(distinct)[:5])}{', ...' if len(distinct) > 5 else ''}): those cells are "
-            "treated as missing."
+            f"({', '.join(sorted(distinct)[:5])}{', ...' if len(distinct) > 5 else ''}): the networks "
+            "read those cells as missing."
         )
     codes[codes < 0] = np.nan
     return codes

@@ -459,6 +459,8 @@ class VAETransformer(BaseAutoencoder):
         X : ndarray or DataFrame of shape (n_samples, `n_features_in_`)
             Generated rows; a DataFrame with the input's column names when
             ``set_output(transform="pandas")`` (or "polars") is configured.
+            A column :class:`VAEImputer` never observed in fit is NaN: the
+            model knows nothing of it.
         """
         check_is_fitted(self)
         if not isinstance(n_samples, Integral) or n_samples < 1:
@@ -471,6 +473,7 @@ class VAETransformer(BaseAutoencoder):
         )
         container = _get_output_config("transform", self)["dense"]
         rows = self._map_rows(self._decode, z.numpy().astype(np.float64))
+        rows[:, self._table.starts[self._table.empty]] = np.nan  # columns never observed (VAEImputer)
         rows = self._table.decode(self, rows, as_frame=container != "default")
         if container == "default" or isinstance(rows, pd.DataFrame) and container == "pandas":
             return rows

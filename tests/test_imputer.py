@@ -284,7 +284,11 @@ def test_empty_columns_are_dropped_or_kept_as_zeros(keep_empty_features):
     X = hide(low_rank())
     X[:, 2] = np.nan
     imputer = make(keep_empty_features=keep_empty_features).fit(X)
-    out = imputer.transform(X)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        out = imputer.transform(X)
+    skipped = [w for w in caught if "Skipping features without any observed values: [2]" in str(w.message)]
+    assert len(skipped) == (0 if keep_empty_features else 1)  # SimpleImputer's warning
     if keep_empty_features:
         assert out.shape == (400, 6) and (out[:, 2] == 0).all()
         assert list(imputer.get_feature_names_out()) == [f"x{j}" for j in range(6)]
@@ -292,6 +296,14 @@ def test_empty_columns_are_dropped_or_kept_as_zeros(keep_empty_features):
         assert out.shape == (400, 5)
         assert list(imputer.get_feature_names_out()) == ["x0", "x1", "x3", "x4", "x5"]
     assert np.isfinite(out).all()
+
+
+def test_sample_gives_nan_in_a_column_never_observed():
+    X = hide(low_rank())
+    X[:, 2] = np.nan
+    rows = make(max_iter=2).fit(X).sample(5, random_state=0)
+    assert rows.shape == (5, 6) and np.isnan(rows[:, 2]).all()
+    assert np.isfinite(np.delete(rows, 2, axis=1)).all()
 
 
 def test_a_column_never_observed_leaves_the_shared_variance_alone():
@@ -484,3 +496,37 @@ def test_a_polars_nan_beside_another_placeholder_is_refused():
     frame = pl.DataFrame({"a": [1.0, -1.0, 3.0] * 10, "b": [1.0, 2.0, float("nan")] * 10})
     with pytest.raises(ValueError, match="Input X contains NaN, but missing_values=-1"):
         make(missing_values=-1).fit(frame)
+
+
+def test_a_category_not_seen_in_fit_passes_through_as_an_observed_cell():
+    fit = pd.DataFrame({"x": hide(low_rank(100))[:, 0], "kind": pd.Categorical(["u", "v", None, "u"] * 25)})
+    new = pd.DataFrame({"x": [1.0, np.nan], "kind": pd.Categorical(["w", None], categories=["u", "v", "w"])})
+    imputer = make(max_iter=2, add_indicator=True).fit(fit)
+    with pytest.warns(UserWarning, match="not seen in fit"):
+        out = imputer.set_output(transform="pandas").transform(new)
+    assert out["kind"].iloc[0] == "w" and out["kind"].iloc[1] in ("u", "v")  # kept, and imputed
+    assert list(out["kind"].cat.categories) == ["u", "v", "w"]
+    assert out["missingindicator_kind"].astype(bool).tolist() == [False, True]
+    as_array = imputer.set_output(transform="default").transform(new)
+    assert as_array[0, 1] == "w" and as_array[0, 0] == 1.0
+
+
+def test_ordered_categories_stay_ordered_and_a_placeholder_category_leaves_the_order_alone():
+    levels = pd.Categorical(["lo", "hi", None, "mid"] * 25, categories=["lo", "mid", "hi"], ordered=True)
+    frame = pd.DataFrame({"x": low_rank(100)[:, 0], "level": levels})
+    out = make(max_iter=2).set_output(transform="pandas").fit_transform(frame)
+    assert out["level"].dtype == levels.dtype and out["level"].notna().all()
+    marked = frame.assign(
+        level=pd.Categorical(["lo", "hi", "?", "mid"] * 25, categories=["lo", "mid", "hi", "?"])
+    )
+    out = make(max_iter=2, missing_values="?").set_output(transform="pandas").fit_transform(marked)
+    assert list(out["level"].cat.categories) == ["lo", "mid", "hi"]  # not sorted, and no "?"
+
+
+def test_a_polars_enum_loses_the_placeholder_among_its_categories():
+    pl = pytest.importorskip("polars")
+    levels = pl.Series(["lo", "hi", "?", "mid"] * 25, dtype=pl.Enum(["lo", "mid", "hi", "?"]))
+    frame = pl.DataFrame({"x": low_rank(100)[:, 0], "level": levels})
+    imputer = make(max_iter=2, missing_values="?").set_output(transform="pandas").fit(frame)
+    out = imputer.transform(frame)
+    assert list(out["level"].cat.categories) == ["lo", "mid", "hi"] and out["level"].notna().all()

@@ -301,7 +301,9 @@ CASES = [
         "a category not seen in fit",
         ("transform", "score_samples"),
         lambda tmp: with_category().assign(d=["new"] + ["high"] * 29),
-        Works(warns="Column 'd' has categories not seen in fit (new): those cells are treated as missing."),
+        Works(
+            warns="Column 'd' has categories not seen in fit (new): the networks read those cells as missing."
+        ),
         fitted_on=with_category,
     ),
     Case(

@@ -199,6 +199,15 @@ def test_an_imputer_keeps_its_indicator_columns_and_empty_features(X, tmp_path):
     assert list(loaded.get_feature_names_out()) == list(imputer.get_feature_names_out())
 
 
+def test_an_imputer_of_pandas_na_is_saved_and_loaded(X, tmp_path):
+    X_missing = X.copy()
+    X_missing[::3, 2] = np.nan
+    imputer = make(VAEImputer, missing_values=pd.NA).fit(X_missing)
+    loaded = load(saved(imputer, tmp_path))
+    assert loaded.missing_values is pd.NA
+    np.testing.assert_array_equal(loaded.transform(X_missing), imputer.transform(X_missing))
+
+
 def test_an_imputer_drawing_from_the_posterior_goes_on_with_the_next_draw(X, tmp_path):
     X_missing = X.copy()
     X_missing[::3, 2] = np.nan

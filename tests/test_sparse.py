@@ -90,10 +90,13 @@ def test_map_rows_densifies_wide_sparse_x_in_small_chunks():
     assert max(widths) < 300  # never the 8192-row chunk of dense input
 
 
-def test_values_beyond_float32_are_refused():
-    X = sp.csr_matrix(np.array([[1e39, 0.0], [0.0, 1.0]]))
-    with pytest.raises(ValueError, match="too large for dtype"):
-        AutoencoderTransformer(max_iter=1).fit(X)
+@pytest.mark.parametrize("value", [1e39, 1e300])
+def test_values_beyond_float32_are_refused_without_numpy_warnings_first(value):
+    X = sp.csr_matrix(np.array([[value, 0.0], [0.0, 1.0]]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # no overflow in the column statistics
+        with pytest.raises(ValueError, match="too large for dtype"):
+            AutoencoderTransformer(max_iter=1).fit(X)
 
 
 # -- the estimators --------------------------------------------------------------

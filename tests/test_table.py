@@ -308,6 +308,7 @@ def test_a_table_with_categories_goes_straight_in(estimator_class):
     assert np.isfinite(scores).all()
     back = model.inverse_transform(model.transform(frame))
     assert list(back.columns) == ["income", "score", "band"]
+    assert back.index.equals(pd.RangeIndex(len(frame)))  # codes as an array carry no index
     assert back["band"].dtype == frame["band"].dtype
     # The category is learned from the numbers that decide it.
     complete = frame.dropna()
@@ -394,7 +395,7 @@ def test_an_unseen_category_warns_once_at_the_callers_line_in_every_method():
         lambda: imputer.transform(new),  # through scikit-learn's set_output wrapper
     ]
     for call in calls:
-        with pytest.warns(UserWarning, match=r"categories not seen in fit \(mid, top\): those") as caught:
+        with pytest.warns(UserWarning, match=r"not seen in fit \(mid, top\): the networks") as caught:
             call()
         assert len(caught) == 1 and caught[0].filename == __file__
 
@@ -489,3 +490,20 @@ def test_a_reloaded_model_of_a_table_explains_rows(estimator_class):
         rtol=1e-5,
         atol=1e-6,
     )
+
+
+@pytest.mark.parametrize("estimator_class", ESTIMATORS)
+def test_inverse_transform_keeps_the_index_of_codes_given_as_a_dataframe(estimator_class):
+    frame = mixed_frame(60).set_axis([f"r{i}" for i in range(60)])
+    model = make(estimator_class, max_iter=2).set_output(transform="pandas").fit(frame)
+    back = model.inverse_transform(model.transform(frame))
+    assert back.index.equals(frame.index)
+    assert (frame["score"] - back["score"]).notna().all()  # aligned, row by row
+
+
+def test_ordered_categories_come_back_ordered():
+    frame = mixed_frame(60)
+    frame["band"] = frame["band"].cat.as_ordered()
+    model = make(VAETransformer, max_iter=2).fit(frame)
+    back = model.inverse_transform(model.transform(frame))
+    assert back["band"].dtype == frame["band"].dtype and back["band"].cat.ordered
