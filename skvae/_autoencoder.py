@@ -173,7 +173,10 @@ class AutoencoderTransformer(BaseAutoencoder):
         return layout.column_terms(errors, observed, lambda: -layout.categorical_log_probs(x, decoded))
 
     def _encode(self, X):
-        return self.encoder_(self._prepare(X)[0])
+        return self._encoder_mean(self._prepare(X)[0])
+
+    def _encoder_mean(self, x):
+        return self.encoder_(x)
 
     def _decode(self, Z):
         return self._layout(Z.device).categorical_probabilities(self.decoder_(Z))

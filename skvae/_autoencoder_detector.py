@@ -31,17 +31,17 @@ class AutoencoderOutlierDetector(_OutlierDetectorMixin, AutoencoderTransformer):
     training rows (a quadratic function of the code, fitted to their
     residuals: the detector trains as long as detection needs, not as long
     as reconstruction would), and each error is divided by its mean on the
-    training rows under that correction. Intact features mostly score
-    between -1 and 0; these terms point at the broken features of a row
+    training rows under that correction. Intact numeric features mostly
+    score between -1 and 0; these terms point at the broken features of a row
     rather than spreading the blame, but do not add up to ``score_samples``.
 
     Missing cells (NaN) add nothing: the row is encoded from its observed
     cells, and its score is the mean normalised error over the observed
     cells times the number of features, so that a score does not shrink
-    merely because it sums fewer terms. Rows missing many cells still
-    score higher (the few cells they have are easier to reconstruct): rank
-    rows with similar numbers of observed cells against each other. A
-    missing cell's contribution is 0.
+    merely because it sums fewer terms. A row missing many cells may still
+    score higher (on independent features the few cells it has are easier
+    to reconstruct) or lower: rank rows with similar numbers of observed
+    cells against each other. A missing cell's contribution is 0.
 
     Training is robust to anomalies among the training rows: each optimizer
     step leaves out the rows of its batch whose squared reconstruction error

@@ -10,6 +10,7 @@ from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
+import torch
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
@@ -21,7 +22,7 @@ from ._fitted_networks import FittedNetworksMixin
 from ._fitting import FittingMixin
 from ._state import PlainStateMixin
 from ._table import TableEncoder
-from ._tensors import check_code_array, conv_chunk_rows, map_rows, nan_where_missing
+from ._tensors import check_code_array, conv_chunk_rows, map_rows, nan_where_missing, refill_missing
 from ._training import epochs_for_steps
 
 # The constraint of max_iter in the estimators that accept "auto" (see _max_epochs).
@@ -138,6 +139,10 @@ class BaseAutoencoder(
         raise NotImplementedError
 
     def _decode(self, Z):
+        raise NotImplementedError
+
+    def _encoder_mean(self, x):
+        """The code of prepared rows x: the encoder's output (a VAE's posterior mean)."""
         raise NotImplementedError
 
     def _score_rows(self, X):
@@ -264,13 +269,25 @@ class BaseAutoencoder(
         return self._table.layout(device)
 
     def _prepare(self, X):
-        """The networks' input (missing cells filled) and the observed mask (None if complete)."""
-        return self._layout(X.device).prepare(X)
+        """The networks' input (missing cells filled) and the observed mask (None if complete).
+
+        A missing cell enters at the training mean, as the networks trained
+        on it. Networks that never trained on a missing cell (fitted on
+        complete rows) read it then at their reconstruction of it from the
+        row so filled (``refill_missing``): such an encoder has never seen a
+        cell at the mean beside cells that say otherwise, and places the row
+        far from where it belongs.
+        """
+        x, observed = self._layout(X.device).prepare(X)
+        if observed is None or not getattr(self, "_refills_missing", False):
+            return x, observed
+        return refill_missing(x, torch.isnan(X), self._encoder_mean, self._decode), observed
 
     def _prepare_batch(self, batch, has_missing):
-        """``_prepare`` of a training batch. A fit whose X has no NaN (``has_missing`` False)
-        passes its batches on as they are: ``_prepare``'s look for NaN waits on the device."""
-        return self._prepare(batch) if has_missing else (batch, None)
+        """``_prepare`` of a training batch, missing cells at the training mean (no refill: the
+        networks learn from such rows). A fit whose X has no NaN (``has_missing`` False) passes
+        its batches on as they are: the look for NaN waits on the device."""
+        return self._layout(batch.device).prepare(batch) if has_missing else (batch, None)
 
     def _check_training_rows(self, X):
         """Hook: refuse training rows the estimator cannot learn from."""

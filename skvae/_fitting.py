@@ -140,6 +140,10 @@ class FittingMixin:
             self._stream_sample, self._stream_keys = stream
         else:
             self._forget_stream_sample()
+        # An encoder that has seen missing cells at the training mean reads them so; one that never
+        # saw a missing cell reads them refilled from its own reconstruction (refill_missing).
+        trained_complete = getattr(self, "_refills_missing", False) if keep_weights else True
+        self._refills_missing = trained_complete and not has_missing
         self._record_history(history, validated=X_val is not None, continued=continued)
         self._note_training_rows(X_all, incremental)
         # A fit's calibration stays until partial_fit's sample can stand for as many rows.

@@ -281,6 +281,7 @@ class _OutlierDetectorMixin(OutlierMixin):
             contributions = self._map_rows(self._robust_contributions, X, chunk_rows=chunk_rows(X.shape[1]))
         else:
             contributions = self._map_rows(self._reconstruction_contributions, X)
+        contributions += 0.0  # a missing cell's term is 0, not the -0.0 of a masked negative term
         if polars_columns is not None:
             # polars is not a dependency: a polars X means the user has imported it.
             return sys.modules["polars"].DataFrame(contributions, schema=polars_columns, orient="row")

@@ -89,6 +89,9 @@ ATTRIBUTES = {
     # seed out of their range would load, then fail in partial_fit.
     "_seed": (lambda v: _is_int(v) and 0 <= v < np.iinfo(np.int32).max, int),
     "_n_steps": (lambda v: _is_int(v) and 0 <= v < _MAX_COUNT, int),
+    # Whether the networks trained on complete rows only, and so read missing cells refilled (files
+    # from before it: no refill, as then).
+    "_refills_missing": (lambda v: isinstance(v, bool), bool),
     # How many rows the calibration after training read (see _stream_sample.recalibrates).
     "_n_calibration_rows": (lambda v: _is_int(v) and v >= 0, int),
     # VAEImputer's: the columns its MissingIndicator marks (rebuilt in load), and the

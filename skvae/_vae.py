@@ -327,7 +327,10 @@ class VAETransformer(BaseAutoencoder):
         return negative_elbo(self, x, observed, mean, log_var, generator, kl_weight)
 
     def _encode(self, X):
-        return self.encoder_(self._prepare(X)[0])[0]
+        return self._encoder_mean(self._prepare(X)[0])
+
+    def _encoder_mean(self, x):
+        return self.encoder_(x)[0]
 
     def _posterior_std(self, X):
         return torch.exp(0.5 * self.encoder_(self._prepare(X)[0])[1])

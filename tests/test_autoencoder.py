@@ -380,3 +380,22 @@ def test_keyboard_interrupt_keeps_a_usable_model(X):
         ae.fit(X)
     assert ae.n_iter_ == 3 and len(ae.loss_curve_) == 3
     assert np.all(np.isfinite(ae.transform(X)))
+
+
+@pytest.mark.parametrize("model_class", [AutoencoderTransformer, VAETransformer])
+def test_codes_of_incomplete_rows_lie_near_their_complete_rows_codes(model_class, monkeypatch):
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(400, 2)) @ rng.normal(size=(2, 6)) + 0.1 * rng.normal(size=(400, 6))
+    model = model_class(n_components=2, max_iter=100, random_state=0).fit(X)
+    hidden = X.copy()
+    hidden[:, :2] = np.nan
+    codes = model.transform(X)
+
+    def distance(incomplete_codes):
+        return np.sum((incomplete_codes - codes) ** 2) / np.sum((codes - codes.mean(axis=0)) ** 2)
+
+    refilled = distance(model.transform(hidden))
+    monkeypatch.setattr("skvae._tensors._REFILL_ROUNDS", 0)
+    at_the_mean = distance(model.transform(hidden))
+    assert refilled < 0.5 * at_the_mean
+    np.testing.assert_array_equal(model.transform(X), codes)  # complete rows: never refilled

@@ -359,3 +359,65 @@ def test_a_warm_started_autoencoder_detector_with_early_stopping_keeps_its_new_t
     # the validation score is the raw error on both fits: the scaled one could never beat the first
     assert detector.best_validation_score_ > first_best
     assert not np.array_equal(detector.transform(inliers), codes)
+
+
+# -- rows with missing cells, scored by a detector fitted on complete rows --------------------
+
+
+@pytest.mark.parametrize("detector_class", DETECTORS)
+def test_rows_missing_cells_are_flagged_far_less_than_at_the_training_mean(detector_class, monkeypatch):
+    # Fitted on complete correlated rows, an encoder never saw a cell at the training mean beside
+    # cells that say otherwise: such cells are refilled from the model's own reconstruction.
+    rng = np.random.RandomState(1)
+    loadings = rng.normal(size=(2, 6))
+    rows, new = (rng.normal(size=(300, 2)) @ loadings + 0.1 * rng.normal(size=(300, 6)) for _ in range(2))
+    detector = fitted(detector_class, rows, contamination=0.05)
+    assert detector._refills_missing
+    complete = np.mean(detector.predict(new) == -1)
+    for n_missing in (1, 3):
+        hidden = new.copy()
+        hidden[:, 6 - n_missing :] = np.nan
+        refilled = np.mean(detector.predict(hidden) == -1)
+        with monkeypatch.context() as patch:
+            patch.setattr("skvae._tensors._REFILL_ROUNDS", 0)
+            at_the_mean = np.mean(detector.predict(hidden) == -1)
+        assert refilled < 0.5 * at_the_mean
+        if detector_class is VAEOutlierDetector:  # its score marginalises the missing cells
+            assert refilled <= complete + 0.05
+
+
+def test_refilling_brings_an_incomplete_rows_vae_score_back_to_its_complete_one(data, monkeypatch):
+    inliers, _ = data
+    detector = fitted(VAEOutlierDetector, inliers)
+    hidden = inliers.copy()
+    hidden[:, 0] = np.nan
+    shift = np.mean(detector.score_samples(hidden) - detector.score_samples(inliers))
+    monkeypatch.setattr("skvae._tensors._REFILL_ROUNDS", 0)
+    shift_at_the_mean = np.mean(detector.score_samples(hidden) - detector.score_samples(inliers))
+    assert abs(shift) < 1.0 < abs(shift_at_the_mean)
+
+
+@pytest.mark.parametrize("detector_class", DETECTORS)
+def test_networks_that_trained_on_missing_cells_read_them_at_the_mean(detector_class, data):
+    inliers, _ = data
+    incomplete = inliers.copy()
+    incomplete[::5, 2] = np.nan
+    assert not fitted(detector_class, incomplete)._refills_missing
+    streamed = detector_class(n_components=2, random_state=0)
+    streamed.partial_fit(inliers[:150])
+    assert streamed._refills_missing
+    streamed.partial_fit(incomplete[150:])  # from now on the networks have seen missing cells
+    assert not streamed._refills_missing
+    streamed.partial_fit(inliers[:150])
+    assert not streamed._refills_missing
+
+
+@pytest.mark.parametrize("detector_class", DETECTORS)
+@pytest.mark.parametrize("method", ["robust", "reconstruction"])
+def test_a_missing_cells_contribution_is_plus_zero(detector_class, method, data):
+    inliers, _ = data
+    detector = detector_class(n_components=2, max_iter=5, random_state=0).fit(inliers)
+    X = inliers[:20].copy()
+    X[:, 1] = np.nan
+    contributions = detector.feature_contributions(X, method=method)
+    assert (contributions[:, 1] == 0).all() and not np.signbit(contributions[:, 1]).any()
