@@ -229,7 +229,10 @@ class BaseAutoencoder(
         ``offset_`` and scales) comes from an even sample of the rows of all
         the calls (up to 10,000 rows, held in memory: neither pickled nor
         saved), once it holds as many rows as the calibration it replaces, or
-        1,000: a single-row call after ``fit`` keeps fit's calibration.
+        1,000: a single-row call after ``fit`` keeps fit's calibration. Until
+        then a detector's ``offset_`` (and so the share of rows ``predict``
+        flags) stays fit's while the weights move on: after ``fit``, stream
+        at least 1,000 rows, or as many as fit had, before relying on it.
 
         Parameters
         ----------
