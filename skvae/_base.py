@@ -17,12 +17,13 @@ from sklearn.utils.validation import check_is_fitted
 
 from ._architectures import BUILT_IN
 from ._callbacks import CallbackSupportMixin
+from ._column_layout import refill_missing
 from ._column_statistics import rows_without_observed
 from ._fitted_networks import FittedNetworksMixin
 from ._fitting import FittingMixin
 from ._state import PlainStateMixin
 from ._table import TableEncoder
-from ._tensors import check_code_array, conv_chunk_rows, map_rows, nan_where_missing, refill_missing
+from ._tensors import check_code_array, conv_chunk_rows, map_rows, nan_where_missing
 from ._training import epochs_for_steps
 
 # The constraint of max_iter in the estimators that accept "auto" (see _max_epochs).

@@ -9,6 +9,40 @@ column, in the input's order.
 import numpy as np
 import torch
 
+# Rounds of refill_missing, for networks fitted on complete rows. Measured on 6 correlated
+# features, contamination=0.05, the share of normal rows flagged with 1, 3 and 5 of 6 cells
+# missing: VAE 0.07, 0.28, 0.12 with the mean alone, 0.01, 0.02, 0.01 after 3 rounds and 0.01,
+# 0.00, 0.01 after 10; the autoencoder 0.32, 0.71, 0.68, then 0.17, 0.18, 0.24 and 0.12, 0.07,
+# 0.29. The 12 reference ADBench sets, 20% of the test cells missing, ROC-AUC / AP: VAE 0.902 /
+# 0.587 at the mean, 0.910 / 0.598 after 3 rounds, 0.913 / 0.606 after 10; autoencoder 0.854 /
+# 0.538, 0.860 / 0.556, 0.866 / 0.566 (benchmarks page, "Missing cells"). A round is one pass of
+# the networks over the incomplete rows, a fifth of the 50 importance samples a VAE scores them
+# with. Networks that trained on missing cells read them at the mean, as they learnt to:
+# refilled, VAEImputer's breast_cancer error (50% missing) rose from 0.27 to 0.66, the encoder's
+# input unlike any it trained on.
+_REFILL_ROUNDS = 10
+
+
+def refill_missing(x, missing, encode, decode):
+    """Prepared rows ``x`` whose ``missing`` inputs hold the model's reconstruction of them.
+
+    ``_REFILL_ROUNDS`` times, the incomplete rows (missing inputs at the
+    training mean at first) are encoded and decoded, and each missing input
+    takes its decoded value: the code moves to where the observed cells put
+    it, as the code of a complete row would lie. Observed inputs, and
+    complete rows, are never changed.
+    """
+    incomplete = missing.any(dim=-1)
+    if not bool(incomplete.any()):
+        return x
+    rows, row_missing = x[incomplete], missing[incomplete]
+    with torch.no_grad():
+        for _ in range(_REFILL_ROUNDS):
+            rows = torch.where(row_missing, decode(encode(rows)).to(rows.dtype), rows)
+    x = x.clone()
+    x[incomplete] = rows
+    return x
+
 
 class ColumnLayout:
     """Tensors that say where each input column sits among the networks' inputs."""
@@ -94,8 +128,9 @@ class ColumnLayout:
     def column_terms(self, numeric_terms, observed, categorical_terms):
         """Per-column terms in the input's column order, from the numeric and categorical parts.
 
-        ``numeric_terms`` (..., n_numeric) count 0 where ``observed`` (the
-        mask over all columns, or None) says a cell is missing;
+        Every term counts 0 where ``observed`` (the mask over all columns, or
+        None) says a cell is missing, whatever the networks' input holds there
+        (a refilled category's block holds probabilities);
         ``categorical_terms()`` gives the categorical columns' (..., n_categorical),
         asked for only when there are some.
         """
@@ -104,4 +139,5 @@ class ColumnLayout:
             numeric_terms = numeric_terms * numeric_observed
         if self.all_numeric:
             return numeric_terms
-        return torch.cat([numeric_terms, categorical_terms()], dim=-1)[..., self.order]
+        terms = torch.cat([numeric_terms, categorical_terms()], dim=-1)[..., self.order]
+        return terms if observed is None else terms * observed

@@ -30,6 +30,7 @@ _PRIVATE_FITTED = (
     "_residual_weights",
     "_surprise_divisor",
     "_n_draws",
+    "_refills_missing",
 )
 
 

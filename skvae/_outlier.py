@@ -182,14 +182,14 @@ class _OutlierDetectorMixin(OutlierMixin):
         where missing), side by side."""
         x, observed = self._prepare(X)
         layout = self._layout(x.device)
-        z = self._encode(X)
+        z = self._encoder_mean(x)
         residuals = layout.numeric_part(x) - layout.numeric_part(self.decoder_(z))
         return torch.cat([z, nan_where_missing(residuals, layout.numeric_mask(observed))], dim=-1)
 
     def _corrected_surprise_at_encoding(self, X):
         """Each column's corrected surprise at the encoder's code (0 where missing), and the observed mask."""
         x, observed = self._prepare(X)
-        return self._corrected_surprise(x, self._encode(X), observed), observed
+        return self._corrected_surprise(x, self._encoder_mean(x), observed), observed
 
     def _corrected_surprise(self, x, z, observed):
         """Each column's surprise at code z against the decoder's output corrected for what it
@@ -300,7 +300,7 @@ class _OutlierDetectorMixin(OutlierMixin):
         anchors = None if anchors is None else torch.as_tensor(anchors, device=x.device)
         surprise = robust_surprise(
             lambda z: self._explained_surprise(x, z, observed),
-            self._encode(X),
+            self._encoder_mean(x),
             anchors,
             prior=self._code_prior(anchors),
             anchor_density=self._anchor_density_prior,

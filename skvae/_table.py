@@ -226,6 +226,8 @@ class TableEncoder:
         """The cells of X's categorical columns that hold a category not seen in fit, which
         ``values`` (``encode``'s) has as missing: ``{column: (rows, labels)}``."""
         unseen = {}
+        if not hasattr(X, "shape"):  # a list of rows (read_table has checked that it is a table)
+            X = np.asarray(X, dtype=object)
         for j in self.categorical:
             rows = np.flatnonzero(np.isnan(values[:, j]))
             if not len(rows):
@@ -244,7 +246,9 @@ class TableEncoder:
         the rows' index) or an object array of numbers and category labels.
         ``columns`` picks some of the fitted columns (all by default).
         ``unseen`` (``unseen_categories``' output) puts those labels back in
-        their cells; a ``category`` column's categories then end with them.
+        their cells; a ``category`` column's categories then end with them,
+        and an ordered one is no longer ordered (where a new label ranks is
+        not known).
         """
         columns = range(self.n_columns) if columns is None else columns
         if not self.categorical:
@@ -263,12 +267,14 @@ class TableEncoder:
             cells[~missing] = labels[column[~missing].astype(np.intp)]
             cells[missing] = np.nan
             categories = labels.tolist()
+            ordered = self.dtypes is not None and self.dtypes[j] == ORDERED_CATEGORY
             if unseen and j in unseen:
                 rows, new_labels = unseen[j]
                 cells[rows] = new_labels
-                categories += [label for label in pd.unique(new_labels) if label not in set(categories)]
+                known = set(categories)
+                categories += [label for label in pd.unique(new_labels) if label not in known]
+                ordered = False
             if as_frame and self.dtypes is not None and is_category_dtype_name(self.dtypes[j]):
-                ordered = self.dtypes[j] == ORDERED_CATEGORY
                 data[name] = pd.Categorical(cells, categories=categories, ordered=ordered)
             else:
                 data[name] = cells

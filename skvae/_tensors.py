@@ -155,34 +155,6 @@ def nan_where_missing(values, observed):
     return values if observed is None else values.masked_fill(~observed, torch.nan)
 
 
-# Rounds of refill_missing, for networks fitted on complete rows. Measured (session 16) on 6
-# correlated features, contamination=0.05, the share of normal rows flagged with 1, 3 and 5 of 6
-# cells missing: VAE 0.07, 0.28, 0.12 with the mean alone, 0.01, 0.02, 0.01 after 3 rounds and
-# 0.01, 0.00, 0.01 after 10; the autoencoder 0.32, 0.71, 0.68, then 0.17, 0.18, 0.24 and 0.12,
-# 0.07, 0.29. The 12 reference ADBench sets, 20% of the test cells missing, ROC-AUC / AP: VAE
-# 0.902 / 0.587 at the mean, 0.910 / 0.598 after 3 rounds, 0.913 / 0.606 after 10; autoencoder
-# 0.854 / 0.538, 0.860 / 0.556, 0.866 / 0.566. A round is one pass of the networks over the
-# incomplete rows, a tenth of the 50 importance samples a VAE scores them with. Networks that
-# trained on missing cells read them at the mean, as they learnt to: refilled, VAEImputer's
-# breast_cancer error (50% missing) rose from 0.27 to 0.66, the encoder's input unlike any it
-# trained on.
-_REFILL_ROUNDS = 10
-
-
-def refill_missing(x, missing, encode, decode):
-    """Prepared rows ``x`` whose ``missing`` inputs hold the model's reconstruction of them.
-
-    ``_REFILL_ROUNDS`` times, the rows (missing inputs at the training mean
-    at first) are encoded and decoded, and each missing input takes its
-    decoded value: the code moves to where the observed cells put it, as
-    the code of a complete row would lie. Observed inputs are never changed.
-    """
-    with torch.no_grad():
-        for _ in range(_REFILL_ROUNDS):
-            x = torch.where(missing, decode(encode(x)).to(x.dtype), x)
-    return x
-
-
 def map_rows(fn, X, device, dtype, chunk_rows=None, allow_nan=False):
     """Apply ``fn`` (tensor -> tensor of row results) to ``X`` in padded chunks.
 

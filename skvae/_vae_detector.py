@@ -52,10 +52,8 @@ class VAEOutlierDetector(_OutlierDetectorMixin, VAETransformer):
     (``column_log_likelihood_``). Without that term a row would look more
     normal for every cell it lacks (a density of fewer dimensions is
     higher); with it, rows with different numbers of observed cells are
-    ranked on one scale, provided the model was trained on rows that miss
-    cells too (a model of complete rows scores incomplete rows of
-    correlated features too low: see the user guide's "Missing values and
-    mixed tables"). :meth:`VAETransformer.score_samples` keeps the
+    ranked on one scale (on average: see the user guide's "Missing values
+    and mixed tables"). :meth:`VAETransformer.score_samples` keeps the
     log-likelihood of the observed cells alone.
 
     Training is robust to anomalies among the training rows: each optimizer
@@ -357,7 +355,7 @@ class VAEOutlierDetector(_OutlierDetectorMixin, VAETransformer):
 
     def _score_rows(self, X):
         scores = super()._score_rows(X)
-        observed = self._prepare(X)[1]
+        observed = self._layout(X.device).prepare(X)[1]  # the mask alone: no refill
         # Models saved before column_log_likelihood_ existed score the observed cells alone.
         typical = getattr(self, "column_log_likelihood_", None)
         if observed is None or typical is None:

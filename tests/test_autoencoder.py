@@ -395,7 +395,7 @@ def test_codes_of_incomplete_rows_lie_near_their_complete_rows_codes(model_class
         return np.sum((incomplete_codes - codes) ** 2) / np.sum((codes - codes.mean(axis=0)) ** 2)
 
     refilled = distance(model.transform(hidden))
-    monkeypatch.setattr("skvae._tensors._REFILL_ROUNDS", 0)
+    monkeypatch.setattr("skvae._column_layout._REFILL_ROUNDS", 0)
     at_the_mean = distance(model.transform(hidden))
     assert refilled < 0.5 * at_the_mean
     np.testing.assert_array_equal(model.transform(X), codes)  # complete rows: never refilled

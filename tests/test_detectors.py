@@ -379,7 +379,7 @@ def test_rows_missing_cells_are_flagged_far_less_than_at_the_training_mean(detec
         hidden[:, 6 - n_missing :] = np.nan
         refilled = np.mean(detector.predict(hidden) == -1)
         with monkeypatch.context() as patch:
-            patch.setattr("skvae._tensors._REFILL_ROUNDS", 0)
+            patch.setattr("skvae._column_layout._REFILL_ROUNDS", 0)
             at_the_mean = np.mean(detector.predict(hidden) == -1)
         assert refilled < 0.5 * at_the_mean
         if detector_class is VAEOutlierDetector:  # its score marginalises the missing cells
@@ -392,7 +392,7 @@ def test_refilling_brings_an_incomplete_rows_vae_score_back_to_its_complete_one(
     hidden = inliers.copy()
     hidden[:, 0] = np.nan
     shift = np.mean(detector.score_samples(hidden) - detector.score_samples(inliers))
-    monkeypatch.setattr("skvae._tensors._REFILL_ROUNDS", 0)
+    monkeypatch.setattr("skvae._column_layout._REFILL_ROUNDS", 0)
     shift_at_the_mean = np.mean(detector.score_samples(hidden) - detector.score_samples(inliers))
     assert abs(shift) < 1.0 < abs(shift_at_the_mean)
 
@@ -421,3 +421,31 @@ def test_a_missing_cells_contribution_is_plus_zero(detector_class, method, data)
     X[:, 1] = np.nan
     contributions = detector.feature_contributions(X, method=method)
     assert (contributions[:, 1] == 0).all() and not np.signbit(contributions[:, 1]).any()
+
+
+@pytest.mark.parametrize("detector_class", DETECTORS)
+def test_a_refilled_category_adds_nothing_to_the_score_or_the_contributions(detector_class):
+    rng = np.random.RandomState(0)
+    a = rng.normal(size=400)
+    frame = pd.DataFrame(
+        {"a": a, "b": a + 0.1 * rng.normal(size=400), "c": pd.Categorical(np.where(a > 0, "p", "q"))}
+    )
+    detector = detector_class(n_components=2, max_iter=20, random_state=0, contamination=0.05).fit(frame)
+    assert detector._refills_missing
+    hidden = frame.assign(c=pd.Categorical([np.nan] * 400, categories=["p", "q"]))
+    for method in ("robust", "reconstruction"):
+        assert (detector.feature_contributions(hidden, method=method)["c"] == 0).all()
+    # The category's block holds the refill's probabilities: they are no observation.
+    assert np.mean(detector.predict(hidden) == -1) <= np.mean(detector.predict(frame) == -1) + 0.05
+
+
+@pytest.mark.parametrize("detector_class", DETECTORS)
+def test_a_new_fit_forgets_that_the_last_one_trained_on_complete_rows(detector_class, data):
+    inliers, _ = data
+    incomplete = inliers.copy()
+    incomplete[::5, 2] = np.nan
+    params = dict(n_components=2, max_iter=5, early_stopping=True, random_state=0)
+    fresh = detector_class(**params).fit(incomplete)
+    refit = detector_class(**params).fit(inliers).fit(incomplete)
+    assert not refit._refills_missing
+    assert refit.validation_scores_ == fresh.validation_scores_

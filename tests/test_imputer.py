@@ -530,3 +530,29 @@ def test_a_polars_enum_loses_the_placeholder_among_its_categories():
     imputer = make(max_iter=2, missing_values="?").set_output(transform="pandas").fit(frame)
     out = imputer.transform(frame)
     assert list(out["level"].cat.categories) == ["lo", "mid", "hi"] and out["level"].notna().all()
+
+
+def test_a_list_of_rows_with_a_missing_category_is_imputed():
+    rng = np.random.RandomState(0)
+    rows = [[float(rng.normal()), "ab"[i % 2]] for i in range(60)]
+    rows[0][0] = np.nan
+    imputer = make(max_iter=2, categorical_features=[1]).fit(rows)
+    out = imputer.transform([[1.0, None], [np.nan, "b"], [0.5, "c"]])
+    assert out[0, 1] in ("a", "b") and out[1, 1] == "b" and np.isfinite(out[1, 0])
+    assert out[2, 1] == "c"  # not seen in fit: passed through
+
+
+def test_an_ordered_category_with_a_new_label_comes_back_unordered():
+    levels = pd.Categorical(["lo", "mid", "hi", None] * 25, categories=["lo", "mid", "hi"], ordered=True)
+    frame = pd.DataFrame({"x": low_rank(100)[:, 0], "level": levels})
+    imputer = make(max_iter=2).set_output(transform="pandas").fit(frame)
+    new = pd.DataFrame(
+        {
+            "x": [0.0],
+            "level": pd.Categorical(["bottom"], categories=["bottom", "lo", "mid", "hi"], ordered=True),
+        }
+    )
+    out = imputer.transform(new)["level"]
+    assert out.iloc[0] == "bottom" and not out.cat.ordered
+    assert list(out.cat.categories) == ["lo", "mid", "hi", "bottom"]
+    assert imputer.transform(frame)["level"].cat.ordered  # without a new label, ordered as in fit
