@@ -381,6 +381,11 @@ class VAETransformer(BaseAutoencoder):
 
         X_std : ndarray of shape (n_samples, n_components)
             The posterior standard deviation; only with ``return_std=True``.
+            For a row with missing cells, the encoder's at the row as filled
+            (see the user guide's "Missing values and mixed tables"): it
+            widens for the cells the row lacks only as far as the encoder
+            learnt to from incomplete training rows, and not at all for a
+            model fitted on complete rows.
         """
         if not return_std:
             return super().transform(X)
