@@ -172,9 +172,6 @@ class AutoencoderTransformer(BaseAutoencoder):
         errors = (layout.numeric_part(decoded) - layout.numeric_part(x)).square()
         return layout.column_terms(errors, observed, lambda: -layout.categorical_log_probs(x, decoded))
 
-    def _encode(self, X):
-        return self._encoder_mean(self._prepare(X)[0])
-
     def _encoder_mean(self, x):
         return self.encoder_(x)
 

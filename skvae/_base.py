@@ -137,7 +137,8 @@ class BaseAutoencoder(
         raise NotImplementedError
 
     def _encode(self, X):
-        raise NotImplementedError
+        """The code of rows X (coded, NaN where missing)."""
+        return self._encoder_mean(self._prepare(X)[0])
 
     def _decode(self, Z):
         raise NotImplementedError

@@ -326,9 +326,6 @@ class VAETransformer(BaseAutoencoder):
             )
         return negative_elbo(self, x, observed, mean, log_var, generator, kl_weight)
 
-    def _encode(self, X):
-        return self._encoder_mean(self._prepare(X)[0])
-
     def _encoder_mean(self, x):
         return self.encoder_(x)[0]
 
