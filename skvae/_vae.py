@@ -329,8 +329,10 @@ class VAETransformer(BaseAutoencoder):
     def _encoder_mean(self, x):
         return self.encoder_(x)[0]
 
-    def _posterior_std(self, X):
-        return torch.exp(0.5 * self.encoder_(self._prepare(X)[0])[1])
+    def _posterior_mean_and_std(self, X):
+        """The posterior's mean and standard deviation side by side: the rows prepared once."""
+        mean, log_var = self.encoder_(self._prepare(X)[0])
+        return torch.cat([mean, torch.exp(0.5 * log_var)], dim=-1)
 
     def _log_px_by_column(self, x, decoded, observed, training=False):
         """log p(x_j | decoded) of each input column, in nats of X's own units; 0 where missing.
@@ -388,7 +390,9 @@ class VAETransformer(BaseAutoencoder):
             return super().transform(X)
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)  # once: its warnings too
-        return self._map_rows(self._encode, X), self._map_rows(self._posterior_std, X)
+        mean_and_std = self._map_rows(self._posterior_mean_and_std, X)
+        k = self.n_components_
+        return np.ascontiguousarray(mean_and_std[:, :k]), np.ascontiguousarray(mean_and_std[:, k:])
 
     def _decode(self, Z):
         return self._means(self.decoder_(Z))

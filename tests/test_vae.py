@@ -139,6 +139,15 @@ def test_transform_can_return_the_posterior_std(vae, X):
     _, log_var = vae.encoder_(torch.as_tensor(X, dtype=torch.float32))
     np.testing.assert_allclose(std, torch.exp(0.5 * log_var).detach().numpy(), rtol=1e-5)
     assert std.shape == mean.shape and np.all(std > 0)
+    assert mean.flags.c_contiguous and std.flags.c_contiguous
+
+
+def test_return_std_encodes_incomplete_rows_as_transform_does(vae, X):
+    incomplete = X[:20].copy()
+    incomplete[::2, 1] = np.nan
+    mean, std = vae.transform(incomplete, return_std=True)
+    np.testing.assert_array_equal(mean, vae.transform(incomplete))
+    assert np.all(np.isfinite(std)) and np.all(std > 0)
 
 
 def test_sample_follows_set_output_with_input_column_names(X):
