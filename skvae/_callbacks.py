@@ -67,20 +67,27 @@ class EpochCallbacks:
 _ABSENT = object()
 
 
-def fitted_attributes(estimator, X, history, continued=False):
+def fitted_attributes(estimator, X, history, note_trained, continued=False):
     """The fitted state of a model whose fit stopped now, after the epochs of ``history``.
 
     Its validation curve (with early stopping) goes on from the estimator's when the
     fit is ``continued`` (a warm start), as fit's own does.
 
-    Built on copies of the networks, which training goes on updating; what
-    fit computes after training (the VAE's variances, the detectors'
+    Built on copies of the networks, which training goes on updating (their
+    moving average, where the fit ends with one). What the fit learns of its
+    training rows once trained is set by ``note_trained(model)``, as at the
+    fit's end (the imputer's indicator, whether missing cells are refilled);
+    what fit computes after training (the VAE's variances, the detectors'
     thresholds and the robust explanations' anchors and correction) is
     computed on X for them.
     """
     fitted = copy.copy(estimator)
-    for name, module in estimator._networks().items():
-        setattr(fitted, f"{name}_", copy.deepcopy(module).eval())
+    networks = copy.deepcopy(estimator._networks()).eval()  # as one: weights they share stay shared
+    if history.weight_average is not None:
+        # A fit stopped now would end with the average of the weights so far.
+        history.weight_average.load(networks)
+    for name, module in networks.items():
+        setattr(fitted, f"{name}_", module)
     fitted._optimizer = None
     fitted.n_iter_ = estimator.n_iter_ + len(history.losses)
     fitted.loss_curve_ = estimator.loss_curve_ + list(history.losses)
@@ -88,6 +95,7 @@ def fitted_attributes(estimator, X, history, continued=False):
         earlier = estimator.validation_scores_ if continued else []
         fitted.validation_scores_ = earlier + list(history.validation_scores)
         fitted.best_validation_score_ = history.best_validation_score
+    note_trained(fitted)
     fitted._after_fit(X)
     # Everything that differs from the estimator, private state included:
     # scikit-learn sets these on a copy of it to make the fitted_estimator.

@@ -77,6 +77,17 @@ class FittingMixin:
         # masks. A sum is NaN exactly when a value is (inf is refused), and
         # needs no mask as large as the data.
         has_missing = bool(torch.isnan(X_train.sum()))
+        # An encoder that has seen missing cells at the training mean reads them so; one that never
+        # saw a missing cell reads them refilled from its own reconstruction (refill_missing).
+        trained_complete = getattr(self, "_refills_missing", False) if keep_weights else True
+        refills_missing = trained_complete and not has_missing
+
+        def note_trained(model):
+            """What a model trained on this call's rows knows before calibration: the fit's
+            own, or a copy that callbacks get after an epoch (fitted_attributes)."""
+            model._refills_missing = refills_missing
+            model._note_training_rows(X_all, incremental)
+
         # A fresh stream for each call, derived from the seed and the epochs
         # already run, so that refits and continued fits are reproducible.
         generator = torch.Generator(device).manual_seed(self._seed + 7919 * self.n_iter_)
@@ -103,7 +114,9 @@ class FittingMixin:
             max_epochs=max_epochs,
             X=X_user,
             y=y,
-            fitted_attributes=lambda history: fitted_attributes(self, calibration_rows, history, continued),
+            fitted_attributes=lambda history: fitted_attributes(
+                self, calibration_rows, history, note_trained, continued
+            ),
         )
         # A user network may draw from torch's global RNG while training (dropout).
         rng = (
@@ -140,12 +153,8 @@ class FittingMixin:
             self._stream_sample, self._stream_keys = stream
         else:
             self._forget_stream_sample()
-        # An encoder that has seen missing cells at the training mean reads them so; one that never
-        # saw a missing cell reads them refilled from its own reconstruction (refill_missing).
-        trained_complete = getattr(self, "_refills_missing", False) if keep_weights else True
-        self._refills_missing = trained_complete and not has_missing
         self._record_history(history, validated=X_val is not None, continued=continued)
-        self._note_training_rows(X_all, incremental)
+        note_trained(self)
         # A fit's calibration stays until partial_fit's sample can stand for as many rows.
         if not incremental or recalibrates(
             calibration_rows.shape[0], getattr(self, "_n_calibration_rows", 0)

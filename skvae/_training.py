@@ -23,6 +23,8 @@ class TrainingHistory:
     converged: bool = False
     interrupted: bool = False
     stopped: bool = False
+    # The moving average of the weights that the fit ends with (None without one).
+    weight_average: object = None
 
 
 def make_optimizer(parameters, learning_rate, weight_decay):
@@ -73,10 +75,12 @@ class WeightAverage:
         torch._foreach_lerp_(self.average, [parameter.detach() for parameter in self.parameters], weight)
 
     @torch.no_grad()
-    def load(self):
-        """Put the average in place of the parameters."""
+    def load(self, module=None):
+        """Put the average in place of the parameters, or of those of ``module``, a copy of the
+        averaged module (a fit's model after an epoch, for callbacks)."""
         if self.steps:
-            torch._foreach_copy_(self.parameters, self.average)
+            parameters = self.parameters if module is None else list(module.parameters())
+            torch._foreach_copy_(parameters, self.average)
 
 
 def train_epoch(module, loss_fn, optimizer, X, batch_size, order=None, average=None):
@@ -152,6 +156,7 @@ def train(
     best_state = snapshot(module) if X_val is not None and math.isfinite(best_validation_score) else None
     tol, n_iter_no_change = stopping or (0.0, math.inf)
     average = WeightAverage(module, average_decay) if average_decay is not None and X_val is None else None
+    history.weight_average = average
 
     # Ctrl-C ends training, not the fit: the weights so far are kept, as in skorch.
     try:

@@ -14,7 +14,13 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from skvae import AutoencoderOutlierDetector, AutoencoderTransformer, VAEOutlierDetector, VAETransformer
+from skvae import (
+    AutoencoderOutlierDetector,
+    AutoencoderTransformer,
+    VAEImputer,
+    VAEOutlierDetector,
+    VAETransformer,
+)
 
 callback = pytest.importorskip("sklearn.callback", reason="scikit-learn < 1.9 has no callbacks")
 
@@ -143,6 +149,25 @@ def test_the_last_epochs_model_explains_rows_as_the_fitted_model_does(estimator_
     np.testing.assert_array_equal(
         keep.last_epoch_model.feature_contributions(X), fitted.feature_contributions(X)
     )
+
+
+@pytest.mark.parametrize(
+    "estimator_class, params, train_incomplete",
+    [(VAEImputer, {"add_indicator": True}, True), (VAETransformer, {}, False)],
+)
+def test_the_last_epochs_model_transforms_incomplete_rows_as_the_fitted_model_does(
+    estimator_class, params, train_incomplete, data
+):
+    X, _ = data
+    incomplete = X.copy()
+    incomplete[::4, 1] = np.nan
+    keep = KeepLastEpochModel()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        fitted = make(estimator_class, max_iter=3, **params).set_callbacks(keep)
+        fitted.fit(incomplete if train_incomplete else X)
+    # The imputer's indicator columns; a model of complete rows refilling the missing cells.
+    np.testing.assert_array_equal(keep.last_epoch_model.transform(incomplete), fitted.transform(incomplete))
 
 
 def test_the_epochs_model_has_the_validation_curve_so_far_and_a_warm_start_goes_on_with_it(data):
