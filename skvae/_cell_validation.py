@@ -14,6 +14,8 @@ loss gave an MSE of 0.42 after 34 to 92 epochs, stopping on held-out cells
 0.31 (standardised units, seeds 0-2; ``benchmarks/bench_impute_numeric.py``).
 """
 
+import math
+
 import numpy as np
 import torch
 
@@ -31,7 +33,8 @@ def hold_out_cells(X, starts, widths, fraction, seed):
         Where each input column sits in X, and how wide it is.
 
     fraction : float
-        Share of the observed cells to hide, rounded to a whole number of cells.
+        Share of the observed cells to hide, rounded up to a whole number of
+        cells (as early stopping's share of rows is).
 
     seed : int
         Which cells: the same seed hides the same ones.
@@ -41,16 +44,23 @@ def hold_out_cells(X, starts, widths, fraction, seed):
     X_train : ndarray of shape (n_samples, width)
         X with the held-out cells missing.
 
-    X_val : ndarray of shape (n_held_rows, 2 * width) or None
+    X_val : ndarray of shape (n_held_rows, 2 * width)
         For each row with a held-out cell, the row as training sees it and,
-        beside it, its held-out cells (NaN elsewhere); None when the table
-        has too few observed cells to hide one.
+        beside it, its held-out cells (NaN elsewhere).
+
+    Raises
+    ------
+    ValueError
+        When training or validation would be left without an observed cell.
     """
     starts = np.asarray(starts)
     observed = np.flatnonzero(~np.isnan(X[:, starts]))  # flat (row, input column) indices
-    n_held = int(round(fraction * observed.size))
-    if n_held < 1:
-        return X, None
+    n_held = math.ceil(fraction * observed.size)
+    if n_held >= observed.size:
+        raise ValueError(
+            f"early_stopping=True cannot hold out validation_fraction={fraction} of the {observed.size} "
+            "observed cells of X: both the training and the validation set need at least one observed cell."
+        )
     held = np.zeros(X.shape[0] * len(starts), dtype=bool)
     held[np.random.RandomState(seed).choice(observed, n_held, replace=False)] = True
     # From input columns to the coded columns they span.

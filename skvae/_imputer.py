@@ -194,15 +194,16 @@ class VAEImputer(VAETransformer):
         tables, where the training loss stops improving early by chance; on
         tables large enough to use the whole step budget, the cells set
         aside are missed more than the stopping rule helps (see
-        :doc:`/benchmarks`). A table with too few observed cells to set one
-        aside trains on the loss. With False, training stops on the training
+        :doc:`/benchmarks`). With False, training stops on the training
         loss, as :class:`VAETransformer` does, learns from every observed
         cell, and ends with a moving average of the weights over its last
         optimizer steps (about 70 of them), which imputes better than the
         last step's weights.
 
     validation_fraction : float, default=0.1
-        Share of the observed cells set aside with ``early_stopping``.
+        Share of the observed cells set aside with ``early_stopping``,
+        rounded up to a whole cell; a table of a single observed cell is
+        refused, as the other estimators refuse a single row.
 
     n_iter_no_change : int or "auto", default="auto"
         Epochs without improvement before training stops. "auto" is 10

@@ -21,7 +21,7 @@ def test_a_share_of_the_observed_cells_is_hidden_and_nothing_else():
     before = X.copy()
     X_train, X_val = hold_out_cells(X, starts=range(4), widths=[1] * 4, fraction=0.1, seed=0)
     held = np.isnan(X_train) & ~np.isnan(X)
-    assert held.sum() == round(0.1 * (~np.isnan(X)).sum())
+    assert held.sum() == np.ceil(0.1 * (~np.isnan(X)).sum())
     np.testing.assert_array_equal(X, before)  # the caller's table is not written to
     np.testing.assert_array_equal(X_train[~held], X[~held])
     # X_val: each row with a held-out cell, as training sees it, beside its held-out cells.
@@ -48,11 +48,16 @@ def test_a_categorical_cell_is_hidden_as_its_whole_one_hot_block():
     assert np.all(block.all(axis=1) == block.any(axis=1))
 
 
-def test_a_table_too_small_to_spare_a_cell_keeps_every_cell():
+def test_a_small_share_still_holds_out_one_cell():
     X = np.array([[1.0, np.nan], [2.0, 3.0]], dtype=np.float32)
-    X_train, X_val = hold_out_cells(X, range(2), [1, 1], fraction=0.1, seed=0)
-    assert X_val is None
-    np.testing.assert_array_equal(X_train, X)
+    X_train, X_val = hold_out_cells(X, range(2), [1, 1], fraction=0.01, seed=0)
+    assert np.isnan(X_train).sum() == 2 and X_val.shape == (1, 4)
+
+
+def test_a_table_of_one_observed_cell_cannot_spare_it():
+    X = np.array([[1.0, np.nan], [np.nan, np.nan]], dtype=np.float32)
+    with pytest.raises(ValueError, match="cannot hold out validation_fraction=0.1 of the 1 observed cells"):
+        hold_out_cells(X, range(2), [1, 1], fraction=0.1, seed=0)
 
 
 def test_error_is_squared_error_for_numbers_and_brier_score_for_categories():

@@ -442,11 +442,14 @@ def test_auto_patience_with_early_stopping_waits_for_300_optimizer_steps_and_10_
     assert make(early_stopping=True, n_iter_no_change=4)._patience(batches_per_epoch) == 4
 
 
-def test_a_table_with_no_cell_to_spare_trains_on_the_loss():
-    X = np.array([[1.0, np.nan], [2.0, 4.0], [3.0, 6.0]])  # 5 observed cells: 10% rounds to none
+def test_a_small_table_sets_one_cell_aside_and_one_cell_is_too_few():
+    X = np.array([[1.0, np.nan], [2.0, 4.0], [3.0, 6.0]])  # 5 observed cells: 10% rounds up to one
     imputer = make(early_stopping=True, max_iter=5).fit(X)
-    assert not hasattr(imputer, "validation_scores_")
+    assert len(imputer.validation_scores_) == imputer.n_iter_
     assert np.isfinite(imputer.transform(X)).all()
+    # As for the other estimators' rows: training and validation need one each.
+    with pytest.raises(ValueError, match="cannot hold out validation_fraction=0.1 of the 1 observed cells"):
+        make(early_stopping=True, max_iter=5).fit(np.array([[1.0, np.nan], [np.nan, np.nan]]))
 
 
 def test_nan_is_allowed_input_only_where_it_marks_the_missing_cells():
