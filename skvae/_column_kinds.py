@@ -1,10 +1,10 @@
 """What kind each column of a table is, read from pandas, polars or NumPy input.
 
 A column is categorical when its dtype says so (pandas or polars
-``category``, string columns, and object columns of anything but numbers) or
-when the user names it in ``categorical_features``; every other column is
-numeric. Dates, times and durations are neither: ``_table`` refuses them
-unless they are named categorical. A column of numbers with a few stray text
+``category``, string columns, and object columns of anything but numbers or
+dates) or when the user names it in ``categorical_features``; every other
+column is numeric. Dates, times and durations are neither: ``_table`` refuses
+them unless they are named categorical. A column of numbers with a few stray text
 cells is refused or warned about (``check_text_columns``).
 """
 
@@ -55,12 +55,21 @@ def is_categorical_dtype(dtype):
 _NUMBERS = {"integer", "floating", "mixed-integer-float", "decimal", "boolean", "empty"}
 
 
+# ... and for an object column of dates, times or durations (``Series.dt.date`` gives one).
+_TEMPORAL = {"datetime64", "datetime", "date", "timedelta64", "timedelta", "time", "period"}
+
+
 def is_categorical_column(X, j, dtype):
     """Whether column j of a frame is categorical by its dtype; an object column by its values,
-    so that numbers held as objects (``df.astype(object)``, ``pd.concat`` of mixed frames) stay numbers."""
-    if dtype is object or dtype == np.dtype("O"):
-        return pd.api.types.infer_dtype(column_values(X, j), skipna=True) not in _NUMBERS
+    so that numbers held as objects (``df.astype(object)``, ``pd.concat`` of mixed frames) stay
+    numbers, and dates held as objects are refused as dates (``refuse_temporal``)."""
+    if _is_object(dtype):
+        return pd.api.types.infer_dtype(column_values(X, j), skipna=True) not in _NUMBERS | _TEMPORAL
     return is_categorical_dtype(dtype)
+
+
+def _is_object(dtype):
+    return dtype is object or dtype == np.dtype("O")
 
 
 # A column of numbers with a few text cells -- at most this share of its observed cells -- is
@@ -90,13 +99,24 @@ def check_text_columns(X, is_categorical):
         # Text that reads as a number ("3") counts as one.
         text = is_text & pd.to_numeric(labels, errors="coerce").isna().to_numpy()
         n_text = int(counts[text].sum())
+        keep_as_categories = (
+            "to read every value as a category, give the column a categorical dtype or name it in "
+            "categorical_features."
+        )
+        if n_text == 0 and is_text.all() and len(labels) > _MANY_NUMBERS:  # read_csv(dtype=str)
+            warn(
+                f"Column {names[j]!r} of X holds text, read as categorical, but every cell reads as a "
+                f"number: each of its {len(labels)} numbers is a category of its own. To read them as "
+                f"numbers, convert the column first (pandas: pd.to_numeric; polars: .cast(pl.Float64)); "
+                f"{keep_as_categories}"
+            )
+            continue
         if not (0 < n_text <= _STRAY_TEXT * counts.sum() and (~text).sum() > _MANY_NUMBERS):
             continue
         shown = ", ".join(f"'{value}'" for value in sorted(labels[text], key=str)[:3])
         advice = (
             "If those mark missing cells, make them missing first (pandas: pd.to_numeric(..., "
-            "errors='coerce'); polars: .cast(pl.Float64, strict=False)); to read every value as a "
-            "category, give the column a categorical dtype or name it in categorical_features."
+            f"errors='coerce'); polars: .cast(pl.Float64, strict=False)); {keep_as_categories}"
         )
         if not is_text.all():  # numbers themselves, beside a few strings
             raise TypeError(
@@ -130,17 +150,30 @@ def is_temporal_dtype(dtype):
     return False
 
 
+def _is_temporal_column(X, j, dtype):
+    if _is_object(dtype):  # dates as Python objects: a column's values say
+        return pd.api.types.infer_dtype(column_values(X, j), skipna=True) in _TEMPORAL
+    return is_temporal_dtype(dtype)
+
+
 def refuse_temporal(X, is_categorical):
     """A ValueError for numeric columns of dates, times or durations (NaT is no number)."""
     dtypes = frame_dtypes(X)
     if dtypes is None:
         dtypes = [getattr(X, "dtype", None)] * X.shape[1] if hasattr(X, "shape") and len(X.shape) == 2 else []
-    temporal = [j for j, dtype in enumerate(dtypes) if is_temporal_dtype(dtype) and not is_categorical[j]]
+    temporal = [
+        j for j, dtype in enumerate(dtypes) if not is_categorical[j] and _is_temporal_column(X, j, dtype)
+    ]
     if temporal:
         names = [str(name) for name in getattr(X, "columns", range(len(dtypes)))]
+        first = dtypes[temporal[0]]
+        kind = dtype_name(first)
+        if _is_object(first):
+            held = pd.api.types.infer_dtype(column_values(X, temporal[0]), skipna=True)
+            kind = f"{kind} holding {held} values"
         raise ValueError(
             f"Column(s) {[names[j] for j in temporal]} of X hold dates, times or durations "
-            f"({dtype_name(dtypes[temporal[0]])}): skvae reads numbers and categories. Convert them to "
+            f"({kind}): skvae reads numbers and categories. Convert them to "
             "numbers first (e.g. days since a reference date, the hour of the day), or name them in "
             "categorical_features to read each value as a category."
         )

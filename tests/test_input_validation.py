@@ -351,6 +351,13 @@ CASES = [
         Works(warns="Column 'b' of X holds text, read as categorical, but all of its cells except 1 ('n/a')"),
     ),
     Case(
+        "numbers-only-text-column",
+        "a string column whose every cell reads as a number (`read_csv(dtype=str)`)",
+        ("fit",),
+        lambda tmp: frame().astype({"b": str}),
+        Works(warns="Column 'b' of X holds text, read as categorical, but every cell reads as a number"),
+    ),
+    Case(
         "all-missing-column-later",
         "a column with no observed cell after fit, of another dtype (a row built from a dict with None)",
         ("transform", "score_samples"),
@@ -364,6 +371,14 @@ CASES = [
         ("fit", "transform", "score_samples"),
         lambda tmp: frame().assign(d=pd.date_range("2020-01-01", periods=30)),
         Raises(ValueError, "Column(s) ['d'] of X hold dates, times or durations (datetime64"),
+        fitted_on=frame,
+    ),
+    Case(
+        "dates-as-objects",
+        "a column of dates as Python objects (`Series.dt.date`)",
+        ("fit", "transform", "score_samples"),
+        lambda tmp: frame().assign(d=pd.date_range("2020-01-01", periods=30).date),
+        Raises(ValueError, "Column(s) ['d'] of X hold dates, times or durations (object holding date"),
         fitted_on=frame,
     ),
     Case(

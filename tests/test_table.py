@@ -458,6 +458,32 @@ def test_dates_and_durations_are_refused_unless_named_categorical():
     assert named.transform(frame).shape == (20, 2)
 
 
+def test_dates_held_as_python_objects_are_refused_as_dates():
+    frame = mixed_frame(20)[["score", "income"]]
+    days = pd.Series(pd.date_range("2020", periods=20).date, dtype=object)  # what .dt.date gives
+    for column, kind in [(days, "date"), (days.map(pd.Timestamp), "datetime"), (days - days[0], "timedelta")]:
+        X = frame.assign(when=column.astype(object))
+        with pytest.raises(ValueError, match=rf"\['when'\] of X hold dates.*\(object holding {kind} "):
+            make(AutoencoderTransformer).fit(X)
+        with pytest.raises(ValueError, match="hold dates, times or durations"):
+            make(AutoencoderTransformer).fit(X.to_numpy(dtype=object))
+    named = make(AutoencoderTransformer, max_iter=1, categorical_features=["when"])
+    named.fit(frame.assign(when=days))
+    assert named._table.categorical == [2]
+
+
+def test_a_text_column_of_numbers_only_warns_that_each_number_is_a_category():
+    readings = pd.Series(low_rank(40)[:, 0].round(3)).astype(str)
+    with pytest.warns(UserWarning, match="Column 'r' of X holds text, .* every cell reads as a number: each"):
+        make(AutoencoderTransformer, max_iter=1).fit(pd.DataFrame({"r": readings, "x": np.arange(40.0)}))
+    # A few labels that happen to be digits are categories, without a word.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        grades = pd.Series(["1", "2", "3"] * 10)
+        make(AutoencoderTransformer, max_iter=1).fit(pd.DataFrame({"g": grades, "x": np.arange(30.0)}))
+    assert not [w for w in caught if "Column 'g'" in str(w.message)]
+
+
 def test_an_empty_list_of_categorical_features_names_no_column():
     X = low_rank(30)
     for none in ([], (), np.array([], dtype=int)):
