@@ -32,6 +32,7 @@ from ._saved_attributes import ATTRIBUTES, check_against_columns, set_attributes
 from ._saved_params import InvalidParams, decode_architecture, decode_params, encode_params
 from ._state import STATE_KEY, STATE_VERSION, InvalidState, expected_tensors
 from ._table_state import table_from_dict, table_to_dict
+from ._user_networks import check_trusted
 from ._vae import VAETransformer
 from ._vae_detector import VAEOutlierDetector
 from ._warnings import warn
@@ -44,8 +45,9 @@ _MAX_METADATA_BYTES = 64 * 2**20
 # An .npy header is at most this long for the arrays skvae writes.
 _MAX_HEADER_BYTES = 4096
 # What zipfile raises on a damaged archive: a bad CRC or header, compressed data that
-# does not inflate, or a flipped bit naming a compression or feature it lacks.
-_DAMAGED = (zipfile.BadZipFile, zlib.error, NotImplementedError)
+# does not inflate, or a flipped bit naming a compression or feature it lacks (a member
+# flagged as encrypted is a RuntimeError).
+_DAMAGED = (zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError)
 _CLASSES = {
     cls.__name__: cls
     for cls in (
@@ -373,6 +375,7 @@ or VAEImputer
     >>> np.array_equal(loaded.predict(X), detector.predict(X))
     True
     """
+    check_trusted(trusted)
     try:
         archive = zipfile.ZipFile(path)
     except _DAMAGED:

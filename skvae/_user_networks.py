@@ -91,6 +91,7 @@ def check_output_shapes(encoder, decoder, *, n_features, n_components, variation
             f"network={_name(factory)} returned networks with no trainable parameter: there is nothing "
             "to fit. Give the encoder or the decoder a layer with weights."
         )
+    _check_float32(encoder, decoder, factory)
     device = next(iter(encoder.parameters()), torch.zeros(())).device
     rows = torch.zeros(2, n_features, device=device, dtype=torch.float32)
     expected_code = f"a tensor of shape (2, {n_components}) (n_components={n_components})"
@@ -115,6 +116,20 @@ def check_output_shapes(encoder, decoder, *, n_features, n_components, variation
                 )
     finally:
         encoder.train(modes[0]), decoder.train(modes[1])
+
+
+def _check_float32(encoder, decoder, factory):
+    """Refuse floating-point weights other than float32: the rows reach the networks as float32,
+    and a model's state (pickle, skops, skvae.save) holds float32 weights and optimizer moments."""
+    for role, module in (("encoder", encoder), ("decoder", decoder)):
+        for name, tensor in (*module.named_parameters(), *module.named_buffers()):
+            if tensor.is_floating_point() and tensor.dtype != torch.float32:
+                dtype = str(tensor.dtype).removeprefix("torch.")
+                raise ValueError(
+                    f"The {role} of network={_name(factory)} holds {dtype} "
+                    f"weights ({name!r}); skvae trains and saves float32 networks. Build the layers with "
+                    "dtype=torch.float32."
+                )
 
 
 def _call(module, role, inputs, factory):
@@ -162,6 +177,20 @@ def dotted_path(factory):
             "that loading can import (not in __main__ or a notebook)."
         )
     return path
+
+
+def check_trusted(trusted):
+    """A TypeError unless ``trusted`` is None or a list of dotted paths (a string would match
+    every path it contains)."""
+    if trusted is None:
+        return
+    if isinstance(trusted, str) or not isinstance(trusted, (list, tuple, set, frozenset)):
+        raise TypeError(
+            f"trusted must be None or a list of dotted paths, e.g. ['mypackage.networks.make_conv']; "
+            f"got {trusted!r}."
+        )
+    if not all(isinstance(path, str) for path in trusted):
+        raise TypeError(f"trusted must hold dotted paths as strings; got {trusted!r}.")
 
 
 def import_trusted(path, trusted, where):

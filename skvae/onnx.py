@@ -13,6 +13,7 @@ noise is a constant of the graph, so the exported score is skvae's.
 import math
 
 import numpy as np
+from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
 from ._autoencoder import AutoencoderTransformer
@@ -153,6 +154,7 @@ def _check_input(operator):
     from skl2onnx.common.data_types import FloatTensorType
 
     estimator = operator.raw_operator
+    check_is_fitted(estimator)
     n_features = estimator.n_features_in_
     if len(operator.inputs) != 1:
         # skl2onnx makes an input of each column of a DataFrame sample.

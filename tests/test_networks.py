@@ -450,6 +450,28 @@ def test_networks_compute_in_float32_whatever_torchs_default_dtype(estimator, fl
     assert np.isfinite(pickle.loads(pickle.dumps(estimator)).score_samples(X)).all()
 
 
+class CastTo(nn.Module):
+    """A layer of another dtype that takes and returns float32: it runs, but would not save."""
+
+    def __init__(self, layer):
+        super().__init__()
+        self.layer = layer
+
+    def forward(self, x):
+        return self.layer(x.to(self.layer.weight.dtype)).float()
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.bfloat16])
+def test_a_user_network_of_weights_other_than_float32_is_refused_at_fit(digits, dtype):
+    def cast_pair(n_features, n_components, input_shape):
+        encoder = nn.Linear(n_features, n_components, dtype=dtype)
+        return CastTo(encoder), nn.Linear(n_components, n_features)
+
+    name = str(dtype).removeprefix("torch.")
+    with pytest.raises(ValueError, match=f"The encoder of network=.*cast_pair holds {name} weights .'layer"):
+        AutoencoderTransformer(network=cast_pair, max_iter=1).fit(digits)
+
+
 def test_a_user_network_with_dropout_trains_from_random_state_alone_and_leaves_torchs_rng(digits):
     def fitted_after(global_seed):
         torch.manual_seed(global_seed)

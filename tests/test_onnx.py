@@ -5,7 +5,7 @@ import warnings
 import numpy as np
 import pytest
 from sklearn.compose import ColumnTransformer
-from sklearn.exceptions import ConvergenceWarning
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MinMaxScaler, StandardScaler
@@ -145,6 +145,14 @@ def test_a_convolutional_model_is_refused(data):
     model = make(AutoencoderTransformer, network="conv", input_shape=(1, -1)).fit(X)
     with pytest.raises(NotImplementedError, match="exports network='mlp' only"):
         to_onnx(model, X[:1])
+
+
+def test_an_unfitted_model_is_refused_as_not_fitted(data):
+    X, _ = data
+    in_pipeline = make_pipeline(StandardScaler().fit(X), make(VAEOutlierDetector))
+    for model in (make(AutoencoderTransformer), in_pipeline):
+        with pytest.raises(NotFittedError):
+            to_onnx(model, X[:1])
 
 
 def test_an_imputer_is_refused_in_skvaes_words_alone_or_in_a_pipeline(data):

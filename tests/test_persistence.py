@@ -522,6 +522,24 @@ def test_a_damaged_member_is_refused(model, tmp_path):
             load(damaged(path, member))
 
 
+def test_a_member_flagged_as_encrypted_is_refused_as_damaged(model, tmp_path):
+    path = saved(model, tmp_path)
+    content = bytearray(path.read_bytes())
+    central = content.find(b"PK\x01\x02")  # the first member's entry in the central directory
+    content[central + 8] |= 0x01  # its "encrypted" flag bit
+    flagged = path.with_name("flagged.skvae")
+    flagged.write_bytes(bytes(content))
+    with pytest.raises(ValueError, match="not a valid skvae file: .* is damaged"):
+        load(flagged)
+
+
+@pytest.mark.parametrize("trusted", ["tests.test_networks.linear_pair", ("a", 1), 3])
+def test_trusted_must_be_a_list_of_dotted_paths(model, tmp_path, trusted):
+    # A string would trust every path it contains.
+    with pytest.raises(TypeError, match="trusted must"):
+        load(saved(model, tmp_path), trusted=trusted)
+
+
 def test_missing_or_misshapen_tensors_are_refused(model, tmp_path):
     path = saved(model, tmp_path)
     with pytest.raises(ValueError, match=r"tensors missing \['tensors/decoder/0.bias.npy'\]"):
