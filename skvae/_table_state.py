@@ -77,6 +77,12 @@ def _consistent(table):
         and (table.scale > 0).all()
         and (table.dtypes is None or len(table.dtypes) == table.n_columns)
         and all(0 <= j < table.n_columns and j not in table.categorical for j in table.empty)
+        # Only an imputer's table keeps columns never observed in fit.
+        and (table.allow_empty or not table.empty)
+        and (table.standardize == "auto" or isinstance(table.standardize, bool))
+        and (
+            table.categorical_features in (None, "from_dtype") or isinstance(table.categorical_features, list)
+        )
     )
 
 

@@ -79,6 +79,9 @@ def test_a_table_saved_before_centred_was_recorded_codes_as_it_did():
         {"scale": [0.0, 1.0]},
         {"center": [float("nan"), 0.0]},
         {"dtypes": [1, 2, 3]},
+        {"empty": [0]},  # only an imputer's table keeps a column never observed
+        {"standardize": "yes"},
+        {"categorical_features": "all"},
     ],
 )
 def test_a_field_of_the_wrong_type_or_value_is_refused(change):
