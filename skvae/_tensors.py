@@ -155,6 +155,12 @@ def nan_where_missing(values, observed):
     return values if observed is None else values.masked_fill(~observed, torch.nan)
 
 
+def pad_rows(x):
+    """``x`` with zero rows added up to a whole number of _ROW_BLOCK rows (see there)."""
+    padding = -x.shape[0] % _ROW_BLOCK
+    return torch.cat([x, x.new_zeros((padding, *x.shape[1:]))]) if padding else x
+
+
 def map_rows(fn, X, device, dtype, chunk_rows=None, allow_nan=False):
     """Apply ``fn`` (tensor -> tensor of row results) to ``X`` in padded chunks.
 
@@ -169,10 +175,7 @@ def map_rows(fn, X, device, dtype, chunk_rows=None, allow_nan=False):
         for start in range(0, X.shape[0], chunk_rows):
             chunk = as_float32_tensor(X[start : start + chunk_rows], device)
             n_rows = chunk.shape[0]
-            padding = -n_rows % _ROW_BLOCK
-            if padding:
-                chunk = torch.cat([chunk, chunk.new_zeros((padding, *chunk.shape[1:]))])
-            output = fn(chunk)[:n_rows].cpu().numpy()
+            output = fn(pad_rows(chunk))[:n_rows].cpu().numpy()
             # One output array filled in place: no list of chunk results to
             # concatenate, whose many small blocks would pin freed memory.
             if result is None:

@@ -399,3 +399,16 @@ def test_codes_of_incomplete_rows_lie_near_their_complete_rows_codes(model_class
     at_the_mean = distance(model.transform(hidden))
     assert refilled < 0.5 * at_the_mean
     np.testing.assert_array_equal(model.transform(X), codes)  # complete rows: never refilled
+
+
+@pytest.mark.parametrize("model_class", [AutoencoderTransformer, VAETransformer])
+def test_an_incomplete_rows_refilled_code_does_not_depend_on_the_rows_beside_it(model_class):
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(300, 12))
+    model = model_class(n_components=3, max_iter=3, random_state=0).fit(X)
+    rows = rng.normal(size=(40, 12))
+    rows[::3, 2] = np.nan
+    together = model.transform(rows)
+    alone = np.vstack([model.transform(rows[i : i + 1]) for i in range(len(rows))])
+    np.testing.assert_array_equal(together, alone)
+    np.testing.assert_array_equal(model.score_samples(rows)[5:9], model.score_samples(rows[5:9]))
