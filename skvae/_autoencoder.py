@@ -71,7 +71,8 @@ class AutoencoderTransformer(BaseAutoencoder):
         Share of the rows held out with ``early_stopping``, rounded up.
 
     n_iter_no_change : int, default=10
-        Epochs without improvement by ``tol`` after which training stops.
+        Training stops once more than this many consecutive epochs have not
+        improved by ``tol`` (MLPRegressor's rule).
 
     shuffle : bool, default=True
         Whether to shuffle the rows before each epoch.

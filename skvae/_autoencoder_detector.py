@@ -21,7 +21,8 @@ class AutoencoderOutlierDetector(_OutlierDetectorMixin, AutoencoderTransformer):
     are hard to reconstruct for every row do not drown the others:
     ``score_samples`` is minus the sum of these normalised errors, and
     ``feature_contributions(X, method="reconstruction")`` returns the terms
-    of that sum (they add up to ``score_samples`` exactly for complete rows).
+    of that sum (for complete rows they add up to ``score_samples``, to
+    float rounding).
     The default ``method="robust"`` returns the same kind of term, minus a
     normalised squared error, from a reconstruction that leaves the feature
     out: the row is encoded again, robustly, so that the features that
@@ -132,7 +133,8 @@ class AutoencoderOutlierDetector(_OutlierDetectorMixin, AutoencoderTransformer):
         Share of the rows held out with ``early_stopping``, rounded up.
 
     n_iter_no_change : int, default=10
-        Epochs without improvement by ``tol`` after which training stops.
+        Training stops once more than this many consecutive epochs have not
+        improved by ``tol`` (MLPRegressor's rule).
 
     shuffle : bool, default=True
         Whether to shuffle the rows before each epoch.

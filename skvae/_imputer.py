@@ -206,7 +206,8 @@ class VAEImputer(VAETransformer):
         refused, as the other estimators refuse a single row.
 
     n_iter_no_change : int or "auto", default="auto"
-        Epochs without improvement before training stops. "auto" is 10
+        Training stops once more than this many consecutive epochs have not
+        improved by ``tol`` (MLPRegressor's rule). "auto" is 10
         epochs, and with ``early_stopping`` at least 300 optimizer steps as
         well: an epoch of a small table is one or two steps, the held-out
         error moves from one to the next by chance, and waiting costs only

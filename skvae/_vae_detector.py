@@ -145,12 +145,14 @@ class VAEOutlierDetector(_OutlierDetectorMixin, VAETransformer):
         Adam's learning rate.
 
     max_iter : int or "auto", default="auto"
-        Maximum number of epochs. "auto" runs as many as make about 1,000
-        optimizer steps, so that small data sets train as much as large ones
-        (29 epochs of 7,000 rows, 1,000 epochs of 100 rows) and a fit of
-        10,000 rows takes a few seconds; on wide data at most 100,000 /
-        n_columns steps, which keeps the fit's cost bounded. At least one
-        epoch. ``n_iter_`` counts the epochs run. A training budget, not a
+        Maximum number of epochs. "auto" allows as many as make about 1,000
+        optimizer steps (29 epochs of 7,000 rows, 1,000 epochs of 100 rows),
+        so that a fit of 10,000 rows takes a few seconds; on wide data at
+        most 100,000 / n_columns steps, which keeps the fit's cost bounded.
+        At least one epoch. The stopping rule (``tol``, ``n_iter_no_change``)
+        may end training first: on a small table, whose epoch is one noisy
+        step, it often does within a few dozen epochs (24 of 100 rows of 5
+        features). ``n_iter_`` counts the epochs run. A training budget, not a
         limit on convergence: reaching it gives no ``ConvergenceWarning``.
 
     tol : float, default=1e-4
@@ -165,7 +167,8 @@ class VAEOutlierDetector(_OutlierDetectorMixin, VAETransformer):
         Share of the rows held out with ``early_stopping``, rounded up.
 
     n_iter_no_change : int, default=10
-        Epochs without improvement by ``tol`` after which training stops.
+        Training stops once more than this many consecutive epochs have not
+        improved by ``tol`` (MLPRegressor's rule).
 
     shuffle : bool, default=True
         Whether to shuffle the rows before each epoch.
