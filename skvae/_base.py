@@ -326,14 +326,15 @@ class BaseAutoencoder(
             chunk_rows = conv_chunk_rows(self._table.width, max(self._hidden_layer_sizes()))
         return map_rows(fn, X, self._device(), X.dtype, chunk_rows=chunk_rows, allow_nan=allow_nan)
 
-    def _column_means(self, fn, X):
+    def _column_means(self, fn, X, return_counts=False):
         """Mean over the rows of X of ``fn``'s per-row values, in float64, over the observed cells only.
 
         ``fn`` maps coded rows to their values and the mask of the observed
         ones (None when all are). Summed chunk by chunk: X may be a memory
         map larger than memory. The chunks are small because fit runs this,
         and fit should peak at the training batches' memory, not at an
-        inference chunk's.
+        inference chunk's. With ``return_counts``, also each column's number
+        of observed cells.
         """
 
         def values_or_nan(rows):
@@ -344,7 +345,8 @@ class BaseAutoencoder(
             values = self._map_rows(values_or_nan, X[start : start + _MEAN_CHUNK_ROWS], allow_nan=True)
             sums = sums + np.nansum(values, axis=0, dtype=np.float64)
             counts = counts + (~np.isnan(values)).sum(axis=0)
-        return sums / np.maximum(counts, 1)
+        means = sums / np.maximum(counts, 1)
+        return (means, counts) if return_counts else means
 
     def transform(self, X):
         """Encode X into its low-dimensional code.

@@ -31,15 +31,15 @@ _EM_CELLS = 2**22
 
 def calibrate_likelihood(vae, X):
     """Set ``vae.likelihood_``'s variances, and a Student-t's scales, from the coded training rows X."""
-    table, likelihood = vae._table, vae.likelihood_
+    likelihood = vae.likelihood_
     if not isinstance(likelihood, BernoulliLikelihood):
-        variance = vae._column_means(partial(squared_residuals, vae), X)
+        variance, counts = vae._column_means(partial(squared_residuals, vae), X, return_counts=True)
         if likelihood.shared:
-            # A column with no observed cell (an imputer keeps it) has no residual to count; with
-            # none observed (a table of categories, or of empty numeric columns) the variance of
-            # training stays, there being nothing to score with it.
-            observed = ~np.isin(table.numeric, table.empty)
-            variance = variance[observed].mean() if observed.any() else None
+            # Every observed cell's squared residual counts once, as in training: a column with
+            # fewer observed cells weighs less, and one with none (an imputer keeps it) nothing.
+            # With no cell observed (a table of categories, or of empty numeric columns) the
+            # variance of training stays, there being nothing to score with it.
+            variance = (variance * counts).sum() / counts.sum() if counts.sum() else None
         if variance is not None:
             variance = np.maximum(variance, likelihood.min_variance)
             likelihood.variance.copy_(torch.as_tensor(variance).reshape(-1))

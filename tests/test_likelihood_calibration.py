@@ -31,6 +31,15 @@ def test_gaussian_variance_is_the_mean_squared_residual(X):
         np.testing.assert_allclose(vae.likelihood_.variance.numpy(), expected, rtol=1e-4)
 
 
+def test_a_shared_variance_counts_every_observed_cell_once(X):
+    # One column mostly missing: it weighs as many cells as it has, as in training.
+    X = X.copy()
+    X[np.random.RandomState(1).rand(len(X)) < 0.9, 0] = np.nan
+    vae = VAETransformer(likelihood="gaussian_shared", max_iter=20, random_state=0).fit(X)
+    residuals = squared_residuals_or_nan(vae, X)
+    np.testing.assert_allclose(vae.likelihood_.variance.numpy(), [np.nanmean(residuals)], rtol=1e-4)
+
+
 def test_squared_residuals_average_over_each_rows_posterior():
     # The ELBO's optimal variance is the mean over rows of E_q[(x - decoded)^2]: many random
     # draws per row agree with one balanced draw per row, where one draw shared by every row
