@@ -113,8 +113,8 @@ def importance_samples(loc, log_scale, noise, log_joint):
     loc, log_scale : tensors of shape (n, d)
         Each row's proposal.
 
-    noise : tensor of shape (K, d)
-        Standard normal draws, the same for every row.
+    noise : tensor of shape (K, d) or (K, n, d)
+        Standard normal draws, the same for every row or each row's own.
 
     log_joint : callable
         As for ``adaptive_importance_samples``.
@@ -126,9 +126,10 @@ def importance_samples(loc, log_scale, noise, log_joint):
     decoded : tensor of shape (K, n, width)
     z : tensor of shape (K, n, d)
     """
-    z = loc + torch.exp(log_scale) * noise[:, None, :]
+    noise = noise[:, None, :] if noise.dim() == 2 else noise
+    z = loc + torch.exp(log_scale) * noise
     log_pxz, decoded = log_joint(z)
-    log_qz = standard_normal_log_prob(noise[:, None, :]) - log_scale.sum(dim=-1)
+    log_qz = standard_normal_log_prob(noise) - log_scale.sum(dim=-1)
     return log_pxz - log_qz, decoded, z
 
 
