@@ -86,9 +86,10 @@ def rows_without_observed(X):
 
 
 def value_range(X):
-    """The smallest and the largest observed value of X (dense, or CSR), NaN left out."""
+    """The smallest and the largest observed value of X (dense, or CSR), NaN left out: (inf, -inf)
+    when none is observed (no numeric column, or every cell missing), without a warning."""
     if not sp.issparse(X):
-        return np.nanmin(X), np.nanmax(X)
+        return np.fmin.reduce(X, axis=None, initial=np.inf), np.fmax.reduce(X, axis=None, initial=-np.inf)
     low, high = np.nanmin(X.data, initial=np.inf), np.nanmax(X.data, initial=-np.inf)
     if X.nnz < X.shape[0] * X.shape[1]:  # some implicit zeros
         low, high = min(low, 0.0), max(high, 0.0)

@@ -477,7 +477,7 @@ class VAETransformer(BaseAutoencoder):
             model knows nothing of it.
         """
         check_is_fitted(self)
-        if not isinstance(n_samples, Integral) or n_samples < 1:
+        if not isinstance(n_samples, Integral) or isinstance(n_samples, (bool, np.bool_)) or n_samples < 1:
             raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}.")
         seed = int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
         z = torch.randn(

@@ -71,8 +71,9 @@ def test_sample_generates_rows_in_input_space(vae):
     assert rows.shape == (7, 5) and rows.dtype == np.float64
     np.testing.assert_array_equal(rows, vae.sample(7, random_state=0))
     assert not np.array_equal(rows, vae.sample(7, random_state=1))
-    with pytest.raises(ValueError, match="n_samples"):
-        vae.sample(0)
+    for invalid in (0, -1, 2.0, "3", True):
+        with pytest.raises(ValueError, match="n_samples must be a positive integer"):
+            vae.sample(invalid)
 
 
 def test_beta_zero_drops_the_kl_term(X):
@@ -175,6 +176,22 @@ def test_the_validation_score_is_the_mean_elbo_of_the_rows(seed):
         many_draws = torch.randn((400, 2), generator=torch.Generator().manual_seed(123))
         elbo = float(vae._log_importance_weights(rows, many_draws).mean())
         assert float(vae._validation_score(rows)) == pytest.approx(elbo, abs=0.08)
+
+
+def test_a_bernoulli_vae_of_a_table_without_observed_numbers_checks_no_range():
+    import pandas as pd
+
+    rng = np.random.RandomState(0)
+    categories = pd.DataFrame(
+        {"u": pd.Categorical(rng.choice(list("abc"), 60)), "w": rng.choice(["x", "y"], 60)}
+    )
+    vae = VAETransformer(1, likelihood="bernoulli", max_iter=2, random_state=0).fit(categories)
+    assert np.isfinite(vae.score_samples(categories)).all()
+    table = categories.assign(p=rng.uniform(size=60))
+    vae = VAETransformer(1, likelihood="bernoulli", max_iter=2, random_state=0).fit(table)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # numpy's "All-NaN slice" warning among them
+        assert np.isfinite(vae.score_samples(table.assign(p=np.nan))).all()
 
 
 def test_kl_warmup_delays_early_stopping(X):
