@@ -11,7 +11,7 @@ from sklearn.utils._param_validation import Interval, MissingValues, StrOptions
 from sklearn.utils._set_output import _get_output_config
 from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
-from ._base import MAX_ITER_OR_AUTO, BaseAutoencoder
+from ._base import MAX_ITER_OR_AUTO
 from ._cell_validation import hold_out_cells, prediction_error
 from ._conditional import SCORE_SEED, impute_rows, quasi_random_normal
 from ._missing_values import as_nan, fitted_indicator, is_nan_placeholder, missing_as_nan
@@ -169,7 +169,8 @@ class VAEImputer(VAETransformer):
         Strength of the L2 penalty on the weights, scaled as in MLPRegressor.
 
     batch_size : int or "auto", default="auto"
-        Rows per mini-batch; "auto" means ``min(200, n_samples)``.
+        Rows per mini-batch; "auto" means ``min(200, n_samples)``. A larger
+        int is clipped to ``n_samples``, with a warning (as in MLPRegressor).
 
     learning_rate_init : float, default=2e-3
         Adam's learning rate.
@@ -631,9 +632,8 @@ class VAEImputer(VAETransformer):
         """
 
     def __sklearn_tags__(self):
-        tags = BaseAutoencoder.__sklearn_tags__(self)
+        tags = super().__sklearn_tags__()
         # As scikit-learn's imputers: NaN is accepted only where it marks the missing cells.
         tags.input_tags.allow_nan = is_nan_placeholder(self.missing_values)
-        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         tags.input_tags.sparse = False  # see _missing_values.as_nan
         return tags

@@ -143,7 +143,7 @@ class VAETransformer(BaseAutoencoder):
         HistGradientBoostingClassifier does; or their names, indices or a
         boolean mask; None reads every column as a number. Each categorical
         column enters the networks one-hot and is reconstructed by a softmax
-        over its categories (cross-entropy for the autoencoder). A category
+        over its categories (a categorical likelihood). A category
         not seen in fit is treated as a missing cell, with a UserWarning.
 
     standardize : "auto" or bool, default="auto"

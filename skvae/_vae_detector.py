@@ -193,7 +193,7 @@ class VAEOutlierDetector(_OutlierDetectorMixin, VAETransformer):
         HistGradientBoostingClassifier does; or their names, indices or a
         boolean mask; None reads every column as a number. Each categorical
         column enters the networks one-hot and is reconstructed by a softmax
-        over its categories (cross-entropy for the autoencoder). A category
+        over its categories (a categorical likelihood). A category
         not seen in fit is treated as a missing cell, with a UserWarning.
 
     standardize : "auto" or bool, default="auto"
@@ -222,7 +222,8 @@ class VAEOutlierDetector(_OutlierDetectorMixin, VAETransformer):
         The trained decoder network.
 
     likelihood_ : torch.nn.Module
-        The observation model p(x|z), with its learned variance if Gaussian.
+        The observation model p(x|z): with the default Student-t likelihood,
+        its scales fitted to the training rows; a Gaussian's variances.
 
     n_iter_ : int
         Number of epochs run.
