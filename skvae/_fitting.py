@@ -126,7 +126,7 @@ class FittingMixin:
             with rng:
                 history = train(
                     networks,
-                    lambda batch: self._loss(batch, generator, has_missing),
+                    lambda batch: self._step_loss(batch, generator, has_missing),
                     self._optimizer,
                     X_train,
                     max_epochs=max_epochs,
@@ -163,6 +163,11 @@ class FittingMixin:
         if callbacks is not None:
             callbacks.on_fit_end()
         self._warn_outcome(history, max_epochs, incremental)
+
+    def _step_loss(self, batch, generator, has_missing):
+        """The loss of one optimizer step, counted: the VAE's KL warm-up reads the count."""
+        self._n_steps += 1
+        return self._loss(batch, generator, has_missing)
 
     def _batch_size(self, n_samples):
         """The batch size of a fit on ``n_samples`` rows: batch_size, at most n_samples."""

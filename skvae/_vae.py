@@ -316,7 +316,7 @@ class VAETransformer(BaseAutoencoder):
         return 1
 
     def _loss(self, batch, generator, has_missing):
-        self._n_steps += 1
+        # _n_steps counts this step already (_fitting._step_loss).
         kl_weight = self.beta * min(1.0, self._n_steps / max(self.kl_warmup_steps, 1))
         x, observed = self._prepare_batch(batch, has_missing)
         mean, log_var = self.encoder_(x)

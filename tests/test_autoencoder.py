@@ -1,6 +1,7 @@
 """AutoencoderTransformer: what it computes and how it behaves as an estimator."""
 
 import pickle
+from contextlib import nullcontext
 
 import joblib
 import numpy as np
@@ -412,3 +413,16 @@ def test_an_incomplete_rows_refilled_code_does_not_depend_on_the_rows_beside_it(
     alone = np.vstack([model.transform(rows[i : i + 1]) for i in range(len(rows))])
     np.testing.assert_array_equal(together, alone)
     np.testing.assert_array_equal(model.score_samples(rows)[5:9], model.score_samples(rows[5:9]))
+
+
+@pytest.mark.parametrize(
+    "model_class", [AutoencoderTransformer, AutoencoderOutlierDetector, VAETransformer, VAEImputer]
+)
+def test_every_estimator_counts_its_optimizer_steps(model_class):
+    X = np.random.RandomState(0).normal(size=(150, 4))
+    model = model_class(batch_size=50, max_iter=4, random_state=0)
+    with pytest.warns(ConvergenceWarning) if model_class is not AutoencoderOutlierDetector else nullcontext():
+        model.fit(X)
+    assert model._n_steps == 3 * model.n_iter_ == 12
+    model.partial_fit(X)
+    assert model._n_steps == 15
