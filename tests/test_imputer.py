@@ -309,11 +309,13 @@ def test_sample_gives_nan_in_a_column_never_observed():
 def test_a_column_never_observed_leaves_the_shared_variance_alone():
     X = np.hstack([hide(low_rank(300)), np.full((300, 1), np.nan)])
     imputer = make(max_iter=20).fit(X)
-    residuals = imputer._column_means(
-        partial(squared_residuals, imputer), imputer._validate_X(X, reset=False)
+    residuals, counts = imputer._column_means(
+        partial(squared_residuals, imputer), imputer._validate_X(X, reset=False), return_counts=True
     )
-    # the mean over the six observed columns: the empty one has no residual, not one of 0
-    assert imputer.likelihood_.variance.item() == pytest.approx(residuals[:6].mean(), rel=1e-5)
+    # The mean over the six observed columns' cells: the empty one has no residual, not one of 0.
+    assert counts[6] == 0
+    expected = (residuals[:6] * counts[:6]).sum() / counts[:6].sum()
+    assert imputer.likelihood_.variance.item() == pytest.approx(expected, rel=1e-5)
 
 
 def test_partial_fit_warns_that_a_column_the_first_call_never_observed_is_not_learnt():
