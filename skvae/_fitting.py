@@ -8,6 +8,7 @@ training rows after training (``_after_fit``) and, when training fails,
 leaves no broken model behind.
 """
 
+import copy
 import math
 from contextlib import nullcontext
 
@@ -37,17 +38,36 @@ class FittingMixin:
     def _validate_and_fit(self, X, y, *, incremental, keep_weights):
         # Autograd on, whatever the caller's mode: a fit inside torch.no_grad() still trains.
         with torch.inference_mode(False), torch.enable_grad():
+            before = self._fitted_state() if keep_weights else None
             try:
                 coded = self._validate_X(X, reset=not keep_weights, training=True)
                 self._fit(coded, X, y, incremental=incremental, keep_weights=keep_weights)
             except BaseException:
-                # A new fit that fails (or is interrupted after training) leaves no model, rather
-                # than new columns beside the old networks or networks uncalibrated (continued fits
-                # restore their own weights).
-                if not keep_weights:
+                # A fit that fails, diverges, or is interrupted after training (while calibrating)
+                # leaves the model as it was: a new fit no model, rather than new columns beside
+                # the old networks or networks uncalibrated; a continued fit the model it went on
+                # from, rather than new weights beside the old threshold and variances.
+                if keep_weights:
+                    self._restore_fitted_state(before)
+                else:
                     self._forget_fit()
                 raise
         return self
+
+    def _fitted_state(self):
+        """What a continued fit may change: the attributes, and in place the networks' tensors
+        and Adam's moments."""
+        optimizer = getattr(self, "_optimizer", None)
+        moments = None if optimizer is None else copy.deepcopy(optimizer.state_dict())
+        return dict(vars(self)), snapshot(self._networks()), moments
+
+    def _restore_fitted_state(self, state):
+        attributes, weights, moments = state
+        vars(self).clear()
+        vars(self).update(attributes)
+        self._networks().load_state_dict(weights)
+        if moments is not None:
+            self._optimizer.load_state_dict(moments)
 
     def _fit(self, X, X_user, y, *, incremental, keep_weights):
         """Train on the coded rows X; callbacks see X as the user gave it (``X_user``)."""
@@ -106,7 +126,6 @@ class FittingMixin:
             )
             calibration_rows = stream[0]
 
-        weights_before = snapshot(networks) if keep_weights else None
         max_epochs = 1 if incremental else self._max_epochs(X_train.shape[0], X_train.shape[1], batch_size)
         callbacks = fit_callbacks(
             self,
@@ -145,7 +164,6 @@ class FittingMixin:
                     average_decay=None if incremental else self._weight_average_decay(),
                 )
         except TrainingDiverged as exc:
-            self._undo_training(networks, weights_before)
             raise self._diverged(exc) from None
 
         networks.eval()
@@ -159,7 +177,7 @@ class FittingMixin:
         if not incremental or recalibrates(
             calibration_rows.shape[0], getattr(self, "_n_calibration_rows", 0)
         ):
-            self._calibrate(calibration_rows, networks, weights_before)
+            self._calibrate(calibration_rows)
         if callbacks is not None:
             callbacks.on_fit_end()
         self._warn_outcome(history, max_epochs, incremental)
@@ -208,8 +226,9 @@ class FittingMixin:
 
     def _record_history(self, history, *, validated, continued):
         """The epochs run, their losses and (with early stopping) their validation scores."""
+        # New lists, not extended in place: a fit that fails later restores the ones before it.
         self.n_iter_ += len(history.losses)
-        self.loss_curve_ += history.losses
+        self.loss_curve_ = self.loss_curve_ + history.losses
         if validated:
             # A warm-started fit goes on with the scores so far, as scikit-learn's MLP does.
             self.validation_scores_ = (
@@ -217,13 +236,12 @@ class FittingMixin:
             ) + history.validation_scores
             self.best_validation_score_ = history.best_validation_score
 
-    def _calibrate(self, calibration_rows, networks, weights_before):
+    def _calibrate(self, calibration_rows):
         """Run ``_after_fit`` on the rows that stand for the training rows."""
         try:
             self._after_fit(calibration_rows)
         except FloatOverflow:
             # The training rows trained with finite losses: the last steps broke the networks.
-            self._undo_training(networks, weights_before)
             raise self._diverged("its networks overflow float32 on the training rows") from None
         self._n_calibration_rows = calibration_rows.shape[0]
 
@@ -243,15 +261,6 @@ class FittingMixin:
                 "converged yet.",
                 ConvergenceWarning,
             )
-
-    def _undo_training(self, networks, weights_before):
-        """Never leave broken weights behind: a new fit is undone entirely, a continued one goes
-        back to the weights it started from."""
-        if weights_before is None:
-            self._forget_fit()
-        else:
-            networks.load_state_dict(weights_before)
-            self._optimizer = None
 
     def _diverged(self, reason):
         return ValueError(

@@ -357,6 +357,33 @@ def test_an_interrupt_after_training_leaves_no_half_fitted_model(X, monkeypatch)
         detector.predict(X)
 
 
+@pytest.mark.parametrize("continue_fit", ["partial_fit", "warm_start"])
+def test_an_interrupt_after_a_continued_fits_training_leaves_the_model_it_went_on_from(
+    X, monkeypatch, continue_fit
+):
+    detector = AutoencoderOutlierDetector(max_iter=2, warm_start=True, random_state=0)
+    detector.partial_fit(X) if continue_fit == "partial_fit" else detector.fit(X)
+    before = detector.score_samples(X), detector.offset_, detector.n_iter_, list(detector.loss_curve_)
+
+    def interrupt(rows):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(detector, "_after_fit", interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        detector.partial_fit(X) if continue_fit == "partial_fit" else detector.fit(X)
+    monkeypatch.undo()
+    # Not the new weights beside the old threshold: the model before the call, whole.
+    np.testing.assert_array_equal(detector.score_samples(X), before[0])
+    assert (detector.offset_, detector.n_iter_, detector.loss_curve_) == before[1:]
+
+
+def test_a_refused_partial_fit_call_leaves_the_stream_as_it_was(X):
+    streamed, refused = (AutoencoderTransformer(random_state=0).partial_fit(X) for _ in range(2))
+    with pytest.raises(ValueError, match="features"):
+        refused.partial_fit(X[:, :3])
+    np.testing.assert_array_equal(refused.partial_fit(X).transform(X), streamed.partial_fit(X).transform(X))
+
+
 def test_partial_fit_scales_the_l2_penalty_by_each_calls_batches_as_mlp_does(X):
     ae = AutoencoderTransformer(alpha=0.5, random_state=0).partial_fit(X[:1])
     assert ae._optimizer.param_groups[0]["weight_decay"] == 0.5
