@@ -188,8 +188,9 @@ class BaseAutoencoder(
     def _note_training_size(self, n_samples, incremental):
         """Hook run before training with the number of this call's training rows."""
 
-    def _note_training_rows(self, X, incremental):
-        """Hook run on every call's training rows, all of them, once the networks are trained."""
+    def _note_training_rows(self, X, X_user, incremental):
+        """Hook run on every call's training rows, all of them, once the networks are trained
+        (``X`` coded, ``X_user`` as the user gave them)."""
 
     def _patience(self, batches_per_epoch):
         """Epochs without improvement after which training stops."""

@@ -106,7 +106,7 @@ class FittingMixin:
             """What a model trained on this call's rows knows before calibration: the fit's
             own, or a copy that callbacks get after an epoch (fitted_attributes)."""
             model._refills_missing = refills_missing
-            model._note_training_rows(X_all, incremental)
+            model._note_training_rows(X_all, X_user, incremental)
 
         # A fresh stream for each call, derived from the seed and the epochs
         # already run, so that refits and continued fits are reproducible.

@@ -484,7 +484,7 @@ class VAEImputer(VAETransformer):
         """
         return super().partial_fit(X, y)
 
-    def _note_training_rows(self, X, incremental):
+    def _note_training_rows(self, X, X_user, incremental):
         """The indicator's columns: those missing in fit's X, or in any partial_fit call's; and
         the posterior draws start again with a new fit."""
         if not incremental or not hasattr(self, "_n_draws"):
@@ -492,8 +492,14 @@ class VAEImputer(VAETransformer):
         if not self.add_indicator:
             self.indicator_ = None
             return
-        # A column's first network input is NaN exactly where its cell is missing.
-        missing = np.isnan(X[:, self._table.starts]).any(axis=0)
+        # A column's first network input is NaN where its cell is missing, and where it holds a
+        # category not seen in fit (a later call's), which the user did give.
+        missing = np.isnan(X[:, self._table.starts])
+        for j, (rows, _) in self._table.unseen_categories(
+            as_nan(X_user, self.missing_values), missing
+        ).items():
+            missing[rows, j] = False
+        missing = missing.any(axis=0)
         previous = getattr(self, "indicator_", None) if incremental else None
         if previous is not None:
             missing[previous.features_] = True
@@ -532,7 +538,7 @@ class VAEImputer(VAETransformer):
         coded = self._hide_empty(coded)
         missing = np.isnan(values)
         # A category not seen in fit is missing to the networks, and an observed cell to the user.
-        unseen = self._table.unseen_categories(X_nan, values)
+        unseen = self._table.unseen_categories(X_nan, missing)
         for j, (rows, _) in unseen.items():
             missing[rows, j] = False
         generator = None

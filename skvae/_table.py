@@ -222,14 +222,15 @@ class TableEncoder:
             values[:, j] = coded[:, starts[j] : starts[j] + len(categories)].argmax(axis=1)
         return values
 
-    def unseen_categories(self, X, values):
-        """The cells of X's categorical columns that hold a category not seen in fit, which
-        ``values`` (``encode``'s) has as missing: ``{column: (rows, labels)}``."""
+    def unseen_categories(self, X, missing):
+        """The cells of X's categorical columns that hold a category not seen in fit, which the
+        networks read as missing (``missing``: the mask of such cells, one column per column of
+        X): ``{column: (rows, labels)}``."""
         unseen = {}
         if not hasattr(X, "shape"):  # a list of rows (read_table has checked that it is a table)
             X = np.asarray(X, dtype=object)
         for j in self.categorical:
-            rows = np.flatnonzero(np.isnan(values[:, j]))
+            rows = np.flatnonzero(missing[:, j])
             if not len(rows):
                 continue
             labels = np.asarray(column_values(X, j), dtype=object)[rows]

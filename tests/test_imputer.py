@@ -150,6 +150,19 @@ def test_partial_fit_gives_an_imputer_whose_indicator_covers_every_call(add_indi
     assert list(imputer.get_feature_names_out()) == expected and out.shape[1] == len(expected)
 
 
+def test_a_category_unseen_in_the_first_call_is_no_missing_cell_to_the_indicator():
+    rng = np.random.RandomState(0)
+    first = pd.DataFrame({"num": rng.normal(size=60), "cat": pd.Categorical(rng.choice(["x", "y"], 60))})
+    later = pd.DataFrame(
+        {"num": rng.normal(size=60), "cat": pd.Categorical(rng.choice(["x", "y", "new"], 60))}
+    )
+    later.loc[::10, "num"] = np.nan
+    imputer = make(add_indicator=True, max_iter=2).partial_fit(first)
+    with pytest.warns(UserWarning, match="categories not seen in fit"):
+        imputer.partial_fit(later)
+    assert list(imputer.indicator_.features_) == [0]  # "num" went missing; "cat" never did
+
+
 def test_partial_fit_indicates_every_column_missing_in_a_chunk_not_only_in_its_sample(monkeypatch):
     monkeypatch.setattr("skvae._stream_sample._MIN_SAMPLE_ROWS", 5)
     monkeypatch.setattr("skvae._stream_sample._MAX_SAMPLE_ROWS", 5)
