@@ -547,8 +547,11 @@ class VAEImputer(VAETransformer):
             seed = int(np.random.SeedSequence([self._seed, self._n_draws]).generate_state(1)[0])
             # One stream for all the chunks of the call: each chunk draws afresh.
             generator = torch.Generator().manual_seed(seed)
-        imputed = self._table.uncode(self._map_rows(lambda chunk: impute_rows(self, chunk, generator), coded))
-        filled = np.where(missing, imputed, values)
+        means = self._map_rows(lambda chunk: impute_rows(self, chunk, generator), coded)
+        del coded  # one copy of the table fewer held from here on
+        filled = self._table.uncode(means)
+        del means
+        np.copyto(filled, values, where=~missing)  # the observed cells, unchanged
         # Columns never observed in fit: 0, as SimpleImputer(keep_empty_features=True) gives them.
         empty = self._table.empty
         filled[:, empty] = np.where(missing[:, empty], 0.0, values[:, empty])
@@ -556,8 +559,10 @@ class VAEImputer(VAETransformer):
         # A DataFrame keeps the categories' dtypes; scikit-learn turns it into polars when asked.
         as_frame = _get_output_config("transform", self)["dense"] != "default"
         index = X.index if isinstance(X, pd.DataFrame) else None
+        if len(kept) < filled.shape[1]:
+            filled = filled[:, kept]
         table = self._table.to_table(
-            self, filled[:, kept], as_frame=as_frame, columns=kept, index=index, unseen=unseen
+            self, filled, as_frame=as_frame, columns=kept, index=index, unseen=unseen
         )
         if self.indicator_ is None:
             return table

@@ -180,23 +180,23 @@ class TableEncoder:
         if self.is_identity:
             return values
         dtype = values.dtype if values.dtype in (np.float32, np.float64) else np.float64
-        columns = []
+        # Filled a column at a time: the only copy of X held is the coded one.
+        coded = np.empty((values.shape[0], self.width), dtype=dtype)
         categorical = dict(zip(self.categorical, self.categories, strict=True))
         numeric_position = {j: i for i, j in enumerate(self.numeric)}
-        for j in range(self.n_columns):
+        for j, start in zip(range(self.n_columns), self.starts, strict=True):
             column = values[:, j]
             if j in categorical:
-                codes = column
-                block = np.zeros((len(column), len(categorical[j])), dtype=dtype)
-                observed = ~np.isnan(codes)
-                block[np.flatnonzero(observed), codes[observed].astype(np.intp)] = 1.0
+                block = coded[:, start : start + len(categorical[j])]
+                block[:] = 0.0
+                observed = ~np.isnan(column)
+                block[np.flatnonzero(observed), column[observed].astype(np.intp)] = 1.0
                 block[~observed] = np.nan
-                columns.append(block)
             else:
                 i = numeric_position[j]
                 offset = self.center[i] if self.centred else 0.0
-                columns.append(((column - offset) / self.scale[i]).astype(dtype)[:, None])
-        return np.hstack(columns)
+                coded[:, start] = (column - offset) / self.scale[i]  # in float64, then X's dtype
+        return coded
 
     # -- float array -> table ----------------------------------------------------
 
@@ -216,8 +216,10 @@ class TableEncoder:
         """From the networks' means to one float per column: numbers, or the most probable category's code."""
         starts = self.starts
         values = np.empty((coded.shape[0], self.n_columns), dtype=coded.dtype)
-        offset = self.center if self.centred else 0.0
-        values[:, self.numeric] = coded[:, self.numeric_positions] * self.scale + offset
+        for i, (j, position) in enumerate(zip(self.numeric, self.numeric_positions, strict=True)):
+            # A column at a time (in float64, then the coded dtype): no float64 copy of the table.
+            offset = self.center[i] if self.centred else 0.0
+            values[:, j] = coded[:, position] * self.scale[i] + offset
         for j, categories in zip(self.categorical, self.categories, strict=True):
             values[:, j] = coded[:, starts[j] : starts[j] + len(categories)].argmax(axis=1)
         return values
