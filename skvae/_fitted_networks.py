@@ -17,6 +17,7 @@ from sklearn.utils import check_random_state
 from torch import nn
 
 from ._architectures import check_network, check_user_networks
+from ._column_kinds import plain
 from ._stream_sample import SAMPLE_ATTRIBUTES
 
 # What fit learns besides the attributes ending in "_": a failed fit leaves none of it behind
@@ -75,6 +76,15 @@ class FittedNetworksMixin:
         n_components = self.n_components_ if self.n_components == "auto" else self.n_components
         now = {**self._architecture(), "n_components": n_components}
         changed = [name for name in now if name in fitted and _plain(now[name]) != _plain(fitted[name])]
+        # The columns too: the table fit learnt codes every later call's rows as it did.
+        fitted = dict(fitted)
+        for name, value in (
+            ("standardize", self._standardize()),
+            ("categorical_features", self.categorical_features),
+        ):
+            now[name], fitted[name] = value, getattr(self._table, name)
+            if _plain(plain(value)) != _plain(plain(fitted[name])):
+                changed.append(name)
         if changed:
             described = ", ".join(f"{name}={now[name]!r} (fitted: {fitted[name]!r})" for name in changed)
             raise ValueError(

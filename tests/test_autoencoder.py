@@ -190,7 +190,15 @@ def test_warm_start_continues_from_previous_weights(X):
 
 
 @pytest.mark.parametrize(
-    "change", [{"n_components": 3}, {"hidden_layer_sizes": (7,)}, {"activation": "tanh"}]
+    "change",
+    [
+        {"n_components": 3},
+        {"hidden_layer_sizes": (7,)},
+        {"activation": "tanh"},
+        # The columns: the fitted table would go on coding X as before, the change ignored.
+        {"standardize": True},
+        {"categorical_features": [0]},
+    ],
 )
 def test_going_on_training_refuses_parameters_that_describe_other_networks(change, X):
     ae = AutoencoderTransformer(max_iter=2, warm_start=True, random_state=0).fit(X)
