@@ -1,6 +1,7 @@
 """AutoencoderTransformer: what it computes and how it behaves as an estimator."""
 
 import pickle
+import warnings
 from contextlib import nullcontext
 
 import joblib
@@ -13,7 +14,13 @@ from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.model_selection import cross_val_score, train_test_split
 from sklearn.utils._param_validation import InvalidParameterError
 
-from skvae import AutoencoderOutlierDetector, AutoencoderTransformer, VAEImputer, VAETransformer
+from skvae import (
+    AutoencoderOutlierDetector,
+    AutoencoderTransformer,
+    VAEImputer,
+    VAEOutlierDetector,
+    VAETransformer,
+)
 from skvae._tensors import FloatOverflow
 
 
@@ -461,3 +468,23 @@ def test_every_estimator_counts_its_optimizer_steps(model_class):
     assert model._n_steps == 3 * model.n_iter_ == 12
     model.partial_fit(X)
     assert model._n_steps == 15
+
+
+@pytest.mark.parametrize(
+    "model_class",
+    [AutoencoderTransformer, VAETransformer, AutoencoderOutlierDetector, VAEOutlierDetector, VAEImputer],
+)
+def test_a_forgotten_fit_leaves_nothing_fit_learnt(model_class):
+    # What a failed fit calls: every fitted attribute, private ones included, must be listed
+    # for it (a stale _n_calibration_rows once kept the next partial_fit from calibrating).
+    X = np.random.RandomState(0).normal(size=(80, 4))
+    X[::9, 1] = np.nan
+    params = {"max_iter": 2, "early_stopping": True, "random_state": 0}
+    model = model_class(**params, **({"sample_posterior": True} if model_class is VAEImputer else {}))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.fit(X).partial_fit(X).transform(X)
+    model._forget_fit()
+    # The columns' reading stays until the next fit reads X anew; the optimizer is dropped.
+    assert set(vars(model)) - set(model.get_params()) == {"_table", "_optimizer"}
+    assert model._optimizer is None
