@@ -261,11 +261,16 @@ class BaseAutoencoder(
         """
         if reset:
             # Kept only once X is accepted: a half-learnt table (fit raised) could not be pickled.
-            table = TableEncoder(self.categorical_features, self._standardize())
+            table = TableEncoder(
+                self.categorical_features, self._standardize(), allow_empty=self._allows_empty_columns
+            )
             coded = table.fit_encode(self, X)
             self._table = table
             return coded
-        return self._table.encode(self, X)
+        return self._table.encode(self, X, training=training)
+
+    # Whether a column with no observed cell in fit is kept (missing to the networks) or refused.
+    _allows_empty_columns = False
 
     def _standardize(self):
         """The ``standardize`` the columns get (subclasses may refuse some)."""

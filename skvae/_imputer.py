@@ -15,7 +15,6 @@ from ._base import MAX_ITER_OR_AUTO
 from ._cell_validation import hold_out_cells, prediction_error
 from ._conditional import SCORE_SEED, impute_rows, quasi_random_normal
 from ._missing_values import as_nan, fitted_indicator, is_nan_placeholder, missing_as_nan
-from ._table import TableEncoder
 from ._table_input import column_names
 from ._vae import VAETransformer
 from ._warnings import warn
@@ -373,33 +372,11 @@ class VAEImputer(VAETransformer):
 
     # -- the table: missing_values as NaN, empty columns kept ------------------
 
-    def _validate_X(self, X, *, reset, training=False):
-        X = as_nan(X, self.missing_values)
-        if reset:
-            # Kept only once X is accepted, as in BaseAutoencoder._validate_X.
-            table = TableEncoder(self.categorical_features, self._standardize(), allow_empty=True)
-            coded = table.fit_encode(self, X)
-            self._table = table
-            return self._hide_empty(coded)
-        return self._hide_empty(self._table.encode(self, X), training=training)
+    # Columns never observed in fit are kept (keep_empty_features), missing to the networks.
+    _allows_empty_columns = True
 
-    def _hide_empty(self, coded, training=False):
-        """Columns never observed in fit are unknown to the networks: always missing to them."""
-        if not self._table.empty:
-            return coded
-        inputs = self._table.starts[self._table.empty]
-        learnt_late = ~np.isnan(coded[:, inputs]).all(axis=0)
-        if training and learnt_late.any():
-            warn(
-                f"Column(s) {column_names(self, np.asarray(self._table.empty)[learnt_late])} had no "
-                "observed value in the rows the imputer was first fitted on (its first partial_fit call, or "
-                "the fit a warm start goes on from): it has no input for them, so their values here are not "
-                "learnt, and transform passes them through. Fit anew (warm_start=False) on rows that observe "
-                "every column at least once."
-            )
-        coded = np.array(coded, dtype=coded.dtype)
-        coded[:, inputs] = np.nan
-        return coded
+    def _validate_X(self, X, *, reset, training=False):
+        return super()._validate_X(as_nan(X, self.missing_values), reset=reset, training=training)
 
     def _standardize(self):
         if self.standardize == "auto":
@@ -535,7 +512,6 @@ class VAEImputer(VAETransformer):
             )
         X_nan = as_nan(X, self.missing_values)
         coded, values = self._table.encode(self, X_nan, return_values=True)
-        coded = self._hide_empty(coded)
         missing = np.isnan(values)
         # A category not seen in fit is missing to the networks, and an observed cell to the user.
         unseen = self._table.unseen_categories(X_nan, missing)

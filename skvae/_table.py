@@ -41,6 +41,7 @@ from ._column_kinds import (
 from ._column_layout import ColumnLayout
 from ._column_statistics import column_statistics
 from ._table_input import column_names, read_numbers, read_table
+from ._warnings import warn
 
 
 class TableEncoder:
@@ -146,11 +147,14 @@ class TableEncoder:
 
     # -- table -> float array --------------------------------------------------
 
-    def encode(self, estimator, X, return_values=False):
+    def encode(self, estimator, X, return_values=False, training=False):
         """Validate X against the fitted columns and code it for the networks.
 
         With ``return_values``, also the table as floats before coding:
         numeric cells as they are, categories as their codes, NaN if missing.
+        The columns never observed in fit (``empty``) are missing to the
+        networks whatever X holds; ``training``: X is to train on, which
+        warns if it observes them.
         """
         if hasattr(X, "shape") and len(X.shape) == 2 and X.shape[1] == self.n_columns:
             is_categorical = np.zeros(self.n_columns, dtype=bool)
@@ -173,7 +177,24 @@ class TableEncoder:
                 fitted_dtypes=self.dtypes if isinstance(self.categorical_features, str) else None,
             )
         coded = self._code(values)
+        if self.empty:
+            coded = self._hide_empty(estimator, coded, training)
         return (coded, values) if return_values else coded
+
+    def _hide_empty(self, estimator, coded, training):
+        inputs = self.starts[self.empty]
+        learnt_late = ~np.isnan(coded[:, inputs]).all(axis=0)
+        if training and learnt_late.any():
+            warn(
+                f"Column(s) {column_names(estimator, np.asarray(self.empty)[learnt_late])} had no "
+                f"observed value in the rows the {type(estimator).__name__} was first fitted on (its first "
+                "partial_fit call, or the fit a warm start goes on from): it has no input for them, so their "
+                "values here are not learnt, and transform passes them through. Fit anew (warm_start=False) "
+                "on rows that observe every column at least once."
+            )
+        coded = np.array(coded, dtype=coded.dtype)  # a copy: coded may be X itself
+        coded[:, inputs] = np.nan
+        return coded
 
     def _code(self, values):
         """Standardise the numeric columns and expand the categorical ones into one-hot blocks."""
@@ -206,8 +227,10 @@ class TableEncoder:
         Returns a float array when every column is numeric; otherwise a
         pandas DataFrame (``as_frame``; with ``index``, the rows' index) or
         an object array holding each categorical column's most probable
-        category.
+        category. A column never observed in fit is NaN: the networks know
+        nothing of it (``values`` is written to).
         """
+        values[:, self.starts[self.empty]] = np.nan
         if self.is_identity:
             return values
         return self.to_table(estimator, self.uncode(values), as_frame, index=index)

@@ -487,7 +487,6 @@ class VAETransformer(BaseAutoencoder):
         )
         container = _get_output_config("transform", self)["dense"]
         rows = self._map_rows(self._decode, z.numpy().astype(np.float64))
-        rows[:, self._table.starts[self._table.empty]] = np.nan  # columns never observed (VAEImputer)
         rows = self._table.decode(self, rows, as_frame=container != "default")
         if container == "default" or isinstance(rows, pd.DataFrame) and container == "pandas":
             return rows
