@@ -19,6 +19,7 @@ from torch import nn
 from ._architectures import check_network, check_user_networks
 from ._column_kinds import plain
 from ._stream_sample import SAMPLE_ATTRIBUTES
+from ._training import snapshot
 
 # What fit learns besides the attributes ending in "_": a failed fit leaves none of it behind
 # (a stale _n_calibration_rows kept the next partial_fit from calibrating).
@@ -33,6 +34,12 @@ _PRIVATE_FITTED = (
     "_n_draws",
     "_refills_missing",
 )
+
+
+def _is_fitted_state(name):
+    """Whether an attribute is fit's: the fitted attributes and the private state fit keeps (not
+    the parameters, nor what a fit call holds while it runs, as scikit-learn's callbacks do)."""
+    return name.endswith("_") or name in _PRIVATE_FITTED or name in SAMPLE_ATTRIBUTES or name == "_optimizer"
 
 
 class FittedNetworksMixin:
@@ -108,12 +115,33 @@ class FittedNetworksMixin:
 
     def _forget_fit(self, keep=()):
         """Remove the fitted attributes (but those in ``keep``)."""
-        for name in [name for name in vars(self) if name.endswith("_") and name not in keep]:
+        for name in [name for name in vars(self) if _is_fitted_state(name) and name not in keep]:
             delattr(self, name)
-        for name in _PRIVATE_FITTED:
-            vars(self).pop(name, None)
-        self._forget_stream_sample()
         self._optimizer = None
+
+    def _fitted_state(self):
+        """What a continued fit may change, to give back if it fails: fit's attributes, and what
+        training changes in place, the networks' tensors and Adam's moments."""
+        attributes = {name: value for name, value in vars(self).items() if _is_fitted_state(name)}
+        optimizer = attributes.get("_optimizer")
+        moments = None
+        if optimizer is not None:
+            moments = {parameter: _cloned(state) for parameter, state in optimizer.state.items()}
+        return attributes, snapshot(self._networks()), moments, self._device()
+
+    def _restore_fitted_state(self, state):
+        attributes, weights, moments, device = state
+        for name in [name for name in vars(self) if _is_fitted_state(name)]:
+            delattr(self, name)
+        vars(self).update(attributes)
+        networks = self._networks()
+        networks.load_state_dict(weights)
+        networks.eval()
+        if self._device() != device:
+            self._optimizer = None  # the call moved the networks: Adam starts afresh there
+        elif moments is not None:
+            self._optimizer.state.clear()
+            self._optimizer.state.update(moments)
 
     def _forget_stream_sample(self):
         for name in SAMPLE_ATTRIBUTES:
@@ -140,6 +168,11 @@ class FittedNetworksMixin:
         networks = self._networks()
         tensor = next(itertools.chain(networks.parameters(), networks.buffers()), None)
         return torch.device("cpu") if tensor is None else tensor.device
+
+
+def _cloned(state):
+    """A parameter's optimizer state, its tensors copied."""
+    return {key: value.clone() if torch.is_tensor(value) else value for key, value in state.items()}
 
 
 def _plain(value):

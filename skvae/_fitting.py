@@ -8,7 +8,6 @@ training rows after training (``_after_fit``) and, when training fails,
 leaves no broken model behind.
 """
 
-import copy
 import math
 from contextlib import nullcontext
 
@@ -20,7 +19,7 @@ from ._architectures import BUILT_IN
 from ._callbacks import fit_callbacks, fitted_attributes
 from ._stream_sample import merge_chunk, recalibrates
 from ._tensors import FloatOverflow, as_rows, mean_over_rows, resolve_device
-from ._training import TrainingDiverged, make_optimizer, snapshot, train
+from ._training import TrainingDiverged, make_optimizer, train
 from ._user_networks import seeded_global_rng
 from ._warnings import warn
 
@@ -53,21 +52,6 @@ class FittingMixin:
                     self._forget_fit()
                 raise
         return self
-
-    def _fitted_state(self):
-        """What a continued fit may change: the attributes, and in place the networks' tensors
-        and Adam's moments."""
-        optimizer = getattr(self, "_optimizer", None)
-        moments = None if optimizer is None else copy.deepcopy(optimizer.state_dict())
-        return dict(vars(self)), snapshot(self._networks()), moments
-
-    def _restore_fitted_state(self, state):
-        attributes, weights, moments = state
-        vars(self).clear()
-        vars(self).update(attributes)
-        self._networks().load_state_dict(weights)
-        if moments is not None:
-            self._optimizer.load_state_dict(moments)
 
     def _fit(self, X, X_user, y, *, incremental, keep_weights):
         """Train on the coded rows X; callbacks see X as the user gave it (``X_user``)."""

@@ -392,11 +392,28 @@ def test_an_interrupt_after_a_continued_fits_training_leaves_the_model_it_went_o
     assert (detector.offset_, detector.n_iter_, detector.loss_curve_) == before[1:]
 
 
-def test_a_refused_partial_fit_call_leaves_the_stream_as_it_was(X):
-    streamed, refused = (AutoencoderTransformer(random_state=0).partial_fit(X) for _ in range(2))
-    with pytest.raises(ValueError, match="features"):
-        refused.partial_fit(X[:, :3])
-    np.testing.assert_array_equal(refused.partial_fit(X).transform(X), streamed.partial_fit(X).transform(X))
+def test_a_failed_partial_fit_call_leaves_the_stream_as_it_was(X, monkeypatch):
+    # Adam's moments too: the next call goes on as if the failed one had not been made.
+    streamed, failed = (
+        AutoencoderTransformer(batch_size=50, random_state=0).partial_fit(X) for _ in range(2)
+    )
+    calls = 0
+    original_loss = failed._loss
+
+    def failing_loss(batch, generator, has_missing):
+        nonlocal calls
+        calls += 1
+        if calls == 2:  # after one optimizer step of the call
+            raise RuntimeError("out of memory")
+        return original_loss(batch, generator, has_missing)
+
+    monkeypatch.setattr(failed, "_loss", failing_loss)
+    with pytest.raises(RuntimeError, match="out of memory"):
+        failed.partial_fit(X)
+    monkeypatch.undo()
+    # In evaluation mode, as fit leaves them (a new ModuleDict of them is in training mode itself).
+    assert not any(module.training for net in (failed.encoder_, failed.decoder_) for module in net.modules())
+    np.testing.assert_array_equal(failed.partial_fit(X).transform(X), streamed.partial_fit(X).transform(X))
 
 
 def test_partial_fit_scales_the_l2_penalty_by_each_calls_batches_as_mlp_does(X):

@@ -83,6 +83,33 @@ def test_every_estimator_reports_a_fit_task_with_one_sub_task_per_epoch(estimato
     assert recorder.ended == [(name, "epoch")] * 6 + [(name, "fit")]
 
 
+class CountSetups(Recorder):
+    def __init__(self):
+        super().__init__()
+        self.setups = self.teardowns = 0
+
+    def setup(self, estimator, context):
+        self.setups += 1
+
+    def teardown(self, estimator, context):
+        self.teardowns += 1
+
+
+def test_a_continued_fit_that_fails_still_tears_its_callbacks_down(data, monkeypatch):
+    # A progress bar that is never torn down keeps its thread, and the process, alive.
+    X, _ = data
+    counter = CountSetups()
+    estimator = make(AutoencoderTransformer).set_callbacks(counter).partial_fit(X)
+
+    def fail(rows):
+        raise RuntimeError("out of memory")
+
+    monkeypatch.setattr(estimator, "_after_fit", fail)
+    with pytest.raises(RuntimeError):
+        estimator.partial_fit(X)
+    assert counter.setups == counter.teardowns == 2
+
+
 def test_each_partial_fit_call_is_a_task_of_one_epoch(data):
     X, _ = data
     recorder = Recorder()
