@@ -249,11 +249,11 @@ def column_values(X, j):
 
 
 def plain(value):
-    """numpy scalars and arrays as plain Python values (for JSON)."""
+    """numpy scalars and arrays (and pandas' Index and Series) as plain Python values (for JSON)."""
     if isinstance(value, np.generic):
         return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
+    if isinstance(value, (np.ndarray, pd.Index, pd.Series)):
+        return [plain(item) for item in value.tolist()]
     if isinstance(value, (list, tuple)):
         return [plain(item) for item in value]
     return value

@@ -68,7 +68,7 @@ def _encode(name, value):
         return int(value)
     if isinstance(value, Real):
         return float(value)
-    if isinstance(value, (tuple, list, np.ndarray)):
+    if isinstance(value, (tuple, list, np.ndarray, pd.Index, pd.Series)):  # loaded back as a list
         items = [_encode(name, item) for item in value]
         return {"tuple": items} if isinstance(value, tuple) else items
     raise ValueError(

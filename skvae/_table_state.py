@@ -18,7 +18,7 @@ def table_to_dict(table):
     """The fitted ``table`` as plain data."""
     return {
         "categorical_features": plain(table.categorical_features),
-        "standardize": table.standardize,
+        "standardize": table.standardize if table.standardize == "auto" else bool(table.standardize),
         "allow_empty": bool(table.allow_empty),
         "empty": list(table.empty),
         "n_columns": int(table.n_columns),

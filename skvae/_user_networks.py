@@ -120,15 +120,19 @@ def check_output_shapes(encoder, decoder, *, n_features, n_components, variation
 
 def _check_float32(encoder, decoder, factory):
     """Refuse floating-point weights other than float32: the rows reach the networks as float32,
-    and a model's state (pickle, skops, skvae.save) holds float32 weights and optimizer moments."""
+    and a model's state (pickle, skops, skvae.save) holds float32 weights and optimizer moments.
+    Buffers keep their dtype, but for bfloat16, which no saved array can hold."""
     for role, module in (("encoder", encoder), ("decoder", decoder)):
-        for name, tensor in (*module.named_parameters(), *module.named_buffers()):
-            if tensor.is_floating_point() and tensor.dtype != torch.float32:
+        tensors = [(name, tensor, "weights") for name, tensor in module.named_parameters()]
+        tensors += [(name, tensor, "buffer") for name, tensor in module.named_buffers()]
+        for name, tensor, kind in tensors:
+            if (tensor.dtype == torch.bfloat16) or (
+                kind == "weights" and tensor.is_floating_point() and tensor.dtype != torch.float32
+            ):
                 dtype = str(tensor.dtype).removeprefix("torch.")
                 raise ValueError(
-                    f"The {role} of network={_name(factory)} holds {dtype} "
-                    f"weights ({name!r}); skvae trains and saves float32 networks. Build the layers with "
-                    "dtype=torch.float32."
+                    f"The {role} of network={_name(factory)} holds {dtype} {kind} ({name!r}); skvae trains "
+                    "and saves float32 networks. Build the layers with dtype=torch.float32."
                 )
 
 

@@ -472,6 +472,33 @@ def test_a_user_network_of_weights_other_than_float32_is_refused_at_fit(digits, 
         AutoencoderTransformer(network=cast_pair, max_iter=1).fit(digits)
 
 
+class CountingEncoder(nn.Module):
+    """A float32 layer beside a float64 buffer that is no weight (a count of the rows seen)."""
+
+    def __init__(self, n_features, n_components):
+        super().__init__()
+        self.layer = nn.Linear(n_features, n_components)
+        self.register_buffer("rows_seen", torch.zeros((), dtype=torch.float64))
+
+    def forward(self, x):
+        if self.training:
+            self.rows_seen += x.shape[0]
+        return self.layer(x)
+
+
+def counting_pair(n_features, n_components, input_shape):
+    return CountingEncoder(n_features, n_components), nn.Linear(n_components, n_features)
+
+
+def test_a_user_networks_buffers_keep_their_dtype_through_pickle_and_save(digits, tmp_path):
+    model = AutoencoderTransformer(network=counting_pair, max_iter=2, random_state=0).fit(digits)
+    assert model.encoder_.rows_seen.dtype == torch.float64 and model.encoder_.rows_seen == 2 * len(digits)
+    assert pickle.loads(pickle.dumps(model)).encoder_.rows_seen.dtype == torch.float64
+    skvae.save(model, tmp_path / "counting.skvae")
+    loaded = skvae.load(tmp_path / "counting.skvae", trusted=[f"{counting_pair.__module__}.counting_pair"])
+    assert loaded.encoder_.rows_seen == model.encoder_.rows_seen
+
+
 def test_a_user_network_with_dropout_trains_from_random_state_alone_and_leaves_torchs_rng(digits):
     def fitted_after(global_seed):
         torch.manual_seed(global_seed)

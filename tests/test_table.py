@@ -117,6 +117,18 @@ def test_categorical_features_by_name_index_or_mask(categorical_features):
     assert table.categories == [[0.0, 1.0]]
 
 
+@pytest.mark.parametrize("as_pandas", [pd.Index, pd.Series])
+def test_categorical_features_as_pandas_names_go_on_training_and_save(as_pandas, tmp_path):
+    # df.select_dtypes("category").columns, say.
+    frame = mixed_frame(60).assign(kind=lambda f: f["band"].astype(str))
+    model = make(AutoencoderTransformer, max_iter=1, categorical_features=as_pandas(["band", "kind"]))
+    model.fit(frame)
+    pickle.loads(pickle.dumps(model)).partial_fit(frame)
+    model.partial_fit(frame)
+    save(model, tmp_path / "model.skvae")
+    assert load(tmp_path / "model.skvae").categorical_features == ["band", "kind"]
+
+
 def test_categorical_features_naming_an_unknown_column_is_an_error():
     with pytest.raises(ValueError, match="names columns"):
         TableEncoder(["nope"]).fit_encode(AutoencoderTransformer(), mixed_frame())

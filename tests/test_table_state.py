@@ -90,6 +90,12 @@ def test_a_field_of_the_wrong_type_or_value_is_refused(change):
         table_from_dict(state)
 
 
+def test_a_numpy_bool_standardize_reads_back():
+    # What a parameter grid of numpy values gives.
+    state = table_to_dict(fitted_table(standardize=np.True_)[0])
+    assert state["standardize"] is True and table_from_dict(state).standardize is True
+
+
 def test_a_missing_field_is_refused():
     state = table_to_dict(fitted_table()[0])
     del state["scale"]
