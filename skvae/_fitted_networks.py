@@ -74,7 +74,7 @@ class FittedNetworksMixin:
 
     def _check_same_networks(self):
         """Refuse to go on training (warm_start, partial_fit) when the parameters now describe
-        other networks than those fit built: they would be ignored."""
+        other networks, or other columns, than those fit built: they would be ignored."""
         fitted = getattr(self, "_fitted_architecture", None)
         if fitted is None:
             return

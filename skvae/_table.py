@@ -178,10 +178,11 @@ class TableEncoder:
             )
         coded = self._code(values)
         if self.empty:
-            coded = self._hide_empty(estimator, coded, training)
+            coded = self._hide_empty(estimator, coded if coded is not values else values.copy(), training)
         return (coded, values) if return_values else coded
 
     def _hide_empty(self, estimator, coded, training):
+        """``coded`` (written to) with the columns never observed in fit missing."""
         inputs = self.starts[self.empty]
         learnt_late = ~np.isnan(coded[:, inputs]).all(axis=0)
         if training and learnt_late.any():
@@ -192,7 +193,6 @@ class TableEncoder:
                 "values here are not learnt, and transform passes them through. Fit anew (warm_start=False) "
                 "on rows that observe every column at least once."
             )
-        coded = np.array(coded, dtype=coded.dtype)  # a copy: coded may be X itself
         coded[:, inputs] = np.nan
         return coded
 
