@@ -35,9 +35,14 @@ def _combine_chunk(chunk, counts, means, squares):
     """column_statistics' running (count, mean, sum of squared deviations) with one more chunk."""
     chunk = np.asarray(chunk, dtype=np.float64)
     observed = ~np.isnan(chunk)
-    chunk_counts = observed.sum(axis=0)
-    chunk_means = np.where(observed, chunk, 0.0).sum(axis=0) / np.maximum(chunk_counts, 1)
-    deviations = np.where(observed, chunk - chunk_means, 0.0)
+    if observed.all():  # the same sums without the masks' copies: a complete chunk is the common case
+        chunk_counts = np.full(chunk.shape[1], chunk.shape[0])
+        chunk_means = chunk.sum(axis=0) / max(chunk.shape[0], 1)
+        deviations = chunk - chunk_means
+    else:
+        chunk_counts = observed.sum(axis=0)
+        chunk_means = np.where(observed, chunk, 0.0).sum(axis=0) / np.maximum(chunk_counts, 1)
+        deviations = np.where(observed, chunk - chunk_means, 0.0)
     total = counts + chunk_counts
     delta = chunk_means - means
     share = np.divide(chunk_counts, total, out=np.zeros_like(means), where=total > 0)
