@@ -437,5 +437,8 @@ class BaseAutoencoder(
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         tags.input_tags.allow_nan = True
-        tags.input_tags.sparse = True
+        # Sparse X holds numbers only, and would be made dense by centring.
+        named = self.categorical_features
+        names_categories = not (named is None or isinstance(named, str) or len(named) == 0)
+        tags.input_tags.sparse = self.standardize is not True and not names_categories
         return tags

@@ -82,8 +82,11 @@ def read_table(estimator, X, categorical, categories=None, *, fitted_dtypes=None
         _check_kinds(estimator, X, dtypes, categorical, fitted_dtypes)
     categories = [] if reset else categories
     is_categorical = set(categorical)
-    # A frame of float32 numbers (and categories) is coded, and transformed, in float32.
+    # A frame of float32 numbers (and categories), or a float32 array, is coded, and transformed,
+    # in float32.
     numeric_dtypes = {str(dtype) for j, dtype in enumerate(dtypes or []) if j not in is_categorical}
+    if dtypes is None and getattr(X, "dtype", None) == np.float32:
+        numeric_dtypes = {"float32"}
     values = np.empty(X.shape, dtype=np.float32 if numeric_dtypes == {"float32"} else np.float64)
     for j in range(X.shape[1]):
         column = column_values(X, j)
@@ -98,6 +101,8 @@ def read_table(estimator, X, categorical, categories=None, *, fitted_dtypes=None
                 input_name=f"X column {column_names(estimator, [j])[0]!r}",
             ).ravel()
             continue
+        if np.iscomplexobj(column):  # as OneHotEncoder refuses complex labels
+            raise ValueError(f"Complex data not supported: X column {column_names(estimator, [j])[0]!r}.")
         if reset:
             categories.append(categories_of(column, dtypes[j] if dtypes is not None else None))
         values[:, j] = _category_codes(estimator, column, j, categories[categorical.index(j)])

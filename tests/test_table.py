@@ -129,6 +129,30 @@ def test_categorical_features_as_pandas_names_go_on_training_and_save(as_pandas,
     assert load(tmp_path / "model.skvae").categorical_features == ["band", "kind"]
 
 
+def test_a_float32_array_with_categorical_columns_is_coded_in_float32_and_complex_labels_refused():
+    X = low_rank(30).astype(np.float32)
+    X[:, 0] = np.arange(30) % 3
+    model = make(AutoencoderTransformer, max_iter=1, categorical_features=[0]).fit(X)
+    assert model.transform(X).dtype == np.float32  # as the preserves_dtype tag says
+    with pytest.raises(ValueError, match="Complex data not supported"):
+        make(AutoencoderTransformer, max_iter=1, categorical_features=[0]).fit(X + 1j)
+
+
+@pytest.mark.parametrize(
+    "params, sparse",
+    [
+        ({}, True),
+        ({"categorical_features": []}, True),
+        ({"standardize": True}, False),
+        ({"categorical_features": [0]}, False),
+    ],
+)
+def test_the_sparse_tag_says_whether_sparse_X_is_taken(params, sparse):
+    from sklearn.utils import get_tags
+
+    assert get_tags(AutoencoderTransformer(**params)).input_tags.sparse is sparse
+
+
 def test_categorical_features_naming_an_unknown_column_is_an_error():
     with pytest.raises(ValueError, match="names columns"):
         TableEncoder(["nope"]).fit_encode(AutoencoderTransformer(), mixed_frame())
