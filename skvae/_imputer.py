@@ -472,10 +472,8 @@ class VAEImputer(VAETransformer):
         # A column's first network input is NaN where its cell is missing, and where it holds a
         # category not seen in fit (a later call's), which the user did give.
         missing = np.isnan(X[:, self._table.starts])
-        for j, (rows, _) in self._table.unseen_categories(
-            as_nan(X_user, self.missing_values), missing
-        ).items():
-            missing[rows, j] = False
+        if self._table.categorical:
+            self._as_users_missing(as_nan(X_user, self.missing_values), missing)
         missing = missing.any(axis=0)
         previous = getattr(self, "indicator_", None) if incremental else None
         if previous is not None:
@@ -513,10 +511,7 @@ class VAEImputer(VAETransformer):
         X_nan = as_nan(X, self.missing_values)
         coded, values = self._table.encode(self, X_nan, return_values=True)
         missing = np.isnan(values)
-        # A category not seen in fit is missing to the networks, and an observed cell to the user.
-        unseen = self._table.unseen_categories(X_nan, missing)
-        for j, (rows, _) in unseen.items():
-            missing[rows, j] = False
+        unseen = self._as_users_missing(X_nan, missing)
         generator = None
         if self.sample_posterior:  # a new draw at each call, reproducible from random_state
             self._n_draws += 1
@@ -548,6 +543,15 @@ class VAEImputer(VAETransformer):
             indicator = pd.DataFrame(indicator, columns=names, index=table.index)
             return pd.concat([table, indicator], axis=1)
         return np.hstack([table, indicator.astype(table.dtype)])
+
+    def _as_users_missing(self, X_nan, missing):
+        """Mark observed, in ``missing`` (the cells the networks read as missing, one column per
+        column of X; written to), the categories not seen in fit: the user gave those cells. Returns
+        them, as ``unseen_categories`` does."""
+        unseen = self._table.unseen_categories(X_nan, missing)
+        for j, (rows, _) in unseen.items():
+            missing[rows, j] = False
+        return unseen
 
     def _note_training_size(self, n_samples, incremental):
         """What n_importance_samples="auto" draws, from fit's rows or the first partial_fit call's
