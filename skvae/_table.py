@@ -184,8 +184,13 @@ class TableEncoder:
     def _hide_empty(self, estimator, coded, training):
         """``coded`` (written to) with the columns never observed in fit missing."""
         inputs = self.starts[self.empty]
-        learnt_late = ~np.isnan(coded[:, inputs]).all(axis=0)
-        if training and learnt_late.any():
+        if training:  # only training rows are told that these cells go unlearnt
+            self._warn_learnt_late(estimator, ~np.isnan(coded[:, inputs]).all(axis=0))
+        coded[:, inputs] = np.nan
+        return coded
+
+    def _warn_learnt_late(self, estimator, learnt_late):
+        if learnt_late.any():
             warn(
                 f"Column(s) {column_names(estimator, np.asarray(self.empty)[learnt_late])} had no "
                 f"observed value in the rows the {type(estimator).__name__} was first fitted on (its first "
@@ -193,8 +198,6 @@ class TableEncoder:
                 "values here are not learnt, and transform passes them through. Fit anew (warm_start=False) "
                 "on rows that observe every column at least once."
             )
-        coded[:, inputs] = np.nan
-        return coded
 
     def _code(self, values):
         """Standardise the numeric columns and expand the categorical ones into one-hot blocks."""

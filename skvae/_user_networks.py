@@ -188,7 +188,7 @@ def check_trusted(trusted):
     every path it contains)."""
     if trusted is None:
         return
-    if isinstance(trusted, str) or not isinstance(trusted, (list, tuple, set, frozenset)):
+    if not isinstance(trusted, (list, tuple, set, frozenset)):
         raise TypeError(
             f"trusted must be None or a list of dotted paths, e.g. ['mypackage.networks.make_conv']; "
             f"got {trusted!r}."
