@@ -55,10 +55,12 @@ def negative_elbo(vae, x, observed, mean, log_var, generator, kl_weight):
         log_px = log_px + layout.categorical_log_probs(x, decoded).sum(dim=-1).mean()
     # A constant, no gradient: the loss becomes comparable with the validation scores (and with
     # the importance-weighted bound's loss), which are of X itself.
-    log_px = log_px + layout.log_jacobian(observed).mean()
-    # KL(q(z|x) || N(0, I)), averaged over the rows.
-    kl = gaussian_kl(mean, log_var, std.square()).sum() / x.shape[0]
-    return kl_weight * kl - log_px
+    log_px = log_px + layout.mean_log_jacobian(observed)
+    # KL(q(z|x) || N(0, I)), summed over the code and averaged over the rows (NaN for a batch
+    # that robust training left empty), weighed in the same op: on small batches each op of a
+    # step's graph costs microseconds.
+    weighted_kl = gaussian_kl(mean, log_var, std.square()).mean() * (kl_weight * mean.shape[-1])
+    return weighted_kl - log_px
 
 
 def negative_importance_weighted_bound(vae, x, observed, mean, log_var, generator, kl_weight, n_samples):

@@ -69,6 +69,7 @@ class ColumnLayout:
         order[table.categorical] = len(table.numeric) + np.arange(len(table.categorical))
         self.order = torch.as_tensor(order, device=device)
         self.log_scale = torch.as_tensor(np.log(table.scale), dtype=torch.float32, device=device)
+        self.complete_log_jacobian = -float(self.log_scale.sum())
 
     def prepare(self, x):
         """The networks' input (missing cells filled) and the mask of observed columns.
@@ -98,15 +99,16 @@ class ColumnLayout:
             return observed
         return observed[..., self.numeric_columns]
 
-    def log_jacobian(self, observed):
-        """log |d coded / d x| of each row: minus the log scales of its observed numeric cells.
+    def mean_log_jacobian(self, observed):
+        """The mean over rows of log |d coded / d x|: minus the log scales of the observed numeric cells.
 
         What standardising adds to a row's log-density to make it the
-        density of X itself. One value for all rows when ``observed`` is None.
+        density of X itself. A float when ``observed`` is None (every row
+        the same), else a 0-d tensor.
         """
         if observed is None:
-            return -self.log_scale.sum()
-        return -(self.log_scale * self.numeric_mask(observed)).sum(dim=-1)
+            return self.complete_log_jacobian
+        return -(self.log_scale * self.numeric_mask(observed)).sum(dim=-1).mean()
 
     def categorical_log_probs(self, x, decoded):
         """log p(category) of each categorical column (0 where missing), shape (..., n_categorical)."""
