@@ -28,21 +28,21 @@ def as_nan(X, missing_values):
         )
     value = missing_values
     if is_nan_placeholder(value):
-        # The table reads NaN, None and pd.NA as missing already; an object array's pd.NA
-        # becomes NaN so that its numeric columns convert to floats.
-        if value is pd.NA and isinstance(X, np.ndarray) and X.dtype == object:
-            return np.where(pd.isna(X), np.nan, X)
-        return X
+        return X  # the table reads NaN, None and pd.NA as missing already
     if polars_frame(X):
         _refuse_nan(_polars_has_missing(X, count_null=value is not None), value)
-        return _polars_as_null(X, value)
+        # A polars null is a missing cell already: None marks nothing more.
+        return X if value is None else _polars_as_null(X, value)
     if isinstance(X, pd.DataFrame):
         _refuse_nan(_has_missing(X, value), value)
         return _frame_as_nan(X, value)
+    users_X = X
     X = np.array(X)  # a copy: the user's X is never written to
-    _refuse_nan(_has_missing(X, value), value)
     if X.dtype.kind in "US":
-        X = X.astype(object)  # a text array would store NaN as the text "nan"
+        # A text array would store NaN as the text "nan", and a list that mixes numbers and
+        # text made its numbers text (-1 as "-1"): its cells as objects, as the user gave them.
+        X = X.astype(object) if isinstance(users_X, np.ndarray) else np.array(users_X, dtype=object)
+    _refuse_nan(_has_missing(X, value), value)
     if isinstance(value, str) and X.dtype.kind in "biufc":
         raise ValueError(
             "'X' and 'missing_values' types are expected to be both numerical. Got "

@@ -32,7 +32,7 @@ def read_numbers(estimator, X, *, reset, standardized):
     ``standardized``: whether the columns are to be centred, which sparse X
     cannot be without becoming dense.
     """
-    X = _densify_nonzero_fill(X)
+    X = _object_na_as_nan(_densify_nonzero_fill(X))
     values = validate_data(
         estimator,
         X,
@@ -167,6 +167,23 @@ def _densify_nonzero_fill(X):
     X = X.copy(deep=False)
     for j in filled:
         X.isetitem(j, X.iloc[:, j].sparse.to_dense())
+    return X
+
+
+def _object_na_as_nan(X):
+    """X with its missing cells as NaN in an object array or a frame's object columns: scikit-learn
+    reads None there as NaN, but no float conversion takes pandas' NA (a copy only where needed)."""
+    if isinstance(X, np.ndarray) and X.dtype == object:
+        missing = pd.isna(X)
+        return np.where(missing, np.nan, X) if missing.any() else X
+    if not isinstance(X, pd.DataFrame):
+        return X
+    held = [j for j, dtype in enumerate(X.dtypes) if dtype == np.dtype(object) and X.iloc[:, j].isna().any()]
+    if not held:
+        return X
+    X = X.copy(deep=False)
+    for j in held:
+        X.isetitem(j, X.iloc[:, j].where(X.iloc[:, j].notna(), np.nan))
     return X
 
 

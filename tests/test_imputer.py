@@ -560,6 +560,15 @@ def test_a_list_of_rows_with_a_missing_category_is_imputed():
     assert out[2, 1] == "c"  # not seen in fit: passed through
 
 
+def test_a_numeric_placeholder_in_a_list_of_rows_that_hold_text_is_imputed():
+    rng = np.random.RandomState(0)
+    rows = [[float(rng.normal()), "ab"[i % 2]] for i in range(60)]
+    rows[0][0] = -1
+    out = make(max_iter=2, missing_values=-1, categorical_features=[1]).fit_transform(rows)
+    assert out[0, 0] != -1 and np.isfinite(out[0, 0]) and out[0, 1] == "a"
+    assert out[1, 0] == rows[1][0]
+
+
 def test_an_ordered_category_with_a_new_label_comes_back_unordered():
     levels = pd.Categorical(["lo", "mid", "hi", None] * 25, categories=["lo", "mid", "hi"], ordered=True)
     frame = pd.DataFrame({"x": low_rank(100)[:, 0], "level": levels})

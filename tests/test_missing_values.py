@@ -1,5 +1,7 @@
 """A placeholder marks missing cells, read as NaN; the indicator marks them (skvae._missing_values)."""
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -20,11 +22,25 @@ def test_a_text_array_becomes_objects_so_that_nan_is_not_the_text_nan():
     assert out.dtype == object and out[0, 1] != out[0, 1]  # NaN
 
 
-def test_nan_and_pandas_na_need_no_copy_but_an_object_arrays_na_becomes_nan():
-    X = np.array([[1.0, np.nan]])
-    assert as_nan(X, np.nan) is X
-    out = as_nan(np.array([[1.0, pd.NA]], dtype=object), pd.NA)
-    assert np.isnan(float(out[0, 1]))
+def test_nan_and_pandas_na_mark_the_cells_missing_already_and_need_no_copy():
+    # The table reads NaN, None and pd.NA as missing (test_table checks how).
+    for X, value in [(np.array([[1.0, np.nan]]), np.nan), (np.array([[1.0, pd.NA]], dtype=object), pd.NA)]:
+        assert as_nan(X, value) is X
+
+
+def test_a_list_mixing_numbers_and_text_keeps_its_numbers_as_numbers():
+    # np.array would make every cell text, -1 the text "-1", which no placeholder -1 equals.
+    out = as_nan([[1.0, "a"], [-1, "b"]], -1)
+    assert out.dtype == object and out[0, 0] == 1.0 and out[1, 1] == "b"
+    assert out[1, 0] != out[1, 0]  # NaN
+
+
+def test_a_polars_null_is_missing_already_so_none_marks_nothing_more():
+    pl = pytest.importorskip("polars")
+    X = pl.DataFrame({"a": [1.0, None, 3.0]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # polars warns of comparisons with None
+        assert as_nan(X, None) is X
 
 
 @pytest.mark.parametrize(

@@ -416,6 +416,19 @@ def test_a_new_rows_column_with_no_observed_cell_is_missing_whatever_dtype_panda
         model.transform(pd.DataFrame({"income": ["a"], "score": [0.5], "band": ["high"]}))
 
 
+@pytest.mark.parametrize("estimator_class", ESTIMATORS)
+def test_pandas_na_among_numbers_held_as_objects_is_a_missing_cell_as_none_is(estimator_class):
+    frame = mixed_frame()[["income", "score"]]
+    model = make(estimator_class, max_iter=2).fit(frame)
+    expected = model.transform(pd.DataFrame({"income": [np.nan], "score": [0.5]}))
+    for na in (pd.NA, None):
+        frame = pd.DataFrame({"income": pd.Series([na], dtype=object), "score": [0.5]})
+        np.testing.assert_array_equal(model.transform(frame), expected)
+        rows = np.array([[na, 0.5]], dtype=object)
+        np.testing.assert_array_equal(model.transform(rows), expected)
+        assert rows[0, 0] is na  # the user's rows are left as they were
+
+
 def test_an_unseen_category_warns_once_at_the_callers_line_in_every_method():
     from skvae import VAEImputer
 
