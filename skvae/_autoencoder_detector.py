@@ -73,8 +73,13 @@ class AutoencoderOutlierDetector(_OutlierDetectorMixin, AutoencoderTransformer):
         Robust training: each optimizer step leaves out the rows of its batch
         whose loss lies more than ``robust_threshold`` robust standard
         deviations above the batch's median loss, so that anomalies among the
-        training rows do not teach the model to fit them. None trains on
-        every row.
+        training rows do not teach the model to fit them; never more than
+        30% of a batch (the rows fitted worst), beyond which the rows left
+        out would be no minority of anomalies but data still to learn. A
+        distinct group of normal rows the networks fit worst at first (a
+        cluster of a fifth of the rows, say) can still be left out as
+        anomalies would be, and then scores as abnormal: where the normal
+        rows hold such groups, None trains on every row.
 
     hidden_layer_sizes : array-like of int, default=(128,)
         Widths of the encoder's hidden layers, from the input inwards. The

@@ -270,6 +270,14 @@ def test_robust_fence_leaves_out_the_rows_far_above_the_median():
     assert detector._kept_rows(torch.tensor([0.1, 0.7])).all()  # a last batch of two rows
 
 
+def test_robust_fence_leaves_out_at_most_30_percent_of_a_batch_keeping_the_best_fitted():
+    # Far above a tight median, 40% of the rows would be left out: they are no minority of
+    # anomalies but data the networks have yet to learn (a cluster of normal rows, say).
+    losses = torch.tensor([1.0, 1.01, 0.99, 1.0, 1.02, 0.98, 12.0, 10.0, 13.0, 11.0])
+    assert VAEOutlierDetector()._kept_rows(losses).tolist() == [True] * 6 + [False, True, False, False]
+    assert AutoencoderOutlierDetector()._kept_rows(losses).sum() == 7
+
+
 @pytest.mark.parametrize("detector_class", DETECTORS)
 def test_a_majority_of_identical_training_rows_does_not_keep_the_others_from_being_learnt(detector_class):
     rng = np.random.RandomState(0)
