@@ -90,7 +90,11 @@ class FittedNetworksMixin:
             ("categorical_features", self.categorical_features),
         ):
             now[name], fitted[name] = value, getattr(self._table, name)
-            if _plain(plain(value)) != _plain(plain(fitted[name])):
+            if name == "standardize":  # "auto" and the bool it resolved to code the columns alike
+                same = self._table.standardizes(value) == self._table.standardized
+            else:
+                same = _plain(plain(value)) == _plain(plain(fitted[name]))
+            if not same:
                 changed.append(name)
         if changed:
             described = ", ".join(f"{name}={now[name]!r} (fitted: {fitted[name]!r})" for name in changed)
@@ -176,7 +180,10 @@ def _cloned(state):
 
 
 def _plain(value):
-    """Tuples as lists, as a saved file gives them back."""
+    """Tuples (and arrays, which parameter validation takes as array-like) as lists, as a saved
+    file gives them back."""
+    if isinstance(value, np.ndarray):
+        return _plain(value.tolist())
     if isinstance(value, (list, tuple)):
         return [_plain(item) for item in value]
     if isinstance(value, dict):

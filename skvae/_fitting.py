@@ -60,19 +60,19 @@ class FittingMixin:
         self._check_input_range(X, training=True)
         self._check_training_rows(X)
         device = resolve_device(self.device)
-        batch_size = self._batch_size(X.shape[0])
         if not keep_weights:
             self._initialize(X.shape[1], device)
         self._note_training_size(X.shape[0], incremental)
         networks = self._networks()
-        self._ready_optimizer(networks, device, batch_size, incremental)
 
         X_all, X_val = X, None
         # A warm-started fit with early stopping after one that had it too.
         continued = keep_weights and not incremental and hasattr(self, "best_validation_score_")
         if self.early_stopping and not incremental:
             X, X_val = self._split_validation(X)
-            batch_size = min(batch_size, X.shape[0])
+        # The batches are of the rows trained on, as MLPRegressor's (after its validation split).
+        batch_size = self._batch_size(X.shape[0])
+        self._ready_optimizer(networks, device, batch_size, incremental)
         # Tensors, or for sparse X row sources whose batches are densified as
         # the training loop takes them.
         X_train = as_rows(X, device)
@@ -175,7 +175,7 @@ class FittingMixin:
         """The batch size of a fit on ``n_samples`` rows: batch_size, at most n_samples."""
         if self.batch_size != "auto" and self.batch_size > n_samples:
             warn(
-                f"Got batch_size={self.batch_size}, larger than the {n_samples} rows of X: it is clipped "
+                f"Got batch_size={self.batch_size}, larger than the {n_samples} training rows: it is clipped "
                 f"to {n_samples}.",
             )
         return min(_AUTO_BATCH_SIZE if self.batch_size == "auto" else self.batch_size, n_samples)
@@ -194,7 +194,9 @@ class FittingMixin:
             self._optimizer = make_optimizer(
                 list(networks.parameters()), self.learning_rate_init, self.alpha / batch_size
             )
-        else:
+        else:  # Adam's moments go on; the step size and the decay are this call's parameters
+            for group in self._optimizer.param_groups:
+                group["lr"] = self.learning_rate_init
             self._optimizer.param_groups[0]["weight_decay"] = self.alpha / batch_size
 
     def _split_validation(self, X):

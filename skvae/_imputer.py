@@ -117,6 +117,7 @@ class VAEImputer(VAETransformer):
 
     kl_warmup_steps : int, default=0
         Optimizer steps over which the KL weight rises from 0 to ``beta``.
+        Early stopping only starts counting after the warm-up.
 
     n_importance_samples : int or "auto", default="auto"
         Posterior draws per row for the conditional mean (and for
@@ -267,7 +268,9 @@ class VAEImputer(VAETransformer):
         categorical one. Only with ``early_stopping``.
 
     best_validation_score_ : float
-        Best of ``validation_scores_``, the epoch whose weights are kept.
+        Best of ``validation_scores_`` after the KL warm-up, the epoch whose
+        weights are kept (the last score if training ended within the
+        warm-up).
 
     n_features_in_ : int
         Number of features seen during fit.

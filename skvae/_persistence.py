@@ -150,7 +150,7 @@ or VAEImputer
         "attributes": attributes,
         "columns": _columns(estimator),
         # Added within format version 1: a file without it is rebuilt from its parameters.
-        "architecture": encode_params(architecture),
+        "architecture": encode_params(architecture, fitted=True),
         "versions": _versions(),
     }
     text = json.dumps(metadata, indent=1)

@@ -30,9 +30,15 @@ class InvalidParams(ValueError):
     """Saved parameters or architecture that ``encode_params`` did not write; the message says why."""
 
 
-def encode_params(values):
+def encode_params(values, *, fitted=False):
     """``{name: value}`` as JSON values; a ValueError names a value a file cannot hold."""
-    return {name: _encode(name, value) for name, value in values.items()}
+    # The architecture fit built the networks from (``fitted``) set_params cannot change.
+    advice = (
+        "Refit with network_params of those kinds, or save with pickle or skops."
+        if fitted
+        else "Set it to one (e.g. an int random_state) with set_params first."
+    )
+    return {name: _encode(name, value, advice) for name, value in values.items()}
 
 
 def decode_params(cls, saved, trusted, path):
@@ -53,7 +59,7 @@ def decode_architecture(saved, trusted, path):
     return {name: _decode(value, trusted, path) for name, value in saved.items()}
 
 
-def _encode(name, value):
+def _encode(name, value, advice):
     if value is None or isinstance(value, (bool, str)):
         return value
     if value is pd.NA:
@@ -63,18 +69,17 @@ def _encode(name, value):
     if name == "network" and callable(value):
         return {"network": dotted_path(value)}
     if isinstance(value, dict) and all(isinstance(key, str) for key in value):
-        return {"dict": {key: _encode(name, item) for key, item in value.items()}}
+        return {"dict": {key: _encode(f"{name}[{key!r}]", item, advice) for key, item in value.items()}}
     if isinstance(value, Integral):
         return int(value)
     if isinstance(value, Real):
         return float(value)
     if isinstance(value, (tuple, list, np.ndarray, pd.Index, pd.Series)):  # loaded back as a list
-        items = [_encode(name, item) for item in value]
+        items = [_encode(f"{name}[{i}]", item, advice) for i, item in enumerate(value)]
         return {"tuple": items} if isinstance(value, tuple) else items
     raise ValueError(
         f"Cannot save the parameter {name}={value!r}: a skvae file holds None, numbers, strings, "
-        f"sequences of them and dicts with string keys. Set it to one (e.g. an int random_state) with "
-        f"set_params first."
+        f"sequences of them and dicts with string keys. {advice}"
     )
 
 

@@ -105,7 +105,7 @@ class TableEncoder:
             )
         self.center = means[self.numeric]
         scale = np.sqrt(variances[self.numeric])
-        self.standardized = bool(self.categorical) if self.standardize == "auto" else bool(self.standardize)
+        self.standardized = self.standardizes(self.standardize)
         # Unstandardised columns reach the networks as they are (a Bernoulli likelihood reads
         # them in [0, 1]); center still holds their means, where missing cells are filled.
         self.centred = self.standardized
@@ -312,6 +312,10 @@ class TableEncoder:
         return np.column_stack([np.asarray(column, dtype=object) for column in data.values()])
 
     # -- what the networks see -----------------------------------------------------
+
+    def standardizes(self, standardize):
+        """Whether ``standardize`` ("auto" or a bool) standardises this table's numeric columns."""
+        return bool(self.categorical) if standardize == "auto" else bool(standardize)
 
     def layout(self, device):
         """The column positions and fill values as tensors on ``device`` (cached)."""

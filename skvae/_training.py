@@ -93,8 +93,13 @@ def train_epoch(module, loss_fn, optimizer, X, batch_size, order=None, average=N
     # Summed in place on the device: a host sync per batch would stall the
     # loop, and a list of per-batch tensors would grow with the data.
     loss_sum = torch.zeros((), device=X.device)
-    for start in range(0, n_samples, batch_size):
-        rows = slice(start, start + batch_size) if order is None else order[start : start + batch_size]
+    starts = range(0, n_samples, batch_size)
+    if n_samples > batch_size and n_samples % batch_size == 1:
+        # A last batch of one row joins the one before: batch normalisation cannot train on one.
+        starts = starts[:-1]
+    for start in starts:
+        stop = n_samples if start == starts[-1] else start + batch_size
+        rows = slice(start, stop) if order is None else order[start:stop]
         batch = X[rows]
         loss = loss_fn(batch)
         optimizer.zero_grad(set_to_none=True)
@@ -196,7 +201,9 @@ def train(
     except KeyboardInterrupt:
         history.interrupted = True
 
-    if compared and best_state is not None:
+    if best_state is not None and (compared or not history.validation_scores):
+        # The best epoch's weights; or, interrupted before an epoch ended, those a warm-started
+        # fit began with, which the best score carried over describes.
         module.load_state_dict(best_state)
     elif history.validation_scores:
         # Training ended within the warm-up: the last epoch's weights stay, with their score.

@@ -9,6 +9,7 @@ what a saved model holds instead of code.
 """
 
 import importlib
+import itertools
 import threading
 from contextlib import contextmanager
 
@@ -68,6 +69,8 @@ def build_user_networks(factory, network_params, *, n_features, n_components, in
         )
     if isinstance(built, nn.Module) and hasattr(built, "encoder") and hasattr(built, "decoder"):
         built = (built.encoder, built.decoder)
+    if isinstance(built, list):
+        built = tuple(built)
     if not (isinstance(built, tuple) and len(built) == 2 and all(isinstance(m, nn.Module) for m in built)):
         raise TypeError(
             f"network={_name(factory)} must return (encoder, decoder), two torch modules (or one module with "
@@ -92,7 +95,9 @@ def check_output_shapes(encoder, decoder, *, n_features, n_components, variation
             "to fit. Give the encoder or the decoder a layer with weights."
         )
     _check_float32(encoder, decoder, factory)
-    device = next(iter(encoder.parameters()), torch.zeros(())).device
+    # The first tensor's device: an encoder may hold buffers only (a fixed projection).
+    first = next(itertools.chain(encoder.parameters(), encoder.buffers(), decoder.parameters()), None)
+    device = torch.device("cpu") if first is None else first.device
     rows = torch.zeros(2, n_features, device=device, dtype=torch.float32)
     expected_code = f"a tensor of shape (2, {n_components}) (n_components={n_components})"
     if variational:
@@ -102,7 +107,7 @@ def check_output_shapes(encoder, decoder, *, n_features, n_components, variation
     try:
         with torch.no_grad():
             code = _call(encoder, "encoder", rows, factory)
-            parts = code if variational and isinstance(code, tuple) else (code,)
+            parts = tuple(code) if variational and isinstance(code, (tuple, list)) else (code,)
             if len(parts) != (2 if variational else 1) or not all(_is_rows(p, n_components) for p in parts):
                 raise ValueError(
                     f"The encoder of network={_name(factory)} returned {_describe(code)} for a batch of 2 "
@@ -147,7 +152,10 @@ def _call(module, role, inputs, factory):
 
 
 def _is_rows(value, width):
-    return isinstance(value, torch.Tensor) and value.is_floating_point() and tuple(value.shape) == (2, width)
+    # float32, as the rows reach the networks: float64 outputs would meet float32 ones later.
+    return (
+        isinstance(value, torch.Tensor) and value.dtype == torch.float32 and tuple(value.shape) == (2, width)
+    )
 
 
 def _describe(value):
@@ -214,10 +222,17 @@ def _import(path):
     """The object at dotted ``path`` (the longest importable module prefix, then attributes), or None."""
     parts = path.split(".")
     for split in range(len(parts) - 1, 0, -1):
+        module = ".".join(parts[:split])
         try:
-            obj = importlib.import_module(".".join(parts[:split]))
-        except ImportError:
-            continue
+            obj = importlib.import_module(module)
+        except ImportError as exc:
+            # This prefix is no module (nor a package of one): try a shorter one. A module that is
+            # there but fails to import (a dependency of it missing) says why.
+            missing = getattr(exc, "name", None)
+            if isinstance(exc, ModuleNotFoundError) and missing and f"{module}.".startswith(f"{missing}."):
+                continue
+            reason = f"{type(exc).__name__}: {exc}"
+            raise ValueError(f"The network {path} cannot be imported here: {reason}") from exc
         for attribute in parts[split:]:
             obj = getattr(obj, attribute, None)
         return obj

@@ -1,5 +1,6 @@
 """AutoencoderTransformer: what it computes and how it behaves as an estimator."""
 
+import math
 import pickle
 import warnings
 from contextlib import nullcontext
@@ -129,7 +130,8 @@ def test_max_iter_without_convergence_warns_at_the_callers_line(X):
 def test_a_batch_size_larger_than_the_data_is_clipped_with_a_warning_as_in_mlp(X):
     for train in ("fit", "partial_fit"):
         ae = AutoencoderTransformer(batch_size=len(X) + 1, max_iter=3, tol=1e9, random_state=0)
-        with pytest.warns(UserWarning, match=f"batch_size={len(X) + 1}, larger than the {len(X)} rows") as w:
+        message = f"batch_size={len(X) + 1}, larger than the {len(X)} training rows"
+        with pytest.warns(UserWarning, match=message) as w:
             getattr(ae, train)(X)
         assert w[0].filename == __file__
         # one batch per epoch: the same training as batch_size=len(X)
@@ -216,6 +218,14 @@ def test_going_on_training_refuses_parameters_that_describe_other_networks(chang
         with pytest.raises(ValueError, match="goes on training the networks it has fitted"):
             go_on(X)
     assert ae.set_params(warm_start=False).fit(X).n_components_ == ae.n_components
+
+
+def test_going_on_training_takes_standardize_for_the_columns_it_gives(X):
+    # On a table of numbers "auto" standardises nothing: False codes the columns alike.
+    ae = AutoencoderTransformer(max_iter=1, warm_start=True, random_state=0).fit(X)
+    ae.set_params(standardize=False).fit(X)
+    ae.partial_fit(X)
+    assert ae.n_iter_ == 3
 
 
 def test_a_refit_that_fails_leaves_no_model_rather_than_a_half_new_one(X):
@@ -421,6 +431,23 @@ def test_partial_fit_scales_the_l2_penalty_by_each_calls_batches_as_mlp_does(X):
     assert ae._optimizer.param_groups[0]["weight_decay"] == 0.5
     ae.partial_fit(X)
     assert ae._optimizer.param_groups[0]["weight_decay"] == 0.5 / min(200, len(X))
+
+
+def test_partial_fit_takes_each_calls_learning_rate_and_keeps_adams_moments(X):
+    ae = AutoencoderTransformer(random_state=0).partial_fit(X)
+    moments = [state["exp_avg"].clone() for state in ae._optimizer.state.values()]
+    ae.set_params(learning_rate_init=0.5).partial_fit(X[:10])
+    assert [group["lr"] for group in ae._optimizer.param_groups] == [0.5, 0.5]
+    after = [state["exp_avg"] for state in ae._optimizer.state.values()]
+    assert all(not torch.equal(now, before) for now, before in zip(after, moments, strict=True))
+
+
+def test_batch_size_is_clipped_to_the_rows_left_for_training_by_early_stopping(X):
+    n_train = len(X) - math.ceil(0.1 * len(X))
+    ae = AutoencoderTransformer(batch_size=len(X), early_stopping=True, max_iter=2, random_state=0)
+    with pytest.warns(UserWarning, match=f"batch_size={len(X)}, larger than the {n_train} training rows"):
+        ae.fit(X)
+    assert ae._optimizer.param_groups[0]["weight_decay"] == ae.alpha / n_train
 
 
 def test_keyboard_interrupt_keeps_a_usable_model(X):

@@ -236,7 +236,7 @@ CASES = [
         "fewer rows (10) than `batch_size` (64)",
         ("fit",),
         lambda tmp: BASE[:10],
-        Works(warns="Got batch_size=64, larger than the 10 rows of X: it is clipped to 10."),
+        Works(warns="Got batch_size=64, larger than the 10 training rows: it is clipped to 10."),
         params={"batch_size": 64},
     ),
     Case(

@@ -1,6 +1,7 @@
 """The ``network`` parameter: convolutional networks and the user's own encoder and decoder."""
 
 import pickle
+import sys
 
 import numpy as np
 import pandas as pd
@@ -37,6 +38,38 @@ def linear_pair(n_features, n_components, input_shape, width=8):
     encoder = nn.Sequential(nn.Linear(n_features, width), nn.ReLU(), nn.Linear(width, n_components))
     decoder = nn.Sequential(nn.Linear(n_components, width), nn.ReLU(), nn.Linear(width, n_features))
     return encoder, decoder
+
+
+class Float64Output(nn.Module):
+    def __init__(self, n_in, n_out):
+        super().__init__()
+        self.linear = nn.Linear(n_in, n_out)
+
+    def forward(self, x):
+        return self.linear(x).double()
+
+
+def float64_decoder(n_features, n_components, input_shape):
+    return nn.Linear(n_features, n_components), Float64Output(n_components, n_features)
+
+
+def float64_posterior(n_features, n_components, input_shape):
+    return Float64Output(n_features, 2 * n_components), nn.Linear(n_components, n_features)
+
+
+def pair_as_list(n_features, n_components, input_shape):
+    return list(linear_pair(n_features, n_components, input_shape))
+
+
+def batch_norm_pair(n_features, n_components, input_shape):
+    def block(n_in, n_out):
+        return nn.Sequential(nn.Linear(n_in, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, n_out))
+
+    return block(n_features, n_components), block(n_components, n_features)
+
+
+def widths_pair(n_features, n_components, input_shape, widths=(8,), act=nn.ReLU):
+    return linear_pair(n_features, n_components, input_shape, width=widths[0])
 
 
 class PosteriorEncoder(nn.Module):
@@ -305,6 +338,43 @@ def test_a_user_network_that_returns_the_wrong_shapes_is_named(factory, estimato
         estimator_class(network=factory, max_iter=1).fit(digits)
 
 
+@pytest.mark.parametrize(
+    "factory, estimator_class, role",
+    [
+        (float64_decoder, AutoencoderOutlierDetector, "decoder"),
+        (float64_posterior, VAETransformer, "encoder"),
+    ],
+)
+def test_a_user_network_whose_output_is_not_float32_is_named(factory, estimator_class, role, digits):
+    # float64 outputs would meet the float32 rows and statistics later, in a torch error.
+    message = rf"The {role} of network={factory.__name__} returned .*float64 tensor"
+    with pytest.raises(ValueError, match=message):
+        estimator_class(network=factory, n_components=2, max_iter=1).fit(digits)
+
+
+def test_a_factory_may_return_the_pair_as_a_list(digits):
+    model = AutoencoderTransformer(network=pair_as_list, n_components=2, max_iter=1).fit(digits)
+    assert model.transform(digits).shape == (len(digits), 2)
+
+
+@pytest.mark.parametrize("n_rows, batch_size", [(201, "auto"), (101, 50)])
+def test_batch_norm_trains_when_the_rows_leave_a_last_batch_of_one(n_rows, batch_size):
+    # The row left over joins the batch before: batch normalisation cannot train on one row.
+    X = np.random.RandomState(0).normal(size=(n_rows, 5))
+    model = AutoencoderTransformer(network=batch_norm_pair, n_components=2, batch_size=batch_size, max_iter=2)
+    assert np.isfinite(model.fit(X).transform(X)).all()
+
+
+def test_input_shape_and_network_params_given_as_arrays_go_on_training(digits):
+    conv = AutoencoderTransformer(
+        network="conv", input_shape=np.array([1, 8, 8]), hidden_layer_sizes=(3,), n_components=2, max_iter=1
+    )
+    conv.fit(digits).partial_fit(digits)
+    user = AutoencoderTransformer(network=widths_pair, network_params={"widths": np.array([6])}, max_iter=1)
+    user.set_params(warm_start=True).fit(digits).fit(digits)
+    assert conv.n_iter_ == 2 and user.n_iter_ == 2
+
+
 def test_a_network_that_fails_its_check_leaves_no_fitted_model(digits):
     model = AutoencoderTransformer(network=wide_code, max_iter=1)
     with pytest.raises(ValueError, match="The encoder of network=wide_code"):
@@ -400,6 +470,40 @@ def test_skvae_save_refuses_a_network_it_could_not_import_back(tmp_path, digits)
     model = AutoencoderTransformer(network=local_pair, max_iter=1).fit(digits)
     with pytest.raises(ValueError, match="must be a function or class defined at module level"):
         skvae.save(model, tmp_path / "model.skvae")
+
+
+def test_skvae_save_names_the_network_param_it_cannot_hold_and_what_to_do(tmp_path, digits):
+    model = AutoencoderTransformer(network=widths_pair, network_params={"act": nn.GELU}, max_iter=1).fit(
+        digits
+    )
+    with pytest.raises(ValueError, match=r"parameter network_params\['act'\]=.*with set_params first"):
+        skvae.save(model, tmp_path / "model.skvae")
+    # The networks were built with it: a new value does not change what the file would hold.
+    model.set_params(network_params={})
+    with pytest.raises(ValueError, match=r"network_params\['act'\]=.*Refit .* or save with pickle or skops"):
+        skvae.save(model, tmp_path / "model.skvae")
+
+
+def test_skvae_load_says_why_a_trusted_network_cannot_be_imported(tmp_path, digits, monkeypatch):
+    package = tmp_path / "lab_networks"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "pairs.py").write_text(
+        "from tests.test_networks import linear_pair\n\ndef pair(n_features, n_components, input_shape):\n"
+        "    return linear_pair(n_features, n_components, input_shape)\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    from lab_networks.pairs import pair
+
+    path = tmp_path / "model.skvae"
+    skvae.save(AutoencoderTransformer(network=pair, max_iter=1).fit(digits), path)
+    # The module is there, but a dependency of it is not: the error says which.
+    (package / "pairs.py").write_text("import a_dependency_not_installed_here\n")
+    monkeypatch.delitem(sys.modules, "lab_networks.pairs")
+    with pytest.raises(
+        ValueError, match="cannot be imported here: .*No module named 'a_dependency_not_installed"
+    ):
+        skvae.load(path, trusted=["lab_networks.pairs.pair"])
 
 
 def test_skops_asks_to_trust_a_user_network(digits):

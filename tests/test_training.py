@@ -152,6 +152,37 @@ def test_a_best_score_from_an_earlier_fit_keeps_its_weights_unless_an_epoch_beat
         torch.testing.assert_close(value, start[name])
 
 
+def test_an_interrupt_before_an_epoch_ends_keeps_the_weights_the_best_score_describes():
+    module, X, generator = setup()
+    start = {name: value.clone() for name, value in module.state_dict().items()}
+    optimizer = torch.optim.SGD(module.parameters(), lr=0.1)
+    steps = 0
+
+    def interrupted_loss(batch):
+        nonlocal steps
+        steps += 1
+        if steps == 3:  # the third step of the first epoch: two steps have moved the weights
+            raise KeyboardInterrupt
+        return mse(module)(batch)
+
+    history = train(
+        module,
+        interrupted_loss,
+        optimizer,
+        X,
+        max_epochs=3,
+        batch_size=16,
+        shuffle=False,
+        generator=generator,
+        X_val=X[:8],
+        validation_score=lambda rows: -mse(module)(rows),
+        best_validation_score=-1.0,  # a warm-started fit's, of the weights it began with
+    )
+    assert history.interrupted and history.best_validation_score == -1.0
+    for name, value in module.state_dict().items():
+        torch.testing.assert_close(value, start[name])
+
+
 def test_a_warm_start_still_in_the_warm_up_keeps_its_last_weights():
     module, X, generator = setup()
     optimizer = make_optimizer(list(module.parameters()), 1e-2, 0.0)
