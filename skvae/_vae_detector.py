@@ -78,8 +78,10 @@ class VAEOutlierDetector(_OutlierDetectorMixin, VAETransformer):
         Share of outliers expected in the training data; sets ``offset_`` to
         that quantile of the training scores. "auto" uses Tukey's lower fence
         (first quartile minus 1.5 interquartile ranges) instead. On a
-        table of over ``2**21`` cells (e.g. 7,000 rows of 300 columns), the
-        quantile is over evenly spaced training rows, at least 1,000 of them.
+        table of over ``2**21`` cells (e.g. 7,000 rows of 300 columns; a
+        categorical column counts one cell per category, as the networks
+        read it), the quantile is over evenly spaced training rows, at
+        least 1,000 of them, and the share flagged is about ``contamination``.
 
     robust_threshold : float or None, default=3.0
         Robust training: each optimizer step leaves out the rows of its batch
