@@ -232,8 +232,8 @@ def find_categorical(X, categorical_features, n_features):
         return mask
     if selection.dtype.kind not in "iu" or ((selection < -n_features) | (selection >= n_features)).any():
         raise ValueError(
-            f"categorical_features must be names, indices in [0, {n_features}) or a boolean mask; got "
-            f"{categorical_features!r}."
+            f"categorical_features must be names, indices in [-{n_features}, {n_features}) or a boolean "
+            f"mask; got {categorical_features!r}."
         )
     mask[selection] = True
     return mask

@@ -194,8 +194,8 @@ def _numeric_dtype(column):
 
 def _as_floats_or_objects(column):
     """A numeric column as a NumPy array, pandas' NA as NaN: nullable columns (Int64, boolean)
-    holding NA convert to floats only so."""
+    and object columns holding NA convert to floats only so."""
     dtype = getattr(column, "dtype", None)
     if isinstance(column, pd.Series) and not isinstance(dtype, np.dtype):
         return column.to_numpy(dtype=object, na_value=np.nan)
-    return np.asarray(column)
+    return _object_na_as_nan(np.asarray(column))

@@ -429,6 +429,20 @@ def test_pandas_na_among_numbers_held_as_objects_is_a_missing_cell_as_none_is(es
         assert rows[0, 0] is na  # the user's rows are left as they were
 
 
+@pytest.mark.parametrize("estimator_class", ESTIMATORS)
+def test_pandas_na_among_numbers_held_as_objects_beside_a_category_is_a_missing_cell(estimator_class):
+    frame = mixed_frame()
+    model = make(estimator_class, max_iter=2).fit(frame)
+    new = frame.iloc[:3].astype({"score": object})
+    new.iloc[0, new.columns.get_loc("score")] = pd.NA
+    expected = frame.iloc[:3].copy()
+    expected.iloc[0, expected.columns.get_loc("score")] = np.nan
+    np.testing.assert_array_equal(model.transform(new), model.transform(expected))
+    rows = new.to_numpy(dtype=object)  # the same as an object array, its categories named
+    array_model = make(estimator_class, max_iter=2, categorical_features=[2])
+    assert np.isfinite(array_model.fit(frame.to_numpy(dtype=object)).transform(rows)).all()
+
+
 def test_an_unseen_category_warns_once_at_the_callers_line_in_every_method():
     from skvae import VAEImputer
 
