@@ -271,6 +271,12 @@ def categories_of(column, dtype=None):
         return [plain(label) for label in dtype.categories]
     series = pd.Series(np.asarray(column, dtype=object))
     labels = series[~series.isna()].unique().tolist()
+    unhashable = next((label for label in labels if isinstance(label, (tuple, list, dict, set))), None)
+    if unhashable is not None:
+        raise TypeError(
+            f"A categorical column of X holds {type(unhashable).__name__}s ({unhashable!r}); a category "
+            "is a number, a string or a boolean. Convert them to strings first (e.g. .astype(str))."
+        )
     try:
         labels = sorted(labels)
     except TypeError:  # labels of several types: order them by their text

@@ -443,6 +443,12 @@ def test_pandas_na_among_numbers_held_as_objects_beside_a_category_is_a_missing_
     assert np.isfinite(array_model.fit(frame.to_numpy(dtype=object)).transform(rows)).all()
 
 
+def test_a_column_of_tuples_is_refused_as_categories_with_what_to_do():
+    frame = mixed_frame().assign(band=pd.Series([(1, 2), (3, 4)] * 150, dtype=object))
+    with pytest.raises(TypeError, match=r"holds tuples \(\(1, 2\)\).*\.astype\(str\)"):
+        make(AutoencoderTransformer, max_iter=1).fit(frame)
+
+
 def test_an_unseen_category_warns_once_at_the_callers_line_in_every_method():
     from skvae import VAEImputer
 
