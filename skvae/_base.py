@@ -192,7 +192,7 @@ class BaseAutoencoder(
         """Hook run on every call's training rows, all of them, once the networks are trained
         (``X`` coded, ``X_user`` as the user gave them)."""
 
-    def _patience(self, batches_per_epoch):
+    def _patience(self, steps_per_epoch):
         """Epochs without improvement after which training stops."""
         return self.n_iter_no_change
 

@@ -19,7 +19,7 @@ from ._architectures import BUILT_IN
 from ._callbacks import fit_callbacks, fitted_attributes
 from ._stream_sample import merge_chunk, recalibrates
 from ._tensors import FloatOverflow, as_rows, mean_over_rows, resolve_device
-from ._training import TrainingDiverged, make_optimizer, train
+from ._training import TrainingDiverged, batches_per_epoch, make_optimizer, train
 from ._user_networks import seeded_global_rng
 from ._warnings import warn
 
@@ -95,8 +95,8 @@ class FittingMixin:
         # A fresh stream for each call, derived from the seed and the epochs
         # already run, so that refits and continued fits are reproducible.
         generator = torch.Generator(device).manual_seed(self._seed + 7919 * self.n_iter_)
-        batches_per_epoch = -(-X_train.shape[0] // batch_size)
-        warmup_epochs = -(-max(self._warmup_steps() - self._n_steps, 0) // batches_per_epoch)
+        steps_per_epoch = batches_per_epoch(X_train.shape[0], batch_size)
+        warmup_epochs = -(-max(self._warmup_steps() - self._n_steps, 0) // steps_per_epoch)
 
         # What fit computes after training needs the training rows: partial_fit's chunk (maybe
         # one row) stands for them through an even sample of all the chunks so far.
@@ -139,7 +139,7 @@ class FittingMixin:
                     X_val=X_val,
                     # Sparse validation rows are scored a dense chunk at a time.
                     validation_score=lambda rows: mean_over_rows(self._validation_score, rows),
-                    stopping=None if incremental else (self.tol, self._patience(batches_per_epoch)),
+                    stopping=None if incremental else (self.tol, self._patience(steps_per_epoch)),
                     warmup_epochs=warmup_epochs,
                     verbose=self.verbose,
                     first_epoch=self.n_iter_ + 1,
@@ -234,10 +234,15 @@ class FittingMixin:
     def _warn_outcome(self, history, max_epochs, incremental):
         """Warn, as MLPRegressor does, when training was interrupted or did not converge."""
         if history.interrupted:
+            if history.validation_scores:
+                kept = "the weights trained so far (the best on the validation set)."
+            elif math.isfinite(history.best_validation_score):  # a warm start's, restored by train
+                kept = "the weights it began with: no epoch ended to compare with them."
+            else:
+                kept = "the weights trained so far."
             warn(
                 f"Training was interrupted (KeyboardInterrupt) after {len(history.losses)} complete "
-                f"epochs; {type(self).__name__} keeps the weights trained so far"
-                + (" (the best on the validation set)." if history.validation_scores else "."),
+                f"epochs; {type(self).__name__} keeps {kept}",
             )
         elif self._warns_unconverged and not incremental and not history.converged and not history.stopped:
             # With "auto" the epochs come from a budget of optimizer steps: say so, or the number puzzles.

@@ -405,12 +405,12 @@ class VAEImputer(VAETransformer):
         # Early stopping keeps the best epoch's weights instead.
         return _WEIGHT_AVERAGE_DECAY
 
-    def _patience(self, batches_per_epoch):
+    def _patience(self, steps_per_epoch):
         if self.n_iter_no_change != "auto":
             return self.n_iter_no_change
         if not self.early_stopping:
             return 10
-        return max(10, math.ceil(_PATIENCE_STEPS / batches_per_epoch))
+        return max(10, math.ceil(_PATIENCE_STEPS / steps_per_epoch))
 
     def _split_validation(self, X):
         """Observed cells set aside, not rows: see ``_cell_validation``."""

@@ -120,5 +120,5 @@ class GaussianPosterior(nn.Module):
 
     def forward(self, x):
         output = self.network(x)
-        mean, log_var = output if isinstance(output, tuple) else output.chunk(2, dim=-1)
+        mean, log_var = output if isinstance(output, (tuple, list)) else output.chunk(2, dim=-1)
         return mean, log_var.clamp(*LOG_VAR_RANGE)

@@ -122,7 +122,8 @@ class _OutlierDetectorMixin(FeatureContributionsMixin, OutlierMixin):
         fence = center + self.robust_threshold * spread
         # Never more than _MAX_LEFT_OUT of the batch: the rows fitted best are kept up to that.
         n_kept = len(row_losses) - math.floor(_MAX_LEFT_OUT * len(row_losses))
-        return row_losses <= torch.maximum(fence, row_losses.kthvalue(n_kept).values)
+        # fmax: a NaN fence (an infinite loss among the rows) still keeps the best-fitted rows.
+        return row_losses <= torch.fmax(fence, row_losses.kthvalue(n_kept).values)
 
     def _after_fit(self, X):
         super()._after_fit(X)

@@ -173,6 +173,8 @@ def _densify_nonzero_fill(X):
 def _object_na_as_nan(X):
     """X with its missing cells as NaN in an object array or a frame's object columns: scikit-learn
     reads None there as NaN, but no float conversion takes pandas' NA (a copy only where needed)."""
+    if isinstance(X, (list, tuple)):
+        X = np.asarray(X, dtype=object)  # each cell as given, converted by scikit-learn below
     if isinstance(X, np.ndarray) and X.dtype == object:
         missing = pd.isna(X)
         return np.where(missing, np.nan, X) if missing.any() else X

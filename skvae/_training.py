@@ -39,9 +39,15 @@ def make_optimizer(parameters, learning_rate, weight_decay):
         return torch.optim.Adam(groups, lr=learning_rate)
 
 
+def batches_per_epoch(n_samples, batch_size):
+    """The optimizer steps of an epoch: one per batch, a last batch of one row joining the one before
+    (``train_epoch``)."""
+    return -(-n_samples // batch_size) - (n_samples > batch_size and n_samples % batch_size == 1)
+
+
 def epochs_for_steps(steps, n_samples, batch_size):
     """The whole epochs that make at least ``steps`` optimizer steps over ``n_samples`` rows (at least 1)."""
-    return max(1, math.ceil(steps / math.ceil(n_samples / batch_size)))
+    return max(1, math.ceil(steps / batches_per_epoch(n_samples, batch_size)))
 
 
 def snapshot(module):
@@ -93,10 +99,8 @@ def train_epoch(module, loss_fn, optimizer, X, batch_size, order=None, average=N
     # Summed in place on the device: a host sync per batch would stall the
     # loop, and a list of per-batch tensors would grow with the data.
     loss_sum = torch.zeros((), device=X.device)
-    starts = range(0, n_samples, batch_size)
-    if n_samples > batch_size and n_samples % batch_size == 1:
-        # A last batch of one row joins the one before: batch normalisation cannot train on one.
-        starts = starts[:-1]
+    # A last batch of one row joins the one before: batch normalisation cannot train on one.
+    starts = range(0, n_samples, batch_size)[: batches_per_epoch(n_samples, batch_size)]
     for start in starts:
         stop = n_samples if start == starts[-1] else start + batch_size
         rows = slice(start, stop) if order is None else order[start:stop]

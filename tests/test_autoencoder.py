@@ -450,6 +450,22 @@ def test_batch_size_is_clipped_to_the_rows_left_for_training_by_early_stopping(X
     assert ae._optimizer.param_groups[0]["weight_decay"] == ae.alpha / n_train
 
 
+def test_an_interrupt_in_a_warm_started_first_epoch_says_it_keeps_the_weights_it_began_with(X):
+    ae = AutoencoderTransformer(max_iter=2, early_stopping=True, warm_start=True, batch_size=20)
+    before = ae.set_params(random_state=0).fit(X).transform(X)
+    original_loss = ae._loss
+
+    def interrupting_loss(batch, generator, has_missing):
+        if ae._n_steps == 17:  # the first fit's 12 steps, then within the next fit's first epoch
+            raise KeyboardInterrupt
+        return original_loss(batch, generator, has_missing)
+
+    ae._loss = interrupting_loss
+    with pytest.warns(UserWarning, match="keeps the weights it began with: no epoch ended"):
+        ae.fit(X)
+    np.testing.assert_array_equal(ae.transform(X), before)
+
+
 def test_keyboard_interrupt_keeps_a_usable_model(X):
     ae = AutoencoderTransformer(max_iter=50, random_state=0)
     calls = 0

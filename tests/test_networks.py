@@ -352,8 +352,25 @@ def test_a_user_network_whose_output_is_not_float32_is_named(factory, estimator_
         estimator_class(network=factory, n_components=2, max_iter=1).fit(digits)
 
 
-def test_a_factory_may_return_the_pair_as_a_list(digits):
-    model = AutoencoderTransformer(network=pair_as_list, n_components=2, max_iter=1).fit(digits)
+def posterior_as_list(n_features, n_components, input_shape):
+    encoder = PosteriorEncoder(n_features, n_components)
+    return ListOutput(encoder), nn.Linear(n_components, n_features)
+
+
+class ListOutput(nn.Module):
+    def __init__(self, module):
+        super().__init__()
+        self.module = module
+
+    def forward(self, x):
+        return list(self.module(x))
+
+
+@pytest.mark.parametrize(
+    "factory, estimator_class", [(pair_as_list, AutoencoderTransformer), (posterior_as_list, VAETransformer)]
+)
+def test_a_factory_may_return_the_pair_and_the_posterior_as_lists(factory, estimator_class, digits):
+    model = estimator_class(network=factory, n_components=2, max_iter=1).fit(digits)
     assert model.transform(digits).shape == (len(digits), 2)
 
 

@@ -427,6 +427,7 @@ def test_pandas_na_among_numbers_held_as_objects_is_a_missing_cell_as_none_is(es
         rows = np.array([[na, 0.5]], dtype=object)
         np.testing.assert_array_equal(model.transform(rows), expected)
         assert rows[0, 0] is na  # the user's rows are left as they were
+        np.testing.assert_array_equal(model.transform([[na, 0.5]]), expected)  # a list of rows
 
 
 @pytest.mark.parametrize("estimator_class", ESTIMATORS)

@@ -5,7 +5,14 @@ import math
 import pytest
 import torch
 
-from skvae._training import TrainingDiverged, make_optimizer, train
+from skvae._training import (
+    TrainingDiverged,
+    batches_per_epoch,
+    epochs_for_steps,
+    make_optimizer,
+    train,
+    train_epoch,
+)
 
 
 def setup(seed=0, n=64):
@@ -242,3 +249,21 @@ def test_weight_averaging_ends_with_the_moving_average_of_the_steps_weights():
         assert not torch.allclose(kept, last)  # not the last step's weights
     # The losses are those of the weights the steps trained.
     assert len(history.losses) == 5
+
+
+def test_an_epoch_steps_once_a_batch_a_last_row_alone_joining_the_batch_before():
+    module, X, _ = setup(n=40)
+    optimizer = make_optimizer(list(module.parameters()), 1e-3, 0.0)
+    batch_rows = []
+
+    def loss(batch):
+        batch_rows.append(len(batch))
+        return mse(module)(batch)
+
+    for n_samples in (1, 15, 16, 17, 18, 33, 40):
+        batch_rows.clear()
+        train_epoch(module, loss, optimizer, X[:n_samples], 16)
+        assert sum(batch_rows) == n_samples and min(batch_rows) > (n_samples > 1)
+        assert len(batch_rows) == batches_per_epoch(n_samples, 16)
+    # The step budgets count so: 1,000 steps over 201 rows in batches of 200 take 1,000 epochs.
+    assert epochs_for_steps(1000, 201, 200) == 1000 and epochs_for_steps(1000, 202, 200) == 500
