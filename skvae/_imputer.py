@@ -145,7 +145,10 @@ class VAEImputer(VAETransformer):
         draws, for multiple imputation. The draws follow from
         ``random_state`` and the number of calls so far, which a pickled or
         saved imputer keeps: a copy loaded from one file repeats the draws
-        that follow it, as the original does.
+        that follow it, as the original does. Their noise is the
+        likelihood's, by default one variance shared by the numeric columns;
+        ``likelihood="gaussian"`` gives each column its own (see the user
+        guide's "Missing values and mixed tables").
 
     add_indicator : bool, default=False
         Append a :class:`~sklearn.impute.MissingIndicator`'s columns: one
