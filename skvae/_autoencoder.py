@@ -121,7 +121,9 @@ class AutoencoderTransformer(BaseAutoencoder):
         Number of epochs run.
 
     loss_curve_ : list of float
-        Mean training loss after each epoch: the squared reconstruction error per row.
+        Mean training loss after each epoch: the squared reconstruction error per row,
+        in the units the networks read (standard deviations where ``standardize``
+        scales the columns; a categorical column's cross-entropy).
 
     validation_scores_ : list of float
         Score on the held-out rows after each epoch; only with ``early_stopping``.
