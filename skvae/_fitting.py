@@ -183,21 +183,23 @@ class FittingMixin:
     def _ready_optimizer(self, networks, device, batch_size, incremental):
         """Networks on ``device`` and an optimizer for them: partial_fit keeps its state."""
         # A loaded or unpickled model sits on the CPU (see __getstate__ and
-        # skvae.load): continuing to fit it moves it to ``device``, with a
-        # fresh optimizer, since an optimizer's state lives on one device.
-        if any(parameter.device.type != device.type for parameter in networks.parameters()):
+        # skvae.load): continuing to fit it moves it to ``device``, and a
+        # partial_fit call moves Adam's state along.
+        moved = None
+        if any(parameter.device != device for parameter in networks.parameters()):
             networks.to(device)
-            self._optimizer = None
-        # MLP adds alpha/2 ||W||^2 / batch_size to the loss: the same as weight decay
-        # alpha / batch_size on weights (not biases), of this call's batches.
+            moved, self._optimizer = self._optimizer, None
         if self._optimizer is None or not incremental:
-            self._optimizer = make_optimizer(
-                list(networks.parameters()), self.learning_rate_init, self.alpha / batch_size
-            )
-        else:  # Adam's moments go on; the step size and the decay are this call's parameters
-            for group in self._optimizer.param_groups:
-                group["lr"] = self.learning_rate_init
-            self._optimizer.param_groups[0]["weight_decay"] = self.alpha / batch_size
+            self._optimizer = make_optimizer(list(networks.parameters()), self.learning_rate_init, 0.0)
+            if incremental and moved is not None:
+                # partial_fit goes on with Adam's moments, which load_state_dict moves along.
+                self._optimizer.load_state_dict(moved.state_dict())
+        # Adam's moments go on; the step size and the decay are this call's parameters. MLP adds
+        # alpha/2 ||W||^2 / batch_size to the loss: the same as weight decay alpha / batch_size on
+        # weights (not biases), of this call's batches.
+        for group in self._optimizer.param_groups:
+            group["lr"] = self.learning_rate_init
+        self._optimizer.param_groups[0]["weight_decay"] = self.alpha / batch_size
 
     def _split_validation(self, X):
         # Rounded up, as MLPRegressor's split (train_test_split's test_size) is.

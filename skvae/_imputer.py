@@ -233,6 +233,8 @@ class VAEImputer(VAETransformer):
 
     device : {"cpu", "cuda", "auto"}, default="cpu"
         Where to train and infer; "auto" takes a GPU when torch sees one.
+        A model unpickled, copied or loaded infers on the CPU until it
+        trains again, and a new ``device`` takes effect at the next fit.
 
     Attributes
     ----------

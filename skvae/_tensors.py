@@ -29,7 +29,12 @@ def resolve_device(device):
         raise ValueError(
             "device='cuda' was requested, but torch cannot find a CUDA device; use device='cpu' or 'auto'."
         )
-    return torch.device(device)
+    resolved = torch.device(device)
+    if resolved.type == "cuda" and resolved.index is None:
+        # The current GPU by its index: networks and batches then compare equal wherever they sit
+        # (a model fitted inside torch.cuda.device(1) goes on training there).
+        resolved = torch.device("cuda", torch.cuda.current_device())
+    return resolved
 
 
 def _largest_magnitude(X):

@@ -32,9 +32,15 @@ def seeded_global_rng(seed, device=None):
     training (dropout), so that fitting neither depends on nor changes the
     user's RNG state, and two threads fitting user networks take turns.
     """
-    devices = [device.index or 0] if device is not None and device.type == "cuda" else []
-    with _GLOBAL_RNG_LOCK, torch.random.fork_rng(devices=devices):
-        torch.manual_seed(seed)
+    index = None
+    if device is not None and device.type == "cuda":
+        index = torch.cuda.current_device() if device.index is None else device.index
+    with _GLOBAL_RNG_LOCK, torch.random.fork_rng(devices=[] if index is None else [index]):
+        # Only the generators forked here: torch.manual_seed would seed every GPU's as well.
+        torch.default_generator.manual_seed(seed)
+        if index is not None:
+            with torch.cuda.device(index):
+                torch.cuda.manual_seed(seed)
         yield
 
 

@@ -136,6 +136,8 @@ class VAETransformer(BaseAutoencoder):
 
     device : {"cpu", "cuda", "auto"}, default="cpu"
         Where to train and infer; "auto" takes a GPU when torch sees one.
+        A model unpickled, copied or loaded infers on the CPU until it
+        trains again, and a new ``device`` takes effect at the next fit.
 
     categorical_features : "from_dtype", None, or array-like, default="from_dtype"
         Which columns of X are categorical: "from_dtype" takes the pandas

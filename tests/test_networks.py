@@ -308,6 +308,15 @@ def test_user_networks_are_seeded_by_random_state_and_leave_torchs_rng_alone(dig
     assert not np.array_equal(first.transform(digits), other.transform(digits))
 
 
+def test_a_user_network_seeds_no_gpus_generator_it_does_not_fork(digits, monkeypatch):
+    # torch.manual_seed seeds every GPU's generator too, which the fork of the CPU's leaves seeded.
+    calls = []
+    monkeypatch.setattr(torch.cuda, "manual_seed_all", lambda seed: calls.append(seed))
+    model = AutoencoderTransformer(network=linear_pair, max_iter=1, random_state=0).fit(digits)
+    pickle.loads(pickle.dumps(model)).partial_fit(digits)
+    assert calls == []
+
+
 @pytest.mark.parametrize(
     "factory, estimator_class, message",
     [

@@ -625,8 +625,11 @@ def test_a_model_fitted_on_a_gpu_unpickles_on_a_cpu_only_machine(estimator_class
     for method, result in outputs(restored, X).items():
         if method != "predict":  # a row on the threshold may flip between devices
             np.testing.assert_allclose(result, expected[method], rtol=1e-4, atol=1e-4, err_msg=method)
-    restored.partial_fit(X)  # back on the GPU, with a fresh optimizer (Adam's state lives on one device)
+    restored.partial_fit(X)  # back on the GPU, Adam's state moved along
     assert next(restored.encoder_.parameters()).is_cuda
+    # The same step as without the round trip: the moments went on.
+    fitted.partial_fit(X)
+    np.testing.assert_allclose(restored.transform(X), fitted.transform(X), rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("likelihood", ["gaussian", "gaussian_shared", "student_t", "bernoulli"])
