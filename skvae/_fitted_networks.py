@@ -84,18 +84,15 @@ class FittedNetworksMixin:
         now = {**self._architecture(), "n_components": n_components}
         changed = [name for name in now if name in fitted and _plain(now[name]) != _plain(fitted[name])]
         # The columns too: the table fit learnt codes every later call's rows as it did.
-        fitted = dict(fitted)
-        for name, value in (
-            ("standardize", self._standardize()),
-            ("categorical_features", self.categorical_features),
-        ):
-            now[name], fitted[name] = value, getattr(self._table, name)
-            if name == "standardize":  # "auto" and the bool it resolved to code the columns alike
-                same = self._table.standardizes(value) == self._table.standardized
-            else:
-                same = _plain(plain(value)) == _plain(plain(fitted[name]))
-            if not same:
-                changed.append(name)
+        table = self._table
+        fitted = {**fitted, "standardize": table.standardize}
+        fitted["categorical_features"] = table.categorical_features
+        now["standardize"], now["categorical_features"] = self._standardize(), self.categorical_features
+        # "auto" and the bool it resolved to code the columns alike.
+        if table.standardizes(now["standardize"]) != table.standardized:
+            changed.append("standardize")
+        if _plain(now["categorical_features"]) != _plain(fitted["categorical_features"]):
+            changed.append("categorical_features")
         if changed:
             described = ", ".join(f"{name}={now[name]!r} (fitted: {fitted[name]!r})" for name in changed)
             raise ValueError(
@@ -180,11 +177,10 @@ def _cloned(state):
 
 
 def _plain(value):
-    """Tuples (and arrays, which parameter validation takes as array-like) as lists, as a saved
-    file gives them back."""
-    if isinstance(value, np.ndarray):
-        return _plain(value.tolist())
-    if isinstance(value, (list, tuple)):
+    """As a saved file gives it back: ``plain``'s lists for tuples and arrays (which parameter
+    validation takes as array-like), within lists and dicts too."""
+    value = plain(value)
+    if isinstance(value, list):
         return [_plain(item) for item in value]
     if isinstance(value, dict):
         return {key: _plain(item) for key, item in value.items()}

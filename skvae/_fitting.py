@@ -190,13 +190,15 @@ class FittingMixin:
             networks.to(device)
             moved, self._optimizer = self._optimizer, None
         if self._optimizer is None or not incremental:
-            self._optimizer = make_optimizer(list(networks.parameters()), self.learning_rate_init, 0.0)
+            self._optimizer = make_optimizer(
+                list(networks.parameters()), self.learning_rate_init, self.alpha / batch_size
+            )
             if incremental and moved is not None:
                 # partial_fit goes on with Adam's moments, which load_state_dict moves along.
                 self._optimizer.load_state_dict(moved.state_dict())
-        # Adam's moments go on; the step size and the decay are this call's parameters. MLP adds
-        # alpha/2 ||W||^2 / batch_size to the loss: the same as weight decay alpha / batch_size on
-        # weights (not biases), of this call's batches.
+        # A kept or moved optimizer goes on with Adam's moments, at this call's step size and decay.
+        # MLP adds alpha/2 ||W||^2 / batch_size to the loss: the same as weight decay
+        # alpha / batch_size on weights (not biases), of this call's batches.
         for group in self._optimizer.param_groups:
             group["lr"] = self.learning_rate_init
         self._optimizer.param_groups[0]["weight_decay"] = self.alpha / batch_size
