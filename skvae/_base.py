@@ -189,8 +189,10 @@ class BaseAutoencoder(
         """Hook run before training with the number of this call's training rows."""
 
     def _note_training_rows(self, X, X_user, incremental):
-        """Hook run on every call's training rows, all of them, once the networks are trained
-        (``X`` coded, ``X_user`` as the user gave them)."""
+        """Run on every call's training rows, all of them, once the networks are trained
+        (``X`` coded, ``X_user`` as the user gave them): a column constant so far that they
+        vary is no longer (a new table, so that a call that fails gives the old one back)."""
+        self._table = self._table.still_constant(X)
 
     def _patience(self, steps_per_epoch):
         """Epochs without improvement after which training stops."""

@@ -31,6 +31,17 @@ def column_statistics(values, chunk_cells=2**20):
     return counts, means, squares / np.maximum(counts, 1)
 
 
+def constant_columns(counts, means, variances):
+    """Whether each column of ``column_statistics``' output holds one value in all its observed
+    cells: a variance within the rounding error of computing it (the bound of Chan, Golub and
+    LeVeque, 1983), not exactly 0 -- the mean of three cells of 0.1 rounds beside 0.1, and their
+    variance comes out 2e-34. A column with no observed cell is not constant."""
+    eps = np.finfo(np.float64).eps
+    with np.errstate(over="ignore", invalid="ignore"):  # values beyond 1e154: refused later
+        bound = counts * eps * variances + (counts * means * eps) ** 2
+    return (counts > 0) & (variances <= bound)
+
+
 def _combine_chunk(chunk, counts, means, squares):
     """column_statistics' running (count, mean, sum of squared deviations) with one more chunk."""
     chunk = np.asarray(chunk, dtype=np.float64)
@@ -73,7 +84,10 @@ def _sparse_column_statistics(values, chunk_size=1 << 20):
     # E[x^2] - E[x]^2: exact enough for the only use sparse X has of it (an
     # empty-column check and the fill of missing cells; no standardising).
     with np.errstate(over="ignore", invalid="ignore"):  # values beyond 1e154: refused later
-        variances = np.maximum(squares / observed - means**2, 0.0)
+        mean_squares = squares / observed
+        variances = mean_squares - means**2
+    # Within that difference's rounding error a column is constant (constant_columns).
+    variances[variances <= 4 * np.finfo(np.float64).eps * mean_squares] = 0.0
     return counts, means, variances
 
 

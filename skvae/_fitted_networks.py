@@ -24,6 +24,7 @@ from ._training import snapshot
 # What fit learns besides the attributes ending in "_": a failed fit leaves none of it behind
 # (a stale _n_calibration_rows kept the next partial_fit from calibrating).
 _PRIVATE_FITTED = (
+    "_table",
     "_fitted_architecture",
     "_seed",
     "_n_steps",
@@ -47,7 +48,7 @@ class FittedNetworksMixin:
 
     def _initialize(self, n_features, device):
         """Fresh networks, seed and history for a new fit."""
-        self._forget_fit(keep=("n_features_in_", "feature_names_in_"))
+        self._forget_fit(keep=("n_features_in_", "feature_names_in_", "_table"))
         check_network(self, n_features, all_numeric=not self._table.categorical)
         self._seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         self.n_components_ = int(self._resolved_n_components(n_features))

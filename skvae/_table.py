@@ -22,6 +22,8 @@ The fitted state is plain data (lists, strings and float arrays), so that it
 can be saved as JSON (``_table_state``).
 """
 
+import copy
+
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
@@ -39,7 +41,7 @@ from ._column_kinds import (
     refuse_temporal,
 )
 from ._column_layout import ColumnLayout
-from ._column_statistics import column_statistics
+from ._column_statistics import column_statistics, constant_columns
 from ._table_input import column_names, read_numbers, read_table
 from ._warnings import warn
 
@@ -103,15 +105,37 @@ class TableEncoder:
                 f"Column(s) {column_names(estimator, empty)} of X have no observed value: there is nothing "
                 "to learn about them. Drop them, or impute them first."
             )
+        constant = constant_columns(counts, means, variances)
+        self.constant = [j for j in self.numeric if constant[j]]
+        for j in self.constant:  # its value, not a mean rounded beside it
+            means[j] = _first_observed(values, j)
         self.center = means[self.numeric]
         scale = np.sqrt(variances[self.numeric])
         self.standardized = self.standardizes(self.standardize)
         # Unstandardised columns reach the networks as they are (a Bernoulli likelihood reads
         # them in [0, 1]); center still holds their means, where missing cells are filled.
         self.centred = self.standardized
-        # A constant column keeps its values (scale 1) rather than dividing by zero.
-        self.scale = np.where(scale > 0, scale, 1.0) if self.standardized else np.ones_like(scale)
+        # A constant column keeps its values (scale 1) rather than dividing by zero, or by the
+        # rounding error of its variance.
+        varies = (scale > 0) & ~constant[self.numeric]
+        self.scale = np.where(varies, scale, 1.0) if self.standardized else np.ones_like(scale)
         return self._code(values)
+
+    def still_constant(self, coded):
+        """This table, or a copy whose ``constant`` leaves out the columns to which the coded
+        rows ``coded`` (a later call's training rows) give another value."""
+        if not self.constant:
+            return self
+        cells = coded[:, self.starts[self.constant]]
+        cells = cells.toarray() if sp.issparse(cells) else np.asarray(cells)
+        # The value as _code codes it: less the centre (itself) where centred, over a scale of 1.
+        value = np.zeros(len(self.constant)) if self.centred else self.constant_values
+        varies = ((cells != value.astype(cells.dtype)) & ~np.isnan(cells)).any(axis=0)
+        if not varies.any():
+            return self
+        table = copy.copy(self)
+        table.constant = [j for j, changed in zip(self.constant, varies, strict=True) if not changed]
+        return table
 
     # -- properties of the fitted table ---------------------------------------
 
@@ -134,6 +158,12 @@ class TableEncoder:
     def starts(self):
         """Where each column's inputs start among the networks' inputs."""
         return np.cumsum([0, *self.widths[:-1]]).astype(np.intp)
+
+    @property
+    def constant_values(self):
+        """The values of the ``constant`` columns (numeric columns with one value in fit)."""
+        index = {j: i for i, j in enumerate(self.numeric)}
+        return self.center[[index[j] for j in self.constant]]
 
     @property
     def numeric_positions(self):
@@ -235,6 +265,7 @@ class TableEncoder:
         """
         values[:, self.starts[self.empty]] = np.nan
         if self.is_identity:
+            values[:, self.constant] = self.constant_values
             return values
         return self.to_table(estimator, self.uncode(values), as_frame, index=index)
 
@@ -246,6 +277,8 @@ class TableEncoder:
             # A column at a time (in float64, then the coded dtype): no float64 copy of the table.
             offset = self.center[i] if self.centred else 0.0
             values[:, j] = coded[:, position] * self.scale[i] + offset
+        # A column constant in fit: its value, as PCA gives a constant column back.
+        values[:, self.constant] = self.constant_values
         for j, categories in zip(self.categorical, self.categories, strict=True):
             values[:, j] = coded[:, starts[j] : starts[j] + len(categories)].argmax(axis=1)
         return values
@@ -331,3 +364,9 @@ class TableEncoder:
         state = dict(self.__dict__)
         state.pop("_layouts", None)  # tensors on some device, rebuilt on demand
         return state
+
+
+def _first_observed(values, j):
+    """The first observed value of column ``j`` of ``values`` (dense or CSR)."""
+    column = values[:, [j]].toarray().ravel() if sp.issparse(values) else values[:, j]
+    return float(column[~np.isnan(column)][0])

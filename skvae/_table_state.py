@@ -21,6 +21,7 @@ def table_to_dict(table):
         "standardize": table.standardize if table.standardize == "auto" else bool(table.standardize),
         "allow_empty": bool(table.allow_empty),
         "empty": list(table.empty),
+        "constant": list(table.constant),
         "n_columns": int(table.n_columns),
         "categorical": list(table.categorical),
         "categories": [[plain(label) for label in labels] for labels in getattr(table, "categories", [])],
@@ -40,6 +41,8 @@ def table_from_dict(state):
             state["categorical_features"], state["standardize"], _checked_bool(state["allow_empty"])
         )
         table.empty = _checked_ints(state["empty"])
+        # Files written before "constant" pin no column.
+        table.constant = _checked_ints(state.get("constant", []))
         table.n_columns = _checked_ints([state["n_columns"]])[0]
         table.categorical = _checked_ints(state["categorical"])
         table.categories = [list(labels) for labels in state["categories"]]
@@ -77,6 +80,11 @@ def _consistent(table):
         and (table.scale > 0).all()
         and (table.dtypes is None or len(table.dtypes) == table.n_columns)
         and all(0 <= j < table.n_columns and j not in table.categorical for j in table.empty)
+        and sorted(set(table.constant)) == table.constant
+        and all(
+            0 <= j < table.n_columns and j not in table.categorical and j not in table.empty
+            for j in table.constant
+        )
         # Only an imputer's table keeps columns never observed in fit.
         and (table.allow_empty or not table.empty)
         and (table.standardize == "auto" or isinstance(table.standardize, bool))

@@ -1,6 +1,7 @@
 """VAEImputer: scikit-learn's imputer API, and imputations that use what the other cells say."""
 
 import math
+import pickle
 import warnings
 from functools import partial
 
@@ -180,6 +181,49 @@ def test_a_refused_warm_start_leaves_the_fitted_imputer_as_it_was():
     with pytest.raises(ValueError, match="features"):
         imputer.fit(X[:, :3])
     np.testing.assert_array_equal(imputer.transform(X), expected)
+
+
+def test_a_column_constant_in_fit_is_imputed_as_its_value_in_means_and_draws(tmp_path):
+    X = hide(low_rank())
+    X[:, 2] = np.where(np.isnan(X[:, 2]), np.nan, 0.1)  # one value; its variance rounds to 2e-34
+    for sample_posterior in (False, True):
+        imputer = make(sample_posterior=sample_posterior, max_iter=5).fit(X)
+        filled = imputer.transform(X)
+        np.testing.assert_array_equal(filled[:, 2], 0.1)
+        # A new row may hold another value there: it passes through, and the others stay sane.
+        new = X[:5].copy()
+        new[:, 2] = 0.2
+        new[:, 0] = np.nan
+        filled = imputer.transform(new)
+        np.testing.assert_array_equal(filled[:, 2], 0.2)
+        assert np.abs(filled).max() < 10
+    skvae.save(imputer, tmp_path / "imputer.skvae")
+    for copy in (pickle.loads(pickle.dumps(imputer)), skvae.load(tmp_path / "imputer.skvae")):
+        np.testing.assert_array_equal(copy.transform(X)[:, 2], 0.1)
+
+
+def test_a_partial_fit_call_that_varies_a_constant_column_ends_its_pinning_unless_the_call_fails(monkeypatch):
+    X = hide(low_rank())
+    first, later = X[:200].copy(), X[200:].copy()
+    first[:, 2] = 0.1
+    imputer = make(max_iter=2).partial_fit(first)
+    same = later.copy()
+    same[~np.isnan(same[:, 2]), 2] = 0.1
+    imputer.partial_fit(same)
+    assert imputer._table.constant == [2]  # the same value again
+
+    def interrupt(X):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(imputer, "_after_fit", interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        imputer.partial_fit(later)  # column 2 varies there, but the call is undone
+    assert imputer._table.constant == [2]
+    monkeypatch.undo()
+    imputer.partial_fit(later)
+    assert imputer._table.constant == []
+    hidden = hide(first, rate=0.5)
+    assert np.ptp(imputer.transform(hidden)[np.isnan(hidden[:, 2]), 2]) > 0  # the networks' estimates
 
 
 def test_categorical_cells_are_imputed_from_the_numbers_that_decide_them():

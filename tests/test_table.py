@@ -7,6 +7,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+import scipy.sparse as sp
 import torch
 
 from skvae import (
@@ -72,6 +73,58 @@ def test_column_statistics_match_numpy_chunk_by_chunk():
     np.testing.assert_array_equal(counts, (~np.isnan(X)).sum(axis=0))
     np.testing.assert_allclose(means, np.nanmean(X, axis=0), rtol=1e-12)
     np.testing.assert_allclose(variances, np.nanvar(X, axis=0), rtol=1e-10)
+
+
+@pytest.mark.parametrize("value", [0.1, 1e6 + 0.1, 7.0])
+def test_a_constant_column_is_centred_on_its_value_with_scale_one_though_its_variance_rounds_above_0(value):
+    X = np.random.RandomState(0).normal(size=(7, 3))
+    X[:, 1] = value
+    counts, means, variances = column_statistics(X)
+    assert value == 7.0 or (means[1] != value and variances[1] > 0)  # what rounding leaves
+    table = TableEncoder(standardize=True)
+    coded = table.fit_encode(AutoencoderTransformer(), X)
+    assert table.constant == [1]
+    assert table.center[1] == value and table.scale[1] == 1.0
+    np.testing.assert_array_equal(coded[:, 1], 0.0)
+    np.testing.assert_allclose(table.scale[[0, 2]], X[:, [0, 2]].std(axis=0))
+
+
+def test_a_constant_column_of_sparse_X_is_found_among_its_stored_values_and_implicit_zeros():
+    X = np.zeros((7, 3))
+    X[:, 1] = 0.1
+    X[::2, 2] = 1.0
+    table = TableEncoder()
+    table.fit_encode(AutoencoderTransformer(), sp.csr_matrix(X))
+    assert table.constant == [0, 1] and table.center[1] == 0.1
+
+
+def test_a_constant_column_decodes_as_its_value_and_a_later_call_that_varies_it_ends_that():
+    X = np.random.RandomState(0).normal(size=(40, 3))
+    X[:, 2] = 0.1
+    for standardize in (True, False):
+        table = TableEncoder(standardize=standardize)
+        coded = table.fit_encode(AutoencoderTransformer(), X)
+        networks_output = coded + 0.01  # a decoder's near miss
+        decoded = table.decode(AutoencoderTransformer(), networks_output.copy(), as_frame=False)
+        np.testing.assert_array_equal(decoded[:, 2], 0.1)
+        assert table.still_constant(coded[:5]) is table
+        later = X[:5].copy()
+        later[0, 2] = np.nan  # a missing cell varies nothing
+        assert table.still_constant(table.encode(AutoencoderTransformer(), later)) is table
+        later[1, 2] = 0.2
+        varied = table.still_constant(table.encode(AutoencoderTransformer(), later))
+        assert varied.constant == [] and table.constant == [2]  # a new table: the old one stays
+
+
+def test_a_model_of_a_table_with_a_constant_column_scores_new_values_in_it_finitely():
+    frame = mixed_frame()
+    frame["flag"] = 0.1  # one value; its variance rounds to 2e-34
+    model = make(VAEOutlierDetector).fit(frame)
+    new = frame.iloc[[0, 0, 0]].copy()
+    new["flag"] = [0.1, 0.1 + 1e-6, 0.2]
+    scores = model.score_samples(new)
+    assert np.isfinite(scores).all() and scores[0] > scores[1] > scores[2]
+    assert np.isfinite(model.transform(new)).all()
 
 
 def test_categorical_columns_become_one_hot_blocks_and_come_back():

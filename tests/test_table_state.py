@@ -67,6 +67,17 @@ def test_a_table_saved_before_centred_was_recorded_codes_as_it_did():
     np.testing.assert_allclose(table._code(values)[:, 1], frame["score"])
 
 
+def test_a_table_saved_before_constant_columns_were_recorded_pins_none():
+    frame = mixed_frame().assign(score=1.5)
+    model = AutoencoderTransformer()
+    table = TableEncoder()
+    table.fit_encode(model, frame)
+    state = table_to_dict(table)
+    assert state["constant"] == [1]
+    del state["constant"]
+    assert table_from_dict(state).constant == []
+
+
 @pytest.mark.parametrize(
     "change",
     [
@@ -80,6 +91,8 @@ def test_a_table_saved_before_centred_was_recorded_codes_as_it_did():
         {"center": [float("nan"), 0.0]},
         {"dtypes": [1, 2, 3]},
         {"empty": [0]},  # only an imputer's table keeps a column never observed
+        {"constant": [2]},  # a categorical column
+        {"constant": [1, 0]},
         {"standardize": "yes"},
         {"categorical_features": "all"},
     ],
