@@ -37,16 +37,17 @@ class FittingMixin:
     def _validate_and_fit(self, X, y, *, incremental, keep_weights):
         # Autograd on, whatever the caller's mode: a fit inside torch.no_grad() still trains.
         with torch.inference_mode(False), torch.enable_grad():
-            before = self._fitted_state() if keep_weights else None
+            # A fit that fails, diverges, or is interrupted after training (while calibrating)
+            # leaves the model as it was: the one fitted before, if any (as PCA keeps its own when
+            # refitting refuses X), rather than new columns beside the old networks or networks
+            # uncalibrated; a continued fit the model it went on from, rather than new weights
+            # beside the old threshold and variances.
+            before = self._fitted_state() if keep_weights or hasattr(self, "encoder_") else None
             try:
                 coded = self._validate_X(X, reset=not keep_weights, training=True)
                 self._fit(coded, X, y, incremental=incremental, keep_weights=keep_weights)
             except BaseException:
-                # A fit that fails, diverges, or is interrupted after training (while calibrating)
-                # leaves the model as it was: a new fit no model, rather than new columns beside
-                # the old networks or networks uncalibrated; a continued fit the model it went on
-                # from, rather than new weights beside the old threshold and variances.
-                if keep_weights:
+                if before is not None:
                     self._restore_fitted_state(before)
                 else:
                     self._forget_fit()

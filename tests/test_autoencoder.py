@@ -228,14 +228,24 @@ def test_going_on_training_takes_standardize_for_the_columns_it_gives(X):
     assert ae.n_iter_ == 3
 
 
-def test_a_refit_that_fails_leaves_no_model_rather_than_a_half_new_one(X):
-    ae = AutoencoderTransformer(max_iter=2, random_state=0).fit(X[:20])
-    ae.set_params(early_stopping=True)  # no row to hold out of one
-    with pytest.raises(ValueError, match="validation_fraction"):
-        ae.fit(X[:1])
-    with pytest.raises(NotFittedError):
-        ae.transform(X[:20])
-    assert pickle.loads(pickle.dumps(ae)).set_params(early_stopping=False).fit(X).n_iter_ == 2
+@pytest.mark.parametrize("model_class", [AutoencoderTransformer, VAEOutlierDetector, VAEImputer])
+def test_a_refit_that_fails_leaves_the_model_fitted_before_rather_than_a_half_new_one(X, model_class):
+    # As PCA keeps its model when a refit refuses X: a notebook's trained model is not lost.
+    model = model_class(max_iter=2, random_state=0).fit(X[:20])
+    expected = model.transform(X[:20]), model.n_iter_, model.n_features_in_
+    if model_class is not VAEImputer:  # which holds out cells, not rows
+        model.set_params(early_stopping=True)  # no row to hold out of one
+        with pytest.raises(ValueError, match="validation_fraction"):
+            model.fit(X[:1])
+    refused = X[:20, :2].copy()
+    refused[0, 0] = np.inf
+    with pytest.raises(ValueError, match="infinity"):
+        model.fit(refused)
+    with pytest.raises(ValueError, match="diverged"):
+        model.set_params(early_stopping=False, learning_rate_init=1e3, max_iter=50).fit(X * 1e8)
+    np.testing.assert_array_equal(model.transform(X[:20]), expected[0])
+    assert (model.n_iter_, model.n_features_in_) == expected[1:]
+    assert pickle.loads(pickle.dumps(model)).set_params(learning_rate_init=1e-3).fit(X).n_features_in_ == 6
 
 
 @pytest.mark.parametrize("mode", [torch.no_grad, torch.inference_mode])
