@@ -6,7 +6,7 @@ abnormal first; precision@k is the share of the k top-ranked features that are t
 k / n_features). Peers in the same run:
 
   |z-score|           the largest |x_j - mean_j| / std_j, from the training rows
-  PCA error           per-feature squared reconstruction error of PCA (n_components as the detectors')
+  PCA error           per-feature squared reconstruction error of PCA (n_components as the first detector's)
   SHAP IsolationForest shap.TreeExplainer on IsolationForest: the most negative SHAP values of the
                        forest's output (shorter paths, lower output: more abnormal)
 
@@ -22,11 +22,13 @@ Two experiments:
     (y = 0) are used, subsampled to ``--max-rows`` (default 5,000; seed 0), split 70/30 into training
     and held-out rows. Up to ``--n-explain`` held-out rows (default 300) get k = 1, 2 or 3 cells
     replaced by those of another held-out row, at features where the two rows differ by at least half
-    a (training) standard deviation. Detectors (default parameters, after a StandardScaler) are fitted
-    on the training rows ("clean") and on the training rows with 5% corrupted rows mixed in (k drawn
-    from 1, 2, 3; "contaminated"). The data sets are split into a "choose" half, on which the method
-    settings were chosen, and a "confirm" half, never looked at while choosing (``CHOOSE`` below);
-    the tables report both.
+    a (training) standard deviation, and differ at all (a column constant in the training rows).
+    Detectors (default parameters, after a StandardScaler) are fitted on the training rows ("clean")
+    and on the training rows with 5% of them corrupted in place (k drawn from 1, 2, 3;
+    "contaminated"). PCA gets as many components as the first detector named (its "auto" as
+    resolved on the clean rows), or ``--n-components``. The data sets are split into a "choose"
+    half, on which the method settings were chosen, and a "confirm" half, never looked at while
+    choosing (``CHOOSE`` below); the tables report both.
 
 Usage::
 
@@ -99,7 +101,9 @@ def corrupt(X, k, std, rng, donors=None):
     for i, row in enumerate(X):
         for _ in range(20):
             donor = donors[rng.randint(len(donors))]
-            candidates = np.flatnonzero(np.abs(donor - row) >= 0.5 * std)
+            # A cell that changes, by at least half a standard deviation (a column constant in the
+            # training rows has a standard deviation of 0: its cell must still change).
+            candidates = np.flatnonzero((np.abs(donor - row) >= 0.5 * std) & (donor != row))
             if len(candidates) >= k:
                 break
         else:
@@ -215,21 +219,30 @@ def run_adbench(args, results):
             X_train, X_test = train_test_split(X, test_size=0.3, random_state=seed)
             X_test = X_test[: args.n_explain]
             std = X_train.std(axis=0)
-            # Contaminated training rows: 5% more rows, each with 1 to 3 cells from another row.
-            n_bad = int(round(0.05 * len(X_train)))
-            bad = [corrupt(X_train[i : i + 1], rng.randint(1, 4), std, rng, X_train)[0] for i in range(n_bad)]
-            X_dirty = np.vstack([X_train, *[b for b in bad if len(b)]])
+            # Contaminated training rows: 5% of the rows, each with 1 to 3 cells from another row
+            # in place of its own (no clean twin left beside it).
+            X_dirty = X_train.copy()
+            for i in range(int(round(0.05 * len(X_train)))):
+                bad = corrupt(X_train[i : i + 1], rng.randint(1, 4), std, rng, X_train)[0]
+                if len(bad):
+                    X_dirty[i] = bad[0]
             cases = {k: corrupt(X_test, k, std, rng) for k in (1, 2, 3)}
             tic = time.perf_counter()
+            clean = {name: fit_detector(name, X_train, args.n_components, seed) for name in args.detectors}
+            # PCA gets as many components as the first detector ("auto" as it resolved).
+            n_components = args.n_components or (clean[args.detectors[0]][-1].n_components_ if clean else 8)
             for peer in args.peers:
                 for k, (rows, _, broken) in cases.items():
-                    contributions = PEERS[peer](X_train, rows, args.n_components or 8, seed)
+                    contributions = PEERS[peer](X_train, rows, n_components, seed)
                     record(
                         results, (group, dataset, k, "clean"), peer, "", precision_at_k(contributions, broken)
                     )
             for training, X_fit in (("clean", X_train), ("contaminated", X_dirty)):
                 for name in args.detectors:
-                    detector = fit_detector(name, X_fit, args.n_components, seed)
+                    if training == "clean":
+                        detector = clean[name]
+                    else:
+                        detector = fit_detector(name, X_fit, args.n_components, seed)
                     for method in args.methods:
                         for k, (rows, _, broken) in cases.items():
                             t0 = time.perf_counter()
