@@ -68,7 +68,7 @@ for name, reducer in reducers.items():
 # pixel, a 2-D VAE of these digits can explain them as the mean digit plus
 # pixel noise and leave its code unused (the KL term then costs nothing):
 # trained that way, its codes spread over a few tenths and the
-# nearest-neighbour accuracy on them falls to about 0.45 (0.85 with the
+# nearest-neighbour accuracy on them falls to about 0.53 (0.84 with the
 # shared variance). A shared variance makes the code carry the digit.
 fig, axes = plt.subplots(1, 3, figsize=(12, 4.2), layout="constrained")
 for ax, (name, code) in zip(axes, codes.items(), strict=True):
