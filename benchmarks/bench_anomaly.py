@@ -22,7 +22,9 @@ same splits, but each training part is rebuilt with a chosen share of anomalies 
 and 40%): all its normal rows plus as many of its anomalies as that share needs, drawn at random (seed
 of the split); where the training part holds too few anomalies, normal rows are dropped at random
 instead, so that the share is exact. The test parts are unchanged. Reported: mean ROC-AUC and AP per
-detector and level.
+detector and level. The higher levels so train on fewer rows where a set has few anomalies (at 40%,
+most sets on under a third of the rows of 0%); ``--same-size`` gives every level as many rows as the
+highest level can have, so that the levels differ in their share of anomalies only.
 
 Fit time on shapes the shared sets lack (``--fit-time``): each detector fitted on synthetic rows
 (5 latent factors plus noise) of 7,000 rows -- the training part of a 10,000-row set --
@@ -395,15 +397,22 @@ def fit_time_check(detector_specs, columns, seeds, markdown):
     print(format_table(headers, [[row[0], *(f"{v:.2f}" for v in row[1:])] for row in rows], markdown))
 
 
-def contaminate(X_train, y_train, share, seed):
+def contaminate(X_train, y_train, share, seed, top_share=None):
     """The training rows rebuilt with ``share`` anomalies: all normal rows and enough anomalies.
 
     Where the training part has too few anomalies for that share, normal rows are dropped (at random)
-    instead, so that the share is exact; the rows are returned in a random order.
+    instead, so that the share is exact; the rows are returned in a random order. With ``top_share``
+    (the sweep's highest level), every level gets the number of rows that level can have, so that
+    the levels differ in their share of anomalies only, not in their size.
     """
     rng = np.random.RandomState(seed)
     normal, abnormal = np.flatnonzero(y_train == 0), np.flatnonzero(y_train == 1)
-    n_abnormal = int(round(share / (1 - share) * len(normal)))
+    if top_share is not None:
+        n_rows = int(min(len(normal) / (1 - top_share), len(abnormal) / top_share))
+        n_abnormal = int(round(share * n_rows))
+        normal = rng.choice(normal, n_rows - n_abnormal, replace=False)
+    else:
+        n_abnormal = int(round(share / (1 - share) * len(normal)))
     if n_abnormal > len(abnormal):
         n_abnormal = len(abnormal)
         normal = rng.choice(normal, int(round(n_abnormal * (1 - share) / share)), replace=False)
@@ -411,8 +420,9 @@ def contaminate(X_train, y_train, share, seed):
     return X_train[rows]
 
 
-def run_benchmark(datasets, detector_specs, seeds, log, levels=None):
-    """Every detector on every split; with ``levels``, once per training contamination level."""
+def run_benchmark(datasets, detector_specs, seeds, log, levels=None, same_size=False):
+    """Every detector on every split; with ``levels``, once per training contamination level (with
+    ``same_size``, of as many rows at every level as the highest level can have)."""
     runs, notes = [], []
     for dataset in datasets:
         for seed in seeds:
@@ -425,7 +435,8 @@ def run_benchmark(datasets, detector_specs, seeds, log, levels=None):
                     f"{dataset.name}, seed {seed}: {n_constant} column(s) constant in the training part"
                 )
             for level in [None] if levels is None else levels:
-                X_fit = X_train if level is None else contaminate(X_train, y_train, level, seed)
+                top_share = max(levels) if same_size and levels else None
+                X_fit = X_train if level is None else contaminate(X_train, y_train, level, seed, top_share)
                 for spec in detector_specs:
                     run = run_detector(spec, seed, dataset.name, X_fit, X_test, y_test, level)
                     runs.append(run)
@@ -755,6 +766,12 @@ def parse_args(argv):
         help="shares of anomalies in the training rows, in [0, 1), for --contamination-sweep",
     )
     parser.add_argument(
+        "--same-size",
+        action="store_true",
+        help="--contamination-sweep with as many training rows at every level as the highest level can "
+        "have: the levels differ in their share of anomalies only",
+    )
+    parser.add_argument(
         "--fit-time",
         action="store_true",
         help="instead of the data sets: fit times on 7,000 synthetic rows of each width in --columns",
@@ -832,7 +849,7 @@ def main(argv=None):
             datasets = [d for d in datasets if np.sum(d.y == 0) >= SWEEP_MIN_NORMAL_ROWS]
             levels = args.levels
         warm_up(args.detectors)
-        runs, notes = run_benchmark(datasets, args.detectors, args.seeds, log, levels)
+        runs, notes = run_benchmark(datasets, args.detectors, args.seeds, log, levels, args.same_size)
     wall_seconds = time.perf_counter() - start
 
     result = {}

@@ -123,7 +123,7 @@ class VAETransformer(BaseAutoencoder):
         few here: the loss, an ELBO of one posterior draw per row, moves a
         nat or two between epochs of a few thousand rows while it still
         improves by a tenth, and 10 stopped training on ``load_digits`` at
-        75-136 of 200 epochs with 13-25% more reconstruction error).
+        75-136 of 200 epochs with 9-25% more reconstruction error).
 
     shuffle : bool, default=True
         Whether to shuffle the rows before each epoch.
