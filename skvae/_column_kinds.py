@@ -77,6 +77,11 @@ def _is_object(dtype):
 # distinct numbers; with fewer, its labels are few enough to be categories (``[1, 2, 3, "4+"]``).
 _STRAY_TEXT = 0.1
 _MANY_NUMBERS = 10
+# A text column with more distinct labels than this, and than this share of its observed cells,
+# is taken for identifiers (names, IDs, free text): as categories, each label is a network input
+# of its own that a row or two ever sets.
+_MANY_LABELS = 50
+_MOSTLY_UNIQUE = 0.5
 
 
 def check_text_columns(X, is_categorical):
@@ -112,6 +117,14 @@ def check_text_columns(X, is_categorical):
             )
             continue
         if not (0 < n_text <= _STRAY_TEXT * counts.sum() and (~text).sum() > _MANY_NUMBERS):
+            if n_text and len(labels) > max(_MANY_LABELS, _MOSTLY_UNIQUE * counts.sum()):
+                warn(
+                    f"Column {names[j]!r} of X holds text, read as categorical, with {len(labels)} "
+                    f"distinct values among {int(counts.sum())} observed cells: each is a category, "
+                    "and a network input, of its own that few rows set, so little is learnt from it "
+                    "(identifiers, names or free text?). Drop the column, or name the columns to read "
+                    "as categorical in categorical_features."
+                )
             continue
         shown = ", ".join(f"'{value}'" for value in sorted(labels[text], key=str)[:3])
         advice = (

@@ -607,6 +607,20 @@ def test_a_text_column_of_numbers_only_warns_that_each_number_is_a_category():
     assert not [w for w in caught if "Column 'g'" in str(w.message)]
 
 
+def test_a_text_column_of_mostly_distinct_values_warns_that_it_looks_like_identifiers():
+    rng = np.random.RandomState(0)
+    frame = pd.DataFrame({"id": [f"user{i}" for i in range(120)], "x": rng.normal(size=120)})
+    with pytest.warns(UserWarning, match="Column 'id' of X holds text, .* 120 distinct values among 120"):
+        make(AutoencoderTransformer, max_iter=1).fit(frame)
+    # Named as categorical, it is the user's choice; 60 labels over 300 rows are categories.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        make(AutoencoderTransformer, max_iter=1, categorical_features=["id"]).fit(frame)
+        cities = pd.Series([f"city{i % 60}" for i in range(300)])
+        make(AutoencoderTransformer, max_iter=1).fit(pd.DataFrame({"c": cities, "x": rng.normal(size=300)}))
+    assert not [w for w in caught if "distinct values" in str(w.message)]
+
+
 def test_an_empty_list_of_categorical_features_names_no_column():
     X = low_rank(30)
     for none in ([], (), np.array([], dtype=int)):
