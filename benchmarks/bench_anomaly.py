@@ -408,7 +408,8 @@ def contaminate(X_train, y_train, share, seed, top_share=None):
     rng = np.random.RandomState(seed)
     normal, abnormal = np.flatnonzero(y_train == 0), np.flatnonzero(y_train == 1)
     if top_share is not None:
-        n_rows = int(min(len(normal) / (1 - top_share), len(abnormal) / top_share))
+        # As many as level 0 has normal rows for, and the top level anomalies for.
+        n_rows = int(min(len(normal), len(abnormal) / top_share))
         n_abnormal = int(round(share * n_rows))
         normal = rng.choice(normal, n_rows - n_abnormal, replace=False)
     else:
