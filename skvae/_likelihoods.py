@@ -112,14 +112,11 @@ class GaussianLikelihood(nn.Module):
             self.variance.shape
         )
 
-    def log_prob_per_feature(self, x, decoded, observed=None):
+    def log_prob_per_feature(self, x, decoded):
         variance = self.variance
-        terms = -0.5 * ((x - decoded).square() / variance + torch.log(2 * math.pi * variance))
-        return terms if observed is None else terms * observed
+        return -0.5 * ((x - decoded).square() / variance + torch.log(2 * math.pi * variance))
 
-    def log_prob(self, x, decoded, observed=None):
-        if observed is not None:
-            return self.log_prob_per_feature(x, decoded, observed).sum(dim=-1)
+    def log_prob(self, x, decoded):
         # Scoring K importance samples per row is bound by memory traffic:
         # one fused pass scales the residuals, one more takes their norms
         # (four times faster than subtract, square, divide and sum). The
@@ -202,14 +199,11 @@ class StudentTLikelihood(GaussianLikelihood):
         df = self.df
         return torch.lgamma((df + 1) / 2) - torch.lgamma(df / 2) - 0.5 * torch.log(df * math.pi * self.scale)
 
-    def log_prob_per_feature(self, x, decoded, observed=None):
+    def log_prob_per_feature(self, x, decoded):
         squares = (x - decoded).square() / (self.df * self.scale)
-        terms = self.log_normaliser() - (self.df + 1) / 2 * torch.log1p(squares)
-        return terms if observed is None else terms * observed
+        return self.log_normaliser() - (self.df + 1) / 2 * torch.log1p(squares)
 
-    def log_prob(self, x, decoded, observed=None):
-        if observed is not None:
-            return self.log_prob_per_feature(x, decoded, observed).sum(dim=-1)
+    def log_prob(self, x, decoded):
         # As the Gaussian's: few passes over the (samples, rows, features) block,
         # in place, and the normalising term summed over the features once.
         inv_scale = (self.df * self.scale).rsqrt()
@@ -225,20 +219,20 @@ class BernoulliLikelihood(nn.Module):
     grey-level images.
     """
 
-    def log_prob_per_feature(self, x, decoded, observed=None):
+    def log_prob_per_feature(self, x, decoded):
         x = x.expand_as(decoded)  # x may be shared by several decoded samples
-        terms = -F.binary_cross_entropy_with_logits(decoded, x, reduction="none")
-        return terms if observed is None else terms * observed
+        return -F.binary_cross_entropy_with_logits(decoded, x, reduction="none")
 
-    def log_prob(self, x, decoded, observed=None):
-        return self.log_prob_per_feature(x, decoded, observed).sum(dim=-1)
+    def log_prob(self, x, decoded):
+        return self.log_prob_per_feature(x, decoded).sum(dim=-1)
 
     training_log_prob_per_feature = log_prob_per_feature
     training_log_prob = log_prob
 
     def batch_log_prob(self, x, decoded, observed=None):
         """Mean log-likelihood of a training batch's rows (over their observed cells)."""
-        return self.log_prob(x, decoded, observed).mean()
+        terms = self.log_prob_per_feature(x, decoded)
+        return (terms if observed is None else terms * observed).sum(dim=-1).mean()
 
     @contextmanager
     def at_batch_optimum(self, x, decoded, observed, weights):

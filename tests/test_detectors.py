@@ -114,6 +114,22 @@ def test_auto_contamination_flags_the_far_tail(detector_class, data):
     assert np.mean(detector.predict(outliers) == -1) > 0.8
 
 
+@pytest.mark.parametrize("detector_class", DETECTORS)
+def test_auto_contamination_puts_the_offset_at_tukeys_lower_fence_of_the_training_scores(
+    detector_class, data
+):
+    inliers, _ = data
+    detector = fitted(detector_class, inliers)
+    q1, q3 = np.percentile(detector.score_samples(inliers), [25, 75])
+    assert detector.offset_ == pytest.approx(q1 - 1.5 * (q3 - q1), rel=1e-6)
+
+
+def test_robust_training_fences_on_the_median_and_the_mads_standard_deviation():
+    losses = torch.as_tensor(np.random.RandomState(0).normal(3.0, 2.0, size=100_000))
+    center, spread = skvae._outlier._robust_center_and_spread(losses)
+    assert float(center) == pytest.approx(3.0, abs=0.05) and float(spread) == pytest.approx(2.0, rel=0.02)
+
+
 @pytest.mark.parametrize("contamination", [0.0, 0.6, "high"])
 def test_contamination_outside_its_range_is_rejected(contamination, data):
     with pytest.raises(InvalidParameterError):
@@ -291,7 +307,7 @@ def test_a_majority_of_identical_training_rows_does_not_keep_the_others_from_bei
 
 
 @pytest.mark.parametrize("detector_class", DETECTORS)
-def test_partial_fit_after_a_failed_fit_calibrates_as_a_fresh_detector(detector_class, data):
+def test_partial_fit_after_a_failed_refit_goes_on_as_if_the_refit_had_not_been_tried(detector_class, data):
     inliers, _ = data
     X = np.vstack([inliers] * 4)
     detector = detector_class(max_iter=1, random_state=0).fit(X)
@@ -300,9 +316,9 @@ def test_partial_fit_after_a_failed_fit_calibrates_as_a_fresh_detector(detector_
     with pytest.raises(ValueError, match="no observed value"):
         detector.fit(broken)
     detector.partial_fit(X[:200])
-    fresh = detector_class(max_iter=1, random_state=0).partial_fit(X[:200])
-    assert detector.offset_ == fresh.offset_
-    np.testing.assert_array_equal(detector.feature_contributions(X[:5]), fresh.feature_contributions(X[:5]))
+    untried = detector_class(max_iter=1, random_state=0).fit(X).partial_fit(X[:200])
+    assert detector.offset_ == untried.offset_
+    np.testing.assert_array_equal(detector.feature_contributions(X[:5]), untried.feature_contributions(X[:5]))
 
 
 def test_a_complete_rows_vae_score_does_not_depend_on_a_missing_cell_elsewhere_in_the_call(data):

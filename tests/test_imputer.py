@@ -15,9 +15,12 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 import skvae
+import skvae._conditional
+import skvae._fitting
 import skvae._imputer
 from skvae import VAEImputer
 from skvae._cell_validation import hold_out_cells
+from skvae._conditional import SCORE_SEED
 from skvae._likelihood_calibration import squared_residuals
 
 
@@ -418,8 +421,9 @@ def test_no_inverse_transform():
     assert not hasattr(make().fit(hide(low_rank())), "inverse_transform")
 
 
-def test_the_networks_train_on_the_importance_weighted_bound_of_several_draws():
-    imputer = make(max_iter=1).fit(hide(low_rank()))
+@pytest.mark.parametrize("beta", [1.0, 0.5])
+def test_the_networks_train_on_the_importance_weighted_bound_of_several_draws(beta):
+    imputer = make(max_iter=1, beta=beta).fit(hide(low_rank()))
     batch = torch.as_tensor(imputer._validate_X(hide(low_rank(50, seed=2)), reset=False), dtype=torch.float32)
     n_draws = imputer._n_training_samples()
     x, observed = imputer._prepare(batch)
@@ -429,12 +433,19 @@ def test_the_networks_train_on_the_importance_weighted_bound_of_several_draws():
         noise = torch.randn((n_draws, *mean.shape), generator=torch.Generator().manual_seed(0))
         z = mean + torch.exp(0.5 * log_var) * noise
         log_q = -0.5 * (noise.square() + math.log(2 * math.pi) + log_var).sum(dim=-1)
-        log_joint, decoded = imputer._log_joint(x, observed, z)
+        log_prior = -0.5 * (z.square() + math.log(2 * math.pi)).sum(dim=-1)
+
+        def log_weights():
+            # log p(x_obs | z) + beta (log p(z) - log q(z | x)): beta weighs the KL term, as in the ELBO.
+            log_joint, decoded = imputer._log_joint(x, observed, z)
+            return log_joint - log_prior + beta * (log_prior - log_q), decoded
+
         # Each draw weighted at the running variance; then all scored at the batch's optimum.
+        weights, decoded = log_weights()
         numeric = layout.numeric_part(x), layout.numeric_part(decoded), layout.numeric_mask(observed)
-        with imputer.likelihood_.at_batch_optimum(*numeric, torch.softmax(log_joint - log_q, dim=0)):
-            log_weights = imputer._log_joint(x, observed, z)[0] - log_q
-        bound = (torch.logsumexp(log_weights, dim=0) - math.log(n_draws)).mean()
+        with imputer.likelihood_.at_batch_optimum(*numeric, torch.softmax(weights, dim=0)):
+            weights = log_weights()[0]
+        bound = (torch.logsumexp(weights, dim=0) - math.log(n_draws)).mean()
         imputer.likelihood_.variance = running
         loss = imputer._loss(batch, torch.Generator().manual_seed(0), has_missing=True)
     assert n_draws > 1
@@ -475,6 +486,8 @@ def test_training_stops_on_observed_cells_set_aside_and_keeps_the_best_epoch():
     imputer = make(early_stopping=True, hidden_layer_sizes=(16,), max_iter=60).fit(X)
     assert len(imputer.validation_scores_) == imputer.n_iter_
     assert imputer.best_validation_score_ == max(imputer.validation_scores_)
+    # A score is minus the held-out cells' error: the best epoch is the one that errs least.
+    assert all(score < 0 for score in imputer.validation_scores_)
     # The weights kept are the best epoch's: they predict the cells set aside that well.
     table = imputer._table
     coded = imputer._validate_X(X, reset=False)
@@ -485,10 +498,36 @@ def test_training_stops_on_observed_cells_set_aside_and_keeps_the_best_epoch():
     assert np.isfinite(imputer.transform(X)).all()
 
 
-def test_without_early_stopping_every_observed_cell_trains_and_the_loss_decides():
+def test_without_early_stopping_every_observed_cell_trains_and_the_loss_decides(monkeypatch):
+    decays = []
+
+    def recording_train(*args, **kwargs):
+        decays.append(kwargs["average_decay"])
+        return train(*args, **kwargs)
+
+    train = skvae._fitting.train
+    monkeypatch.setattr(skvae._fitting, "train", recording_train)
     imputer = make(early_stopping=False, hidden_layer_sizes=(16,), max_iter=20)
     imputer.fit(hide(low_rank(n_rows=300)))
     assert not hasattr(imputer, "validation_scores_")
+    # It ends with the moving average of its steps' weights (early stopping keeps its best
+    # epoch's instead: _training.train).
+    assert decays == [skvae._imputer._WEIGHT_AVERAGE_DECAY]
+
+
+def test_conditional_means_are_estimated_from_two_rounds_of_fixed_quasi_random_draws(monkeypatch):
+    imputer = make(n_importance_samples=31, max_iter=2).fit(hide(low_rank()))
+    calls = []
+
+    def recording(n_samples, n_dims, seed, device):
+        calls.append((n_samples, seed))
+        return quasi_random_normal(n_samples, n_dims, seed, device)
+
+    quasi_random_normal = skvae._conditional.quasi_random_normal
+    monkeypatch.setattr(skvae._conditional, "quasi_random_normal", recording)
+    first = imputer.transform(hide(low_rank(50, seed=3)))
+    assert calls == [(16, SCORE_SEED), (15, SCORE_SEED + 1)]
+    np.testing.assert_array_equal(imputer.transform(hide(low_rank(50, seed=3))), first)
 
 
 @pytest.mark.parametrize(("batches_per_epoch", "epochs"), [(1, 300), (2, 150), (7, 43), (30, 10), (100, 10)])

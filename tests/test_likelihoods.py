@@ -1,11 +1,13 @@
 """The likelihoods: the Gaussian at a batch's optimal variance (what the networks train with), and the
 Student-t that scores with heavy tails."""
 
+import math
+
 import pytest
 import torch
 from torch.distributions import StudentT
 
-from skvae._likelihoods import GaussianLikelihood, StudentTLikelihood
+from skvae._likelihoods import BernoulliLikelihood, GaussianLikelihood, StudentTLikelihood
 
 
 @pytest.mark.parametrize("variance", ["feature", "shared"])
@@ -22,6 +24,34 @@ def test_training_likelihood_is_the_gaussian_at_the_batch_optimal_variance(varia
     (gradient,) = torch.autograd.grad(value, decoded)
     torch.testing.assert_close(batch_value, value)
     torch.testing.assert_close(batch_gradient, gradient)
+
+
+@pytest.mark.parametrize("variance", ["feature", "shared"])
+def test_incomplete_rows_train_on_their_observed_cells_at_those_cells_optimal_variance(variance):
+    torch.manual_seed(0)
+    x = torch.randn(64, 5, dtype=torch.float64)
+    decoded = torch.randn(64, 5, dtype=torch.float64)
+    observed = torch.rand(64, 5) < 0.7
+    likelihood = GaussianLikelihood(5, variance=variance).double()
+    squares = (x - decoded).square() * observed
+    if variance == "feature":
+        optimum = squares.sum(dim=0) / observed.sum(dim=0)
+    else:
+        optimum = squares.sum() / observed.sum()
+    cells = -0.5 * (torch.log(2 * math.pi * optimum) + (x - decoded).square() / optimum)
+    expected = (cells * observed).sum(dim=1).mean()  # a row's observed cells, averaged over rows
+    torch.testing.assert_close(likelihood.batch_log_prob(x, decoded, observed), expected)
+
+
+def test_a_bernoulli_batch_counts_the_observed_cells_of_each_row_averaged_over_rows():
+    torch.manual_seed(0)
+    x = (torch.rand(64, 5) < 0.5).float()
+    decoded = torch.randn(64, 5)
+    observed = torch.rand(64, 5) < 0.7
+    cells = -torch.nn.functional.binary_cross_entropy_with_logits(decoded, x, reduction="none")
+    value = BernoulliLikelihood().batch_log_prob(x, decoded, observed)
+    torch.testing.assert_close(value, (cells * observed).sum(dim=1).mean())
+    torch.testing.assert_close(BernoulliLikelihood().batch_log_prob(x, decoded), cells.sum(dim=1).mean())
 
 
 @pytest.mark.parametrize("variance", ["feature", "shared"])

@@ -368,6 +368,29 @@ def test_a_missing_cell_contributes_zero(estimator_class):
     assert np.isfinite(contributions).all() and (contributions[:, [0, 2]] != 0).all()
 
 
+@pytest.mark.parametrize("estimator_class", [AutoencoderOutlierDetector, VAEOutlierDetector])
+def test_a_missing_cell_contributes_zero_in_its_own_column_where_a_category_comes_first(estimator_class):
+    frame = mixed_frame()[["band", "income", "score"]]
+    detector = make(estimator_class).fit(frame)
+    rows = frame.iloc[:5].copy()
+    rows["income"] = np.nan
+    for method in ("robust", "reconstruction"):
+        contributions = detector.feature_contributions(rows, method=method)
+        assert (contributions["income"] == 0).all(), method
+        assert (contributions[["band", "score"]] != 0).all().all(), method
+
+
+def test_the_autoencoders_score_of_an_incomplete_row_scales_its_terms_up_to_every_column():
+    X = low_rank()
+    detector = make(AutoencoderOutlierDetector).fit(X)
+    rows = X[:4].copy()
+    rows[1, [0, 3]] = np.nan
+    rows[2, 5] = np.nan
+    terms = detector.feature_contributions(rows, method="reconstruction").sum(axis=1)
+    n_observed = (~np.isnan(rows)).sum(axis=1)
+    np.testing.assert_allclose(detector.score_samples(rows), terms * 6 / n_observed, rtol=1e-5)
+
+
 def test_rows_with_nothing_observed_are_encoded_but_not_scored():
     X = low_rank()
     model = make(VAEOutlierDetector).fit(X)

@@ -53,6 +53,38 @@ def test_stopping_rule_counts_epochs_without_improvement():
     assert history.converged and len(history.losses) == 6
 
 
+def test_with_validation_rows_a_rise_smaller_than_tol_is_no_improvement():
+    module, X, generator = setup()
+    optimizer = make_optimizer(list(module.parameters()), 1e-2, 0.0)
+    scores = iter(range(100))  # one better each epoch
+
+    def kept(tol):
+        return train(
+            module,
+            mse(module),
+            optimizer,
+            X,
+            max_epochs=30,
+            batch_size=16,
+            shuffle=False,
+            generator=generator,
+            X_val=X[:8],
+            validation_score=lambda X_val: torch.tensor(float(next(scores))),
+            stopping=(tol, 4),
+        )
+
+    assert not kept(0.5).converged
+    assert kept(2.0).converged and len(kept(2.0).losses) == 6
+
+
+def test_weight_decay_falls_on_the_weights_not_the_biases():
+    module = torch.nn.Linear(3, 3)
+    optimizer = make_optimizer(list(module.parameters()), 1e-2, 0.5)
+    weights, biases = optimizer.param_groups
+    assert weights["weight_decay"] == 0.5 and [p.ndim for p in weights["params"]] == [2]
+    assert biases["weight_decay"] == 0.0 and [p.ndim for p in biases["params"]] == [1]
+
+
 def test_validation_keeps_the_best_weights():
     module, X, generator = setup()
     optimizer = torch.optim.SGD(module.parameters(), lr=0.5)  # large enough to get worse

@@ -71,6 +71,10 @@ def test_sample_generates_rows_in_input_space(vae):
     assert rows.shape == (7, 5) and rows.dtype == np.float64
     np.testing.assert_array_equal(rows, vae.sample(7, random_state=0))
     assert not np.array_equal(rows, vae.sample(7, random_state=1))
+    # Codes drawn from the prior N(0, I), decoded to the mean of p(x | z).
+    seed = np.random.RandomState(0).randint(np.iinfo(np.int32).max)
+    z = torch.randn((7, vae.n_components_), generator=torch.Generator().manual_seed(int(seed)))
+    np.testing.assert_allclose(rows, vae.inverse_transform(z.numpy().astype(np.float64)), rtol=1e-6)
     for invalid in (0, -1, 2.0, "3", True):
         with pytest.raises(ValueError, match="n_samples must be a positive integer"):
             vae.sample(invalid)

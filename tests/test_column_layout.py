@@ -1,0 +1,56 @@
+"""The column layout: from the networks' inputs (numbers, then one-hot blocks where the table has
+them) to one term or mask per input column, in the input's order whatever the columns' kinds."""
+
+import numpy as np
+import pandas as pd
+import torch
+
+from skvae import AutoencoderTransformer
+from skvae._table import TableEncoder
+
+
+def layout_of(frame):
+    table = TableEncoder()
+    coded = table.fit_encode(AutoencoderTransformer(), frame)
+    return table, table.layout("cpu"), torch.as_tensor(coded, dtype=torch.float32)
+
+
+def categories_first():
+    """A category first, then a number, another category (two levels), another number."""
+    return pd.DataFrame(
+        {
+            "kind": pd.Categorical(["x", "y", "z", "x"]),
+            "a": [1.0, 2.0, 3.0, 4.0],
+            "flag": pd.Categorical(["on", "off", "on", "on"]),
+            "b": [0.5, 0.1, 0.2, 0.3],
+        }
+    )
+
+
+def test_the_inputs_hold_each_column_where_the_table_puts_it():
+    table, _, coded = layout_of(categories_first())
+    assert table.widths == [3, 1, 2, 1] and list(table.starts) == [0, 3, 4, 6]
+    np.testing.assert_array_equal(coded[:, :3].sum(dim=1), 1.0)  # kind's block
+
+
+def test_a_missing_number_is_masked_in_its_own_column_not_in_the_first_category():
+    frame = categories_first()
+    frame.loc[0, "a"] = np.nan
+    frame.loc[1, "kind"] = np.nan
+    table, estimator = TableEncoder(), AutoencoderTransformer()
+    table.fit_encode(estimator, categories_first())
+    coded = torch.as_tensor(table.encode(estimator, frame), dtype=torch.float32)
+    _, observed = table.layout("cpu").prepare(coded)
+    expected = [[True, False, True, True], [False, True, True, True], [True] * 4, [True] * 4]
+    np.testing.assert_array_equal(observed.numpy(), expected)
+
+
+def test_column_terms_come_back_in_the_inputs_column_order_and_count_0_where_missing():
+    _, layout, _ = layout_of(categories_first())
+    numeric = torch.tensor([[10.0, 20.0]])  # a, b
+    categorical = torch.tensor([[1.0, 2.0]])  # kind, flag
+    terms = layout.column_terms(numeric, None, lambda: categorical)
+    np.testing.assert_array_equal(terms.numpy(), [[1.0, 10.0, 2.0, 20.0]])
+    observed = torch.tensor([[True, False, False, True]])
+    terms = layout.column_terms(numeric, observed, lambda: categorical)
+    np.testing.assert_array_equal(terms.numpy(), [[1.0, 0.0, 0.0, 20.0]])
