@@ -65,6 +65,7 @@ vae = VAETransformer(
     early_stopping=True,
     validation_fraction=0.2,
     n_iter_no_change=20,
+    max_iter=400,
     random_state=0,
 ).fit(X_small)
 
@@ -96,12 +97,12 @@ axes[1].set_ylim(top=np.percentile(vae.loss_curve_, 95))
 # For :class:`~skvae.VAETransformer` the training loss is the negative ELBO per
 # row (averaged over the epoch's mini-batches, with fresh noise in each), and
 # the validation score the ELBO of the held-out rows, with one fixed noise
-# draw. On 400 training rows the held-out ELBO soon stops improving and only
-# fluctuates, while the training loss goes on improving: the VAE starts to
-# learn the training rows rather than the digits. Training ends once more
-# than ``n_iter_no_change`` epochs have passed without an improvement by
-# ``tol``, and the
-# weights of that epoch are restored; its score is ``best_validation_score_``.
+# draw. On 400 training rows both improve ever more slowly, and the held-out
+# ELBO's ups and downs from epoch to epoch come to outlast the patience:
+# training ends once more than ``n_iter_no_change`` epochs have passed
+# without an improvement by ``tol`` (here after a few hundred epochs: the
+# VAE gets ``max_iter=400``), and the weights of the best epoch are
+# restored; its score is ``best_validation_score_``.
 print(f"VAE best_validation_score_: {vae.best_validation_score_:.2f} nats")
 
 # %%
