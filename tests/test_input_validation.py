@@ -10,6 +10,7 @@ regenerate the page with ``python tests/test_input_validation.py``.
 import copy
 import re
 import warnings
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -47,14 +48,19 @@ def make(estimator_class, **params):
 class Raises:
     """The call raises ``error`` whose message contains ``message``.
 
-    ``{estimator}`` in the message stands for the estimator's class name.
+    ``{estimator}`` in the message stands for the estimator's class name. With ``warns``, a
+    UserWarning containing that message comes first.
     """
 
     error: type
     message: str
+    warns: str = ""
 
     def describe(self):
-        return f"`{self.error.__name__}`: {self.message.format(estimator='<Estimator>')}"
+        text = f"`{self.error.__name__}`: {self.message.format(estimator='<Estimator>')}"
+        if self.warns:
+            text += f", after a UserWarning: {self.warns}"
+        return text
 
 
 @dataclass(frozen=True)
@@ -252,7 +258,18 @@ CASES = [
         "values of magnitude 1e30",
         ("fit",),
         lambda tmp: BASE * 1e30,
-        Raises(ValueError, "Training of {estimator} diverged"),
+        Raises(
+            ValueError,
+            "Training of {estimator} diverged",
+            warns="their typical standard deviation is 1.01e+30, where the networks train best near 1",
+        ),
+    ),
+    Case(
+        "timestamps",
+        "a column of timestamps in seconds (1.7e9, varying by thousands)",
+        ("fit",),
+        lambda tmp: np.column_stack([BASE[:, 0], 1.7e9 + 1000 * BASE[:, 1], BASE[:, 2:]]),
+        Works(warns="column(s) [1] vary by less than 1/10,000 of their size, which float32 keeps little of"),
     ),
     Case(
         "huge-transform",
@@ -636,7 +653,12 @@ def test_bad_input(case, estimator_class, tmp_path):
     for method in expand(case.methods, estimator_class):
         if isinstance(case.expect, Raises):
             message = case.expect.message.format(estimator=estimator_class.__name__)
-            with pytest.raises(case.expect.error, match=re.escape(message)) as excinfo:
+            warned = (
+                pytest.warns(UserWarning, match=re.escape(case.expect.warns))
+                if case.expect.warns
+                else nullcontext()
+            )
+            with warned, pytest.raises(case.expect.error, match=re.escape(message)) as excinfo:
                 run(case, estimator_class, method, X)
             # The error comes from validation, not from deep inside torch.
             assert not any("torch" in Path(str(entry.path)).parts for entry in excinfo.traceback), method

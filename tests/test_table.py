@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 import scipy.sparse as sp
 import torch
+from sklearn.exceptions import ConvergenceWarning
 
 from skvae import (
     AutoencoderOutlierDetector,
@@ -114,6 +115,33 @@ def test_a_constant_column_decodes_as_its_value_and_a_later_call_that_varies_it_
         later[1, 2] = 0.2
         varied = table.still_constant(table.encode(AutoencoderTransformer(), later))
         assert varied.constant == [] and table.constant == [2]  # a new table: the old one stays
+
+
+def test_a_column_constant_in_the_first_call_that_varies_later_warns_that_it_reads_unscaled():
+    X = low_rank()
+    first, later = X[:150].copy(), X[150:].copy()
+    first[:, 0] = 5.0
+    model = make(VAETransformer, standardize=True, max_iter=1).partial_fit(first)
+    with pytest.warns(UserWarning, match=r"Column\(s\) \[0\] had one value in the rows .* vary here"):
+        model.partial_fit(later)
+    assert model._table.constant == []
+
+
+@pytest.mark.parametrize("estimator_class", ESTIMATORS)
+def test_unstandardised_columns_that_lose_what_the_networks_need_warn_with_what_to_do(estimator_class):
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(200, 3))
+    timestamps = X.copy()
+    timestamps[:, 1] = 1.7e9 + 100 * timestamps[:, 1]
+    for data, message in [(timestamps, r"column\(s\) \[1\] vary by less than 1/10,000"), (X * 1e-3, "0.00")]:
+        with pytest.warns(UserWarning, match=message + ".* StandardScaler in front"):
+            make(estimator_class, max_iter=1).fit(data)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        make(estimator_class, max_iter=1).fit(X)  # scales near 1
+        make(estimator_class, max_iter=1, standardize=False).fit(X * 1e-3)  # the user's choice
+        make(estimator_class, max_iter=1, standardize=True).fit(timestamps)
 
 
 def test_a_model_of_a_table_with_a_constant_column_scores_new_values_in_it_finitely():
