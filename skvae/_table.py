@@ -42,13 +42,8 @@ from ._column_kinds import (
 )
 from ._column_layout import ColumnLayout
 from ._column_statistics import column_statistics, constant_columns
+from ._column_warnings import warn_learnt_late, warn_scaled_as_constant, warn_unscaled
 from ._table_input import column_names, read_numbers, read_table
-from ._warnings import warn
-
-# Unstandardised numeric columns that warn (TableEncoder._warn_unscaled): a column whose mean is
-# more than this many standard deviations from 0, and a median standard deviation outside these.
-_MAX_SIZE_TO_SPREAD = 10_000
-_TYPICAL_SCALES = (1e-2, 1e2)
 
 
 class TableEncoder:
@@ -125,35 +120,8 @@ class TableEncoder:
         varies = (scale > 0) & ~constant[self.numeric]
         self.scale = np.where(varies, scale, 1.0) if self.standardized else np.ones_like(scale)
         if self.standardize == "auto" and not self.standardized and not sp.issparse(values):
-            self._warn_unscaled(
-                estimator, self.center[varies], scale[varies], np.asarray(self.numeric)[varies]
-            )
+            warn_unscaled(estimator, self.center[varies], scale[varies], np.asarray(self.numeric)[varies])
         return self._code(values)
-
-    def _warn_unscaled(self, estimator, means, stds, columns):
-        """Warn where numeric columns that "auto" leaves as they are lose what the networks need:
-        a spread too small for float32 to keep beside the column's size (timestamps), or scales
-        far from 1, which training learns badly (units of 1e-3 or 1e4: ROC-AUC 0.59 and 0.92 for
-        a VAE detector that scores 0.996 on the same rows standardised)."""
-        problems = []
-        fine_print = np.abs(means) > _MAX_SIZE_TO_SPREAD * stds
-        if fine_print.any():
-            problems.append(
-                f"column(s) {column_names(estimator, columns[fine_print])} vary by less than "
-                f"1/{_MAX_SIZE_TO_SPREAD:,} of their size, which float32 keeps little of"
-            )
-        typical = float(np.median(stds)) if len(stds) else 1.0
-        if not _TYPICAL_SCALES[0] <= typical <= _TYPICAL_SCALES[1]:
-            problems.append(
-                f"their typical standard deviation is {typical:.3g}, where the networks train best near 1"
-            )
-        if problems:
-            warn(
-                "X's numeric columns reach the networks as they are, in float32 (standardize='auto' "
-                f"standardises tables with categorical columns only), and {'; and '.join(problems)}. "
-                "Put a StandardScaler in front (make_pipeline(StandardScaler(), ...)) or set "
-                "standardize=True."
-            )
 
     def still_constant(self, coded):
         """This table, or a copy whose ``constant`` leaves out the columns to which the coded
@@ -248,36 +216,16 @@ class TableEncoder:
         if self.empty:
             coded = self._hide_empty(estimator, coded if coded is not values else values.copy(), training)
         if training and self.standardized:
-            self._warn_scaled_as_constant(estimator, self._varied_constants(coded))
+            warn_scaled_as_constant(estimator, np.asarray(self.constant)[self._varied_constants(coded)])
         return (coded, values) if return_values else coded
-
-    def _warn_scaled_as_constant(self, estimator, varied):
-        if varied.any():
-            warn(
-                f"Column(s) {column_names(estimator, np.asarray(self.constant)[varied])} had one value "
-                f"in the rows the {type(estimator).__name__} was first fitted on (its first partial_fit "
-                "call, or the fit a warm start goes on from) and vary here: the networks read them "
-                "unscaled, with the scale 1 of a constant. Fit anew (warm_start=False) on rows that "
-                "vary them."
-            )
 
     def _hide_empty(self, estimator, coded, training):
         """``coded`` (written to) with the columns never observed in fit missing."""
         inputs = self.starts[self.empty]
         if training:  # only training rows are told that these cells go unlearnt
-            self._warn_learnt_late(estimator, ~np.isnan(coded[:, inputs]).all(axis=0))
+            warn_learnt_late(estimator, np.asarray(self.empty)[~np.isnan(coded[:, inputs]).all(axis=0)])
         coded[:, inputs] = np.nan
         return coded
-
-    def _warn_learnt_late(self, estimator, learnt_late):
-        if learnt_late.any():
-            warn(
-                f"Column(s) {column_names(estimator, np.asarray(self.empty)[learnt_late])} had no "
-                f"observed value in the rows the {type(estimator).__name__} was first fitted on (its first "
-                "partial_fit call, or the fit a warm start goes on from): it has no input for them, so their "
-                "values here are not learnt, and transform passes them through. Fit anew (warm_start=False) "
-                "on rows that observe every column at least once."
-            )
 
     def _code(self, values):
         """Standardise the numeric columns and expand the categorical ones into one-hot blocks."""
