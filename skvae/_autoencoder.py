@@ -17,7 +17,9 @@ class AutoencoderTransformer(BaseAutoencoder):
     Parameters
     ----------
     n_components : int, default=2
-        Size of the code (the bottleneck).
+        Size of the code (the bottleneck). Unlike PCA's, it may exceed the
+        number of features: an overcomplete code, which no bottleneck
+        forces to summarise the rows.
 
     hidden_layer_sizes : array-like of int, default=(128,)
         Widths of the encoder's hidden layers, from the input inwards. The

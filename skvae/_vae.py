@@ -38,7 +38,9 @@ class VAETransformer(BaseAutoencoder):
     Parameters
     ----------
     n_components : int, default=2
-        Number of latent variables.
+        Number of latent variables. Unlike PCA's, it may exceed the number
+        of features; the KL term then leaves the latent variables the rows
+        do not need unused.
 
     hidden_layer_sizes : array-like of int, default=(128,)
         Widths of the encoder's hidden layers; the decoder mirrors them.
