@@ -436,7 +436,7 @@ def run_benchmark(datasets, detector_specs, seeds, log, levels=None, same_size=F
                     f"{dataset.name}, seed {seed}: {n_constant} column(s) constant in the training part"
                 )
             for level in [None] if levels is None else levels:
-                top_share = max(levels) if same_size and levels else None
+                top_share = max(levels) if same_size and levels and max(levels) > 0 else None
                 X_fit = X_train if level is None else contaminate(X_train, y_train, level, seed, top_share)
                 for spec in detector_specs:
                     run = run_detector(spec, seed, dataset.name, X_fit, X_test, y_test, level)
@@ -808,6 +808,8 @@ def parse_args(argv):
         parser.error("--max-rows must be at least 10")
     if not all(0 <= level < 1 for level in args.levels):
         parser.error("--levels must be in [0, 1)")
+    if args.same_size and not args.contamination_sweep:
+        parser.error("--same-size applies to --contamination-sweep")
     return args
 
 

@@ -189,10 +189,8 @@ class BaseAutoencoder(
         """Hook run before training with the number of this call's training rows."""
 
     def _note_training_rows(self, X, X_user, incremental):
-        """Run on every call's training rows, all of them, once the networks are trained
-        (``X`` coded, ``X_user`` as the user gave them): a column constant so far that they
-        vary is no longer (a new table, so that a call that fails gives the old one back)."""
-        self._table = self._table.still_constant(X)
+        """Hook run on every call's training rows, all of them, once the networks are trained
+        (``X`` coded, ``X_user`` as the user gave them)."""
 
     def _patience(self, steps_per_epoch):
         """Epochs without improvement after which training stops."""
@@ -269,7 +267,12 @@ class BaseAutoencoder(
             coded = table.fit_encode(self, X)
             self._table = table
             return coded
-        return self._table.encode(self, X, training=training)
+        coded = self._table.encode(self, X, training=training)
+        if training:
+            # A continued fit's rows may vary a column constant so far (a new table: a call that
+            # fails gives the old one back).
+            self._table = self._table.still_constant(self, coded)
+        return coded
 
     # Whether a column with no observed cell in fit is kept (missing to the networks) or refused.
     _allows_empty_columns = False

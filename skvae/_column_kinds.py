@@ -122,8 +122,8 @@ def check_text_columns(X, is_categorical):
                     f"Column {names[j]!r} of X holds text, read as categorical, with {len(labels)} "
                     f"distinct values among {int(counts.sum())} observed cells: each is a category, "
                     "and a network input, of its own that few rows set, so little is learnt from it "
-                    "(identifiers, names or free text?). Drop the column, or name the columns to read "
-                    "as categorical in categorical_features."
+                    "(identifiers, names or free text?). Drop the column before fitting (DataFrame.drop, "
+                    "or 'drop' in a ColumnTransformer)."
                 )
             continue
         shown = ", ".join(f"'{value}'" for value in sorted(labels[text], key=str)[:3])

@@ -11,40 +11,38 @@ import scipy.sparse as sp
 
 
 def column_statistics(values, chunk_cells=2**20):
-    """Observed count, mean and variance of each column, NaN left out, in float64.
+    """Observed count, mean, variance, smallest and largest value of each column, NaN left out,
+    in float64.
 
     Combined chunk by chunk (Chan et al.'s update): ``values`` may be a
     memory map larger than memory. Chunks hold about ``chunk_cells`` cells,
     whatever the width, so that their float64 temporaries stay small. A
-    column with no observed value has mean 0 and variance 0.
+    column with no observed value has mean 0 and variance 0, and no smallest
+    nor largest value (inf and -inf). The smallest and largest values say
+    exactly which columns are constant, where a variance computed in floats
+    does not (three cells of 0.1 have a variance of 2e-34); they are not
+    kept for sparse X (NaN), whose columns are never standardised.
     """
     if sp.issparse(values):
         return _sparse_column_statistics(values)
     n_columns = values.shape[1]
     chunk_rows = max(1, chunk_cells // max(n_columns, 1))
     counts, means, squares = np.zeros(n_columns), np.zeros(n_columns), np.zeros(n_columns)
+    lows, highs = np.full(n_columns, np.inf), np.full(n_columns, -np.inf)
     for start in range(0, values.shape[0], chunk_rows):
+        chunk = np.asarray(values[start : start + chunk_rows], dtype=np.float64)
         with np.errstate(over="ignore", invalid="ignore"):  # values beyond 1e154: refused later
-            counts, means, squares = _combine_chunk(
-                values[start : start + chunk_rows], counts, means, squares
-            )
-    return counts, means, squares / np.maximum(counts, 1)
-
-
-def constant_columns(counts, means, variances):
-    """Whether each column of ``column_statistics``' output holds one value in all its observed
-    cells: a variance within the rounding error of computing it (the bound of Chan, Golub and
-    LeVeque, 1983), not exactly 0 -- the mean of three cells of 0.1 rounds beside 0.1, and their
-    variance comes out 2e-34. A column with no observed cell is not constant."""
-    eps = np.finfo(np.float64).eps
-    with np.errstate(over="ignore", invalid="ignore"):  # values beyond 1e154: refused later
-        bound = counts * eps * variances + (counts * means * eps) ** 2
-    return (counts > 0) & (variances <= bound)
+            counts, means, squares = _combine_chunk(chunk, counts, means, squares)
+        # fmin and fmax leave NaN out.
+        lows, highs = (
+            np.fmin(lows, np.fmin.reduce(chunk, axis=0)),
+            np.fmax(highs, np.fmax.reduce(chunk, axis=0)),
+        )
+    return counts, means, squares / np.maximum(counts, 1), lows, highs
 
 
 def _combine_chunk(chunk, counts, means, squares):
     """column_statistics' running (count, mean, sum of squared deviations) with one more chunk."""
-    chunk = np.asarray(chunk, dtype=np.float64)
     observed = ~np.isnan(chunk)
     if observed.all():  # the same sums without the masks' copies: a complete chunk is the common case
         chunk_counts = np.full(chunk.shape[1], chunk.shape[0])
@@ -84,11 +82,9 @@ def _sparse_column_statistics(values, chunk_size=1 << 20):
     # E[x^2] - E[x]^2: exact enough for the only use sparse X has of it (an
     # empty-column check and the fill of missing cells; no standardising).
     with np.errstate(over="ignore", invalid="ignore"):  # values beyond 1e154: refused later
-        mean_squares = squares / observed
-        variances = mean_squares - means**2
-    # Within that difference's rounding error a column is constant (constant_columns).
-    variances[variances <= 4 * np.finfo(np.float64).eps * mean_squares] = 0.0
-    return counts, means, variances
+        variances = np.maximum(squares / observed - means**2, 0.0)
+    unknown = np.full(n_columns, np.nan)
+    return counts, means, variances, unknown, unknown
 
 
 def rows_without_observed(X):

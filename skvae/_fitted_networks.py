@@ -4,7 +4,8 @@ A fit builds its networks from the parameters (``_build_networks``) and
 records what it built them from, so that pickles and saved files rebuild the
 same networks whatever ``set_params`` has changed since; going on training
 (``warm_start``, ``partial_fit``) refuses parameters that now describe other
-networks; and a fit that fails forgets them all.
+networks; and a fit that fails gives back the model fitted before it, or
+forgets them all.
 """
 
 import copy
@@ -21,8 +22,9 @@ from ._column_kinds import plain
 from ._stream_sample import SAMPLE_ATTRIBUTES
 from ._training import snapshot
 
-# What fit learns besides the attributes ending in "_": a failed fit leaves none of it behind
-# (a stale _n_calibration_rows kept the next partial_fit from calibrating).
+# What fit learns besides the attributes ending in "_": a failed fit leaves none of it behind,
+# but what was fitted before it (a stale _n_calibration_rows kept the next partial_fit from
+# calibrating).
 _PRIVATE_FITTED = (
     "_table",
     "_fitted_architecture",
@@ -121,15 +123,17 @@ class FittedNetworksMixin:
             delattr(self, name)
         self._optimizer = None
 
-    def _fitted_state(self):
-        """What a continued fit may change, to give back if it fails: fit's attributes, and what
-        training changes in place, the networks' tensors and Adam's moments."""
+    def _fitted_state(self, in_place=True):
+        """What a fit may change, to give back if it fails: fit's attributes, and, for a fit that
+        trains the networks ``in_place`` (a continued one), the networks' tensors and Adam's
+        moments; a new fit builds new networks and leaves the old ones as they are."""
         attributes = {name: value for name, value in vars(self).items() if _is_fitted_state(name)}
         optimizer = attributes.get("_optimizer")
+        weights = snapshot(self._networks()) if in_place else None
         moments = None
-        if optimizer is not None:
+        if in_place and optimizer is not None:
             moments = {parameter: _cloned(state) for parameter, state in optimizer.state.items()}
-        return attributes, snapshot(self._networks()), moments, self._device()
+        return attributes, weights, moments, self._device()
 
     def _restore_fitted_state(self, state):
         attributes, weights, moments, device = state
@@ -137,7 +141,8 @@ class FittedNetworksMixin:
             delattr(self, name)
         vars(self).update(attributes)
         networks = self._networks()
-        networks.load_state_dict(weights)
+        if weights is not None:
+            networks.load_state_dict(weights)
         networks.eval()
         if self._device() != device:
             self._optimizer = None  # the call moved the networks: Adam starts afresh there

@@ -472,7 +472,6 @@ class VAEImputer(VAETransformer):
     def _note_training_rows(self, X, X_user, incremental):
         """The indicator's columns: those missing in fit's X, or in any partial_fit call's; and
         the posterior draws start again with a new fit."""
-        super()._note_training_rows(X, X_user, incremental)
         if not incremental or not hasattr(self, "_n_draws"):
             self._n_draws = 0
         if not self.add_indicator:

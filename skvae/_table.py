@@ -41,7 +41,7 @@ from ._column_kinds import (
     refuse_temporal,
 )
 from ._column_layout import ColumnLayout
-from ._column_statistics import column_statistics, constant_columns
+from ._column_statistics import column_statistics
 from ._column_warnings import warn_learnt_late, warn_scaled_as_constant, warn_unscaled
 from ._table_input import column_names, read_numbers, read_table
 
@@ -94,7 +94,7 @@ class TableEncoder:
         self.n_columns = values.shape[1]
         dtypes = frame_dtypes(X)
         self.dtypes = None if dtypes is None else [dtype_name(dtype) for dtype in dtypes]
-        counts, means, variances = column_statistics(values)
+        counts, means, variances, lows, highs = column_statistics(values)
         empty = [int(j) for j in np.flatnonzero(counts == 0)]
         empty_categorical = [j for j in empty if j in self.categorical]
         # Numeric columns with no observed value (an imputer keeps them) are
@@ -105,10 +105,9 @@ class TableEncoder:
                 f"Column(s) {column_names(estimator, empty)} of X have no observed value: there is nothing "
                 "to learn about them. Drop them, or impute them first."
             )
-        constant = constant_columns(counts, means, variances)
+        constant = lows == highs  # never for sparse X (NaN): it is never standardised
         self.constant = [j for j in self.numeric if constant[j]]
-        for j in self.constant:  # its value, not a mean rounded beside it
-            means[j] = _first_observed(values, j)
+        means[self.constant] = lows[self.constant]  # its value, not a mean rounded beside it
         self.center = means[self.numeric]
         scale = np.sqrt(variances[self.numeric])
         self.standardized = self.standardizes(self.standardize)
@@ -116,32 +115,43 @@ class TableEncoder:
         # them in [0, 1]); center still holds their means, where missing cells are filled.
         self.centred = self.standardized
         # A constant column keeps its values (scale 1) rather than dividing by zero, or by the
-        # rounding error of its variance.
+        # rounding error of its variance (2e-34 for three cells of 0.1).
         varies = (scale > 0) & ~constant[self.numeric]
         self.scale = np.where(varies, scale, 1.0) if self.standardized else np.ones_like(scale)
         if self.standardize == "auto" and not self.standardized and not sp.issparse(values):
             warn_unscaled(estimator, self.center[varies], scale[varies], np.asarray(self.numeric)[varies])
         return self._code(values)
 
-    def still_constant(self, coded):
-        """This table, or a copy whose ``constant`` leaves out the columns to which the coded
-        rows ``coded`` (a later call's training rows) give another value."""
+    def still_constant(self, estimator, coded):
+        """This table, or a copy whose ``constant`` leaves out the columns to which the coded rows
+        ``coded`` (a continued fit's training rows) give another value; a standardised table warns
+        of them, which it reads unscaled."""
         varies = self._varied_constants(coded)
         if not varies.any():
             return self
+        if self.standardized:
+            warn_scaled_as_constant(estimator, np.asarray(self.constant)[varies])
         table = copy.copy(self)
         table.constant = [j for j, changed in zip(self.constant, varies, strict=True) if not changed]
         return table
 
-    def _varied_constants(self, coded):
-        """Which of the ``constant`` columns the coded rows give another value."""
+    def _varied_constants(self, coded, chunk_cells=2**20):
+        """Which of the ``constant`` columns the coded (dense) rows give another value: one beyond
+        float32's rounding of it (the networks read float32; a frame in float32 holds 0.1 as
+        0.10000000149), read a chunk of rows at a time (X may be a memory map)."""
+        varies = np.zeros(len(self.constant), dtype=bool)
         if not self.constant:
-            return np.zeros(0, dtype=bool)
-        cells = coded[:, self.starts[self.constant]]
-        cells = cells.toarray() if sp.issparse(cells) else np.asarray(cells)
+            return varies
+        positions = self.starts[self.constant]
+        values = self.constant_values
         # The value as _code codes it: less the centre (itself) where centred, over a scale of 1.
-        value = np.zeros(len(self.constant)) if self.centred else self.constant_values
-        return ((cells != value.astype(cells.dtype)) & ~np.isnan(cells)).any(axis=0)
+        coded_value = np.zeros(len(values)) if self.centred else values
+        tolerance = np.finfo(np.float32).eps * np.abs(values)
+        chunk_rows = max(1, chunk_cells // len(positions))
+        for start in range(0, coded.shape[0], chunk_rows):
+            cells = np.asarray(coded[start : start + chunk_rows][:, positions], dtype=np.float64)
+            varies |= (np.abs(cells - coded_value) > tolerance).any(axis=0)  # NaN compares False
+        return varies
 
     # -- properties of the fitted table ---------------------------------------
 
@@ -215,8 +225,6 @@ class TableEncoder:
         coded = self._code(values)
         if self.empty:
             coded = self._hide_empty(estimator, coded if coded is not values else values.copy(), training)
-        if training and self.standardized:
-            warn_scaled_as_constant(estimator, np.asarray(self.constant)[self._varied_constants(coded)])
         return (coded, values) if return_values else coded
 
     def _hide_empty(self, estimator, coded, training):
@@ -362,9 +370,3 @@ class TableEncoder:
         state = dict(self.__dict__)
         state.pop("_layouts", None)  # tensors on some device, rebuilt on demand
         return state
-
-
-def _first_observed(values, j):
-    """The first observed value of column ``j`` of ``values`` (dense or CSR)."""
-    column = values[:, [j]].toarray().ravel() if sp.issparse(values) else values[:, j]
-    return float(column[~np.isnan(column)][0])

@@ -209,10 +209,10 @@ class VAEOutlierDetector(_OutlierDetectorMixin, VAETransformer):
         Standardise the numeric columns internally (mean 0, variance 1 over
         their observed cells), so that columns of any scale learn alike;
         outputs are in X's own units. "auto" standardises when X has
-        categorical columns, and otherwise reads X as it is (uncentred, in
-        float32, as MLPRegressor does), warning where the columns' scales
-        are far from 1 or a column varies by less than 1/10,000 of its
-        size: put a StandardScaler in front.
+        categorical columns, and otherwise reads X as it is (uncentred, as
+        MLPRegressor does, and in float32), warning where the columns'
+        scales are far from 1 or a column varies by less than 1/10,000 of
+        its size: put a StandardScaler in front.
 
     Attributes
     ----------

@@ -247,7 +247,8 @@ def test_data_on_a_tiny_scale_given_unscaled_is_explained_as_at_unit_scale(detec
     X = (X - X.mean(axis=0)) / X.std(axis=0) * 1e-6
     rows = X[300:].copy()
     rows[:, 3] += 4e-6  # feature 3 broken in every row
-    detector = detector_class(n_components=2, max_iter=30, random_state=0).fit(X[:300])
+    with pytest.warns(UserWarning, match="typical standard deviation is 9.8e-07"):
+        detector = detector_class(n_components=2, max_iter=30, random_state=0).fit(X[:300])
     assert (detector.feature_contributions(rows).argmin(axis=1) == 3).mean() > 0.9
 
 
