@@ -74,7 +74,8 @@ def test_with_validation_rows_a_rise_smaller_than_tol_is_no_improvement():
         )
 
     assert not kept(0.5).converged
-    assert kept(2.0).converged and len(kept(2.0).losses) == 6
+    history = kept(2.0)
+    assert history.converged and len(history.losses) == 6
 
 
 def test_weight_decay_falls_on_the_weights_not_the_biases():
