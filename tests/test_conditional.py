@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 import pandas as pd
+import pytest
 import torch
 
 from skvae import AutoencoderTransformer
@@ -61,6 +62,19 @@ def test_a_draw_takes_the_sample_that_carries_the_weight_and_a_category_from_its
     )
     draw = conditional_draw(one_sample_weighted(2, 4, chosen=1), means, layout, likelihood, torch.Generator())
     np.testing.assert_allclose(draw, [[-5.0, 0.0, 0.0, 1.0]] * 4, atol=1e-4)
+
+
+def test_draws_pick_samples_and_categories_as_often_as_their_weights_and_probabilities_say():
+    frame = pd.DataFrame({"x": [0.0, 1.0], "c": pd.Categorical(["a", "b"])})
+    layout = layout_of(frame)  # inputs: x, then the one-hot block a, b
+    likelihood = make_likelihood("gaussian", 1)
+    likelihood.variance.fill_(1e-10)
+    n = 20000
+    means = torch.tensor([[[1.0, 0.3, 0.7]], [[2.0, 0.3, 0.7]]]).expand(2, n, 3)  # (K=2, n, width)
+    log_weights = torch.log(torch.tensor([[0.25], [0.75]])).expand(2, n)
+    draw = conditional_draw(log_weights, means, layout, likelihood, torch.Generator().manual_seed(0))
+    assert (draw[:, 0] > 1.5).float().mean() == pytest.approx(0.75, abs=0.02)  # the second sample
+    assert draw[:, 2].mean() == pytest.approx(0.7, abs=0.02)  # category "b"
 
 
 def test_numeric_draws_follow_the_likelihood_the_networks_train_with():

@@ -8,6 +8,7 @@ import torch
 
 import skvae._likelihood_calibration
 from skvae import VAETransformer
+from skvae._column_statistics import evenly_spaced_rows
 from skvae._likelihood_calibration import balanced_noise, squared_residuals
 from skvae._tensors import nan_where_missing
 
@@ -96,9 +97,12 @@ def test_student_t_scales_leave_missing_cells_out(X):
 def test_student_t_scales_come_from_evenly_spaced_rows_beyond_the_memory_cap(X, monkeypatch):
     full = VAETransformer(likelihood="student_t", max_iter=20, random_state=0).fit(X).likelihood_.scale
     monkeypatch.setattr(skvae._likelihood_calibration, "_EM_CELLS", 50 * X.shape[1])
-    capped = VAETransformer(likelihood="student_t", max_iter=20, random_state=0).fit(X).likelihood_.scale
+    vae = VAETransformer(likelihood="student_t", max_iter=20, random_state=0).fit(X)
+    capped = vae.likelihood_.scale
     assert not torch.equal(capped, full)
     torch.testing.assert_close(capped, full, rtol=0.5, atol=0)
+    # The scales are those that fit the 50 evenly spaced rows best.
+    assert_student_t_scales_are_maximum_likelihood(vae, X[evenly_spaced_rows(len(X), 50)])
 
 
 def test_a_table_of_categories_only_keeps_its_shared_variance_as_it_was():
