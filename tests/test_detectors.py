@@ -124,6 +124,14 @@ def test_auto_contamination_puts_the_offset_at_tukeys_lower_fence_of_the_trainin
     assert detector.offset_ == pytest.approx(q1 - 1.5 * (q3 - q1), rel=1e-6)
 
 
+@pytest.mark.parametrize("detector_class", DETECTORS)
+def test_a_row_scoring_exactly_at_the_offset_is_an_inlier_as_in_isolation_forest(detector_class, data):
+    inliers, _ = data
+    detector = fitted(detector_class, inliers)
+    detector.offset_ = float(detector.score_samples(inliers[:1])[0])
+    assert detector.decision_function(inliers[:1])[0] == 0 and detector.predict(inliers[:1])[0] == 1
+
+
 def test_robust_training_fences_on_the_median_and_the_mads_standard_deviation():
     losses = torch.as_tensor(np.random.RandomState(0).normal(3.0, 2.0, size=100_000))
     center, spread = skvae._outlier._robust_center_and_spread(losses)

@@ -352,6 +352,9 @@ def test_empty_columns_are_dropped_or_kept_as_zeros(keep_empty_features):
     if keep_empty_features:
         assert out.shape == (400, 6) and (out[:, 2] == 0).all()
         assert list(imputer.get_feature_names_out()) == [f"x{j}" for j in range(6)]
+        new = X[:3].copy()
+        new[:, 2] = 3.0  # observed now: passes through, as SimpleImputer's does
+        np.testing.assert_array_equal(imputer.transform(new)[:, 2], 3.0)
     else:
         assert out.shape == (400, 5)
         assert list(imputer.get_feature_names_out()) == ["x0", "x1", "x3", "x4", "x5"]
