@@ -54,3 +54,13 @@ def test_column_terms_come_back_in_the_inputs_column_order_and_count_0_where_mis
     observed = torch.tensor([[True, False, False, True]])
     terms = layout.column_terms(numeric, observed, lambda: categorical)
     np.testing.assert_array_equal(terms.numpy(), [[1.0, 0.0, 0.0, 20.0]])
+
+
+def test_a_missing_number_enters_at_its_columns_training_mean_uncentred_or_at_0_centred():
+    X = np.array([[1.0, 10.0], [3.0, 30.0], [np.nan, np.nan]])
+    for standardize, fill in [(False, [2.0, 20.0]), (True, [0.0, 0.0])]:
+        table, estimator = TableEncoder(standardize=standardize), AutoencoderTransformer()
+        coded = torch.as_tensor(table.fit_encode(estimator, X), dtype=torch.float32)
+        filled, observed = table.layout("cpu").prepare(coded)
+        np.testing.assert_allclose(filled[2].numpy(), fill)
+        np.testing.assert_array_equal(observed.numpy(), [[True, True], [True, True], [False, False]])

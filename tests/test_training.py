@@ -78,6 +78,50 @@ def test_with_validation_rows_a_rise_smaller_than_tol_is_no_improvement():
     assert history.converged and len(history.losses) == 6
 
 
+def test_a_loss_equal_to_the_best_so_far_is_an_improvement_as_in_mlp():
+    module, X, generator = setup()
+    optimizer = make_optimizer(list(module.parameters()), 1e-2, 0.0)
+    history = train(
+        module,
+        lambda batch: (module(batch) * 0.0).sum() + 1.0,  # the same loss every epoch
+        optimizer,
+        X,
+        max_epochs=10,
+        batch_size=16,
+        shuffle=False,
+        generator=generator,
+        stopping=(0.0, 2),
+    )
+    assert not history.converged and len(history.losses) == 10
+
+
+def test_an_epoch_that_only_ties_the_best_validation_score_keeps_the_earlier_weights():
+    module, X, generator = setup()
+    optimizer = torch.optim.SGD(module.parameters(), lr=0.1)
+    weights = []
+
+    def validation_score(X_val):
+        weights.append({k: v.clone() for k, v in module.state_dict().items()})
+        return torch.tensor(1.0)  # every epoch ties the first
+
+    train(
+        module,
+        mse(module),
+        optimizer,
+        X,
+        max_epochs=5,
+        batch_size=16,
+        shuffle=False,
+        generator=generator,
+        X_val=X[:8],
+        validation_score=validation_score,
+        stopping=(0.0, 100),
+    )
+    for name, tensor in module.state_dict().items():
+        torch.testing.assert_close(tensor, weights[0][name])
+    assert not torch.equal(weights[-1]["weight"], weights[0]["weight"])
+
+
 def test_weight_decay_falls_on_the_weights_not_the_biases():
     module = torch.nn.Linear(3, 3)
     optimizer = make_optimizer(list(module.parameters()), 1e-2, 0.5)
