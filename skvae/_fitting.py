@@ -42,8 +42,8 @@ class FittingMixin:
             # refitting refuses X), rather than new columns beside the old networks or networks
             # uncalibrated; a continued fit the model it went on from, rather than new weights
             # beside the old threshold and variances.
-            fitted = hasattr(self, "encoder_")
-            before = self._fitted_state(in_place=keep_weights) if keep_weights or fitted else None
+            # (A continued fit always has a fitted model: see fit and partial_fit.)
+            before = self._fitted_state(in_place=keep_weights) if hasattr(self, "encoder_") else None
             try:
                 coded = self._validate_X(X, reset=not keep_weights, training=True)
                 self._fit(coded, X, y, incremental=incremental, keep_weights=keep_weights)
