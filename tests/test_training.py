@@ -175,6 +175,52 @@ def test_non_finite_loss_raises_training_diverged():
         )
 
 
+def test_weights_made_infinite_by_the_last_step_raise_training_diverged():
+    # The loss of a batch is taken before its step: only the weights show what the last step did.
+    module, X, generator = setup()
+    optimizer = torch.optim.SGD(module.parameters(), lr=1e38)
+    with pytest.raises(TrainingDiverged, match="last optimizer step"):
+        train(
+            module,
+            mse(module),
+            optimizer,
+            X * 100,
+            max_epochs=1,
+            batch_size=64,
+            shuffle=False,
+            generator=generator,
+        )
+
+
+def test_steps_see_the_module_in_training_mode_and_the_validation_score_in_evaluation_mode():
+    # Dropout and batch normalisation behave differently in the two modes.
+    module, X, generator = setup()
+    optimizer = make_optimizer(list(module.parameters()), 1e-2, 0.0)
+    step_modes, score_modes = [], []
+
+    def loss(batch):
+        step_modes.append(module.training)
+        return mse(module)(batch)
+
+    def score(X_val):
+        score_modes.append(module.training)
+        return -mse(module)(X_val)
+
+    train(
+        module,
+        loss,
+        optimizer,
+        X,
+        max_epochs=3,
+        batch_size=16,
+        shuffle=False,
+        generator=generator,
+        X_val=X[:8],
+        validation_score=score,
+    )
+    assert step_modes == [True] * 12 and score_modes == [False] * 3
+
+
 def test_verbose_prints_one_line_per_epoch(capsys):
     module, X, generator = setup()
     optimizer = make_optimizer(list(module.parameters()), 1e-2, 0.0)
