@@ -520,6 +520,7 @@ class VAEImputer(VAETransformer):
         coded, values = self._table.encode(self, X_nan, return_values=True)
         missing = np.isnan(values)
         unseen = self._as_users_missing(X_nan, missing)
+        unseen.update(self._table.given_labels(X_nan, missing))  # observed cells as the user gave them
         generator = None
         if self.sample_posterior:  # a new draw at each call, reproducible from random_state
             self._n_draws += 1

@@ -289,14 +289,14 @@ class TableEncoder:
             values[:, j] = coded[:, starts[j] : starts[j] + len(categories)].argmax(axis=1)
         return values
 
-    def unseen_categories(self, X, missing):
+    def unseen_categories(self, X, missing, columns=None):
         """The cells of X's categorical columns that hold a category not seen in fit, which the
         networks read as missing (``missing``: the mask of such cells, one column per column of
-        X): ``{column: (rows, labels)}``."""
+        X): ``{column: (rows, labels)}``. ``columns``: some of the categorical columns only."""
         unseen = {}
         if not hasattr(X, "shape"):  # a list of rows (read_table has checked that it is a table)
             X = np.asarray(X, dtype=object)
-        for j in self.categorical:
+        for j in self.categorical if columns is None else columns:
             rows = np.flatnonzero(missing[:, j])
             if not len(rows):
                 continue
@@ -305,6 +305,22 @@ class TableEncoder:
             if present.any():
                 unseen[j] = (rows[present], labels[present])
         return unseen
+
+    def given_labels(self, X, missing):
+        """The labels of X's observed cells in its categorical columns that are not of a category
+        dtype: ``{column: (rows, labels)}``, as ``unseen_categories`` gives them.
+
+        Such a column holds the user's values as they are, and a label may equal a category
+        without being it: True and 1 are one category, as they are one to OneHotEncoder, and an
+        imputer gives back what the user gave.
+        """
+        return self.unseen_categories(X, ~missing, columns=self._labelled_columns())
+
+    def _labelled_columns(self):
+        """The categorical columns whose cells are the user's labels rather than a dtype's categories."""
+        if self.dtypes is None:
+            return list(self.categorical)
+        return [j for j in self.categorical if not is_category_dtype_name(self.dtypes[j])]
 
     def to_table(self, estimator, values, as_frame, columns=None, index=None, unseen=None):
         """Floats per column (category codes for categorical columns) as the user's table.

@@ -615,6 +615,18 @@ def test_a_category_not_seen_in_fit_passes_through_as_an_observed_cell():
     assert as_array[0, 1] == "w" and as_array[0, 0] == 1.0
 
 
+@pytest.mark.parametrize("output", ["default", "pandas"])
+def test_an_observed_label_passes_through_as_given_even_where_it_equals_another(output):
+    # True == 1 to Python, and so one category (as OneHotEncoder makes them): the cell is still True.
+    labels = pd.Series([1, 2, True, False] * 25, dtype=object)
+    frame = pd.DataFrame({"x": hide(low_rank(100))[:, 0], "label": labels.mask(labels.index % 7 == 0)})
+    out = make(max_iter=2).set_output(transform=output).fit_transform(frame)
+    column = out["label"] if output == "pandas" else pd.Series(out[:, 1])
+    observed = frame["label"].notna()
+    assert [(type(v), v) for v in column[observed]] == [(type(v), v) for v in frame["label"][observed]]
+    assert column[~observed].isin([1, 2, False]).all()
+
+
 def test_ordered_categories_stay_ordered_and_a_placeholder_category_leaves_the_order_alone():
     levels = pd.Categorical(["lo", "hi", None, "mid"] * 25, categories=["lo", "mid", "hi"], ordered=True)
     frame = pd.DataFrame({"x": low_rank(100)[:, 0], "level": levels})
