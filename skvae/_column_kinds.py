@@ -154,6 +154,10 @@ def is_temporal_dtype(dtype):
     """Dates, times, durations and periods: neither numbers nor categories unless named so."""
     if isinstance(dtype, pd.PeriodDtype) or getattr(dtype, "kind", None) in ("m", "M"):
         return True
+    if isinstance(dtype, pd.ArrowDtype):  # pyarrow's times of day have kind "O"
+        import pyarrow.types  # an ArrowDtype exists only where pyarrow is installed
+
+        return pyarrow.types.is_temporal(dtype.pyarrow_dtype)
     polars = sys.modules.get("polars")
     if polars is not None and isinstance(dtype, (polars.DataType, type)):
         try:

@@ -15,6 +15,7 @@ from ._base import MAX_ITER_OR_AUTO
 from ._cell_validation import hold_out_cells, prediction_error
 from ._conditional import SCORE_SEED, impute_rows, quasi_random_normal
 from ._missing_values import as_nan, fitted_indicator, is_nan_placeholder, missing_as_nan
+from ._polars_output import as_polars
 from ._table_input import column_names
 from ._vae import VAETransformer
 from ._warnings import warn
@@ -536,20 +537,27 @@ class VAEImputer(VAETransformer):
         empty = self._table.empty
         filled[:, empty] = np.where(missing[:, empty], 0.0, values[:, empty])
         kept = self._output_columns()
-        # A DataFrame keeps the categories' dtypes; scikit-learn turns it into polars when asked.
-        as_frame = _get_output_config("transform", self)["dense"] != "default"
+        # A DataFrame keeps the categories' dtypes.
+        container = _get_output_config("transform", self)["dense"]
+        as_frame = container != "default"
         index = X.index if isinstance(X, pd.DataFrame) else None
         if len(kept) < filled.shape[1]:
             filled = filled[:, kept]
         table = self._table.to_table(
             self, filled, as_frame=as_frame, columns=kept, index=index, unseen=unseen
         )
-        if self.indicator_ is None:
-            return table
+        if self.indicator_ is not None:
+            table = self._with_indicator(table, missing)
+        if container == "polars" and isinstance(table, pd.DataFrame):
+            return as_polars(table, self._table, kept)
+        return table
+
+    def _with_indicator(self, table, missing):
+        """The imputed table, then the indicator's columns: floats, 0 or 1, as SimpleImputer gives them."""
         indicator = self.indicator_.transform(missing_as_nan(missing))
         if isinstance(table, pd.DataFrame):
             names = self.indicator_.get_feature_names_out(_check_feature_names_in(self, None))
-            indicator = pd.DataFrame(indicator, columns=names, index=table.index)
+            indicator = pd.DataFrame(indicator.astype(np.float64), columns=names, index=table.index)
             return pd.concat([table, indicator], axis=1)
         return np.hstack([table, indicator.astype(table.dtype)])
 

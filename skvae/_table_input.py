@@ -94,12 +94,7 @@ def read_table(estimator, X, categorical, categories=None, *, fitted_dtypes=None
             values[:, j] = np.nan  # None and pd.NA too, whatever dtype they gave the column
             continue
         if j not in is_categorical:
-            values[:, j] = check_array(
-                _as_floats_or_objects(column).reshape(-1, 1),
-                dtype=np.float64,
-                ensure_all_finite="allow-nan",
-                input_name=f"X column {column_names(estimator, [j])[0]!r}",
-            ).ravel()
+            values[:, j] = _numbers(estimator, column, j, dtypes[j] if dtypes is not None else None)
             continue
         if np.iscomplexobj(column):  # as OneHotEncoder refuses complex labels
             raise ValueError(f"Complex data not supported: X column {column_names(estimator, [j])[0]!r}.")
@@ -187,6 +182,27 @@ def _object_na_as_nan(X):
     for j in held:
         X.isetitem(j, X.iloc[:, j].where(X.iloc[:, j].notna(), np.nan))
     return X
+
+
+def _numbers(estimator, column, j, dtype):
+    """Column j, read as numbers, as floats (NaN where missing)."""
+    name = column_names(estimator, [j])[0]
+    if np.ndim(column) != 1:  # a polars Struct or Array column gives a value per field
+        raise TypeError(
+            f"X column {name!r} holds nested values ({dtype}): skvae reads numbers and categories."
+        )
+    try:
+        return check_array(
+            _as_floats_or_objects(column).reshape(-1, 1),
+            dtype=np.float64,
+            ensure_all_finite="allow-nan",
+            input_name=f"X column {name!r}",
+        ).ravel()
+    except TypeError as error:  # intervals, tuples: objects float() does not take
+        raise TypeError(
+            f"X column {name!r} holds values that are neither numbers nor text ({dtype or column.dtype}): "
+            "name it in categorical_features to read each value as a category, or convert it to numbers."
+        ) from error
 
 
 def _numeric_dtype(column):

@@ -20,6 +20,7 @@ from ._conditional import SCORE_SEED, importance_samples, pseudo_random_normal
 from ._likelihood_calibration import calibrate_likelihood
 from ._likelihoods import BernoulliLikelihood, make_likelihood
 from ._networks import decode_draws
+from ._polars_output import as_polars
 
 # Upper bound on the elements of one (samples x rows x width) block.
 _BLOCK_ELEMENTS = 2**23
@@ -502,8 +503,6 @@ class VAETransformer(BaseAutoencoder):
         if container == "default" or isinstance(rows, pd.DataFrame) and container == "pandas":
             return rows
         if isinstance(rows, pd.DataFrame):
-            return ADAPTERS_MANAGER.adapters[container].create_container(
-                rows, None, columns=list(rows.columns)
-            )
+            return as_polars(rows, self._table, range(self._table.n_columns))
         names = getattr(self, "feature_names_in_", [f"x{i}" for i in range(self.n_features_in_)])
         return ADAPTERS_MANAGER.adapters[container].create_container(rows, None, columns=list(names))

@@ -420,6 +420,14 @@ def test_polars_output_gives_numbers_as_floats_and_categories_as_categories():
     assert out["a"].null_count() == 0
 
 
+def test_polars_output_keeps_labels_that_mix_numbers_and_text_as_objects():
+    pl = pytest.importorskip("polars")
+    frame = pd.DataFrame({"x": hide(low_rank(99))[:, 0], "size": pd.Series([1, 2, "3+"] * 33, dtype=object)})
+    frame.loc[frame.index % 5 == 0, "size"] = None
+    out = make(max_iter=2).set_output(transform="polars").fit_transform(frame)
+    assert out.schema["size"] == pl.Object and set(out["size"].to_list()) == {1, 2, "3+"}
+
+
 def test_no_inverse_transform():
     assert not hasattr(make().fit(hide(low_rank())), "inverse_transform")
 
@@ -610,7 +618,8 @@ def test_a_category_not_seen_in_fit_passes_through_as_an_observed_cell():
         out = imputer.set_output(transform="pandas").transform(new)
     assert out["kind"].iloc[0] == "w" and out["kind"].iloc[1] in ("u", "v")  # kept, and imputed
     assert list(out["kind"].cat.categories) == ["u", "v", "w"]
-    assert out["missingindicator_kind"].astype(bool).tolist() == [False, True]
+    assert out["missingindicator_kind"].dtype == np.float64  # as in a table of numbers
+    assert out["missingindicator_kind"].tolist() == [0.0, 1.0]
     as_array = imputer.set_output(transform="default").transform(new)
     assert as_array[0, 1] == "w" and as_array[0, 0] == 1.0
 

@@ -255,6 +255,17 @@ def test_polars_frames_with_categorical_columns():
     )
 
 
+def test_polars_output_keeps_labels_mixing_numbers_and_text_as_objects_and_an_ordered_category_as_an_enum():
+    polars = pytest.importorskip("polars")
+    frame = mixed_frame().assign(
+        size=lambda f: pd.Series([1, 2, "3+"] * (len(f) // 3) + [1] * (len(f) % 3), dtype=object),
+        level=lambda f: pd.Categorical(f["band"].astype(str), categories=["low", "high"], ordered=True),
+    )
+    rows = make(VAETransformer).fit(frame).set_output(transform="polars").sample(5, random_state=0)
+    assert rows.schema["size"] == polars.Object and set(rows["size"].to_list()) <= {1, 2, "3+"}
+    assert rows.schema["level"] == polars.Enum(["low", "high"])
+
+
 def test_polars_output_of_sample_keeps_the_categories():
     polars = pytest.importorskip("polars")
     rows = make(VAETransformer).fit(mixed_frame()).set_output(transform="polars").sample(5, random_state=0)
@@ -637,6 +648,34 @@ def test_dates_and_durations_are_refused_unless_named_categorical():
         model.transform(frame[["score", "when"]].set_axis(["a", "b"], axis=1))
     named = make(AutoencoderTransformer, max_iter=1, categorical_features=["band", "when", "took"]).fit(frame)
     assert named.transform(frame).shape == (20, 2)
+
+
+def test_times_of_day_from_parquet_are_refused_as_times():
+    pa = pytest.importorskip("pyarrow")
+    times = pd.Series(
+        pd.date_range("2020", periods=20, freq="min").time, dtype=pd.ArrowDtype(pa.time64("us"))
+    )
+    with pytest.raises(ValueError, match=r"\['when'\] of X hold dates, times or durations \(time64"):
+        make(AutoencoderTransformer).fit(mixed_frame(20).assign(when=times))
+
+
+def test_values_neither_numbers_nor_text_in_a_table_are_refused_naming_their_column():
+    intervals = pd.Series(pd.arrays.IntervalArray.from_breaks(np.arange(21.0)))
+    with pytest.raises(TypeError, match=r"X column 'span' holds values that are neither numbers nor text"):
+        make(AutoencoderTransformer).fit(mixed_frame(20).assign(span=intervals))
+    named = make(AutoencoderTransformer, max_iter=1, categorical_features=["band", "span"])
+    assert named.fit(mixed_frame(20).assign(span=intervals)).transform(
+        mixed_frame(20).assign(span=intervals)
+    ).shape == (20, 2)
+
+
+def test_a_polars_struct_column_is_refused_as_nested():
+    polars = pytest.importorskip("polars")
+    frame = polars.from_pandas(mixed_frame(20)).with_columns(
+        pair=polars.struct(polars.col("score"), polars.col("income"))
+    )
+    with pytest.raises(TypeError, match=r"X column 'pair' holds nested values \(Struct"):
+        make(AutoencoderTransformer).fit(frame)
 
 
 def test_dates_held_as_python_objects_are_refused_as_dates():
