@@ -89,9 +89,16 @@ def _refuse(reason):
 def expected_tensors(estimator_class, architecture):
     """{network: {name: (shape, numpy dtype)}} of the networks ``architecture`` describes.
 
-    Built on torch's meta device: nothing of the tensors' size is allocated.
+    Built on torch's meta device: nothing of the tensors' size is allocated. A user network
+    whose factory needs real tensors (one that moves its modules to a device, or reads a value)
+    is built on the CPU instead.
     """
-    with torch.device("meta"):
+    try:
+        with torch.device("meta"):
+            modules = _build(estimator_class, architecture)
+    except InvalidState:
+        raise
+    except Exception:  # only a user's factory fails on meta tensors: skvae's own networks build there
         modules = _build(estimator_class, architecture)
     return {
         network: {
@@ -141,6 +148,12 @@ def _check_array(where, array, shape, dtype=_FLOAT32):
 
 def restore_networks(estimator_class, saved):
     """The fitted torch modules, as ``{"encoder_": module, ...}``, and the optimizer from ``saved``."""
+    # Ordinary tensors even when loaded under inference mode: a continued fit trains them.
+    with torch.inference_mode(False):
+        return _restore_networks(estimator_class, saved)
+
+
+def _restore_networks(estimator_class, saved):
     if not isinstance(saved, dict) or not isinstance(saved.get("version"), int):
         raise _refuse("the networks' state has no version")
     if saved["version"] > STATE_VERSION:

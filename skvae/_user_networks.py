@@ -15,6 +15,7 @@ from contextlib import contextmanager
 
 import torch
 from torch import nn
+from torch.nn.modules.lazy import LazyModuleMixin
 
 # The arguments skvae passes itself; network_params cannot set them.
 RESERVED_ARGUMENTS = ("n_features", "n_components", "input_shape")
@@ -100,6 +101,7 @@ def check_output_shapes(encoder, decoder, *, n_features, n_components, variation
             f"network={_name(factory)} returned networks with no trainable parameter: there is nothing "
             "to fit. Give the encoder or the decoder a layer with weights."
         )
+    _refuse_lazy(encoder, decoder, factory)
     _check_float32(encoder, decoder, factory)
     # The first tensor's device: an encoder may hold buffers only (a fixed projection).
     first = next(itertools.chain(encoder.parameters(), encoder.buffers(), decoder.parameters()), None)
@@ -127,6 +129,23 @@ def check_output_shapes(encoder, decoder, *, n_features, n_components, variation
                 )
     finally:
         encoder.train(modes[0]), decoder.train(modes[1])
+
+
+def _refuse_lazy(encoder, decoder, factory):
+    """Refuse lazy layers (LazyLinear, ...): their shapes come from a first batch, and a saved
+    model is rebuilt, and its arrays checked, before any batch."""
+    for role, module in (("encoder", encoder), ("decoder", decoder)):
+        lazy = [
+            f"{type(part).__name__} {name!r}"
+            for name, part in module.named_modules()
+            if isinstance(part, LazyModuleMixin)
+        ]
+        if lazy:
+            raise ValueError(
+                f"The {role} of network={_name(factory)} holds lazy layers ({lazy[0]}), whose sizes "
+                "come from a first batch: a saved model could not be rebuilt. Give the layers their "
+                "sizes; the factory is called with n_features and n_components."
+            )
 
 
 def _check_float32(encoder, decoder, factory):

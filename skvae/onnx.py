@@ -27,6 +27,8 @@ from ._vae_detector import VAEOutlierDetector
 __all__ = ["register_converters", "to_onnx"]
 
 _ACTIVATIONS = {nn.ReLU: "OnnxRelu", nn.Tanh: "OnnxTanh", nn.Sigmoid: "OnnxSigmoid"}
+# Clip takes its bounds as inputs from opset 11 on.
+_MIN_OPSET = 11
 # What the graphs implement. A fitted attribute outside this set (an input
 # layer that standardises or fills in values, say) is refused, never dropped.
 _EXPORTED_ATTRIBUTES = {
@@ -77,7 +79,7 @@ def to_onnx(model, X, *, target_opset=None, options=None):
         of the width the model was fitted on.
 
     target_opset : int, default=None
-        The ONNX opset; None lets skl2onnx choose its latest tested one.
+        The ONNX opset, 11 or later; None lets skl2onnx choose its latest tested one.
 
     options : dict, default=None
         skl2onnx's conversion options, such as
@@ -188,12 +190,14 @@ def _check_input(operator):
             f"skvae.onnx cannot export this {type(estimator).__name__}: its fitted {unsupported} "
             "has no ONNX implementation. Export models fitted on numeric arrays."
         )
-    if estimator.network != "mlp":
+    # The networks fit built, whatever set_params has changed since.
+    network = getattr(estimator, "_fitted_architecture", {}).get("network", estimator.network)
+    if network != "mlp":
         # The graph is written layer by layer for skvae's perceptrons; other
         # networks would need torch.onnx, whose graphs skl2onnx cannot embed.
         raise NotImplementedError(
-            f"skvae.onnx exports network='mlp' only; this {type(estimator).__name__} has "
-            f"network={estimator.network!r}."
+            f"skvae.onnx exports network='mlp' only; this {type(estimator).__name__} was fitted with "
+            f"network={network!r}."
         )
 
 
@@ -337,9 +341,18 @@ def _importance_weighted_score(ops, estimator, x, opv):
     return ops.OnnxTranspose(score, perm=[1, 0], op_version=opv)
 
 
+def _opset(container):
+    """The target opset, refused below _MIN_OPSET."""
+    if container.target_opset < _MIN_OPSET:
+        raise ValueError(
+            f"skvae.onnx writes graphs of opset {_MIN_OPSET} or later; target_opset={container.target_opset}."
+        )
+    return container.target_opset
+
+
 def _convert_transformer(scope, operator, container):
     _, ops = _skl2onnx()
-    opv = container.target_opset
+    opv = _opset(container)
     codes = _codes(ops, operator.raw_operator, operator.inputs[0], opv)
     output = ops.OnnxIdentity(codes, op_version=opv, output_names=operator.outputs[:1])
     output.add_to(scope, container)
@@ -349,7 +362,7 @@ def _convert_detector(scope, operator, container):
     from onnx import TensorProto
 
     _, ops = _skl2onnx()
-    opv = container.target_opset
+    opv = _opset(container)
     estimator = operator.raw_operator
     x = operator.inputs[0]
     if isinstance(estimator, VAEOutlierDetector):

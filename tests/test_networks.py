@@ -1,5 +1,6 @@
 """The ``network`` parameter: convolutional networks and the user's own encoder and decoder."""
 
+import copy
 import pickle
 import sys
 
@@ -627,6 +628,34 @@ def test_a_user_networks_buffers_keep_their_dtype_through_pickle_and_save(digits
     skvae.save(model, tmp_path / "counting.skvae")
     loaded = skvae.load(tmp_path / "counting.skvae", trusted=[f"{counting_pair.__module__}.counting_pair"])
     assert loaded.encoder_.rows_seen == model.encoder_.rows_seen
+
+
+def moved_pair(n_features, n_components, input_shape):
+    # Moving to a device, or reading a value, needs real tensors.
+    encoder = nn.Linear(n_features, n_components).to("cpu")
+    decoder = nn.Linear(n_components, n_features)
+    with torch.no_grad():
+        decoder.bias.fill_(float(encoder.weight.abs().max().item()) * 0.0)
+    return encoder, decoder
+
+
+def test_a_factory_that_needs_real_tensors_builds_again_through_pickle_copy_and_save(digits, tmp_path):
+    model = AutoencoderTransformer(network=moved_pair, max_iter=2, random_state=0).fit(digits)
+    skvae.save(model, tmp_path / "moved.skvae")
+    loaded = skvae.load(tmp_path / "moved.skvae", trusted=[f"{moved_pair.__module__}.moved_pair"])
+    for restored in (pickle.loads(pickle.dumps(model)), copy.deepcopy(model), loaded):
+        np.testing.assert_array_equal(restored.transform(digits), model.transform(digits))
+
+
+def lazy_pair(n_features, n_components, input_shape):
+    return nn.Sequential(nn.LazyLinear(n_components)), nn.Linear(n_components, n_features)
+
+
+def test_lazy_layers_are_refused_at_fit_since_a_saved_model_could_not_be_rebuilt(digits):
+    with pytest.raises(
+        ValueError, match=r"The encoder of network=.*lazy_pair holds lazy layers \(LazyLinear '0'\)"
+    ):
+        AutoencoderTransformer(network=lazy_pair, max_iter=1).fit(digits)
 
 
 def test_a_user_network_with_dropout_trains_from_random_state_alone_and_leaves_torchs_rng(digits):

@@ -140,11 +140,21 @@ def test_a_model_of_a_table_with_standardised_columns_is_refused(data):
         to_onnx(model, X[:1])
 
 
-def test_a_convolutional_model_is_refused(data):
+def test_a_convolutional_model_is_refused_even_after_set_params_names_the_perceptron(data):
     X, _ = data
     model = make(AutoencoderTransformer, network="conv", input_shape=(1, -1)).fit(X)
-    with pytest.raises(NotImplementedError, match="exports network='mlp' only"):
-        to_onnx(model, X[:1])
+    for network in ("conv", "mlp"):  # the networks fit built are what the graph would hold
+        with pytest.raises(
+            NotImplementedError, match="exports network='mlp' only.* fitted with network='conv'"
+        ):
+            to_onnx(model.set_params(network=network), X[:1])
+
+
+@pytest.mark.parametrize("estimator_class", [AutoencoderTransformer, VAETransformer, VAEOutlierDetector])
+def test_an_opset_before_11_is_refused_in_skvaes_words(estimator_class, data):
+    X, _ = data
+    with pytest.raises(ValueError, match="graphs of opset 11 or later; target_opset=10"):
+        to_onnx(make(estimator_class).fit(X), X[:1], target_opset=10)
 
 
 def test_an_unfitted_model_is_refused_as_not_fitted(data):

@@ -611,6 +611,16 @@ def test_pickled_state_holds_arrays_and_the_optimizer_moments(X):
     assert networks["optimizer"]["moments"]  # partial_fit after unpickling continues Adam's state
 
 
+def test_a_model_unpickled_under_inference_mode_goes_on_training(X):
+    # A serving process may load its models under inference mode; partial_fit still trains them.
+    fitted = make(VAETransformer).fit(X)
+    with torch.inference_mode():
+        restored = pickle.loads(pickle.dumps(fitted))
+    before = restored.transform(X)
+    restored.partial_fit(X)
+    assert not np.array_equal(restored.transform(X), before)
+
+
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device to fit on")
 @pytest.mark.parametrize("estimator_class", ESTIMATORS)
 def test_a_model_fitted_on_a_gpu_unpickles_on_a_cpu_only_machine(estimator_class, X, monkeypatch):
