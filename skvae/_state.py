@@ -209,6 +209,19 @@ def _restore_optimizer(networks, saved):
     return optimizer
 
 
+def _check_against_table(architecture, table, n_components):
+    """Refuse networks that do not read the table's coded columns or write ``n_components`` codes
+    (another model's networks beside this one's columns, in a tampered skops file)."""
+    if not isinstance(table, TableEncoder):
+        return
+    implied = {"n_features": table.width, "n_numeric": len(table.numeric), "n_components": n_components}
+    for name, value in implied.items():
+        if name in architecture and value is not None and architecture[name] != value:
+            raise _refuse(
+                f"its networks have {name}={architecture[name]!r}, its columns and attributes {value}"
+            )
+
+
 class PlainStateMixin:
     """Pickling (and copying) of an estimator through the plain-data state above."""
 
@@ -248,6 +261,7 @@ class PlainStateMixin:
         if STATE_KEY in state:
             saved = state.pop(STATE_KEY)
             modules, optimizer = restore_networks(type(self), saved)
+            _check_against_table(saved["architecture"], state.get("_table"), state.get("n_components_"))
             state.update(modules, _optimizer=optimizer, _fitted_architecture=saved["architecture"])
             # Pickled before n_components_ existed: the code size the networks have.
             n_components = saved["architecture"].get("n_components")

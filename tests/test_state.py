@@ -184,6 +184,15 @@ def test_a_tampered_state_is_refused(state, edit, match):
         restore(AutoencoderTransformer, edited(state, edit))
 
 
+def test_networks_that_do_not_read_the_states_columns_are_refused(X, state):
+    other = make(AutoencoderTransformer).fit(X[:, :4]).__getstate__()
+    with pytest.raises(ValueError, match="its networks have n_features=4, its columns and attributes 5"):
+        restore(AutoencoderTransformer, {**state, STATE_KEY: other[STATE_KEY]})
+    wider = make(AutoencoderTransformer, n_components=3).fit(X).__getstate__()
+    with pytest.raises(ValueError, match="its networks have n_components=3, its columns and attributes 2"):
+        restore(AutoencoderTransformer, {**state, STATE_KEY: wider[STATE_KEY]})
+
+
 def test_a_state_restores_on_the_cpu_whatever_device_it_came_from(state):
     restored = restore(AutoencoderTransformer, state)
     assert all(tensor.device.type == "cpu" for tensor in restored._networks().state_dict().values())
