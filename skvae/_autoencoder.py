@@ -1,5 +1,8 @@
 """The deterministic autoencoder."""
 
+import numpy as np
+import torch
+
 from ._architectures import make_encoder_decoder
 from ._base import BaseAutoencoder
 
@@ -133,7 +136,8 @@ class AutoencoderTransformer(BaseAutoencoder):
         scales the columns; a categorical column's cross-entropy).
 
     validation_scores_ : list of float
-        Score on the held-out rows after each epoch; only with ``early_stopping``.
+        Score on the held-out rows after each epoch, in the units of ``loss_curve_``; only with
+        ``early_stopping``. (``score_samples`` and ``score`` count the numbers' errors in X's units.)
 
     best_validation_score_ : float
         Best of ``validation_scores_``; only with ``early_stopping``.
@@ -189,5 +193,22 @@ class AutoencoderTransformer(BaseAutoencoder):
         return self._layout(Z.device).categorical_probabilities(self.decoder_(Z))
 
     def _score_rows(self, X):
-        """Minus the reconstruction error of each row, over its observed cells."""
-        return -self._row_errors(*self._prepare(X))
+        """Minus the reconstruction error of each row over its observed cells, numbers in X's units
+        (what inverse_transform's are in, and comparable between standardize's settings)."""
+        x, observed = self._prepare(X)
+        errors = self._column_errors(x, self.decoder_(self.encoder_(x)), observed)
+        if self._table.standardized:
+            errors = errors * torch.as_tensor(
+                self._squared_column_scales(), dtype=errors.dtype, device=errors.device
+            )
+        return -errors.sum(dim=1)
+
+    def _squared_column_scales(self):
+        """Each input column's standardising scale, squared (1 for a categorical column)."""
+        squares = np.ones(self._table.n_columns)
+        squares[self._table.numeric] = np.square(self._table.scale)
+        return squares
+
+    def _validation_score(self, X):
+        # In the networks' units, as the loss: early stopping weighs the columns as training does.
+        return -self._row_errors(*self._prepare(X)).mean()

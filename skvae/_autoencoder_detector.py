@@ -315,7 +315,7 @@ class AutoencoderOutlierDetector(_OutlierDetectorMixin, AutoencoderTransformer):
         """Minus each row's reconstruction error, unscaled: what score and early stopping
         compare models by. The scaled score is in units of each model's own training errors, so
         a warm-started fit could never beat the best validation score of the fit before."""
-        return AutoencoderTransformer._score_rows(self, X)
+        return -self._row_errors(*self._prepare(X))
 
     def _validation_score(self, X):
         return self._raw_score_rows(X).mean()

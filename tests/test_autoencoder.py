@@ -75,11 +75,14 @@ def test_shapes_and_dtypes_follow_the_input(X):
     assert ae.transform(X.astype(np.int64)).dtype == np.float64
 
 
-def test_score_samples_is_minus_squared_reconstruction_error(X):
-    ae = AutoencoderTransformer(n_components=2, max_iter=3, random_state=0).fit(X)
+@pytest.mark.parametrize("standardize", [False, True])
+def test_score_samples_is_minus_squared_reconstruction_error_in_xs_units(standardize, X):
+    # In X's units whatever the networks read, so that a search over standardize compares models.
+    X = X * 30.0
+    ae = AutoencoderTransformer(n_components=2, max_iter=3, random_state=0, standardize=standardize).fit(X)
     expected = -np.sum((ae.inverse_transform(ae.transform(X)) - X) ** 2, axis=1)
-    np.testing.assert_allclose(ae.score_samples(X), expected, rtol=1e-5)
-    assert ae.score(X) == pytest.approx(expected.mean(), rel=1e-5)
+    np.testing.assert_allclose(ae.score_samples(X), expected, rtol=1e-4)
+    assert ae.score(X) == pytest.approx(expected.mean(), rel=1e-4)
 
 
 def test_outliers_score_lower(X):
