@@ -316,7 +316,8 @@ class VAETransformer(BaseAutoencoder):
         if low < 0 or high > 1:
             raise ValueError(
                 "likelihood='bernoulli' needs X in [0, 1]; got values in "
-                f"[{low:.4g}, {high:.4g}]. Scale X (e.g. MinMaxScaler) or use likelihood='gaussian'."
+                f"[{low:.4g}, {high:.4g}]. Scale X into it (MinMaxScaler(clip=True) keeps new rows there "
+                "too) or use likelihood='gaussian'."
             )
 
     def _warmup_steps(self):
