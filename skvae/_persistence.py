@@ -23,6 +23,7 @@ import zlib
 import numpy as np
 import sklearn
 import torch
+from sklearn.utils.fixes import parse_version
 from sklearn.utils.validation import check_is_fitted
 
 from ._autoencoder import AutoencoderTransformer
@@ -207,6 +208,23 @@ def _read_metadata(archive, path):
     return metadata
 
 
+def _from_newer_skvae(error, saved):
+    """``error``, saying so where a newer skvae wrote the file (whose parameters and attributes
+    this one may not know)."""
+    from . import __version__
+
+    saved_version = str(saved.get("skvae", ""))
+    try:
+        newer = parse_version(saved_version) > parse_version(__version__)
+    except (TypeError, ValueError):
+        newer = False
+    if not newer:
+        return error
+    return ValueError(
+        f"{error} It was written by skvae {saved_version}: upgrade skvae (this is {__version__})."
+    )
+
+
 def _warn_on_version_mismatch(saved, path):
     current = _versions()
     # The local part (+cpu, +cu121) names a build, not a version.
@@ -382,7 +400,10 @@ or VAEImputer
         raise _refuse(path, "it is not a zip archive") from None
     with archive:
         metadata = _read_metadata(archive, path)
-        estimator = _make_estimator(metadata, path, trusted)
+        try:
+            estimator = _make_estimator(metadata, path, trusted)
+        except ValueError as exc:
+            raise _from_newer_skvae(exc, metadata["versions"]) from None
         _warn_on_version_mismatch(metadata["versions"], path)
         # The shapes the architecture implies, checked against the file before
         # reading data.

@@ -479,6 +479,11 @@ def test_a_class_outside_the_allow_list_is_refused(class_name, model, tmp_path):
         (lambda m: m["params"].update({"hidden_layer_sizes": {"pickle": "x"}}), "unexpected parameter"),
         (lambda m: m.update({"format_version": 2}), "format version 2"),
         (lambda m: m.pop("params"), "'params' is missing"),
+        (
+            # A parameter a newer skvae added: the error says who wrote the file.
+            lambda m: (m["params"].update({"new_option": 1}), m["versions"].update({"skvae": "99.0"})),
+            r"unknown \['new_option'\]. It was written by skvae 99.0: upgrade skvae",
+        ),
     ],
 )
 def test_tampered_metadata_is_refused(tamper, match, model, tmp_path):
