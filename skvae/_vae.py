@@ -394,6 +394,8 @@ class VAETransformer(BaseAutoencoder):
 
         X_std : ndarray of shape (n_samples, n_components)
             The posterior standard deviation; only with ``return_std=True``.
+            A DataFrame as the means are, with their columns and index, when
+            ``set_output`` asks for one.
             For a row with missing cells, the encoder's at the row as filled
             (see the user guide's "Missing values and mixed tables"): it
             widens for the cells the row lacks only as far as the encoder
@@ -403,10 +405,16 @@ class VAETransformer(BaseAutoencoder):
         if not return_std:
             return super().transform(X)
         check_is_fitted(self)
-        X = self._validate_X(X, reset=False)  # once: its warnings too
+        X_user, X = X, self._validate_X(X, reset=False)  # once: its warnings too
         mean_and_std = self._map_rows(self._posterior_mean_and_std, X)
         k = self.n_components_
-        return np.ascontiguousarray(mean_and_std[:, :k]), np.ascontiguousarray(mean_and_std[:, k:])
+        std = np.ascontiguousarray(mean_and_std[:, k:])
+        container = _get_output_config("transform", self)["dense"]
+        if container != "default":  # set_output wraps the means only: the spreads as they are
+            std = ADAPTERS_MANAGER.adapters[container].create_container(
+                std, X_user, columns=self.get_feature_names_out(), inplace=False
+            )
+        return np.ascontiguousarray(mean_and_std[:, :k]), std
 
     def _decode(self, Z):
         return self._means(self.decoder_(Z))

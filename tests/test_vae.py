@@ -158,6 +158,19 @@ def test_return_std_encodes_incomplete_rows_as_transform_does(vae, X):
     assert np.all(np.isfinite(std)) and np.all(std > 0)
 
 
+def test_return_std_gives_the_spreads_in_the_container_of_the_means(X):
+    import pandas as pd
+
+    frame = pd.DataFrame(X, columns=list("abcde"), index=np.arange(len(X)) + 100)
+    vae = VAETransformer(max_iter=2, random_state=0).set_output(transform="pandas").fit(frame)
+    mean, std = vae.transform(frame, return_std=True)
+    assert isinstance(std, pd.DataFrame) and std.index.equals(frame.index)
+    assert list(std.columns) == list(mean.columns) == list(vae.get_feature_names_out())
+    np.testing.assert_array_equal(
+        std.to_numpy(), vae.set_output(transform="default").transform(X, return_std=True)[1]
+    )
+
+
 def test_sample_follows_set_output_with_input_column_names(X):
     import pandas as pd
 
