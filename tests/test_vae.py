@@ -167,7 +167,7 @@ def test_return_std_gives_the_spreads_in_the_container_of_the_means(X):
     assert isinstance(std, pd.DataFrame) and std.index.equals(frame.index)
     assert list(std.columns) == list(mean.columns) == list(vae.get_feature_names_out())
     np.testing.assert_array_equal(
-        std.to_numpy(), vae.set_output(transform="default").transform(X, return_std=True)[1]
+        std.to_numpy(), vae.set_output(transform="default").transform(frame, return_std=True)[1]
     )
 
 
