@@ -173,6 +173,8 @@ def _check_anchor_codes(estimator):
         raise ValueError(
             f"_anchor_codes holds {anchors.shape}, expected (n_anchors, {estimator.n_components_})"
         )
+    if anchors is not None and not np.isfinite(anchors).all():
+        raise ValueError("_anchor_codes holds non-finite codes")
 
 
 def _check_residual_correction(estimator, n_features):
@@ -188,3 +190,5 @@ def _check_residual_correction(estimator, n_features):
             f"the residual correction holds {weights.shape} and {divisor.shape}, expected {shape} and "
             f"({n_features},)"
         )
+    if not np.isfinite(weights).all() or not (np.isfinite(divisor) & (divisor > 0)).all():
+        raise ValueError("the residual correction holds non-finite weights or divisors that are not positive")

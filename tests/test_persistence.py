@@ -281,6 +281,18 @@ def test_a_tampered_imputer_file_is_refused(tamper, match, X, tmp_path):
         (lambda m: m["attributes"].update({"_residual_weights": "os.system"}), "invalid value"),
         (lambda m: m["attributes"].update({"_anchor_codes": [[0.5]] * 3}), r"_anchor_codes holds \(3, 1\)"),
         (lambda m: m["attributes"].update({"_anchor_codes": []}), r"_anchor_codes holds \(0,\)"),
+        (
+            lambda m: m["attributes"]["_anchor_codes"][0].__setitem__(0, float("nan")),
+            "_anchor_codes holds non-finite codes",
+        ),
+        (
+            lambda m: m["attributes"]["_surprise_divisor"].__setitem__(0, 0.0),
+            "divisors that are not positive",
+        ),
+        (
+            lambda m: m["attributes"]["_residual_weights"][0].__setitem__(0, float("inf")),
+            "non-finite weights",
+        ),
     ],
 )
 def test_a_detector_file_with_a_tampered_residual_correction_is_refused(tamper, match, X, tmp_path):
