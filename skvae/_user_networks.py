@@ -45,6 +45,17 @@ def seeded_global_rng(seed, device=None):
         yield
 
 
+@contextmanager
+def _float32_by_default():
+    """torch's default dtype float32 inside the block (under _GLOBAL_RNG_LOCK: it is global too)."""
+    default = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float32)
+    try:
+        yield
+    finally:
+        torch.set_default_dtype(default)
+
+
 def check_factory(network, network_params):
     """Refuse what cannot be a factory before anything is built."""
     if isinstance(network, nn.Module):
@@ -66,8 +77,10 @@ def check_factory(network, network_params):
 
 
 def build_user_networks(factory, network_params, *, n_features, n_components, input_shape, seed):
-    """Call the factory with torch's RNG seeded from ``seed``; the (encoder, decoder) it builds."""
-    with seeded_global_rng(seed):
+    """Call the factory with torch's RNG seeded from ``seed``, and float32 as torch's default dtype
+    (skvae's networks compute in float32 whatever the process's default: a model fitted in one
+    process loads in another); the (encoder, decoder) it builds."""
+    with seeded_global_rng(seed), _float32_by_default():
         built = factory(
             n_features=n_features,
             n_components=n_components,

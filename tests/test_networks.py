@@ -581,6 +581,25 @@ def test_networks_compute_in_float32_whatever_torchs_default_dtype(estimator, fl
     assert np.isfinite(pickle.loads(pickle.dumps(estimator)).score_samples(X)).all()
 
 
+def test_a_user_network_builds_in_float32_whatever_torchs_default_dtype(digits, tmp_path):
+    # Fitted in one process, loaded in another whose default dtype is float64 (and the reverse).
+    fitted_before = AutoencoderTransformer(network=linear_pair, max_iter=2, random_state=0).fit(digits)
+    skvae.save(fitted_before, tmp_path / "model.skvae")
+    default = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        fitted_now = AutoencoderTransformer(network=linear_pair, max_iter=2, random_state=0).fit(digits)
+        assert torch.get_default_dtype() == torch.float64  # the process's own setting, kept
+        loaded = skvae.load(tmp_path / "model.skvae", trusted=[f"{linear_pair.__module__}.linear_pair"])
+        restored = pickle.loads(pickle.dumps(fitted_before))
+    finally:
+        torch.set_default_dtype(default)
+    assert all(p.dtype == torch.float32 for p in fitted_now._networks().parameters())
+    np.testing.assert_array_equal(fitted_now.transform(digits), fitted_before.transform(digits))
+    for model in (loaded, restored):
+        np.testing.assert_array_equal(model.transform(digits), fitted_before.transform(digits))
+
+
 class CastTo(nn.Module):
     """A layer of another dtype that takes and returns float32: it runs, but would not save."""
 
