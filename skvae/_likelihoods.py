@@ -13,6 +13,12 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+# A feature's batch variance from fewer observed cells than this counts the running variance for the
+# cells it lacks. From one row the optimal variance is the squared residual itself, and the loss,
+# log |residual|, pays most for fitting that one cell exactly: a VAE streamed one row per partial_fit
+# call ended worse than the column means (held-out MSE 3.57 against 3.54; 8 cells: 0.2).
+_MIN_BATCH_CELLS = 8
+
 
 class GaussianLikelihood(nn.Module):
     """x ~ N(decoded, variance) with the variance set to its optimum.
@@ -57,15 +63,26 @@ class GaussianLikelihood(nn.Module):
         gradient. ``observed`` (a boolean mask, or None when every cell is)
         leaves the missing cells out: they add nothing to the loss.
         """
-        if observed is None:
+        few_rows = x.shape[0] * (x.shape[-1] if self.shared else 1) < _MIN_BATCH_CELLS
+        if observed is None and not few_rows:
             variance = self.optimal_variance(x, decoded)
             with torch.no_grad():
                 self.variance.lerp_(variance.reshape(self.variance.shape), self.momentum)
             return -0.5 * (torch.log(2 * math.pi * variance) + 1.0).expand(x.shape[-1]).sum()
-        variance, counts = self._observed_variance((x - decoded).square(), observed)
+        squared_residuals = (x - decoded).square()
+        if observed is None:
+            observed = torch.ones_like(squared_residuals)
+        variance, counts = self._observed_variance(squared_residuals, observed)
         with torch.no_grad():
             self.variance.lerp_(self._or_running(variance, counts), self.momentum)
-        return -0.5 * ((torch.log(2 * math.pi * variance) + 1.0) * counts).sum() / x.shape[0]
+        if bool((counts >= _MIN_BATCH_CELLS).all()):
+            return -0.5 * ((torch.log(2 * math.pi * variance) + 1.0) * counts).sum() / x.shape[0]
+        # Some feature's variance is topped up with the running one: not the batch's optimum, so
+        # the likelihood at it, the variance held fixed.
+        squares = squared_residuals * observed
+        squares = squares.sum() if self.shared else squares.sum(dim=0)
+        variance = variance.detach()
+        return -0.5 * (torch.log(2 * math.pi * variance) * counts + squares / variance).sum() / x.shape[0]
 
     @contextmanager
     def at_batch_optimum(self, x, decoded, observed, weights):
@@ -96,14 +113,21 @@ class GaussianLikelihood(nn.Module):
 
     def _observed_variance(self, squared_residuals, observed):
         """The maximum-likelihood variance of the observed cells' squared residuals (rows first), and
-        how many cells it counts: per feature, or all of them for a shared variance."""
+        how many cells it counts: per feature, or all of them for a shared variance. A variance of
+        fewer than _MIN_BATCH_CELLS cells counts the running variance for the cells it lacks."""
         squared_residuals = squared_residuals * observed
         counts = observed.sum(dim=0, dtype=squared_residuals.dtype)
         if self.shared:
             squared_residuals, counts = squared_residuals.sum(), counts.sum()
         else:
             squared_residuals = squared_residuals.sum(dim=0)
-        return (squared_residuals / counts.clamp(min=1)).clamp(min=self.min_variance), counts
+        variance = squared_residuals / counts.clamp(min=1)
+        lacking = (_MIN_BATCH_CELLS - counts).clamp(min=0)
+        if bool(lacking.any()):
+            running = self.variance.reshape(variance.shape).to(variance)
+            topped_up = (squared_residuals + lacking * running) / (counts + lacking)
+            variance = torch.where(lacking > 0, topped_up, variance)
+        return variance.clamp(min=self.min_variance), counts
 
     def _or_running(self, variance, counts):
         """A batch's variance, shaped as the running one; where a feature had no observed cell in

@@ -93,6 +93,39 @@ def test_a_feature_unobserved_in_the_batch_is_scored_at_its_running_variance():
     assert likelihood.variance[1] == 5.0
 
 
+@pytest.mark.parametrize("n_rows", [1, 3])
+def test_a_feature_seen_in_fewer_than_8_cells_of_a_batch_counts_the_running_variance_for_the_rest(n_rows):
+    # From one row, the optimal variance would be the squared residual alone: a loss of log |residual|.
+    torch.manual_seed(0)
+    x = torch.randn(n_rows, 4, dtype=torch.float64)
+    decoded = torch.randn(n_rows, 4, dtype=torch.float64, requires_grad=True)
+    likelihood = GaussianLikelihood(4).double()
+    likelihood.variance.fill_(2.0)
+    squares = (x - decoded.detach()).square().sum(dim=0)
+    topped_up = (squares + (8 - n_rows) * 2.0) / 8
+    value = likelihood.batch_log_prob(x, decoded)
+    (gradient,) = torch.autograd.grad(value, decoded)
+
+    # The likelihood at that variance, held fixed; the running variance moves towards it.
+    fixed = GaussianLikelihood(4).double()
+    fixed.variance.copy_(topped_up)
+    expected = fixed.log_prob(x, decoded).mean()
+    (expected_gradient,) = torch.autograd.grad(expected, decoded)
+    torch.testing.assert_close(value, expected)
+    torch.testing.assert_close(gradient, expected_gradient)
+    torch.testing.assert_close(likelihood.variance, 2.0 + 0.1 * (topped_up - 2.0))
+
+
+def test_eight_cells_of_a_feature_make_the_batch_optimum_alone():
+    torch.manual_seed(0)
+    x, decoded = torch.randn(8, 3, dtype=torch.float64), torch.randn(8, 3, dtype=torch.float64)
+    likelihood = GaussianLikelihood(3).double()
+    likelihood.variance.fill_(5.0)
+    optimum = (x - decoded).square().mean(dim=0)
+    expected = -0.5 * (torch.log(2 * math.pi * optimum) + 1.0).sum()
+    torch.testing.assert_close(likelihood.batch_log_prob(x, decoded), expected)
+
+
 def test_student_t_scores_with_the_student_t_density():
     torch.manual_seed(0)
     x, decoded = torch.randn(64, 5, dtype=torch.float64), torch.randn(64, 5, dtype=torch.float64)

@@ -158,6 +158,18 @@ def test_return_std_encodes_incomplete_rows_as_transform_does(vae, X):
     assert np.all(np.isfinite(std)) and np.all(std > 0)
 
 
+def test_a_vae_streamed_one_row_per_partial_fit_call_learns_the_rows():
+    rng = np.random.RandomState(0)
+    weights = rng.normal(size=(2, 6))
+    rows = rng.normal(size=(400, 2)) @ weights + 0.1 * rng.normal(size=(400, 6))
+    held_out = rng.normal(size=(200, 2)) @ weights + 0.1 * rng.normal(size=(200, 6))
+    vae = VAETransformer(random_state=0)
+    for row in rows:
+        vae.partial_fit(row[None, :])
+    error = np.mean((vae.inverse_transform(vae.transform(held_out)) - held_out) ** 2)
+    assert error < 0.2 * np.mean((held_out - rows.mean(axis=0)) ** 2)
+
+
 def test_return_std_gives_the_spreads_in_the_container_of_the_means(X):
     import pandas as pd
 
