@@ -136,7 +136,7 @@ class TableEncoder:
         return table
 
     def _varied_constants(self, coded, chunk_cells=2**20):
-        """Which of the ``constant`` columns the coded (dense) rows give another value: one beyond
+        """Which of the ``constant`` columns the coded rows give another value: one beyond
         float32's rounding of it (the networks read float32; a frame in float32 holds 0.1 as
         0.10000000149), read a chunk of rows at a time (X may be a memory map)."""
         varies = np.zeros(len(self.constant), dtype=bool)
@@ -149,7 +149,9 @@ class TableEncoder:
         tolerance = np.finfo(np.float32).eps * np.abs(values)
         chunk_rows = max(1, chunk_cells // len(positions))
         for start in range(0, coded.shape[0], chunk_rows):
-            cells = np.asarray(coded[start : start + chunk_rows][:, positions], dtype=np.float64)
+            cells = coded[start : start + chunk_rows][:, positions]
+            # Sparse rows after a dense fit: their zeros are values.
+            cells = cells.toarray() if sp.issparse(cells) else np.asarray(cells, dtype=np.float64)
             varies |= (np.abs(cells - coded_value) > tolerance).any(axis=0)  # NaN compares False
         return varies
 

@@ -69,6 +69,16 @@ def test_sparse_x_has_no_constant_column_to_pin_as_it_is_never_standardised():
     assert table.constant == []
 
 
+def test_sparse_rows_after_a_dense_fit_end_the_pinning_of_a_column_their_zeros_change():
+    X = np.random.RandomState(0).normal(size=(60, 4))
+    X[:, 2] = 1.0  # constant in fit, pinned to 1.0
+    model = AutoencoderTransformer(max_iter=2, random_state=0).fit(X)
+    assert model._table.constant == [2]
+    model.partial_fit(sp.csr_matrix(np.where(np.arange(4) == 2, 0.0, X[:20])))
+    assert model._table.constant == []
+    model.partial_fit(sp.csr_matrix(X[:20]))  # ones again: nothing more to end
+
+
 def test_rows_and_range_helpers_read_implicit_zeros_as_observed():
     X = np.array([[np.nan, np.nan], [0.0, np.nan], [0.5, 0.0]])
     csr = sp.csr_matrix(X)
