@@ -236,6 +236,9 @@ class BaseAutoencoder(
         then a detector's ``offset_`` (and so the share of rows ``predict``
         flags) stays fit's while the weights move on: after ``fit``, stream
         at least 1,000 rows, or as many as fit had, before relying on it.
+        ``partial_fit`` holds out no rows, whatever ``early_stopping`` says,
+        and removes ``validation_scores_`` and ``best_validation_score_``:
+        they scored weights it has moved on from.
 
         Parameters
         ----------

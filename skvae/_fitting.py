@@ -157,7 +157,9 @@ class FittingMixin:
             self._stream_sample, self._stream_keys = stream
         else:
             self._forget_stream_sample()
-        self._record_history(history, validated=X_val is not None, continued=continued)
+        self._record_history(
+            history, validated=X_val is not None, continued=continued, incremental=incremental
+        )
         note_trained(self)
         # A fit's calibration stays until partial_fit's sample can stand for as many rows.
         if not incremental or recalibrates(
@@ -216,11 +218,16 @@ class FittingMixin:
         order = np.random.RandomState(self._seed).permutation(X.shape[0])
         return X[np.sort(order[n_val:])], X[np.sort(order[:n_val])]
 
-    def _record_history(self, history, *, validated, continued):
+    def _record_history(self, history, *, validated, continued, incremental):
         """The epochs run, their losses and (with early stopping) their validation scores."""
         # New lists, not extended in place: a fit that fails later restores the ones before it.
         self.n_iter_ += len(history.losses)
         self.loss_curve_ = self.loss_curve_ + history.losses
+        if incremental:
+            # partial_fit trains without held-out rows (as MLP's cannot): the weights have moved
+            # past the scores an earlier fit validated, which a warm-started fit would keep.
+            for name in ("validation_scores_", "best_validation_score_"):
+                vars(self).pop(name, None)
         if validated:
             # A warm-started fit goes on with the scores so far, as scikit-learn's MLP does.
             self.validation_scores_ = (

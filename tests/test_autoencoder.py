@@ -275,6 +275,15 @@ def test_a_warm_started_fit_with_early_stopping_goes_on_with_the_validation_scor
     assert ae.best_validation_score_ >= max(first)
 
 
+def test_partial_fit_forgets_the_validation_of_weights_it_moves_on_from(X):
+    ae = AutoencoderTransformer(max_iter=3, early_stopping=True, random_state=0).fit(X)
+    ae.partial_fit(X)
+    assert not hasattr(ae, "best_validation_score_") and not hasattr(ae, "validation_scores_")
+    # A warm-started fit then validates afresh, rather than keeping the weights partial_fit moved from.
+    ae.set_params(warm_start=True).fit(X)
+    assert len(ae.validation_scores_) == 3 and ae.best_validation_score_ == max(ae.validation_scores_)
+
+
 def test_pickle_and_joblib_round_trips_give_identical_outputs(X, tmp_path):
     ae = AutoencoderTransformer(max_iter=3, random_state=0).fit(X)
     restored = pickle.loads(pickle.dumps(ae))
