@@ -15,6 +15,7 @@ store too (see ``_state``), less the optimizer.
 """
 
 import json
+import math
 import os
 import secrets
 import zipfile
@@ -31,7 +32,7 @@ from ._autoencoder_detector import AutoencoderOutlierDetector
 from ._imputer import VAEImputer
 from ._saved_attributes import ATTRIBUTES, check_against_columns, set_attributes, to_json
 from ._saved_params import InvalidParams, decode_architecture, decode_params, encode_params
-from ._state import STATE_KEY, STATE_VERSION, InvalidState, expected_tensors
+from ._state import STATE_KEY, STATE_VERSION, InvalidState, expected_moment_shapes, expected_tensors
 from ._table_state import table_from_dict, table_to_dict
 from ._user_networks import check_trusted
 from ._vae import VAETransformer
@@ -42,6 +43,9 @@ _FORMAT = "skvae"
 _FORMAT_VERSION = 1
 _METADATA = "skvae.json"
 _TENSORS = "tensors/"
+_MOMENTS = "optimizer/"
+# What Adam keeps per parameter (without amsgrad), as arrays.
+_ADAM_MOMENTS = {"step", "exp_avg", "exp_avg_sq"}
 _MAX_METADATA_BYTES = 64 * 2**20
 # An .npy header is at most this long for the arrays skvae writes.
 _MAX_HEADER_BYTES = 4096
@@ -97,7 +101,8 @@ def save(estimator, path):
     The file is a zip archive of JSON (the class, its parameters, the fitted
     attributes, the versions of skvae, scikit-learn and torch) and of the
     networks' tensors as ``.npy`` arrays. :func:`load` reads it back without
-    unpickling anything. The optimizer's state is not saved.
+    unpickling anything. Adam's state is saved too (as arrays), so that
+    ``partial_fit`` on the loaded model goes on as it would have.
 
     Parameters
     ----------
@@ -143,6 +148,7 @@ or VAEImputer
         if name in state:
             attributes[name] = to_json(name, state[name])
     architecture = state[STATE_KEY]["architecture"]
+    optimizer = state[STATE_KEY]["optimizer"]
     metadata = {
         "format": _FORMAT,
         "format_version": _FORMAT_VERSION,
@@ -154,6 +160,13 @@ or VAEImputer
         "architecture": encode_params(architecture, fitted=True),
         "versions": _versions(),
     }
+    if optimizer is not None:
+        # Added within format version 1: a file without it continues with a fresh Adam.
+        metadata["optimizer"] = {
+            "learning_rate": optimizer["learning_rate"],
+            "weight_decay": optimizer["weight_decay"],
+            "moments": {index: sorted(moments) for index, moments in optimizer["moments"].items()},
+        }
     text = json.dumps(metadata, indent=1)
     # Written beside the target and moved over it once complete: a save that
     # fails leaves the file there as it was. Mode "x" (not a tempfile, which
@@ -162,10 +175,20 @@ or VAEImputer
     try:
         with zipfile.ZipFile(temporary, "x", compression=zipfile.ZIP_DEFLATED) as archive:
             archive.writestr(_METADATA, text)
-            for network, arrays in state[STATE_KEY]["networks"].items():
-                for name, array in arrays.items():
-                    with archive.open(f"{_TENSORS}{network}/{name}.npy", "w") as file:
-                        np.lib.format.write_array(file, array, allow_pickle=False)
+            arrays = {
+                f"{_TENSORS}{network}/{name}.npy": array
+                for network, tensors in state[STATE_KEY]["networks"].items()
+                for name, array in tensors.items()
+            }
+            if optimizer is not None:
+                arrays.update(
+                    (f"{_MOMENTS}{index}/{name}.npy", array)
+                    for index, moments in optimizer["moments"].items()
+                    for name, array in moments.items()
+                )
+            for member, array in arrays.items():
+                with archive.open(member, "w") as file:
+                    np.lib.format.write_array(file, array, allow_pickle=False)
         os.replace(temporary, path)
     except BaseException:
         if os.path.exists(temporary):
@@ -303,6 +326,40 @@ def _saved_architecture(metadata, estimator, path, trusted):
     return architecture
 
 
+def _saved_optimizer(metadata, estimator, architecture, path):
+    """Adam's saved settings, with empty moments to read and the members that hold them
+    (``{member: (index, name, shape, dtype)}``); None for a file without them."""
+    saved = metadata.get("optimizer")
+    if saved is None:
+        return None
+    if not isinstance(saved, dict) or set(saved) != {"learning_rate", "weight_decay", "moments"}:
+        raise _refuse(path, "'optimizer' is not Adam's learning_rate, weight_decay and moments")
+    for key in ("learning_rate", "weight_decay"):
+        value = saved[key]
+        if type(value) not in (int, float) or not math.isfinite(value) or value < 0:
+            raise _refuse(path, f"the optimizer's {key} is {value!r}")
+    try:
+        shapes = expected_moment_shapes(type(estimator), architecture)
+    except InvalidState as exc:
+        raise _refuse(path, exc.reason) from None
+    moments, members = {}, {}
+    if not isinstance(saved["moments"], dict):
+        raise _refuse(path, "the optimizer's moments are not a dict")
+    for index, names in saved["moments"].items():
+        if index not in shapes or not isinstance(names, list) or set(names) != _ADAM_MOMENTS:
+            raise _refuse(path, f"invalid optimizer moments for parameter {index!r}")
+        moments[index] = {}
+        for name in names:
+            shape = () if name == "step" else shapes[index]
+            members[f"{_MOMENTS}{index}/{name}.npy"] = (index, name, shape, np.dtype(np.float32))
+    return {
+        "learning_rate": saved["learning_rate"],
+        "weight_decay": saved["weight_decay"],
+        "moments": moments,
+        "members": members,
+    }
+
+
 _NPY_HEADER_READERS = {
     (1, 0): np.lib.format.read_array_header_1_0,
     (2, 0): np.lib.format.read_array_header_2_0,
@@ -375,9 +432,11 @@ or VAEImputer
 
     Notes
     -----
-    The optimizer's state is not saved: ``partial_fit`` (or a
-    ``warm_start`` fit) on a loaded estimator continues from its weights with
-    a fresh Adam optimizer. The networks are loaded on the CPU whatever the
+    Adam's state is saved with the networks: ``partial_fit`` on a loaded
+    estimator goes on as it would have without the round trip (but for the
+    sample of rows seen that its later calibrations read, which is not
+    saved); a file written before Adam's state was saved continues with a
+    fresh optimizer. The networks are loaded on the CPU whatever the
     ``device`` parameter says; fitting moves them to ``device``.
 
     Examples
@@ -417,6 +476,9 @@ or VAEImputer
             for network, network_tensors in tensors.items()
             for name, (shape, dtype) in network_tensors.items()
         }
+        optimizer = _saved_optimizer(metadata, estimator, architecture, path)
+        if optimizer is not None:
+            expected.update(optimizer.pop("members"))
         members = set(archive.namelist()) - {_METADATA}
         if members != set(expected):
             missing, unexpected = sorted(set(expected) - members), sorted(members - set(expected))
@@ -425,9 +487,18 @@ or VAEImputer
             _check_header(archive, member, shape, dtype, path)
         arrays = {network: {} for network in tensors}
         for member, (network, name, shape, dtype) in expected.items():
-            arrays[network][name] = _read_tensor(archive, member, shape, dtype, path)
-    # Rebuilt as pickle and skops rebuild it; the optimizer's state is not
-    # saved, so partial_fit starts a fresh one (see _fit).
-    networks = {"version": STATE_VERSION, "architecture": architecture, "networks": arrays, "optimizer": None}
+            array = _read_tensor(archive, member, shape, dtype, path)
+            if member.startswith(_MOMENTS):
+                optimizer["moments"][network][name] = array
+            else:
+                arrays[network][name] = array
+    # Rebuilt as pickle and skops rebuild it; a file without Adam's state
+    # (written before it was saved) continues with a fresh one (see _fit).
+    networks = {
+        "version": STATE_VERSION,
+        "architecture": architecture,
+        "networks": arrays,
+        "optimizer": optimizer,
+    }
     estimator.__setstate__({**vars(estimator), STATE_KEY: networks})
     return estimator

@@ -93,20 +93,33 @@ def expected_tensors(estimator_class, architecture):
     whose factory needs real tensors (one that moves its modules to a device, or reads a value)
     is built on the CPU instead.
     """
-    try:
-        with torch.device("meta"):
-            modules = _build(estimator_class, architecture)
-    except InvalidState:
-        raise
-    except Exception:  # only a user's factory fails on meta tensors: skvae's own networks build there
-        modules = _build(estimator_class, architecture)
     return {
         network: {
             name: (tuple(tensor.shape), _numpy_dtype(tensor.dtype))
             for name, tensor in module.state_dict().items()
         }
-        for network, module in modules.items()
+        for network, module in _shape_only(estimator_class, architecture).items()
     }
+
+
+def expected_moment_shapes(estimator_class, architecture):
+    """{index: shape} of the parameters Adam's moments are kept for, numbered as ``make_optimizer``
+    numbers them (the weights, then the biases)."""
+    parameters = list(nn.ModuleDict(_shape_only(estimator_class, architecture)).parameters())
+    optimizer = make_optimizer(parameters, 1e-3, 0.0)
+    order = [parameter for group in optimizer.param_groups for parameter in group["params"]]
+    return {str(index): tuple(parameter.shape) for index, parameter in enumerate(order)}
+
+
+def _shape_only(estimator_class, architecture):
+    """The networks ``architecture`` describes, on the meta device where they build there."""
+    try:
+        with torch.device("meta"):
+            return _build(estimator_class, architecture)
+    except InvalidState:
+        raise
+    except Exception:  # only a user's factory fails on meta tensors: skvae's own networks build there
+        return _build(estimator_class, architecture)
 
 
 def _numpy_dtype(torch_dtype):

@@ -125,15 +125,30 @@ def test_a_loaded_model_gives_identical_outputs(estimator_class, early_stopping,
 
 
 @pytest.mark.parametrize("estimator_class", ESTIMATORS)
-def test_training_continues_after_loading_with_a_fresh_optimizer(estimator_class, X, tmp_path):
+def test_partial_fit_after_loading_goes_on_with_adams_state_as_without_the_round_trip(
+    estimator_class, X, tmp_path
+):
     estimator = make(estimator_class).fit(X)
     loaded = load(saved(estimator, tmp_path))
-    assert loaded._optimizer is None  # the optimizer's state is not saved
-    loaded.partial_fit(X)
-    assert loaded.n_iter_ == estimator.n_iter_ + 1 and len(loaded.loss_curve_) == loaded.n_iter_
-    assert np.all(np.isfinite(loaded.score_samples(X)))
+    loaded.partial_fit(X[:40])
+    estimator.partial_fit(X[:40])
+    assert loaded.n_iter_ == estimator.n_iter_ and len(loaded.loss_curve_) == loaded.n_iter_
+    for a, b in zip(loaded._networks().parameters(), estimator._networks().parameters(), strict=True):
+        assert torch.equal(a, b)
     warm = load(saved(estimator, tmp_path)).set_params(warm_start=True).fit(X)
-    assert warm.n_iter_ == 2 * estimator.n_iter_
+    assert warm.n_iter_ == 2 * estimator.n_iter_ - 1
+
+
+def test_a_file_without_adams_state_continues_with_a_fresh_optimizer(X, tmp_path):
+    estimator = make(VAETransformer).fit(X)
+    path = saved(estimator, tmp_path)
+    with zipfile.ZipFile(path) as archive:
+        moments = [name for name in archive.namelist() if name.startswith("optimizer/")]
+    older = rewrite(path, drop=moments, metadata=lambda m: m.pop("optimizer"))  # as files before it
+    loaded = load(older)
+    assert loaded._optimizer is None
+    loaded.partial_fit(X)
+    assert loaded.n_iter_ == estimator.n_iter_ + 1 and np.all(np.isfinite(loaded.score_samples(X)))
 
 
 def test_dataframe_feature_names_and_output_config_survive(X, tmp_path):
@@ -156,14 +171,14 @@ def test_the_file_holds_json_and_plain_arrays_only(X, tmp_path):
         names = archive.namelist()
         metadata = json.loads(archive.read("skvae.json"))
         for name in names[1:]:
-            assert name.startswith("tensors/") and name.endswith(".npy")
+            assert name.startswith(("tensors/", "optimizer/")) and name.endswith(".npy")
             assert np.load(io.BytesIO(archive.read(name)), allow_pickle=False).dtype == np.float32
     assert names[0] == "skvae.json"
-    assert {network for network in (name.split("/")[1] for name in names[1:])} == {
-        "encoder",
-        "decoder",
-        "likelihood",
-    }
+    tensors = [name for name in names if name.startswith("tensors/")]
+    assert {name.split("/")[1] for name in tensors} == {"encoder", "decoder", "likelihood"}
+    moments = [name for name in names if name.startswith("optimizer/")]
+    assert {name.split("/")[2] for name in moments} == {"step.npy", "exp_avg.npy", "exp_avg_sq.npy"}
+    assert set(metadata["optimizer"]) == {"learning_rate", "weight_decay", "moments"}
     assert metadata["class"] == "VAEOutlierDetector"
     assert set(metadata["versions"]) == {"skvae", "scikit-learn", "torch"}
 
@@ -489,6 +504,17 @@ def test_a_class_outside_the_allow_list_is_refused(class_name, model, tmp_path):
             "invalid column description",
         ),
         (lambda m: m["params"].update({"hidden_layer_sizes": {"pickle": "x"}}), "unexpected parameter"),
+        (lambda m: m["optimizer"].update({"learning_rate": -1.0}), "the optimizer's learning_rate is -1.0"),
+        (
+            lambda m: m["optimizer"]["moments"].update({"99": ["step"]}),
+            "invalid optimizer moments for parameter '99'",
+        ),
+        (
+            lambda m: m["optimizer"]["moments"]["0"].append("os.system"),
+            "invalid optimizer moments for parameter '0'",
+        ),
+        (lambda m: m["optimizer"].update({"eval": 1}), "'optimizer' is not Adam's"),
+        (lambda m: m["optimizer"]["moments"].pop("0"), r"unexpected entries \['optimizer/0/exp_avg.npy'"),
         (lambda m: m.update({"format_version": 2}), "format version 2"),
         (lambda m: m.pop("params"), "'params' is missing"),
         (
