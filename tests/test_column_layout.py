@@ -1,8 +1,11 @@
 """The column layout: from the networks' inputs (numbers, then one-hot blocks where the table has
 them) to one term or mask per input column, in the input's order whatever the columns' kinds."""
 
+import math
+
 import numpy as np
 import pandas as pd
+import pytest
 import torch
 
 from skvae import AutoencoderTransformer
@@ -64,3 +67,13 @@ def test_a_missing_number_enters_at_its_columns_training_mean_uncentred_or_at_0_
         filled, observed = table.layout("cpu").prepare(coded)
         np.testing.assert_allclose(filled[2].numpy(), fill)
         np.testing.assert_array_equal(observed.numpy(), [[True, True], [True, True], [False, False]])
+
+
+def test_a_missing_category_adds_nothing_to_its_columns_log_probability():
+    table, layout, coded = layout_of(categories_first())
+    row = coded[:1].clone()
+    row[0, :3] = float("nan")  # kind missing
+    logits = torch.zeros_like(row)
+    terms = layout.categorical_log_probs(row, logits)
+    assert terms[0, 0].item() == 0.0  # kind: nothing observed
+    assert terms[0, 1].item() == pytest.approx(-math.log(2))  # flag: one of two even levels

@@ -115,3 +115,28 @@ def test_adaptive_rounds_find_a_posterior_that_the_first_proposal_misses():
     error_one, error_two = (one_round - posterior_mean).abs().max(), (two_rounds - posterior_mean).abs().max()
     assert error_one > 0.06  # 300 draws of the proposal alone: 0.08 off
     assert error_two < 0.3 * error_one  # 150 + 150: 0.02 off
+
+
+def sharp_posterior(center, spread):
+    """log p(x_obs, z) of a posterior N(center, spread^2) in one dimension, and z as the output."""
+
+    def log_joint(z):
+        return (-0.5 * ((z - center) / spread).square()).sum(dim=-1), z
+
+    return log_joint
+
+
+def test_a_later_rounds_proposal_is_centred_on_the_last_rounds_weighted_draws():
+    noises = [quasi_random_normal(100, 1, seed=r, device="cpu") for r in range(2)]
+    mean, log_std = torch.zeros(1, 1), torch.zeros(1, 1)
+    log_weights, z = adaptive_importance_samples(mean, log_std, noises, sharp_posterior(3.0, 0.3))
+    first = conditional_means(log_weights[:100], z[:100])
+    assert abs(z[100:].mean().item() - first.item()) < 0.3  # not the first round's plain mean, 0.8 off
+
+
+def test_a_later_rounds_proposal_keeps_a_spread_where_one_draw_took_all_the_weight():
+    noises = [quasi_random_normal(100, 1, seed=r, device="cpu") for r in range(2)]
+    mean, log_std = torch.zeros(1, 1), torch.zeros(1, 1)
+    log_weights, z = adaptive_importance_samples(mean, log_std, noises, sharp_posterior(3.0, 1e-3))
+    assert torch.isfinite(log_weights).all()
+    assert z[100:].std().item() > 0.01  # a floor of a twentieth of the encoder's spread, widened

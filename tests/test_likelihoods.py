@@ -147,3 +147,34 @@ def test_student_t_scales_ignore_a_few_wild_residuals():
         likelihood.em_step(squares)
     assert 0.8 < likelihood.scale.item() < 1.3
     assert residuals.square().mean().item() > 15  # the variance a Gaussian would take
+
+
+def test_the_variance_has_a_floor_where_a_feature_is_reconstructed_exactly():
+    x = torch.randn(10, 2, dtype=torch.float64)
+    likelihood = GaussianLikelihood(2).double()
+    torch.testing.assert_close(likelihood.optimal_variance(x, x), torch.full((2,), 1e-6, dtype=torch.float64))
+    expected = -0.5 * (math.log(2 * math.pi * 1e-6) + 1.0) * 2
+    assert likelihood.batch_log_prob(x, x).item() == pytest.approx(expected)
+
+
+def test_the_running_variance_moves_a_tenth_of_the_way_to_each_batchs():
+    likelihood = GaussianLikelihood(2, momentum=0.1).double()
+    x = torch.zeros(10, 2, dtype=torch.float64)
+    likelihood.batch_log_prob(x, x + 2.0)  # squared residuals of 4
+    torch.testing.assert_close(likelihood.variance, torch.full((2,), 1.3, dtype=torch.float64))
+
+
+def test_student_t_scales_take_one_em_step_a_tenth_of_the_way_per_batch():
+    likelihood = StudentTLikelihood(2, df=6).double()
+    x = torch.zeros(10, 2, dtype=torch.float64)
+    likelihood.batch_log_prob(x, x + 2.0)
+    # Squared residuals of 4 at scale 1: weights 7 / 10, EM's scale 4; a tenth of the way there.
+    torch.testing.assert_close(likelihood.scale, torch.full((2,), 1.3, dtype=torch.float64))
+
+
+def test_a_student_t_scale_without_an_observed_cell_stays_as_it_was():
+    likelihood = StudentTLikelihood(2, df=6)
+    likelihood.scale.copy_(torch.tensor([2.0, 3.0]))
+    observed = torch.tensor([[True, False]] * 10)
+    scale = likelihood.maximised_scale(torch.rand(10, 2), observed)
+    assert scale[1].item() == 3.0 and scale[0].item() != 2.0
