@@ -262,3 +262,13 @@ def test_the_vaes_robust_terms_of_standardised_columns_do_not_depend_on_their_un
         for unit in (1.0, 1e6)
     ]
     np.testing.assert_allclose(terms[1], terms[0], rtol=1e-5, atol=1e-6)
+
+
+def test_a_column_the_correction_rows_never_observe_divides_its_surprise_by_one():
+    # The correction reads 2,000 evenly spaced training rows; column 3 is observed in row 1 only.
+    X = np.random.RandomState(0).normal(size=(5000, 4))
+    X[:, 3] = np.nan
+    X[1, 3] = 0.5
+    detector = AutoencoderOutlierDetector(max_iter=1, random_state=0).fit(X)
+    assert detector._surprise_divisor[3] == 1.0
+    assert np.isfinite(detector.feature_contributions(X[:20], method="robust")).all()

@@ -178,6 +178,15 @@ def test_categorical_columns_become_one_hot_blocks_and_come_back():
     np.testing.assert_array_equal(back["band"], frame["band"])
 
 
+@pytest.mark.parametrize("estimator_class", [AutoencoderTransformer, VAETransformer])
+def test_a_category_the_numbers_decide_is_learnt_and_reconstructed(estimator_class):
+    # band is "high" exactly where score > 0: the category's term must reach the training loss.
+    frame = mixed_frame()
+    model = make(estimator_class, max_iter=60).fit(frame)
+    back = model.inverse_transform(model.transform(frame))
+    assert (back["band"] == frame["band"]).mean() > 0.9
+
+
 def estimator_table(frame):
     estimator = AutoencoderTransformer()
     encoder = TableEncoder()
