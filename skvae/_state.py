@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ._architectures import check_network
+from ._architectures import BUILT_IN, check_network
 from ._stream_sample import SAMPLE_ATTRIBUTES
 from ._table import TableEncoder
 from ._table_state import table_from_dict, table_to_dict
@@ -118,8 +118,10 @@ def _shape_only(estimator_class, architecture):
             return _build(estimator_class, architecture)
     except InvalidState:
         raise
-    except Exception:  # only a user's factory fails on meta tensors: skvae's own networks build there
-        return _build(estimator_class, architecture)
+    except Exception:
+        if architecture.get("network", "mlp") in BUILT_IN:
+            raise  # skvae's own networks build there: never at full size for a file not checked yet
+        return _build(estimator_class, architecture)  # a user's factory that needs real tensors
 
 
 def _numpy_dtype(torch_dtype):
@@ -214,6 +216,7 @@ def _restore_optimizer(networks, saved):
         for name, value in values.items():
             shape = () if name == "step" else tuple(order[index].shape)
             _check_array(f"the optimizer's {name} of parameter {index}", value, shape)
+        _check_moments(index, values)
         moments[index] = {name: torch.from_numpy(value.copy()) for name, value in values.items()}
     try:
         optimizer.load_state_dict({"state": moments, "param_groups": optimizer.state_dict()["param_groups"]})
@@ -227,12 +230,25 @@ def _check_against_table(architecture, table, n_components):
     (another model's networks beside this one's columns, in a tampered skops file)."""
     if not isinstance(table, TableEncoder):
         return
+    built = {
+        "n_features": architecture.get("n_features"),
+        "n_numeric": architecture.get("n_numeric", architecture.get("n_features")),  # as _build reads it
+        "n_components": architecture.get("n_components"),
+    }
     implied = {"n_features": table.width, "n_numeric": len(table.numeric), "n_components": n_components}
     for name, value in implied.items():
-        if name in architecture and value is not None and architecture[name] != value:
-            raise _refuse(
-                f"its networks have {name}={architecture[name]!r}, its columns and attributes {value}"
-            )
+        if value is not None and built[name] != value:
+            raise _refuse(f"its networks have {name}={built[name]!r}, its columns and attributes {value}")
+
+
+def _check_moments(index, values):
+    """Refuse Adam moments no training leaves: a step count that is not a whole number of at least
+    1, non-finite averages, or a negative average of squares (a damaged or tampered state)."""
+    step = values.get("step")
+    whole = step is not None and np.isfinite(step) and step >= 1 and float(step) == np.floor(step)
+    finite = all(np.isfinite(value).all() for value in values.values())
+    if not (whole and finite and (values.get("exp_avg_sq", np.zeros(())) >= 0).all()):
+        raise _refuse(f"invalid optimizer state for parameter {index} (its values)")
 
 
 class PlainStateMixin:

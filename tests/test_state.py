@@ -177,6 +177,18 @@ def edited(state, edit):
             r"the optimizer's exp_avg of parameter 0 holds float32 \(3,\), expected float32 \(8, 5\)",
         ),
         (lambda s: s["optimizer"].pop("learning_rate"), "invalid optimizer state"),
+        (
+            lambda s: s["optimizer"]["moments"]["0"].update(step=np.array(-1.0, np.float32)),
+            r"invalid optimizer state for parameter 0 \(its values\)",
+        ),
+        (
+            lambda s: s["optimizer"]["moments"]["0"]["exp_avg_sq"].__setitem__((0, 0), -1.0),
+            r"invalid optimizer state for parameter 0 \(its values\)",
+        ),
+        (
+            lambda s: s["optimizer"]["moments"]["0"]["exp_avg"].__setitem__((0, 0), np.nan),
+            r"invalid optimizer state for parameter 0 \(its values\)",
+        ),
     ],
 )
 def test_a_tampered_state_is_refused(state, edit, match):
@@ -188,6 +200,10 @@ def test_networks_that_do_not_read_the_states_columns_are_refused(X, state):
     other = make(AutoencoderTransformer).fit(X[:, :4]).__getstate__()
     with pytest.raises(ValueError, match="its networks have n_features=4, its columns and attributes 5"):
         restore(AutoencoderTransformer, {**state, STATE_KEY: other[STATE_KEY]})
+    unnamed = copy.deepcopy(state[STATE_KEY])
+    unnamed["architecture"].pop("n_components")  # _build would take the class's default
+    with pytest.raises(ValueError, match="its networks have n_components=None"):
+        restore(AutoencoderTransformer, {**state, STATE_KEY: unnamed})
     wider = make(AutoencoderTransformer, n_components=3).fit(X).__getstate__()
     with pytest.raises(ValueError, match="its networks have n_components=3, its columns and attributes 2"):
         restore(AutoencoderTransformer, {**state, STATE_KEY: wider[STATE_KEY]})
