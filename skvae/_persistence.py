@@ -10,8 +10,9 @@ name, dtype and shape against them, so a file can describe a model but never
 run code: only the five skvae estimators can be loaded, and anything else is
 refused with a ValueError. The one exception is a user network, which the
 file names by its dotted path: ``load`` imports it only when the caller lists
-that path in ``trusted``. The file holds the state that pickle and skops
-store too (see ``_state``), less the optimizer.
+that path in ``trusted``. ``optimizer/<parameter>/<name>.npy`` holds Adam's
+moments (format version 2; files of version 1 have none). The file holds the
+state that pickle and skops store too (see ``_state``).
 """
 
 import json
@@ -40,7 +41,9 @@ from ._vae_detector import VAEOutlierDetector
 from ._warnings import warn
 
 _FORMAT = "skvae"
-_FORMAT_VERSION = 1
+# 2 adds Adam's state (``optimizer/``), which a skvae reading 1 only would refuse as an unknown member.
+_FORMAT_VERSION = 2
+_READABLE_FORMAT_VERSIONS = (1, 2)
 _METADATA = "skvae.json"
 _TENSORS = "tensors/"
 _MOMENTS = "optimizer/"
@@ -141,7 +144,7 @@ or VAEImputer
         )
     check_is_fitted(estimator)
     params = encode_params(estimator.get_params(deep=False))
-    # The state that pickle and skops store too; the file leaves out the optimizer.
+    # The state that pickle and skops store too.
     state = estimator.__getstate__()
     attributes = {}
     for name in ATTRIBUTES:
@@ -221,13 +224,14 @@ def _read_metadata(archive, path):
         raise _refuse(path, f"{_METADATA} is not JSON ({exc})") from None
     if not isinstance(metadata, dict) or metadata.get("format") != _FORMAT:
         raise _refuse(path, f"{_METADATA} does not describe a skvae model")
-    if metadata.get("format_version") != _FORMAT_VERSION:
-        raise _refuse(
-            path, f"format version {metadata.get('format_version')!r} (this skvae reads {_FORMAT_VERSION})"
-        )
     for key, kind in (("class", str), ("params", dict), ("attributes", dict), ("versions", dict)):
         if not isinstance(metadata.get(key), kind):
             raise _refuse(path, f"'{key}' is missing or not a {kind.__name__}")
+    version = metadata.get("format_version")
+    if type(version) is not int or version not in _READABLE_FORMAT_VERSIONS:
+        readable = " and ".join(map(str, _READABLE_FORMAT_VERSIONS))
+        error = _refuse(path, f"format version {version!r} (this skvae reads {readable})")
+        raise _from_newer_skvae(error, metadata["versions"])
     return metadata
 
 
@@ -397,6 +401,42 @@ def _read_tensor(archive, member, shape, dtype, path):
     return array
 
 
+def _read_model(archive, metadata, path, trusted):
+    """The estimator the metadata describes, its architecture, the networks' arrays and Adam's
+    saved state (None without one), every member checked before it is read."""
+    estimator = _make_estimator(metadata, path, trusted)
+    _warn_on_version_mismatch(metadata["versions"], path)
+    # The shapes the architecture implies, checked against the file before
+    # reading data.
+    architecture = _saved_architecture(metadata, estimator, path, trusted)
+    try:
+        tensors = expected_tensors(type(estimator), architecture)
+    except InvalidState as exc:
+        raise _refuse(path, exc.reason) from None
+    expected = {
+        f"{_TENSORS}{network}/{name}.npy": (network, name, shape, dtype)
+        for network, network_tensors in tensors.items()
+        for name, (shape, dtype) in network_tensors.items()
+    }
+    optimizer = _saved_optimizer(metadata, estimator, architecture, path)
+    if optimizer is not None:
+        expected.update(optimizer.pop("members"))
+    members = set(archive.namelist()) - {_METADATA}
+    if members != set(expected):
+        missing, unexpected = sorted(set(expected) - members), sorted(members - set(expected))
+        raise _refuse(path, f"tensors missing {missing}, unexpected entries {unexpected}")
+    for member, (_, _, shape, dtype) in expected.items():
+        _check_header(archive, member, shape, dtype, path)
+    arrays = {network: {} for network in tensors}
+    for member, (network, name, shape, dtype) in expected.items():
+        array = _read_tensor(archive, member, shape, dtype, path)
+        if member.startswith(_MOMENTS):
+            optimizer["moments"][network][name] = array
+        else:
+            arrays[network][name] = array
+    return estimator, architecture, arrays, optimizer
+
+
 def load(path, *, trusted=None):
     """Load an estimator saved by :func:`save`.
 
@@ -460,38 +500,9 @@ or VAEImputer
     with archive:
         metadata = _read_metadata(archive, path)
         try:
-            estimator = _make_estimator(metadata, path, trusted)
+            estimator, architecture, arrays, optimizer = _read_model(archive, metadata, path, trusted)
         except ValueError as exc:
             raise _from_newer_skvae(exc, metadata["versions"]) from None
-        _warn_on_version_mismatch(metadata["versions"], path)
-        # The shapes the architecture implies, checked against the file before
-        # reading data.
-        architecture = _saved_architecture(metadata, estimator, path, trusted)
-        try:
-            tensors = expected_tensors(type(estimator), architecture)
-        except InvalidState as exc:
-            raise _refuse(path, exc.reason) from None
-        expected = {
-            f"{_TENSORS}{network}/{name}.npy": (network, name, shape, dtype)
-            for network, network_tensors in tensors.items()
-            for name, (shape, dtype) in network_tensors.items()
-        }
-        optimizer = _saved_optimizer(metadata, estimator, architecture, path)
-        if optimizer is not None:
-            expected.update(optimizer.pop("members"))
-        members = set(archive.namelist()) - {_METADATA}
-        if members != set(expected):
-            missing, unexpected = sorted(set(expected) - members), sorted(members - set(expected))
-            raise _refuse(path, f"tensors missing {missing}, unexpected entries {unexpected}")
-        for member, (_, _, shape, dtype) in expected.items():
-            _check_header(archive, member, shape, dtype, path)
-        arrays = {network: {} for network in tensors}
-        for member, (network, name, shape, dtype) in expected.items():
-            array = _read_tensor(archive, member, shape, dtype, path)
-            if member.startswith(_MOMENTS):
-                optimizer["moments"][network][name] = array
-            else:
-                arrays[network][name] = array
     # Rebuilt as pickle and skops rebuild it; a file without Adam's state
     # (written before it was saved) continues with a fresh one (see _fit).
     networks = {

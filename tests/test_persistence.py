@@ -144,7 +144,7 @@ def test_a_file_without_adams_state_continues_with_a_fresh_optimizer(X, tmp_path
     path = saved(estimator, tmp_path)
     with zipfile.ZipFile(path) as archive:
         moments = [name for name in archive.namelist() if name.startswith("optimizer/")]
-    older = rewrite(path, drop=moments, metadata=lambda m: m.pop("optimizer"))  # as files before it
+    older = rewrite(path, drop=moments, metadata=lambda m: (m.pop("optimizer"), m.update(format_version=1)))
     loaded = load(older)
     assert loaded._optimizer is None
     loaded.partial_fit(X)
@@ -515,7 +515,12 @@ def test_a_class_outside_the_allow_list_is_refused(class_name, model, tmp_path):
         ),
         (lambda m: m["optimizer"].update({"eval": 1}), "'optimizer' is not Adam's"),
         (lambda m: m["optimizer"]["moments"].pop("0"), r"unexpected entries \['optimizer/0/exp_avg.npy'"),
-        (lambda m: m.update({"format_version": 2}), "format version 2"),
+        (lambda m: m.update({"format_version": 3}), r"format version 3 \(this skvae reads 1 and 2\)"),
+        (lambda m: m.update({"format_version": True}), "format version True"),
+        (
+            lambda m: (m.update({"format_version": 3}), m["versions"].update({"skvae": "99.0"})),
+            "format version 3 .*It was written by skvae 99.0: upgrade skvae",
+        ),
         (lambda m: m.pop("params"), "'params' is missing"),
         (
             # A parameter a newer skvae added: the error says who wrote the file.
