@@ -1,5 +1,7 @@
 """Anomaly detection by autoencoder reconstruction error."""
 
+from functools import partial
+
 import numpy as np
 import torch
 
@@ -311,15 +313,6 @@ class AutoencoderOutlierDetector(_OutlierDetectorMixin, AutoencoderTransformer):
         # tiny positive scale, so a new value there still counts.
         self.reconstruction_scale_ = np.maximum(mean_errors, 1e-12)
 
-    def _raw_score_rows(self, X):
-        """Minus each row's reconstruction error, unscaled: what score and early stopping
-        compare models by. The scaled score is in units of each model's own training errors, so
-        a warm-started fit could never beat the best validation score of the fit before."""
-        return -self._row_errors(*self._prepare(X))
-
-    def _validation_score(self, X):
-        return self._raw_score_rows(X).mean()
-
     def _reconstruction_contributions(self, X):
         return self._negative_normalised_errors(X)[0]
 
@@ -364,11 +357,15 @@ class AutoencoderOutlierDetector(_OutlierDetectorMixin, AutoencoderTransformer):
         score : float
             Minus the mean over rows of the sum of a row's squared errors
             (categorical columns: cross-entropies) over its observed cells,
-            in the units the networks see (standardised columns' when
-            ``standardize`` scales them).
+            numbers in X's own units whatever ``standardize`` does, so that
+            models of the same rows compare.
         """
         X = self._validated_rows(X)
-        return float(np.mean(self._map_rows(self._raw_score_rows, X), dtype=np.float64))
+        # The transformer's score, of the raw errors. Early stopping compares raw errors too, in the
+        # networks' units (AutoencoderTransformer._validation_score): this class's scaled score is in
+        # units of each model's own training errors, which a warm-started fit could never beat.
+        raw_scores = partial(AutoencoderTransformer._score_rows, self)
+        return float(np.mean(self._map_rows(raw_scores, X), dtype=np.float64))
 
     def _code_prior(self, anchors):
         """For feature_contributions(method="robust"): a Gaussian fitted to the training codes."""

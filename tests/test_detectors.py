@@ -370,6 +370,13 @@ def test_the_autoencoder_detectors_score_prefers_the_model_that_reconstructs_hel
     assert well.score(held_out) == pytest.approx(
         -np.square(reconstruction - held_out).sum(axis=1).mean(), rel=1e-5
     )
+    # In X's units whatever standardize does, so that a search over it compares like with like.
+    scaled = AutoencoderOutlierDetector(n_components=2, max_iter=5, random_state=0, standardize=True)
+    scaled.fit(train * 30.0)
+    reconstruction = scaled.inverse_transform(scaled.transform(held_out * 30.0))
+    assert scaled.score(held_out * 30.0) == pytest.approx(
+        -np.square(reconstruction - held_out * 30.0).sum(axis=1).mean(), rel=1e-4
+    )
 
 
 def test_auto_n_components_goes_on_with_what_fit_resolved_though_the_rule_changed(monkeypatch):
