@@ -553,7 +553,8 @@ class VAEImputer(VAETransformer):
         return table
 
     def _with_indicator(self, table, missing):
-        """The imputed table, then the indicator's columns: floats, 0 or 1, as SimpleImputer gives them."""
+        """The imputed table, then the indicator's columns: in a DataFrame floats, 0 or 1, as in a table
+        of numbers; in an object array, as the table's own values."""
         indicator = self.indicator_.transform(missing_as_nan(missing))
         if isinstance(table, pd.DataFrame):
             names = self.indicator_.get_feature_names_out(_check_feature_names_in(self, None))

@@ -61,7 +61,9 @@ class GaussianLikelihood(nn.Module):
         detached variance. Where the floor binds (a feature reconstructed
         almost exactly) the value is a lower bound, and that feature gets no
         gradient. ``observed`` (a boolean mask, or None when every cell is)
-        leaves the missing cells out: they add nothing to the loss.
+        leaves the missing cells out: they add nothing to the loss. A
+        feature with fewer than ``_MIN_BATCH_CELLS`` observed cells is scored
+        at its topped-up variance (``_observed_variance``), held fixed.
         """
         few_rows = x.shape[0] * (x.shape[-1] if self.shared else 1) < _MIN_BATCH_CELLS
         if observed is None and not few_rows:
@@ -75,14 +77,15 @@ class GaussianLikelihood(nn.Module):
         variance, counts = self._observed_variance(squared_residuals, observed)
         with torch.no_grad():
             self.variance.lerp_(self._or_running(variance, counts), self.momentum)
-        if bool((counts >= _MIN_BATCH_CELLS).all()):
-            return -0.5 * ((torch.log(2 * math.pi * variance) + 1.0) * counts).sum() / x.shape[0]
-        # Some feature's variance is topped up with the running one: not the batch's optimum, so
-        # the likelihood at it, the variance held fixed.
+        at_optimum = (torch.log(2 * math.pi * variance) + 1.0) * counts
+        # A variance topped up with the running one is not the batch's optimum: the likelihood at
+        # it, held fixed, for those features alone (a feature at the floor keeps no gradient).
         squares = squared_residuals * observed
         squares = squares.sum() if self.shared else squares.sum(dim=0)
-        variance = variance.detach()
-        return -0.5 * (torch.log(2 * math.pi * variance) * counts + squares / variance).sum() / x.shape[0]
+        fixed = variance.detach()
+        topped_up = torch.log(2 * math.pi * fixed) * counts + squares / fixed
+        terms = torch.where(counts >= _MIN_BATCH_CELLS, at_optimum, topped_up)
+        return -0.5 * terms.sum() / x.shape[0]
 
     @contextmanager
     def at_batch_optimum(self, x, decoded, observed, weights):
@@ -121,12 +124,10 @@ class GaussianLikelihood(nn.Module):
             squared_residuals, counts = squared_residuals.sum(), counts.sum()
         else:
             squared_residuals = squared_residuals.sum(dim=0)
-        variance = squared_residuals / counts.clamp(min=1)
+        # Exactly the mean square where nothing lacks (no host sync to tell the cases apart).
         lacking = (_MIN_BATCH_CELLS - counts).clamp(min=0)
-        if bool(lacking.any()):
-            running = self.variance.reshape(variance.shape).to(variance)
-            topped_up = (squared_residuals + lacking * running) / (counts + lacking)
-            variance = torch.where(lacking > 0, topped_up, variance)
+        running = self.variance.reshape(counts.shape).to(squared_residuals)
+        variance = (squared_residuals + lacking * running) / (counts + lacking)
         return variance.clamp(min=self.min_variance), counts
 
     def _or_running(self, variance, counts):

@@ -7,8 +7,9 @@ column into a ``Categorical``. Here each column keeps what the user gave,
 typed by its fitted categories, not by the cells a call happens to hold:
 
 - a column of string categories fitted from a polars ``Enum`` or an ordered
-  pandas ``category`` is an ``Enum`` of them (polars' ordered categories),
-  from another category dtype a ``Categorical``;
+  pandas ``category`` is an ``Enum`` of them (polars' ordered categories)
+  unless a call brings a label fit never saw, whose rank is not known; from
+  another category dtype, a ``Categorical``;
 - other labels are of the type polars gives the categories (strings,
   integers), or an ``Object`` column where it gives them none, as
   SimpleImputer's polars output holds such labels.
@@ -38,17 +39,26 @@ def as_polars(frame, table, columns):
         labels = values.astype(object).where(values.notna(), None).tolist()
         if isinstance(values.dtype, pd.CategoricalDtype):  # fit's categories, and any new labels
             series.append(
-                _categories(polars, str(name), labels, list(values.cat.categories), table.dtypes[j])
+                _categories(
+                    polars,
+                    str(name),
+                    labels,
+                    list(values.cat.categories),
+                    list(categories[j]),
+                    table.dtypes[j],
+                )
             )
         else:
             series.append(_labels(polars, str(name), labels, list(categories[j])))
     return polars.DataFrame(series)
 
 
-def _categories(polars, name, labels, categories, dtype_name):
+def _categories(polars, name, labels, categories, fitted, dtype_name):
+    # An Enum ranks its categories: where a new label ranks is not known (pandas output is
+    # unordered then too), so a column that gained one is a Categorical.
     if not all(isinstance(category, str) for category in categories):
         return _labels(polars, name, labels, categories)  # polars' categories are strings
-    if dtype_name.startswith("Enum(") or dtype_name == ORDERED_CATEGORY:
+    if (dtype_name.startswith("Enum(") or dtype_name == ORDERED_CATEGORY) and categories == fitted:
         return polars.Series(name, labels, dtype=polars.Enum(categories))
     return polars.Series(name, labels, dtype=polars.Categorical)
 

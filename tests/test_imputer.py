@@ -428,6 +428,17 @@ def test_polars_output_keeps_labels_that_mix_numbers_and_text_as_objects():
     assert out.schema["size"] == pl.Object and set(out["size"].to_list()) == {1, 2, "3+"}
 
 
+def test_polars_output_of_an_ordered_category_is_an_enum_until_a_label_fit_never_saw_comes():
+    pl = pytest.importorskip("polars")
+    levels = pd.Categorical(["lo", "hi", None, "mid"] * 25, categories=["lo", "mid", "hi"], ordered=True)
+    frame = pd.DataFrame({"x": low_rank(100)[:, 0], "level": levels})
+    imputer = make(max_iter=2).set_output(transform="polars").fit(frame)
+    assert imputer.transform(frame).schema["level"] == pl.Enum(["lo", "mid", "hi"])
+    new = frame.assign(level=pd.Categorical(["top"] + [None] * 99, categories=["lo", "mid", "hi", "top"]))
+    with pytest.warns(UserWarning, match="not seen in fit"):
+        assert imputer.transform(new).schema["level"] == pl.Categorical
+
+
 def test_no_inverse_transform():
     assert not hasattr(make().fit(hide(low_rank())), "inverse_transform")
 

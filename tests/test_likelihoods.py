@@ -178,3 +178,23 @@ def test_a_student_t_scale_without_an_observed_cell_stays_as_it_was():
     observed = torch.tensor([[True, False]] * 10)
     scale = likelihood.maximised_scale(torch.rand(10, 2), observed)
     assert scale[1].item() == 3.0 and scale[0].item() != 2.0
+
+
+def test_beside_a_topped_up_feature_the_others_train_at_their_batch_optimum():
+    # Feature 1 has 3 cells (topped up); feature 0 has 10 and sits at the floor: no gradient there.
+    torch.manual_seed(0)
+    x = torch.randn(10, 2, dtype=torch.float64)
+    decoded = x.clone().requires_grad_(True)
+    with torch.no_grad():
+        decoded[:, 1] += 1.0
+    observed = torch.ones(10, 2, dtype=torch.bool)
+    observed[3:, 1] = False
+    likelihood = GaussianLikelihood(2).double()
+    value = likelihood.batch_log_prob(x, decoded, observed)
+    (gradient,) = torch.autograd.grad(value, decoded)
+    assert torch.all(gradient[:, 0] == 0) and torch.all(gradient[:3, 1] != 0)
+    topped_up = (3 * 1.0 + 5 * 1.0) / 8  # three squared residuals of 1, five cells at the running 1
+    expected = -0.5 * (
+        (math.log(2 * math.pi * 1e-6) + 1) * 10 + math.log(2 * math.pi * topped_up) * 3 + 3 / topped_up
+    )
+    assert value.item() == pytest.approx(expected / 10)
