@@ -32,6 +32,7 @@ def read_numbers(estimator, X, *, reset, standardized):
     ``standardized``: whether the columns are to be centred, which sparse X
     cannot be without becoming dense.
     """
+    _refuse_non_numbers(X)
     X = _object_na_as_nan(_densify_nonzero_fill(X))
     values = validate_data(
         estimator,
@@ -61,6 +62,25 @@ def read_numbers(estimator, X, *, reset, standardized):
     return csr
 
 
+def _refuse_non_numbers(X, categorical=()):
+    """A TypeError naming a frame's column (not one of ``categorical``) of intervals or nested
+    values, which scikit-learn's own conversion to floats would refuse without naming it."""
+    for j, (name, dtype) in enumerate(zip(getattr(X, "columns", ()), frame_dtypes(X) or (), strict=True)):
+        if j in categorical:
+            continue
+        nested = getattr(dtype, "is_nested", lambda: False)()  # polars Struct, List, Array
+        if nested:
+            raise TypeError(
+                f"X column {str(name)!r} holds nested values ({dtype}): skvae reads numbers and "
+                "categories. Give each field or element a column of its own."
+            )
+        if isinstance(dtype, pd.IntervalDtype):
+            raise TypeError(
+                f"X column {str(name)!r} holds values that are neither numbers nor text ({dtype}): name it "
+                "in categorical_features to read each value as a category, or convert it to numbers."
+            )
+
+
 def read_table(estimator, X, categorical, categories=None, *, fitted_dtypes=None):
     """A table with categorical columns as floats: numbers, category codes, NaN when missing.
 
@@ -77,6 +97,7 @@ def read_table(estimator, X, categorical, categories=None, *, fitted_dtypes=None
     _check_n_features(estimator, X, reset=reset)
     if X.shape[0] < 1:
         raise ValueError(f"Found array with 0 sample(s) (shape={X.shape}) while a minimum of 1 is required.")
+    _refuse_non_numbers(X, set(categorical))
     dtypes = frame_dtypes(X)
     if not reset and dtypes is not None and fitted_dtypes is not None:
         _check_kinds(estimator, X, dtypes, categorical, fitted_dtypes)
@@ -187,10 +208,6 @@ def _object_na_as_nan(X):
 def _numbers(estimator, column, j, dtype):
     """Column j, read as numbers, as floats (NaN where missing)."""
     name = column_names(estimator, [j])[0]
-    if np.ndim(column) != 1:  # a polars Struct or Array column gives a value per field
-        raise TypeError(
-            f"X column {name!r} holds nested values ({dtype}): skvae reads numbers and categories."
-        )
     try:
         return check_array(
             _as_floats_or_objects(column).reshape(-1, 1),
@@ -198,7 +215,7 @@ def _numbers(estimator, column, j, dtype):
             ensure_all_finite="allow-nan",
             input_name=f"X column {name!r}",
         ).ravel()
-    except TypeError as error:  # intervals, tuples: objects float() does not take
+    except TypeError as error:  # objects float() does not take, in an object column
         raise TypeError(
             f"X column {name!r} holds values that are neither numbers nor text ({dtype or column.dtype}): "
             "name it in categorical_features to read each value as a category, or convert it to numbers."

@@ -670,8 +670,11 @@ def test_times_of_day_from_parquet_are_refused_as_times():
 
 def test_values_neither_numbers_nor_text_in_a_table_are_refused_naming_their_column():
     intervals = pd.Series(pd.arrays.IntervalArray.from_breaks(np.arange(21.0)))
-    with pytest.raises(TypeError, match=r"X column 'span' holds values that are neither numbers nor text"):
-        make(AutoencoderTransformer).fit(mixed_frame(20).assign(span=intervals))
+    for X in (mixed_frame(20).assign(span=intervals), mixed_frame(20)[["score"]].assign(span=intervals)):
+        with pytest.raises(
+            TypeError, match=r"X column 'span' holds values that are neither numbers nor text"
+        ):
+            make(AutoencoderTransformer).fit(X)
     named = make(AutoencoderTransformer, max_iter=1, categorical_features=["band", "span"])
     assert named.fit(mixed_frame(20).assign(span=intervals)).transform(
         mixed_frame(20).assign(span=intervals)
@@ -685,6 +688,13 @@ def test_a_polars_struct_column_is_refused_as_nested():
     )
     with pytest.raises(TypeError, match=r"X column 'pair' holds nested values \(Struct"):
         make(AutoencoderTransformer).fit(frame)
+    numbers = polars.from_pandas(mixed_frame(20)[["score", "income"]])
+    for nested in (
+        polars.struct(polars.col("score"), polars.col("income")),
+        polars.concat_list("score", "income"),
+    ):
+        with pytest.raises(TypeError, match=r"X column 'pair' holds nested values .*a column of its own"):
+            make(AutoencoderTransformer).fit(numbers.with_columns(pair=nested))
 
 
 def test_dates_held_as_python_objects_are_refused_as_dates():
