@@ -76,7 +76,7 @@ class GaussianLikelihood(nn.Module):
             observed = torch.ones_like(squared_residuals)
         variance, counts = self._observed_variance(squared_residuals, observed)
         with torch.no_grad():
-            self.variance.lerp_(self._or_running(variance, counts), self.momentum)
+            self.variance.lerp_(variance.reshape(self.variance.shape), self.momentum)
         at_optimum = (torch.log(2 * math.pi * variance) + 1.0) * counts
         # A variance topped up with the running one is not the batch's optimum: the likelihood at
         # it, held fixed, for those features alone (a feature at the floor keeps no gradient).
@@ -104,7 +104,9 @@ class GaussianLikelihood(nn.Module):
             squared_residuals = torch.einsum("kn,knw->nw", weights, (x - decoded).square())
             if observed is None:
                 observed = torch.ones_like(squared_residuals)
-            batch_variance = self._or_running(*self._observed_variance(squared_residuals, observed))
+            batch_variance = self._observed_variance(squared_residuals, observed)[0].reshape(
+                self.variance.shape
+            )
         running = self.variance
         self.variance = batch_variance
         try:
@@ -117,7 +119,8 @@ class GaussianLikelihood(nn.Module):
     def _observed_variance(self, squared_residuals, observed):
         """The maximum-likelihood variance of the observed cells' squared residuals (rows first), and
         how many cells it counts: per feature, or all of them for a shared variance. A variance of
-        fewer than _MIN_BATCH_CELLS cells counts the running variance for the cells it lacks."""
+        fewer than _MIN_BATCH_CELLS cells counts the running variance for the cells it lacks (a
+        feature with no observed cell in the batch keeps the running variance itself)."""
         squared_residuals = squared_residuals * observed
         counts = observed.sum(dim=0, dtype=squared_residuals.dtype)
         if self.shared:
@@ -129,13 +132,6 @@ class GaussianLikelihood(nn.Module):
         running = self.variance.reshape(counts.shape).to(squared_residuals)
         variance = (squared_residuals + lacking * running) / (counts + lacking)
         return variance.clamp(min=self.min_variance), counts
-
-    def _or_running(self, variance, counts):
-        """A batch's variance, shaped as the running one; where a feature had no observed cell in
-        the batch, the running variance (which it then keeps)."""
-        return torch.where(counts > 0, variance, self.variance.reshape(variance.shape)).reshape(
-            self.variance.shape
-        )
 
     def log_prob_per_feature(self, x, decoded):
         variance = self.variance
