@@ -33,7 +33,7 @@ from ._autoencoder_detector import AutoencoderOutlierDetector
 from ._imputer import VAEImputer
 from ._saved_attributes import ATTRIBUTES, check_against_columns, set_attributes, to_json
 from ._saved_params import InvalidParams, decode_architecture, decode_params, encode_params
-from ._state import STATE_KEY, STATE_VERSION, InvalidState, expected_moment_shapes, expected_tensors
+from ._state import STATE_KEY, STATE_VERSION, InvalidState, expected_tensors_and_moments
 from ._table_state import table_from_dict, table_to_dict
 from ._user_networks import check_trusted
 from ._vae import VAETransformer
@@ -164,7 +164,7 @@ or VAEImputer
         "versions": _versions(),
     }
     if optimizer is not None:
-        # Added within format version 1: a file without it continues with a fresh Adam.
+        # Added in format version 2: a file without it continues with a fresh Adam.
         metadata["optimizer"] = {
             "learning_rate": optimizer["learning_rate"],
             "weight_decay": optimizer["weight_decay"],
@@ -330,9 +330,10 @@ def _saved_architecture(metadata, estimator, path, trusted):
     return architecture
 
 
-def _saved_optimizer(metadata, estimator, architecture, path):
+def _saved_optimizer(metadata, shapes, path):
     """Adam's saved settings, with empty moments to read and the members that hold them
-    (``{member: (index, name, shape, dtype)}``); None for a file without them."""
+    (``{member: (index, name, shape, dtype)}``), for parameters of ``shapes`` (``{index: shape}``);
+    None for a file without them."""
     saved = metadata.get("optimizer")
     if saved is None:
         return None
@@ -342,10 +343,6 @@ def _saved_optimizer(metadata, estimator, architecture, path):
         value = saved[key]
         if type(value) not in (int, float) or not math.isfinite(value) or value < 0:
             raise _refuse(path, f"the optimizer's {key} is {value!r}")
-    try:
-        shapes = expected_moment_shapes(type(estimator), architecture)
-    except InvalidState as exc:
-        raise _refuse(path, exc.reason) from None
     moments, members = {}, {}
     if not isinstance(saved["moments"], dict):
         raise _refuse(path, "the optimizer's moments are not a dict")
@@ -410,7 +407,7 @@ def _read_model(archive, metadata, path, trusted):
     # reading data.
     architecture = _saved_architecture(metadata, estimator, path, trusted)
     try:
-        tensors = expected_tensors(type(estimator), architecture)
+        tensors, moment_shapes = expected_tensors_and_moments(type(estimator), architecture)
     except InvalidState as exc:
         raise _refuse(path, exc.reason) from None
     expected = {
@@ -418,7 +415,7 @@ def _read_model(archive, metadata, path, trusted):
         for network, network_tensors in tensors.items()
         for name, (shape, dtype) in network_tensors.items()
     }
-    optimizer = _saved_optimizer(metadata, estimator, architecture, path)
+    optimizer = _saved_optimizer(metadata, moment_shapes, path)
     if optimizer is not None:
         expected.update(optimizer.pop("members"))
     members = set(archive.namelist()) - {_METADATA}

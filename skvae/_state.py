@@ -93,22 +93,28 @@ def expected_tensors(estimator_class, architecture):
     whose factory needs real tensors (one that moves its modules to a device, or reads a value)
     is built on the CPU instead.
     """
+    return _tensor_shapes(_shape_only(estimator_class, architecture))
+
+
+def expected_tensors_and_moments(estimator_class, architecture):
+    """``expected_tensors``, and {index: shape} of the parameters Adam's moments are kept for,
+    numbered as ``make_optimizer`` numbers them (the weights, then the biases): from one build."""
+    modules = _shape_only(estimator_class, architecture)
+    optimizer = make_optimizer(list(nn.ModuleDict(modules).parameters()), 1e-3, 0.0)
+    order = [parameter for group in optimizer.param_groups for parameter in group["params"]]
+    return _tensor_shapes(modules), {
+        str(index): tuple(parameter.shape) for index, parameter in enumerate(order)
+    }
+
+
+def _tensor_shapes(modules):
     return {
         network: {
             name: (tuple(tensor.shape), _numpy_dtype(tensor.dtype))
             for name, tensor in module.state_dict().items()
         }
-        for network, module in _shape_only(estimator_class, architecture).items()
+        for network, module in modules.items()
     }
-
-
-def expected_moment_shapes(estimator_class, architecture):
-    """{index: shape} of the parameters Adam's moments are kept for, numbered as ``make_optimizer``
-    numbers them (the weights, then the biases)."""
-    parameters = list(nn.ModuleDict(_shape_only(estimator_class, architecture)).parameters())
-    optimizer = make_optimizer(parameters, 1e-3, 0.0)
-    order = [parameter for group in optimizer.param_groups for parameter in group["params"]]
-    return {str(index): tuple(parameter.shape) for index, parameter in enumerate(order)}
 
 
 def _shape_only(estimator_class, architecture):
