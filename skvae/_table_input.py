@@ -32,7 +32,7 @@ def read_numbers(estimator, X, *, reset, standardized):
     ``standardized``: whether the columns are to be centred, which sparse X
     cannot be without becoming dense.
     """
-    _refuse_non_numbers(X)
+    _refuse_non_numbers(X, frame_dtypes(X))
     X = _object_na_as_nan(_densify_nonzero_fill(X))
     values = validate_data(
         estimator,
@@ -62,23 +62,27 @@ def read_numbers(estimator, X, *, reset, standardized):
     return csr
 
 
-def _refuse_non_numbers(X, categorical=()):
+def _refuse_non_numbers(X, dtypes, categorical=()):
     """A TypeError naming a frame's column (not one of ``categorical``) of intervals or nested
-    values, which scikit-learn's own conversion to floats would refuse without naming it."""
-    for j, (name, dtype) in enumerate(zip(getattr(X, "columns", ()), frame_dtypes(X) or (), strict=True)):
+    values, which scikit-learn's own conversion to floats would refuse without naming it.
+    ``dtypes``: the frame's (``frame_dtypes``), None for an array."""
+    for j, (name, dtype) in enumerate(zip(getattr(X, "columns", ()), dtypes or (), strict=True)):
         if j in categorical:
             continue
-        nested = getattr(dtype, "is_nested", lambda: False)()  # polars Struct, List, Array
-        if nested:
+        if getattr(dtype, "is_nested", lambda: False)():  # polars Struct, List, Array
             raise TypeError(
                 f"X column {str(name)!r} holds nested values ({dtype}): skvae reads numbers and "
                 "categories. Give each field or element a column of its own."
             )
         if isinstance(dtype, pd.IntervalDtype):
-            raise TypeError(
-                f"X column {str(name)!r} holds values that are neither numbers nor text ({dtype}): name it "
-                "in categorical_features to read each value as a category, or convert it to numbers."
-            )
+            raise _not_numbers(str(name), dtype)
+
+
+def _not_numbers(name, dtype):
+    return TypeError(
+        f"X column {name!r} holds values that are neither numbers nor text ({dtype}): name it in "
+        "categorical_features to read each value as a category, or convert it to numbers."
+    )
 
 
 def read_table(estimator, X, categorical, categories=None, *, fitted_dtypes=None):
@@ -97,8 +101,8 @@ def read_table(estimator, X, categorical, categories=None, *, fitted_dtypes=None
     _check_n_features(estimator, X, reset=reset)
     if X.shape[0] < 1:
         raise ValueError(f"Found array with 0 sample(s) (shape={X.shape}) while a minimum of 1 is required.")
-    _refuse_non_numbers(X, set(categorical))
     dtypes = frame_dtypes(X)
+    _refuse_non_numbers(X, dtypes, set(categorical))
     if not reset and dtypes is not None and fitted_dtypes is not None:
         _check_kinds(estimator, X, dtypes, categorical, fitted_dtypes)
     categories = [] if reset else categories
@@ -216,10 +220,7 @@ def _numbers(estimator, column, j, dtype):
             input_name=f"X column {name!r}",
         ).ravel()
     except TypeError as error:  # objects float() does not take, in an object column
-        raise TypeError(
-            f"X column {name!r} holds values that are neither numbers nor text ({dtype or column.dtype}): "
-            "name it in categorical_features to read each value as a category, or convert it to numbers."
-        ) from error
+        raise _not_numbers(name, dtype or column.dtype) from error
 
 
 def _numeric_dtype(column):
