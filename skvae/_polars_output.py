@@ -15,8 +15,6 @@ typed by its fitted categories, not by the cells a call happens to hold:
   SimpleImputer's polars output holds such labels.
 """
 
-import sys
-
 import pandas as pd
 
 from ._column_kinds import ORDERED_CATEGORY
@@ -25,9 +23,8 @@ from ._column_kinds import ORDERED_CATEGORY
 def as_polars(frame, table, columns):
     """``frame``, a pandas DataFrame whose first columns are the fitted ``table``'s ``columns``
     (indices; any further ones are numbers), as a polars DataFrame."""
-    polars = sys.modules.get("polars")
-    if polars is None:  # set_output has checked that polars is installed
-        import polars
+    import polars  # not a dependency: set_output has checked that it is installed
+
     categories = dict(zip(table.categorical, table.categories, strict=True))
     series = []
     for position, name in enumerate(frame.columns):
