@@ -9,6 +9,7 @@ cells is refused or warned about (``check_text_columns``).
 """
 
 import sys
+from collections.abc import Hashable
 from numbers import Real
 
 import numpy as np
@@ -276,6 +277,10 @@ def plain(value):
     return value
 
 
+# Values that hold values: never a category, even where hashable (a tuple).
+_NESTED = (tuple, list, dict, set, frozenset, np.ndarray)
+
+
 def categories_of(column, dtype=None):
     """The categories of a column: its dtype's, in their order (pandas ``category``, polars ``Enum``),
     else its sorted observed values. ``dtype``: the frame's dtype of the column, where ``column``
@@ -287,11 +292,15 @@ def categories_of(column, dtype=None):
     if polars is not None and isinstance(dtype, polars.Enum):
         return [plain(label) for label in dtype.categories]
     series = pd.Series(np.asarray(column, dtype=object))
-    labels = series[~series.isna()].unique().tolist()
-    unhashable = next((label for label in labels if isinstance(label, (tuple, list, dict, set))), None)
-    if unhashable is not None:
+    observed = series[~series.isna()]
+    try:
+        labels = observed.unique().tolist()
+    except TypeError:  # unhashable values (lists, dicts, arrays), which pandas cannot count
+        labels = [next(label for label in observed if not isinstance(label, Hashable))]
+    nested = next((label for label in labels if isinstance(label, _NESTED)), None)
+    if nested is not None:
         raise TypeError(
-            f"A categorical column of X holds {type(unhashable).__name__}s ({unhashable!r}); a category "
+            f"A categorical column of X holds {type(nested).__name__}s ({nested!r}); a category "
             "is a number, a string or a boolean. Convert them to strings first (e.g. .astype(str))."
         )
     try:

@@ -575,9 +575,19 @@ def test_pandas_na_among_numbers_held_as_objects_beside_a_category_is_a_missing_
     assert np.isfinite(array_model.fit(frame.to_numpy(dtype=object)).transform(rows)).all()
 
 
-def test_a_column_of_tuples_is_refused_as_categories_with_what_to_do():
-    frame = mixed_frame().assign(band=pd.Series([(1, 2), (3, 4)] * 150, dtype=object))
-    with pytest.raises(TypeError, match=r"holds tuples \(\(1, 2\)\).*\.astype\(str\)"):
+@pytest.mark.parametrize(
+    "values, named",
+    [
+        ([(1, 2), (3, 4)], r"tuples \(\(1, 2\)\)"),
+        ([[1, 2], [3, 4]], r"lists \(\[1, 2\]\)"),
+        ([{"a": 1}, {}], r"dicts"),
+    ],
+)
+def test_a_column_of_nested_values_is_refused_as_categories_with_what_to_do(values, named):
+    band = pd.Series([None] * 300, dtype=object)
+    band[:] = values * 150  # set cell by cell: pandas would read the lists as rows
+    frame = mixed_frame().assign(band=band)
+    with pytest.raises(TypeError, match=rf"holds {named}.*\.astype\(str\)"):
         make(AutoencoderTransformer, max_iter=1).fit(frame)
 
 
