@@ -12,7 +12,9 @@ from ._table_input import column_names
 from ._warnings import warn
 
 # Unstandardised numeric columns that warn: a column whose mean is more than this many standard
-# deviations from 0, and a median standard deviation outside these bounds.
+# deviations from 0, a median standard deviation outside these bounds, and a column whose standard
+# deviation is above the upper one (MNIST's pixels, in [0, 1], vary by 3e-5 to 0.45: a rarely
+# inked pixel is no problem, so columns below the lower bound warn through the median only).
 _MAX_SIZE_TO_SPREAD = 10_000
 _TYPICAL_SCALES = (1e-2, 1e2)
 
@@ -23,8 +25,10 @@ def warn_unscaled(estimator, means, stds, columns):
     """Warn where numeric columns that standardize="auto" leaves as they are lose what the
     networks need: a spread too small for float32 to keep beside the column's size (timestamps),
     or scales far from 1, which training learns badly (units of 1e-3 or 1e4: ROC-AUC 0.59 and 0.92
-    for a VAE detector that scores 0.996 on the same rows standardised). ``means`` and ``stds``
-    are those of the varying numeric ``columns``."""
+    for a VAE detector that scores 0.996 on the same rows standardised), or a few columns of a
+    wide spread among columns near 1 (one column of standard deviation 300 among four of 1: a VAE
+    detector flagged none of the rows 8 standard deviations out in any column, all at 30).
+    ``means`` and ``stds`` are those of the varying numeric ``columns``."""
     problems = []
     fine_print = np.abs(means) > _MAX_SIZE_TO_SPREAD * stds
     if fine_print.any():
@@ -33,9 +37,16 @@ def warn_unscaled(estimator, means, stds, columns):
             f"1/{_MAX_SIZE_TO_SPREAD:,} of their size, which float32 keeps little of"
         )
     typical = float(np.median(stds)) if len(stds) else 1.0
+    wide = stds > _TYPICAL_SCALES[1]
     if not _TYPICAL_SCALES[0] <= typical <= _TYPICAL_SCALES[1]:
         problems.append(
             f"their typical standard deviation is {typical:.3g}, where the networks train best near 1"
+        )
+    elif wide.any():
+        problems.append(
+            f"column(s) {column_names(estimator, columns[wide])} have standard deviations above "
+            f"{_TYPICAL_SCALES[1]:g} (up to {stds.max():.3g}), which swamp the others in what the networks "
+            "learn"
         )
     if problems:
         warn(

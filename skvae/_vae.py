@@ -161,8 +161,9 @@ class VAETransformer(BaseAutoencoder):
         outputs are in X's own units. "auto" standardises when X has
         categorical columns, and otherwise reads X as it is (uncentred, as
         MLPRegressor does, and in float32), warning where the columns'
-        scales are far from 1 or a column varies by less than 1/10,000 of
-        its size: put a StandardScaler in front.
+        typical scale is far from 1, a column's standard deviation is above
+        100, or a column varies by less than 1/10,000 of its size: put a
+        StandardScaler in front.
 
     Attributes
     ----------

@@ -272,6 +272,13 @@ CASES = [
         Works(warns="column(s) [1] vary by less than 1/10,000 of their size, which float32 keeps little of"),
     ),
     Case(
+        "one-wide-column",
+        "one column of standard deviation 300 among columns near 1",
+        ("fit",),
+        lambda tmp: np.column_stack([BASE[:, :3], 300 * BASE[:, 3]]),
+        Works(warns="column(s) [3] have standard deviations above 100 (up to 268), which swamp the others"),
+    ),
+    Case(
         "huge-transform",
         "values of magnitude 1e30, to a model fitted on unit-scale data",
         ("transform",),
