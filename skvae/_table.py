@@ -110,6 +110,10 @@ class TableEncoder:
         means[self.constant] = lows[self.constant]  # its value, not a mean rounded beside it
         self.center = means[self.numeric]
         scale = np.sqrt(variances[self.numeric])
+        # Values below 1e-154 square to 0 in float64: a column of them that varies takes its range.
+        spread = (highs - lows)[self.numeric]
+        underflowed = (scale == 0) & (spread > 0)
+        scale[underflowed] = spread[underflowed]
         self.standardized = self.standardizes(self.standardize)
         # Unstandardised columns reach the networks as they are (a Bernoulli likelihood reads
         # them in [0, 1]); center still holds their means, where missing cells are filled.

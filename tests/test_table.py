@@ -13,6 +13,7 @@ from sklearn.exceptions import ConvergenceWarning
 from skvae import (
     AutoencoderOutlierDetector,
     AutoencoderTransformer,
+    VAEImputer,
     VAEOutlierDetector,
     VAETransformer,
     load,
@@ -101,6 +102,19 @@ def test_a_column_of_tiny_relative_spread_is_no_constant():
     table = TableEncoder(standardize=True)
     coded = table.fit_encode(AutoencoderTransformer(), X)
     assert table.constant == [] and coded[:, 1].std() == pytest.approx(1, abs=0.01)
+
+
+def test_a_column_of_values_whose_squares_underflow_is_scaled_by_its_range():
+    X = np.random.RandomState(0).normal(size=(100, 2))
+    X[:, 1] *= 1e-200  # its variance is 0 in float64
+    table = TableEncoder(standardize=True)
+    coded = table.fit_encode(AutoencoderTransformer(), X)
+    assert table.constant == [] and table.scale[1] == np.ptp(X[:, 1])
+    assert 0.1 < coded[:, 1].std() < 1
+    imputer = VAEImputer(max_iter=2, random_state=0).fit(X)
+    hidden = X[:5].copy()
+    hidden[:, 1] = np.nan
+    assert np.abs(imputer.transform(hidden)[:, 1]).max() < np.abs(X[:, 1]).max()
 
 
 def test_a_constant_column_decodes_as_its_value_and_a_later_call_that_varies_it_ends_that():
@@ -592,7 +606,6 @@ def test_a_column_of_nested_values_is_refused_as_categories_with_what_to_do(valu
 
 
 def test_an_unseen_category_warns_once_at_the_callers_line_in_every_method():
-    from skvae import VAEImputer
 
     frame = mixed_frame()
     new = frame.iloc[:8].assign(band=["mid", "top"] * 4)
