@@ -75,7 +75,8 @@ table.head()
 # Impute
 # ------
 # The imputer is fitted on the incomplete table itself; observed cells pass
-# through unchanged, and the output keeps the table's dtypes.
+# through unchanged; the categorical columns come back as categories, the
+# numeric ones as floats.
 imputer = VAEImputer(max_iter=40, random_state=0).set_output(transform="pandas")
 filled = imputer.fit_transform(table)
 missing_rows = table["occupation"].isna()

@@ -188,7 +188,8 @@ def _check_input(operator):
     if unsupported:
         raise NotImplementedError(
             f"skvae.onnx cannot export this {type(estimator).__name__}: its fitted {unsupported} "
-            "has no ONNX implementation. Export models fitted on numeric arrays."
+            "has no ONNX implementation. Export models fitted on numeric arrays with standardize "
+            "left 'auto' or False: a StandardScaler in front, in a Pipeline, is exported with them."
         )
     # The networks fit built, whatever set_params has changed since.
     network = getattr(estimator, "_fitted_architecture", {}).get("network", estimator.network)
