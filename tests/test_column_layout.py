@@ -77,3 +77,21 @@ def test_a_missing_category_adds_nothing_to_its_columns_log_probability():
     terms = layout.categorical_log_probs(row, logits)
     assert terms[0, 0].item() == 0.0  # kind: nothing observed
     assert terms[0, 1].item() == pytest.approx(-math.log(2))  # flag: one of two even levels
+
+
+def test_each_blocks_log_probability_and_probabilities_are_its_own_softmax_whatever_the_logits_scale():
+    _, layout, coded = layout_of(categories_first())
+    generator = torch.Generator().manual_seed(0)
+    # Logits a thousand apart between blocks and rows, and numbers as large beside them: each block
+    # is normalised on its own, finitely, its gradient too.
+    decoded = (1000 * torch.randn((2, 4, 7), generator=generator)).requires_grad_()
+    terms = layout.categorical_log_probs(coded, decoded)
+    probabilities = layout.categorical_probabilities(decoded)
+    for column, (start, size) in enumerate([(0, 3), (4, 2)]):
+        block = decoded[..., start : start + size]
+        expected = (torch.log_softmax(block, dim=-1) * coded[:, start : start + size]).sum(dim=-1)
+        torch.testing.assert_close(terms[..., column], expected)
+        torch.testing.assert_close(probabilities[..., start : start + size], torch.softmax(block, dim=-1))
+    torch.testing.assert_close(probabilities[..., [3, 6]], decoded[..., [3, 6]])  # numbers as they are
+    (terms.sum() + probabilities.sum()).backward()
+    assert torch.isfinite(decoded.grad).all()
