@@ -9,7 +9,6 @@ cells is refused or warned about (``check_text_columns``).
 """
 
 import sys
-from collections.abc import Hashable
 from numbers import Real
 
 import numpy as np
@@ -281,6 +280,14 @@ def plain(value):
 _NESTED = (tuple, list, dict, set, frozenset, np.ndarray)
 
 
+def _hashable(value):
+    try:
+        hash(value)
+    except TypeError:
+        return False
+    return True
+
+
 def categories_of(column, dtype=None):
     """The categories of a column: its dtype's, in their order (pandas ``category``, polars ``Enum``),
     else its sorted observed values. ``dtype``: the frame's dtype of the column, where ``column``
@@ -295,9 +302,9 @@ def categories_of(column, dtype=None):
     observed = series[~series.isna()]
     try:
         labels = observed.unique().tolist()
-    except TypeError:  # unhashable values (lists, dicts, arrays), which pandas cannot count
-        labels = [next(label for label in observed if not isinstance(label, Hashable))]
-    nested = next((label for label in labels if isinstance(label, _NESTED)), None)
+    except TypeError:  # values pandas cannot count: lists, dicts, arrays, tuples holding them
+        labels = [next(label for label in observed if not _hashable(label))]
+    nested = next((label for label in labels if isinstance(label, _NESTED) or not _hashable(label)), None)
     if nested is not None:
         raise TypeError(
             f"A categorical column of X holds {type(nested).__name__}s ({nested!r}); a category "

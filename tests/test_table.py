@@ -595,6 +595,7 @@ def test_pandas_na_among_numbers_held_as_objects_beside_a_category_is_a_missing_
         ([(1, 2), (3, 4)], r"tuples \(\(1, 2\)\)"),
         ([[1, 2], [3, 4]], r"lists \(\[1, 2\]\)"),
         ([{"a": 1}, {}], r"dicts"),
+        ([(1, [2]), (3, [4])], r"tuples \(\(1, \[2\]\)\)"),  # a tuple pandas cannot hash
     ],
 )
 def test_a_column_of_nested_values_is_refused_as_categories_with_what_to_do(values, named):
