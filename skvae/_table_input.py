@@ -63,18 +63,16 @@ def read_numbers(estimator, X, *, reset, standardized):
 
 
 def _refuse_non_numbers(X, dtypes, categorical=()):
-    """A TypeError naming a frame's column (not one of ``categorical``) of intervals or nested
-    values, which scikit-learn's own conversion to floats would refuse without naming it.
+    """A TypeError naming a frame's column of nested values, or of intervals (not one of
+    ``categorical``), which scikit-learn's own conversion to floats would refuse without naming it.
     ``dtypes``: the frame's (``frame_dtypes``), None for an array."""
     for j, (name, dtype) in enumerate(zip(getattr(X, "columns", ()), dtypes or (), strict=True)):
-        if j in categorical:
-            continue
-        if getattr(dtype, "is_nested", lambda: False)():  # polars Struct, List, Array
+        if getattr(dtype, "is_nested", lambda: False)():  # polars Struct, List, Array: no category either
             raise TypeError(
                 f"X column {str(name)!r} holds nested values ({dtype}): skvae reads numbers and "
                 "categories. Give each field or element a column of its own."
             )
-        if isinstance(dtype, pd.IntervalDtype):
+        if isinstance(dtype, pd.IntervalDtype) and j not in categorical:
             raise _not_numbers(str(name), dtype)
 
 

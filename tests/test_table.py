@@ -717,8 +717,11 @@ def test_a_polars_struct_column_is_refused_as_nested():
         polars.struct(polars.col("score"), polars.col("income")),
         polars.concat_list("score", "income"),
     ):
-        with pytest.raises(TypeError, match=r"X column 'pair' holds nested values .*a column of its own"):
-            make(AutoencoderTransformer).fit(numbers.with_columns(pair=nested))
+        for categorical_features in ("from_dtype", ["pair"]):  # no category either
+            with pytest.raises(TypeError, match=r"X column 'pair' holds nested values .*a column of its own"):
+                make(AutoencoderTransformer, categorical_features=categorical_features).fit(
+                    numbers.with_columns(pair=nested)
+                )
 
 
 def test_dates_held_as_python_objects_are_refused_as_dates():
