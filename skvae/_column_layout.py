@@ -141,7 +141,7 @@ class ColumnLayout:
         exponentials, largest = self._block_exponentials(decoded)
         membership = self.block_membership.to(decoded.dtype)
         log_normaliser = torch.log(exponentials @ membership) + largest  # each block's logsumexp
-        one_hot = torch.where(self.in_block, torch.nan_to_num(x, nan=0.0), 0.0)
+        one_hot = torch.where(self.in_block, torch.nan_to_num(x, nan=0.0), 0.0).to(decoded.dtype)
         picked = (torch.where(self.in_block, decoded, 0.0) * one_hot) @ membership
         return picked - log_normaliser * (one_hot @ membership)
 

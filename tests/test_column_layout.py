@@ -93,5 +93,9 @@ def test_each_blocks_log_probability_and_probabilities_are_its_own_softmax_whate
         torch.testing.assert_close(terms[..., column], expected)
         torch.testing.assert_close(probabilities[..., start : start + size], torch.softmax(block, dim=-1))
     torch.testing.assert_close(probabilities[..., [3, 6]], decoded[..., [3, 6]])  # numbers as they are
+    in_float64 = layout.categorical_log_probs(
+        coded, decoded.detach().double()
+    )  # float32 rows, float64 logits
+    torch.testing.assert_close(in_float64, terms.detach().double())
     (terms.sum() + probabilities.sum()).backward()
     assert torch.isfinite(decoded.grad).all()
