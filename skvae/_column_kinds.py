@@ -280,7 +280,8 @@ def plain(value):
 _NESTED = (tuple, list, dict, set, frozenset, np.ndarray)
 
 
-def _hashable(value):
+def hashable(value):
+    """Whether ``value`` can be hashed, as a category must be (a tuple holding a list cannot)."""
     try:
         hash(value)
     except TypeError:
@@ -303,8 +304,8 @@ def categories_of(column, dtype=None):
     try:
         labels = observed.unique().tolist()
     except TypeError:  # values pandas cannot count: lists, dicts, arrays, tuples holding them
-        labels = [next(label for label in observed if not _hashable(label))]
-    nested = next((label for label in labels if isinstance(label, _NESTED) or not _hashable(label)), None)
+        labels = [next(label for label in observed if not hashable(label))]
+    nested = next((label for label in labels if isinstance(label, _NESTED) or not hashable(label)), None)
     if nested is not None:
         raise TypeError(
             f"A categorical column of X holds {type(nested).__name__}s ({nested!r}); a category "

@@ -65,12 +65,10 @@ class ColumnLayout:
             for block, (start, size) in enumerate(self.blocks):
                 block_of_input[start : start + size] = block
             self.block_of_input = torch.as_tensor(block_of_input, device=device)
-            self.in_block = self.block_of_input < len(self.blocks)
+            in_block = block_of_input < len(self.blocks)
+            self.in_block = torch.as_tensor(in_block, device=device)
             membership = np.zeros((table.width, len(self.blocks)), dtype=np.float32)
-            membership[
-                np.flatnonzero(block_of_input < len(self.blocks)),
-                block_of_input[block_of_input < len(self.blocks)],
-            ] = 1
+            membership[np.flatnonzero(in_block), block_of_input[in_block]] = 1
             self.block_membership = torch.as_tensor(membership, device=device)
         # Missing cells enter the encoder at the training mean: 0 once
         # centred, the mean itself otherwise; a missing category as
@@ -132,7 +130,8 @@ class ColumnLayout:
             index = self.block_of_input.expand(decoded.shape)
             largest = decoded.new_full((*decoded.shape[:-1], len(self.blocks) + 1), float("-inf"))
             largest = largest.scatter_reduce(-1, index, decoded, reduce="amax")
-            shift = torch.where(self.in_block, largest.gather(-1, index), 0.0)
+            # At numeric inputs the shift is their own largest value, which the -inf below discards.
+            shift = largest.gather(-1, index)
         shifted = torch.where(self.in_block, decoded - shift, float("-inf"))
         return torch.exp(shifted), largest[..., :-1]
 

@@ -10,7 +10,7 @@ ValueError, never a table that codes X wrongly.
 import numpy as np
 import pandas as pd
 
-from ._column_kinds import plain
+from ._column_kinds import hashable, plain
 from ._table import TableEncoder
 
 
@@ -121,8 +121,4 @@ def _checked_floats(values):
 
 
 def _is_label(value):
-    try:
-        hash(value)
-    except TypeError:
-        return False
-    return value is not None and not (isinstance(value, float) and np.isnan(value))
+    return hashable(value) and value is not None and not (isinstance(value, float) and np.isnan(value))
