@@ -78,10 +78,13 @@ def negative_importance_weighted_bound(vae, x, observed, mean, log_var, generato
     z = torch.addcmul(mean, torch.exp(0.5 * log_var), noise)
     decoded = decode_draws(vae.decoder_, z)
     log_prior_ratio = -0.5 * (z.square() - noise.square() - log_var).sum(dim=-1)  # log p(z) - log q(z|x)
-    with torch.no_grad():  # the draws' weights at the running variance, for the batch's optimal one
-        log_weights = vae._log_px(x, decoded, observed, training=True) + kl_weight * log_prior_ratio
     layout = vae._layout(x.device)
+    # The categories' terms do not depend on the variance: computed once for both passes below,
+    # they were a fifth of a step's time on a table of six categorical columns.
+    categorical = None if layout.all_numeric else layout.categorical_log_probs(x, decoded)
+    with torch.no_grad():  # the draws' weights at the running variance, for the batch's optimal one
+        log_weights = vae._log_px(x, decoded, observed, True, categorical) + kl_weight * log_prior_ratio
     numeric = layout.numeric_part(x), layout.numeric_part(decoded), layout.numeric_mask(observed)
     with vae.likelihood_.at_batch_optimum(*numeric, torch.softmax(log_weights, dim=0)):
-        log_weights = vae._log_px(x, decoded, observed, training=True) + kl_weight * log_prior_ratio
+        log_weights = vae._log_px(x, decoded, observed, True, categorical) + kl_weight * log_prior_ratio
     return math.log(n_samples) - torch.logsumexp(log_weights, dim=0).mean()

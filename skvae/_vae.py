@@ -349,23 +349,27 @@ class VAETransformer(BaseAutoencoder):
         mean, log_var = self.encoder_(self._prepare(X)[0])
         return torch.cat([mean, torch.exp(0.5 * log_var)], dim=-1)
 
-    def _log_px_by_column(self, x, decoded, observed, training=False):
+    def _log_px_by_column(self, x, decoded, observed, training=False, categorical=None):
         """log p(x_j | decoded) of each input column, in nats of X's own units; 0 where missing.
 
         ``training``: under the distribution the networks train with, where
         the likelihood scores with another (likelihood="student_t").
+        ``categorical``: the categorical columns' terms, where the caller
+        has them already (``ColumnLayout.categorical_log_probs``).
         """
         layout = self._layout(x.device)
         likelihood = self.likelihood_
         log_prob = likelihood.training_log_prob_per_feature if training else likelihood.log_prob_per_feature
         # Standardised columns: the density of X itself (the Jacobian of the scaling).
         numeric = log_prob(layout.numeric_part(x), layout.numeric_part(decoded)) - layout.log_scale
-        return layout.column_terms(numeric, observed, lambda: layout.categorical_log_probs(x, decoded))
+        if categorical is None:
+            return layout.column_terms(numeric, observed, lambda: layout.categorical_log_probs(x, decoded))
+        return layout.column_terms(numeric, observed, lambda: categorical)
 
-    def _log_px(self, x, decoded, observed, training=False):
+    def _log_px(self, x, decoded, observed, training=False, categorical=None):
         """log p(x | decoded) over the observed cells, one value per row (and sample)."""
         if not self._table.is_identity:
-            return self._log_px_by_column(x, decoded, observed, training).sum(dim=-1)
+            return self._log_px_by_column(x, decoded, observed, training, categorical).sum(dim=-1)
         log_prob = self.likelihood_.training_log_prob if training else self.likelihood_.log_prob
         if observed is None:
             return log_prob(x, decoded)
