@@ -74,6 +74,27 @@ def test_new_rows_are_imputed_by_the_fitted_model():
     np.testing.assert_array_equal(imputer.transform(test), filled)  # deterministic by default
 
 
+def test_complete_rows_skip_the_networks_and_leave_the_others_imputations_alone(monkeypatch):
+    X = low_rank(600)
+    imputer = make().fit(hide(X[:400]))
+    incomplete = hide(X[400:450], rate=0.3, seed=7)
+    incomplete = incomplete[np.isnan(incomplete).any(axis=1)]
+    alone = imputer.transform(incomplete)
+    imputed_rows = []
+    monkeypatch.setattr(
+        skvae._imputer,
+        "impute_rows",
+        lambda vae, X, generator: (
+            imputed_rows.append(len(X)) or skvae._conditional.impute_rows(vae, X, generator)
+        ),
+    )
+    mixed = np.vstack([X[450:550], incomplete, X[550:]])  # 150 complete rows around them
+    filled = imputer.transform(mixed)
+    assert sum(imputed_rows) < 150  # the incomplete rows, padded to a chunk: not the 195 rows
+    np.testing.assert_array_equal(filled[100 : 100 + len(incomplete)], alone)
+    np.testing.assert_array_equal(np.delete(filled, np.s_[100 : 100 + len(incomplete)], axis=0), X[450:])
+
+
 def test_conditional_means_are_estimated_from_fixed_evenly_spread_draws():
     imputer = make(n_components=3).fit(hide(low_rank()))
     draws = imputer._fixed_noise(256, "cpu")
