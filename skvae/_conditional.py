@@ -21,6 +21,7 @@ from functools import partial
 import torch
 
 from ._bounds import standard_normal_log_prob
+from ._tensors import pad_rows
 
 # The second round's proposal: the first round's weighted spread, widened by this factor so that
 # its tails cover what the weighted draws missed (a narrow proposal's weights are dominated by a
@@ -164,8 +165,22 @@ def impute_rows(vae, X, generator=None):
     the second from a proposal refitted to the first
     (``adaptive_importance_samples``), at the cost of as many plain draws.
     Each round has its own quasi-random points, from ``SCORE_SEED`` on; a
-    ``generator`` draws them at random instead.
+    ``generator`` draws them at random instead. A complete row is its own
+    expectation, and draws nothing.
     """
+    incomplete = torch.isnan(X).any(dim=1)
+    if not bool(incomplete.all()):
+        # Only the rows that lack a cell go through the networks: in a real table most rows are
+        # complete (adult: 1,843 of 32,561 rows lack a cell). Padded as map_rows pads, so that a
+        # row's imputation stays the same whichever rows come with it.
+        imputed, rows = X.clone(), X[incomplete]
+        if len(rows):
+            imputed[incomplete] = _impute_incomplete_rows(vae, pad_rows(rows), generator)[: len(rows)]
+        return imputed
+    return _impute_incomplete_rows(vae, X, generator)
+
+
+def _impute_incomplete_rows(vae, X, generator):
     n_dims = vae.n_components_
     rounds = split_rounds(vae._importance_draws())
     if generator is None:

@@ -528,17 +528,10 @@ class VAEImputer(VAETransformer):
             seed = int(np.random.SeedSequence([self._seed, self._n_draws]).generate_state(1)[0])
             # One stream for all the chunks of the call: each chunk draws afresh.
             generator = torch.Generator().manual_seed(seed)
-        # Only the rows with a cell to impute go through the networks: in a real table most rows are
-        # complete (adult: 1,843 of 32,561 rows lack a cell), and a row's imputation does not
-        # depend on the rows imputed with it.
-        incomplete = np.flatnonzero(missing.any(axis=1))
-        filled = values.astype(coded.dtype)
-        if incomplete.size:
-            coded = coded[incomplete] if incomplete.size < len(coded) else coded
-            filled[incomplete] = self._table.uncode(
-                self._map_rows(lambda chunk: impute_rows(self, chunk, generator), coded)
-            )
+        means = self._map_rows(lambda chunk: impute_rows(self, chunk, generator), coded)
         del coded  # one copy of the table fewer held from here on
+        filled = self._table.uncode(means)
+        del means
         np.copyto(filled, values, where=~missing)  # the observed cells, unchanged
         # Columns never observed in fit: 0, as SimpleImputer(keep_empty_features=True) gives them.
         empty = self._table.empty

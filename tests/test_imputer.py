@@ -81,12 +81,11 @@ def test_complete_rows_skip_the_networks_and_leave_the_others_imputations_alone(
     incomplete = incomplete[np.isnan(incomplete).any(axis=1)]
     alone = imputer.transform(incomplete)
     imputed_rows = []
+    impute = skvae._conditional._impute_incomplete_rows
     monkeypatch.setattr(
-        skvae._imputer,
-        "impute_rows",
-        lambda vae, X, generator: (
-            imputed_rows.append(len(X)) or skvae._conditional.impute_rows(vae, X, generator)
-        ),
+        skvae._conditional,
+        "_impute_incomplete_rows",
+        lambda vae, X, generator: imputed_rows.append(len(X)) or impute(vae, X, generator),
     )
     mixed = np.vstack([X[450:550], incomplete, X[550:]])  # 150 complete rows around them
     filled = imputer.transform(mixed)
