@@ -135,25 +135,40 @@ class ColumnLayout:
         shifted = torch.where(self.in_block, decoded - shift, float("-inf"))
         return torch.exp(shifted), largest[..., :-1]
 
+    def _block_sums(self, decoded):
+        """exp(logit - shift) of every input (see ``_block_exponentials``), their sum over each
+        block, (..., n_categorical), and each block's shift."""
+        exponentials, largest = self._block_exponentials(decoded)
+        return exponentials, exponentials @ self.block_membership.to(decoded.dtype), largest
+
     def categorical_log_probs(self, x, decoded):
         """log p(category) of each categorical column (0 where missing), shape (..., n_categorical)."""
-        exponentials, largest = self._block_exponentials(decoded)
-        membership = self.block_membership.to(decoded.dtype)
-        log_normaliser = torch.log(exponentials @ membership) + largest  # each block's logsumexp
-        one_hot = torch.where(self.in_block, torch.nan_to_num(x, nan=0.0), 0.0).to(decoded.dtype)
-        picked = (torch.where(self.in_block, decoded, 0.0) * one_hot) @ membership
-        return picked - log_normaliser * (one_hot @ membership)
+        return self._log_probs(x, decoded, *self._block_sums(decoded))
 
     def categorical_probabilities(self, decoded):
         """The decoder's outputs with each categorical block turned into probabilities."""
         if not self.blocks:
             return decoded
-        exponentials, _ = self._block_exponentials(decoded)
+        return self._probabilities(decoded, *self._block_sums(decoded)[:2])
+
+    def categorical_log_probs_and_probabilities(self, x, decoded):
+        """Both of the above from one pass over the blocks, as an imputer's draws need them."""
+        sums = self._block_sums(decoded)
+        return self._log_probs(x, decoded, *sums), self._probabilities(decoded, *sums[:2])
+
+    def _log_probs(self, x, decoded, exponentials, block_sums, largest):
         membership = self.block_membership.to(decoded.dtype)
-        block_sums = (exponentials @ membership) @ membership.T  # each input's block's sum
-        # 1 at numeric inputs, whose 0 / 0 would send NaN through where's gradient.
-        probabilities = exponentials / torch.where(self.in_block, block_sums, 1.0)
-        return torch.where(self.in_block, probabilities, decoded)
+        log_normaliser = torch.log(block_sums) + largest  # each block's logsumexp
+        one_hot = torch.where(self.in_block, torch.nan_to_num(x, nan=0.0), 0.0).to(decoded.dtype)
+        picked = (torch.where(self.in_block, decoded, 0.0) * one_hot) @ membership
+        return picked - log_normaliser * (one_hot @ membership)
+
+    def _probabilities(self, decoded, exponentials, block_sums):
+        # Each input's block's sum, and 1 at numeric inputs (in the extra last block), whose 0 / 0
+        # would send NaN through where's gradient.
+        block_sums = torch.cat([block_sums, block_sums.new_ones((*block_sums.shape[:-1], 1))], dim=-1)
+        input_sums = block_sums.gather(-1, self.block_of_input.expand(decoded.shape))
+        return torch.where(self.in_block, exponentials / input_sums, decoded)
 
     def column_terms(self, numeric_terms, observed, categorical_terms):
         """Per-column terms in the input's column order, from the numeric and categorical parts.

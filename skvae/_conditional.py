@@ -85,15 +85,16 @@ def adaptive_importance_samples(mean, log_std, noises, log_joint):
 
     log_joint : callable
         ``log_joint(z)`` of codes (K_r, n, d) returns log p(x_obs, z), (K_r, n),
-        and the decoder's outputs at z, (K_r, n, width).
+        and outputs at z, (K_r, n, width): the decoder's, or their means.
 
     Returns
     -------
     log_weights : tensor of shape (sum K_r, n)
-    decoded : tensor of shape (sum K_r, n, width)
+    outputs : tensor of shape (sum K_r, n, width)
+        ``log_joint``'s outputs, every round's.
     """
     loc, log_scale, z = mean, log_std, None
-    log_weights, decoded = [], []
+    log_weights, round_outputs = [], []
     for noise in noises:
         if z is not None:  # a round after the first: the proposal fitted to the last one
             weights = torch.softmax(log_weights[-1], dim=0)[..., None]
@@ -102,8 +103,8 @@ def adaptive_importance_samples(mean, log_std, noises, log_joint):
             log_scale = math.log(_WIDENING) + 0.5 * spread.log()
         round_log_weights, outputs, z = importance_samples(loc, log_scale, noise, log_joint)
         log_weights.append(round_log_weights)
-        decoded.append(outputs)
-    return torch.cat(log_weights), torch.cat(decoded)
+        round_outputs.append(outputs)
+    return torch.cat(log_weights), torch.cat(round_outputs)
 
 
 def importance_samples(loc, log_scale, noise, log_joint):
@@ -124,14 +125,15 @@ def importance_samples(loc, log_scale, noise, log_joint):
     -------
     log_weights : tensor of shape (K, n)
         log p(x_obs, z_k) - log q(z_k).
-    decoded : tensor of shape (K, n, width)
+    outputs : tensor of shape (K, n, width)
+        ``log_joint``'s.
     z : tensor of shape (K, n, d)
     """
     noise = noise[:, None, :] if noise.dim() == 2 else noise
     z = loc + torch.exp(log_scale) * noise
-    log_pxz, decoded = log_joint(z)
+    log_pxz, outputs = log_joint(z)
     log_qz = standard_normal_log_prob(noise) - log_scale.sum(dim=-1)
-    return log_pxz - log_qz, decoded, z
+    return log_pxz - log_qz, outputs, z
 
 
 def conditional_means(log_weights, means):
@@ -171,8 +173,7 @@ def impute_rows(vae, X, generator=None):
     incomplete = torch.isnan(X).any(dim=1)
     if not bool(incomplete.all()):
         # Only the rows that lack a cell go through the networks: in a real table most rows are
-        # complete (adult: 1,843 of 32,561 rows lack a cell). Padded as map_rows pads, so that a
-        # row's imputation stays the same whichever rows come with it.
+        # complete (adult: 1,843 of 32,561 rows lack a cell). Padded as map_rows pads its chunks.
         imputed, rows = X.clone(), X[incomplete]
         if len(rows):
             imputed[incomplete] = _impute_incomplete_rows(vae, pad_rows(rows), generator)[: len(rows)]
@@ -191,10 +192,9 @@ def _impute_incomplete_rows(vae, X, generator):
     for start in range(0, X.shape[0], rows):
         x, observed = vae._prepare(X[start : start + rows])
         mean, log_var = vae.encoder_(x)
-        log_w, decoded = adaptive_importance_samples(
-            mean, 0.5 * log_var, noises, partial(vae._log_joint, x, observed)
+        log_w, means = adaptive_importance_samples(
+            mean, 0.5 * log_var, noises, partial(vae._log_joint, x, observed, return_means=True)
         )
-        means = vae._means(decoded)
         if generator is None:
             results.append(conditional_means(log_w, means))
         else:

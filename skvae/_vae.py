@@ -424,14 +424,16 @@ class VAETransformer(BaseAutoencoder):
     def _decode(self, Z):
         return self._means(self.decoder_(Z))
 
-    def _means(self, decoded):
-        """The decoder's outputs as means of the numeric inputs and probabilities of the categories."""
+    def _means(self, decoded, probabilities=None):
+        """The decoder's outputs as means of the numeric inputs and probabilities of the categories
+        (``probabilities``: the categories' already, from ``categorical_log_probs_and_probabilities``;
+        written to)."""
         layout = self._layout(decoded.device)
         if layout.all_numeric:
             return self.likelihood_.mean(decoded)
-        means = decoded.clone()
+        means = layout.categorical_probabilities(decoded) if probabilities is None else probabilities
         means[..., layout.numeric] = self.likelihood_.mean(decoded[..., layout.numeric])
-        return layout.categorical_probabilities(means)
+        return means
 
     def _after_fit(self, X):
         calibrate_likelihood(self, X)
@@ -447,11 +449,17 @@ class VAETransformer(BaseAutoencoder):
         mean, log_var = self.encoder_(x)
         return importance_samples(mean, 0.5 * log_var, noise, partial(self._log_joint, x, observed))[0]
 
-    def _log_joint(self, x, observed, z):
-        """log p(x_obs, z) (K, n) of prepared rows at codes z (K, n, d), and the decoder's outputs."""
+    def _log_joint(self, x, observed, z, return_means=False):
+        """log p(x_obs, z) (K, n) of prepared rows at codes z (K, n, d), and the decoder's outputs
+        (``return_means``: as ``_means``, the categories' terms and probabilities from one pass)."""
         decoded = decode_draws(self.decoder_, z)
-        log_px = self._log_px(x, decoded, observed)
-        return log_px + standard_normal_log_prob(z), decoded
+        layout = self._layout(x.device)
+        categorical = probabilities = None
+        if return_means and not layout.all_numeric:
+            categorical, probabilities = layout.categorical_log_probs_and_probabilities(x, decoded)
+        log_px = self._log_px(x, decoded, observed, categorical=categorical)
+        outputs = self._means(decoded, probabilities) if return_means else decoded
+        return log_px + standard_normal_log_prob(z), outputs
 
     def _fixed_noise(self, n_samples, device):
         """The standard normal draws (n_samples, n_components_) that every row is scored with."""

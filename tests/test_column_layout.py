@@ -99,3 +99,11 @@ def test_each_blocks_log_probability_and_probabilities_are_its_own_softmax_whate
     torch.testing.assert_close(in_float64, terms.detach().double())
     (terms.sum() + probabilities.sum()).backward()
     assert torch.isfinite(decoded.grad).all()
+
+
+def test_log_probabilities_and_probabilities_from_one_pass_are_those_of_two():
+    _, layout, coded = layout_of(categories_first())
+    decoded = 5 * torch.randn((3, 4, 7), generator=torch.Generator().manual_seed(0))
+    terms, probabilities = layout.categorical_log_probs_and_probabilities(coded, decoded)
+    torch.testing.assert_close(terms, layout.categorical_log_probs(coded, decoded), rtol=0, atol=0)
+    torch.testing.assert_close(probabilities, layout.categorical_probabilities(decoded), rtol=0, atol=0)
