@@ -170,18 +170,24 @@ def impute_rows(vae, X, generator=None):
     ``generator`` draws them at random instead. A complete row is its own
     expectation, and draws nothing.
     """
-    incomplete = torch.isnan(X).any(dim=1)
-    if not bool(incomplete.all()):
-        # Only the rows that lack a cell go through the networks: in a real table most rows are
-        # complete (adult: 1,843 of 32,561 rows lack a cell). Padded as map_rows pads its chunks.
-        imputed, rows = X.clone(), X[incomplete]
-        if len(rows):
-            imputed[incomplete] = _impute_incomplete_rows(vae, pad_rows(rows), generator)[: len(rows)]
-        return imputed
-    return _impute_incomplete_rows(vae, X, generator)
+    missing = torch.isnan(X)
+    if vae._table.empty:
+        # A column never observed in fit is missing from every row, and the imputer drops it or
+        # gives it 0 whatever the networks say: it makes no row incomplete.
+        missing[:, vae._table.starts[vae._table.empty]] = False
+    incomplete = missing.any(dim=1)
+    if bool(incomplete.all()):
+        return _impute_incomplete_rows(vae, X, generator)
+    # Only the rows that lack a cell go through the networks: in a real table most rows are complete
+    # (adult: 1,843 of 32,561 rows lack a cell). Padded to whole blocks of rows, as map_rows pads.
+    imputed, rows = torch.nan_to_num(X), X[incomplete]  # 0 in the never-observed columns
+    if len(rows):
+        imputed[incomplete] = _impute_incomplete_rows(vae, pad_rows(rows), generator)[: len(rows)]
+    return imputed
 
 
 def _impute_incomplete_rows(vae, X, generator):
+    """``impute_rows`` of rows that each lack a cell (padding rows aside)."""
     n_dims = vae.n_components_
     rounds = split_rounds(vae._importance_draws())
     if generator is None:

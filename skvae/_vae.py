@@ -426,14 +426,14 @@ class VAETransformer(BaseAutoencoder):
 
     def _means(self, decoded, probabilities=None):
         """The decoder's outputs as means of the numeric inputs and probabilities of the categories
-        (``probabilities``: the categories' already, from ``categorical_log_probs_and_probabilities``;
-        written to)."""
+        (``probabilities``: the categories', where the caller has them already)."""
         layout = self._layout(decoded.device)
+        means = self.likelihood_.mean(decoded)  # elementwise: the categories' inputs are replaced below
         if layout.all_numeric:
-            return self.likelihood_.mean(decoded)
-        means = layout.categorical_probabilities(decoded) if probabilities is None else probabilities
-        means[..., layout.numeric] = self.likelihood_.mean(decoded[..., layout.numeric])
-        return means
+            return means
+        if probabilities is None:
+            probabilities = layout.categorical_probabilities(decoded)
+        return torch.where(layout.in_block, probabilities, means)
 
     def _after_fit(self, X):
         calibrate_likelihood(self, X)

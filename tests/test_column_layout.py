@@ -103,7 +103,11 @@ def test_each_blocks_log_probability_and_probabilities_are_its_own_softmax_whate
 
 def test_log_probabilities_and_probabilities_from_one_pass_are_those_of_two():
     _, layout, coded = layout_of(categories_first())
-    decoded = 5 * torch.randn((3, 4, 7), generator=torch.Generator().manual_seed(0))
+    coded[1, :3] = float("nan")  # a missing category
+    decoded = (5 * torch.randn((3, 4, 7), generator=torch.Generator().manual_seed(0))).requires_grad_()
     terms, probabilities = layout.categorical_log_probs_and_probabilities(coded, decoded)
-    torch.testing.assert_close(terms, layout.categorical_log_probs(coded, decoded), rtol=0, atol=0)
-    torch.testing.assert_close(probabilities, layout.categorical_probabilities(decoded), rtol=0, atol=0)
+    (gradient,) = torch.autograd.grad(terms.sum() + probabilities.sum(), decoded)
+    apart = layout.categorical_log_probs(coded, decoded), layout.categorical_probabilities(decoded)
+    torch.testing.assert_close(terms, apart[0], rtol=0, atol=0)
+    torch.testing.assert_close(probabilities, apart[1], rtol=0, atol=0)
+    torch.testing.assert_close(gradient, torch.autograd.grad(apart[0].sum() + apart[1].sum(), decoded)[0])

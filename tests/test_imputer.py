@@ -74,25 +74,45 @@ def test_new_rows_are_imputed_by_the_fitted_model():
     np.testing.assert_array_equal(imputer.transform(test), filled)  # deterministic by default
 
 
+def count_rows_imputed(monkeypatch):
+    """The rows each call of the networks' imputation gets, in a list that grows as they come."""
+    counts, impute = [], skvae._conditional._impute_incomplete_rows
+    monkeypatch.setattr(
+        skvae._conditional,
+        "_impute_incomplete_rows",
+        lambda vae, X, generator: counts.append(len(X)) or impute(vae, X, generator),
+    )
+    return counts
+
+
 def test_complete_rows_skip_the_networks_and_leave_the_others_imputations_alone(monkeypatch):
     X = low_rank(600)
     imputer = make().fit(hide(X[:400]))
     incomplete = hide(X[400:450], rate=0.3, seed=7)
     incomplete = incomplete[np.isnan(incomplete).any(axis=1)]
     alone = imputer.transform(incomplete)
-    imputed_rows = []
-    impute = skvae._conditional._impute_incomplete_rows
-    monkeypatch.setattr(
-        skvae._conditional,
-        "_impute_incomplete_rows",
-        lambda vae, X, generator: imputed_rows.append(len(X)) or impute(vae, X, generator),
-    )
+    counts = count_rows_imputed(monkeypatch)
     mixed = np.vstack([X[450:550], incomplete, X[550:]])  # 150 complete rows around them
     filled = imputer.transform(mixed)
-    assert sum(imputed_rows) < 150  # the incomplete rows, padded to a chunk: not the 195 rows
-    # The same, to float32 rounding: the networks see the rows in blocks of another size.
-    np.testing.assert_allclose(filled[100 : 100 + len(incomplete)], alone, rtol=1e-5, atol=1e-6)
+    assert counts == [64]  # the 45 incomplete rows, padded to a block of 64: not the 195 rows
+    np.testing.assert_array_equal(filled[100 : 100 + len(incomplete)], alone)
     np.testing.assert_array_equal(np.delete(filled, np.s_[100 : 100 + len(incomplete)], axis=0), X[450:])
+    imputer.transform(X[450:])  # every row complete: nothing to impute
+    assert counts == [64]
+
+
+def test_a_column_never_observed_in_fit_makes_no_row_incomplete(monkeypatch):
+    X = hide(low_rank())
+    X[:, 2] = np.nan
+    imputer = make(keep_empty_features=True).fit(X)
+    new = low_rank(100, seed=1)
+    new[:, 2] = np.nan
+    new[:10, 0] = np.nan
+    counts = count_rows_imputed(monkeypatch)
+    out = imputer.transform(new)
+    assert counts == [64]  # the 10 rows that lack another cell, padded
+    assert (out[:, 2] == 0).all()
+    np.testing.assert_array_equal(np.delete(out[10:], 2, axis=1), np.delete(new[10:], 2, axis=1))
 
 
 def test_conditional_means_are_estimated_from_fixed_evenly_spread_draws():
