@@ -183,13 +183,13 @@ def _check_input(operator):
         for name in vars(estimator)
         if name.endswith("_") and not name.startswith("_") and name not in _EXPORTED_ATTRIBUTES
     )
-    if not estimator._table.is_identity:
-        unsupported.append("categorical columns or internal standardisation (the table's columns)")
+    if estimator._table.categorical:
+        unsupported.append("categorical columns (the table's columns)")
     if unsupported:
         raise NotImplementedError(
             f"skvae.onnx cannot export this {type(estimator).__name__}: its fitted {unsupported} "
-            "has no ONNX implementation. Export models fitted on numeric arrays with standardize "
-            "left 'auto' or False: a StandardScaler in front, in a Pipeline, is exported with them."
+            "has no ONNX implementation. Export models fitted on numeric columns: a OneHotEncoder in "
+            "front of the categorical ones, in a Pipeline or ColumnTransformer, is exported with them."
         )
     # The networks fit built, whatever set_params has changed since.
     network = getattr(estimator, "_fitted_architecture", {}).get("network", estimator.network)
@@ -269,6 +269,15 @@ def _sum_last(ops, x, opv):
     return ops.OnnxReduceSumApi11(x, axes=[-1], keepdims=0, op_version=opv)
 
 
+def _standardised(ops, estimator, x, opv):
+    """X as the networks read it: with ``standardize``, each column centred and scaled as in fit."""
+    table = estimator._table
+    if table.is_identity:
+        return x
+    centred = ops.OnnxSub(x, _const(table.center), op_version=opv) if table.centred else x
+    return ops.OnnxDiv(centred, _const(table.scale), op_version=opv)
+
+
 def _codes(ops, estimator, x, opv):
     if isinstance(estimator, VAETransformer):
         return _posterior(ops, x, estimator.encoder_, opv)[0]
@@ -292,7 +301,9 @@ def _importance_weighted_score(ops, estimator, x, opv):
 
     z_k = mu + sigma * noise_k for K constant noise rows, decoded all at
     once as a (K, n, d) block. The log(2 pi) terms of log p(z) and log q(z|x)
-    cancel and are left out.
+    cancel and are left out. With ``standardize``, log p(x) is that of the
+    standardised row plus the log-Jacobian of the scaling, minus the sum of
+    the log scales, as in skvae's scores.
     """
     noise = estimator._fixed_noise(estimator._importance_draws(), "cpu").numpy()
     mean, log_var = _posterior(ops, x, estimator.encoder_, opv)
@@ -338,7 +349,8 @@ def _importance_weighted_score(ops, estimator, x, opv):
     log_ratio = ops.OnnxAdd(log_ratio, _const(0.5 * np.square(noise).sum(axis=1)[:, None]), op_version=opv)
     log_weights = ops.OnnxAdd(log_px, log_ratio, op_version=opv)  # (K, n)
     pooled = ops.OnnxReduceLogSumExpApi18(log_weights, axes=[0], keepdims=1, op_version=opv)
-    score = ops.OnnxSub(pooled, _const(math.log(len(noise))), op_version=opv)
+    log_jacobian = 0.0 if estimator._table.is_identity else -float(np.log(estimator._table.scale).sum())
+    score = ops.OnnxSub(pooled, _const(math.log(len(noise)) - log_jacobian), op_version=opv)
     return ops.OnnxTranspose(score, perm=[1, 0], op_version=opv)
 
 
@@ -354,7 +366,8 @@ def _opset(container):
 def _convert_transformer(scope, operator, container):
     _, ops = _skl2onnx()
     opv = _opset(container)
-    codes = _codes(ops, operator.raw_operator, operator.inputs[0], opv)
+    estimator = operator.raw_operator
+    codes = _codes(ops, estimator, _standardised(ops, estimator, operator.inputs[0], opv), opv)
     output = ops.OnnxIdentity(codes, op_version=opv, output_names=operator.outputs[:1])
     output.add_to(scope, container)
 
@@ -365,7 +378,7 @@ def _convert_detector(scope, operator, container):
     _, ops = _skl2onnx()
     opv = _opset(container)
     estimator = operator.raw_operator
-    x = operator.inputs[0]
+    x = _standardised(ops, estimator, operator.inputs[0], opv)
     if isinstance(estimator, VAEOutlierDetector):
         score = _importance_weighted_score(ops, estimator, x, opv)
     else:

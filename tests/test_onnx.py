@@ -3,6 +3,7 @@
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn.compose import ColumnTransformer
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
@@ -133,11 +134,30 @@ def test_a_fitted_attribute_the_graph_does_not_implement_is_refused(data):
         to_onnx(model, X[:1])
 
 
-def test_a_model_of_a_table_with_standardised_columns_is_refused(data):
+@pytest.mark.parametrize(
+    "estimator_class",
+    [AutoencoderTransformer, VAETransformer, AutoencoderOutlierDetector, VAEOutlierDetector],
+)
+def test_a_model_that_standardises_its_columns_exports_the_scaling_with_it(estimator_class, data):
     X, _ = data
-    model = make(AutoencoderTransformer, standardize=True).fit(X)
-    with pytest.raises(NotImplementedError, match="internal standardisation"):
-        to_onnx(model, X[:1])
+    X = X * np.float32([1, 10, 100, 0.1, 1, 1, 1000, 1]) + np.float32(50)  # columns of many scales
+    model = make(estimator_class, standardize=True).fit(X)
+    outputs = run(model, X)
+    if hasattr(model, "decision_function"):
+        decision = model.decision_function(X)  # the VAE's in X's own units: the log scales included
+        np.testing.assert_allclose(outputs["scores"][:, 0], decision, rtol=TOLERANCE, atol=TOLERANCE)
+        clear = np.abs(decision) > TOLERANCE * np.maximum(1, np.abs(decision))
+        np.testing.assert_array_equal(outputs["label"][clear, 0], model.predict(X)[clear])
+    else:
+        np.testing.assert_allclose(outputs["variable"], model.transform(X), atol=TOLERANCE)
+
+
+def test_a_model_of_a_table_with_categorical_columns_is_refused(data):
+    X, _ = data
+    table = pd.DataFrame(X[:, :3], columns=["a", "b", "c"]).assign(kind=pd.Categorical(["x", "y", "z"] * 100))
+    model = make(VAEOutlierDetector).fit(table)
+    with pytest.raises(NotImplementedError, match="categorical columns .* OneHotEncoder"):
+        to_onnx(model, np.zeros((1, 4), dtype=np.float32))
 
 
 def test_a_convolutional_model_is_refused_even_after_set_params_names_the_perceptron(data):
