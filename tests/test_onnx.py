@@ -106,15 +106,69 @@ def test_a_detector_gives_labels_and_scores_as_skl2onnx_gives_isolation_forests(
     assert set(np.unique(outputs["label"])) == {-1, 1}
 
 
+def with_missing_cells(X, rate=0.2, seed=1):
+    X = X.copy()
+    X[np.random.RandomState(seed).rand(*X.shape) < rate] = np.nan
+    return X
+
+
+@pytest.mark.parametrize("fitted_on", ["complete rows", "incomplete rows"])
+@pytest.mark.parametrize("estimator_class, params, scaler", list(detectors()))
+def test_rows_with_missing_cells_are_scored_as_skvae_scores_them(
+    estimator_class, params, scaler, fitted_on, data
+):
+    # Fitted on complete rows, a model reads a missing cell at its own reconstruction (ten rounds);
+    # fitted on incomplete ones, at the training mean. The VAE counts each missing cell as typical.
+    X, _ = data
+    training = X if fitted_on == "complete rows" else with_missing_cells(X)
+    model = make_pipeline(scaler(), make(estimator_class, **params)).fit(training)
+    # Rows with cells of the training rows only: MinMaxScaler keeps them in the Bernoulli's [0, 1].
+    rows = np.where(np.isnan(training), np.nan, with_missing_cells(X, seed=2))
+    outputs, decision = run(model, rows), model.decision_function(rows)
+    np.testing.assert_allclose(outputs["scores"][:, 0], decision, rtol=TOLERANCE, atol=TOLERANCE)
+    clear = np.abs(decision) > TOLERANCE * np.maximum(1, np.abs(decision))
+    np.testing.assert_array_equal(outputs["label"][clear, 0], model.predict(rows)[clear])
+
+
+def test_a_model_that_standardises_scores_rows_with_missing_cells_as_skvae(data):
+    X, _ = data
+    model = make(VAEOutlierDetector, standardize=True).fit(with_missing_cells(X))
+    rows = with_missing_cells(X, seed=2)
+    np.testing.assert_allclose(
+        run(model, rows)["scores"][:, 0], model.decision_function(rows), rtol=TOLERANCE
+    )
+
+
+@pytest.mark.parametrize("estimator_class", [AutoencoderTransformer, VAETransformer])
+def test_the_codes_of_rows_with_missing_cells_are_skvaes(estimator_class, data):
+    X, _ = data
+    model = make(estimator_class, n_components=3).fit(X)
+    rows = with_missing_cells(X, seed=2)
+    np.testing.assert_allclose(run(model, rows)["variable"], model.transform(rows), atol=TOLERANCE)
+
+
 @pytest.mark.parametrize("estimator_class", [AutoencoderOutlierDetector, VAEOutlierDetector])
-def test_a_row_with_a_missing_cell_is_never_a_silent_inlier_in_the_graph(estimator_class, data):
+def test_a_row_with_no_observed_cell_is_never_a_silent_inlier_in_the_graph(estimator_class, data):
     X, _ = data
     model = make(estimator_class).fit(X)
     rows = X[:10].copy()
-    rows[:, 0] = np.nan  # the graph cannot score them: NaN scores, labelled outliers
+    rows[:5] = np.nan  # skvae refuses to score them; the graph gives NaN scores, labelled outliers
     outputs = run(model, rows)
-    assert np.isnan(outputs["scores"]).all()
-    assert (outputs["label"] == -1).all()
+    assert np.isnan(outputs["scores"][:5]).all() and (outputs["label"][:5] == -1).all()
+    np.testing.assert_allclose(outputs["scores"][5:, 0], model.decision_function(rows[5:]), rtol=TOLERANCE)
+
+
+@pytest.mark.parametrize("estimator_class", [AutoencoderOutlierDetector, VAEOutlierDetector])
+def test_without_missing_cells_the_graph_scores_complete_rows_alike_and_a_nan_as_an_outlier(
+    estimator_class, data
+):
+    X, _ = data
+    model = make(estimator_class).fit(X)
+    rows = X[:10].copy()
+    rows[:3, 0] = np.nan
+    outputs = run(model, rows, options={estimator_class: {"missing_cells": False}})
+    np.testing.assert_allclose(outputs["scores"][3:, 0], model.decision_function(rows[3:]), rtol=TOLERANCE)
+    assert np.isnan(outputs["scores"][:3]).all() and (outputs["label"][:3] == -1).all()
 
 
 def test_a_column_transformer_holding_an_autoencoder_exports(data):
