@@ -26,9 +26,9 @@ __all__ = ["register_converters", "to_onnx"]
 # Clip takes its bounds as inputs from opset 11 on.
 _MIN_OPSET = 11
 # Conversion options (skl2onnx's ``options``), the first value the default. missing_cells=False
-# leaves the handling of NaN out of the graph: on complete rows it answers one row in a fifth of
-# the time (0.02 against 0.09 ms), and up to 1.4 times as many rows a second (bench_onnx.py); a NaN
-# then gives a NaN score.
+# leaves the handling of NaN out of the graph: on complete rows it answers one row in a fifth to a
+# third of the time (0.02 against 0.09 ms for an autoencoder), and up to 1.4 times as many rows a
+# second (bench_onnx.py); a NaN then gives a NaN score.
 _OPTIONS = {"missing_cells": [True, False]}
 # What the graphs implement. A fitted attribute outside this set (an input
 # layer that standardises or fills in values, say) is refused, never dropped.
@@ -89,7 +89,7 @@ def to_onnx(model, X, *, target_opset=None, options=None):
         ``"missing_cells"`` (default True: the graph fills and scores NaN
         cells as skvae does); ``{VAEOutlierDetector: {"missing_cells":
         False}}`` leaves that out, for rows known to be complete: one row
-        is then answered in about a fifth of the time, and a NaN gives a
+        is then answered in a fifth to a third of the time, and a NaN gives a
         NaN score (a detector labels it -1).
 
     Returns

@@ -130,10 +130,26 @@ def test_rows_with_missing_cells_are_scored_as_skvae_scores_them(
     np.testing.assert_array_equal(outputs["label"][clear, 0], model.predict(rows)[clear])
 
 
-def test_a_model_that_standardises_scores_rows_with_missing_cells_as_skvae(data):
+@pytest.mark.parametrize("fitted_on", ["complete rows", "incomplete rows"])
+@pytest.mark.parametrize("estimator_class", [AutoencoderOutlierDetector, VAEOutlierDetector])
+def test_a_model_that_standardises_scores_rows_with_missing_cells_as_skvae(estimator_class, fitted_on, data):
     X, _ = data
-    model = make(VAEOutlierDetector, standardize=True).fit(with_missing_cells(X))
+    training = X if fitted_on == "complete rows" else with_missing_cells(X)
+    model = make(estimator_class, standardize=True).fit(training)
     rows = with_missing_cells(X, seed=2)
+    np.testing.assert_allclose(
+        run(model, rows)["scores"][:, 0], model.decision_function(rows), rtol=TOLERANCE
+    )
+
+
+def test_the_missing_cells_option_reaches_a_detector_in_a_pipeline_by_its_id(data):
+    X, _ = data
+    detector = make(VAEOutlierDetector)
+    model = make_pipeline(StandardScaler(), detector).fit(X)
+    rows = with_missing_cells(X[:20], seed=2)
+    outputs = run(model, rows, options={id(detector): {"missing_cells": False}})
+    incomplete = np.isnan(rows).any(axis=1)
+    assert np.isnan(outputs["scores"][incomplete]).all() and (outputs["label"][incomplete] == -1).all()
     np.testing.assert_allclose(
         run(model, rows)["scores"][:, 0], model.decision_function(rows), rtol=TOLERANCE
     )
@@ -194,7 +210,8 @@ def test_a_fitted_attribute_the_graph_does_not_implement_is_refused(data):
 )
 def test_a_model_that_standardises_its_columns_exports_the_scaling_with_it(estimator_class, data):
     X, _ = data
-    X = X * np.float32([1, 10, 100, 0.1, 1, 1, 1000, 1]) + np.float32(50)  # columns of many scales
+    # Columns of many scales, one of them far from 0 for its spread (as a pressure in hPa).
+    X = X * np.float32([1, 10, 100, 0.1, 1, 1, 1000, 1]) + np.float32([50, 50, 50, 50, 10_000, 50, 50, 50])
     model = make(estimator_class, standardize=True).fit(X)
     outputs = run(model, X)
     if hasattr(model, "decision_function"):
