@@ -152,8 +152,7 @@ def _sum_observed(ops, terms, observed, opv):
 def reconstruction_score(ops, estimator, x, observed, opv):
     """AutoencoderOutlierDetector: minus the scaled squared errors, their mean over the observed cells
     times the number of columns, as skvae's ``_score_rows``; shape (n, 1)."""
-    decoded = _mlp(ops, _mlp(ops, x, estimator.encoder_, opv), estimator.decoder_, opv)
-    residuals = ops.OnnxSub(decoded, x, op_version=opv)
+    residuals = ops.OnnxSub(_reconstruction(ops, estimator, x, opv), x, op_version=opv)
     scaled = ops.OnnxDiv(
         ops.OnnxMul(residuals, residuals, op_version=opv),
         const(estimator.reconstruction_scale_),

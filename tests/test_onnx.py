@@ -83,6 +83,14 @@ def test_the_codes_are_skvaes(estimator_class, params, data):
     np.testing.assert_allclose(run(model, X)["variable"], model.transform(X), atol=TOLERANCE)
 
 
+def assert_scores_and_labels_are_skvaes(outputs, model, X):
+    """The graph's scores are the decision function's, and its labels predict's off the threshold."""
+    decision = model.decision_function(X)
+    np.testing.assert_allclose(outputs["scores"][:, 0], decision, rtol=TOLERANCE, atol=TOLERANCE)
+    clear = np.abs(decision) > TOLERANCE * np.maximum(1, np.abs(decision))  # not on the threshold
+    np.testing.assert_array_equal(outputs["label"][clear, 0], model.predict(X)[clear])
+
+
 def detectors():
     yield pytest.param(AutoencoderOutlierDetector, {}, StandardScaler, id="autoencoder")
     for likelihood in ("student_t", "gaussian", "gaussian_shared"):
@@ -97,12 +105,9 @@ def test_a_detector_gives_labels_and_scores_as_skl2onnx_gives_isolation_forests(
     X, _ = data
     model = make_pipeline(scaler(), make(estimator_class, **params)).fit(X)
     outputs = run(model, X)
-    decision = model.decision_function(X)
     assert outputs["scores"].shape == outputs["label"].shape == (len(X), 1)
     # The VAE's score uses the same fixed importance noise: a constant of the graph.
-    np.testing.assert_allclose(outputs["scores"][:, 0], decision, rtol=TOLERANCE, atol=TOLERANCE)
-    clear = np.abs(decision) > TOLERANCE * np.maximum(1, np.abs(decision))  # not on the threshold
-    np.testing.assert_array_equal(outputs["label"][clear, 0], model.predict(X)[clear])
+    assert_scores_and_labels_are_skvaes(outputs, model, X)
     assert set(np.unique(outputs["label"])) == {-1, 1}
 
 
@@ -124,10 +129,7 @@ def test_rows_with_missing_cells_are_scored_as_skvae_scores_them(
     model = make_pipeline(scaler(), make(estimator_class, **params)).fit(training)
     # Rows with cells of the training rows only: MinMaxScaler keeps them in the Bernoulli's [0, 1].
     rows = np.where(np.isnan(training), np.nan, with_missing_cells(X, seed=2))
-    outputs, decision = run(model, rows), model.decision_function(rows)
-    np.testing.assert_allclose(outputs["scores"][:, 0], decision, rtol=TOLERANCE, atol=TOLERANCE)
-    clear = np.abs(decision) > TOLERANCE * np.maximum(1, np.abs(decision))
-    np.testing.assert_array_equal(outputs["label"][clear, 0], model.predict(rows)[clear])
+    assert_scores_and_labels_are_skvaes(run(model, rows), model, rows)
 
 
 @pytest.mark.parametrize("fitted_on", ["complete rows", "incomplete rows"])
@@ -214,11 +216,8 @@ def test_a_model_that_standardises_its_columns_exports_the_scaling_with_it(estim
     X = X * np.float32([1, 10, 100, 0.1, 1, 1, 1000, 1]) + np.float32([50, 50, 50, 50, 10_000, 50, 50, 50])
     model = make(estimator_class, standardize=True).fit(X)
     outputs = run(model, X)
-    if hasattr(model, "decision_function"):
-        decision = model.decision_function(X)  # the VAE's in X's own units: the log scales included
-        np.testing.assert_allclose(outputs["scores"][:, 0], decision, rtol=TOLERANCE, atol=TOLERANCE)
-        clear = np.abs(decision) > TOLERANCE * np.maximum(1, np.abs(decision))
-        np.testing.assert_array_equal(outputs["label"][clear, 0], model.predict(X)[clear])
+    if hasattr(model, "decision_function"):  # the VAE's scores in X's own units: the log scales included
+        assert_scores_and_labels_are_skvaes(outputs, model, X)
     else:
         np.testing.assert_allclose(outputs["variable"], model.transform(X), atol=TOLERANCE)
 
