@@ -176,7 +176,7 @@ class AutoencoderTransformer(BaseAutoencoder):
 
     def _row_errors(self, x, observed):
         """Each row's reconstruction error, summed over its observed cells."""
-        return self._column_errors(x, self.decoder_(self.encoder_(x)), observed).sum(dim=1)
+        return self._column_errors(x, self._reconstruct(x), observed).sum(dim=1)
 
     def _column_errors(self, x, decoded, observed):
         """Each input column's reconstruction error: squared for numbers, cross-entropy for categories.
@@ -197,7 +197,7 @@ class AutoencoderTransformer(BaseAutoencoder):
         """Minus the reconstruction error of each row over its observed cells, numbers in X's units
         (what inverse_transform's are in, and comparable between standardize's settings)."""
         x, observed = self._prepare(X)
-        errors = self._column_errors(x, self.decoder_(self.encoder_(x)), observed)
+        errors = self._column_errors(x, self._reconstruct(x), observed)
         if self._table.standardized:
             errors = errors * torch.as_tensor(
                 self._squared_column_scales(), dtype=errors.dtype, device=errors.device

@@ -306,7 +306,7 @@ class AutoencoderOutlierDetector(_OutlierDetectorMixin, AutoencoderTransformer):
         """Each column's reconstruction error at the encoder's code (0 where missing), and the
         observed mask."""
         x, observed = self._prepare(X)
-        return self._column_errors(x, self.decoder_(self.encoder_(x)), observed), observed
+        return self._column_errors(x, self._reconstruct(x), observed), observed
 
     def _fit_column_statistics(self, X):
         mean_errors = self._column_means(self._reconstruction_errors, X)
@@ -320,7 +320,7 @@ class AutoencoderOutlierDetector(_OutlierDetectorMixin, AutoencoderTransformer):
     def _negative_normalised_errors(self, X):
         """Minus each column's normalised error at the encoder's code (0 where missing), and the mask."""
         x, observed = self._prepare(X)
-        decoded = self.decoder_(self.encoder_(x))
+        decoded = self._reconstruct(x)
         # No scale before the first calibration (a callback may score the model mid-fit).
         if getattr(self, "reconstruction_scale_", None) is None:
             return -self._column_errors(x, decoded, observed), observed

@@ -29,8 +29,9 @@ from ._training import epochs_for_steps
 # The constraint of max_iter in the estimators that accept "auto" (see _max_epochs).
 MAX_ITER_OR_AUTO = [StrOptions({"auto"}), Interval(Integral, 1, None, closed="left")]
 
-# Rows per chunk of the passes over the training rows that fit makes (the
-# VAE's variance, the detectors' error scales).
+# Rows per chunk of the passes over the training rows that fit makes after
+# training (_column_means: the VAE's variances, the detectors' error scales and
+# column log-likelihoods, the explanations' divisors).
 _MEAN_CHUNK_ROWS = 1024
 
 
@@ -74,6 +75,10 @@ class BaseAutoencoder(
     _variational = False
     # Whether reaching max_iter before the tol rule stops training warns, as in MLPRegressor.
     _warns_unconverged = True
+    # Whether a column with no observed cell in fit is kept (missing to the networks) or refused.
+    _allows_empty_columns = False
+    # What the error refusing rows with no observed cell tells the user to do.
+    _empty_rows_advice = "Drop them, or impute them first (e.g. VAEImputer)."
 
     def __init__(
         self,
@@ -136,11 +141,8 @@ class BaseAutoencoder(
         """Mean training loss of a batch (a scalar tensor); ``has_missing`` if X has NaN cells."""
         raise NotImplementedError
 
-    def _encode(self, X):
-        """The code of rows X (coded, NaN where missing)."""
-        return self._encoder_mean(self._prepare(X)[0])
-
     def _decode(self, Z):
+        """The decoder's means at codes Z (a categorical block as its probabilities)."""
         raise NotImplementedError
 
     def _encoder_mean(self, x):
@@ -152,7 +154,8 @@ class BaseAutoencoder(
         raise NotImplementedError
 
     def _validation_score(self, X):
-        return self._score_rows(X).mean()
+        """The score of held-out rows X that early stopping monitors (a 0-d tensor)."""
+        raise NotImplementedError
 
     def _check_input_range(self, X, training=False):
         """Hook for likelihoods that only accept some values: those of the fitted model, or with
@@ -161,6 +164,10 @@ class BaseAutoencoder(
     def _resolved_n_components(self, n_features):
         """The code size of networks with ``n_features`` inputs (a detector may resolve "auto")."""
         return self.n_components
+
+    def _auto_steps(self, n_features):
+        """The optimizer steps ``max_iter="auto"`` stands for, where an estimator accepts it."""
+        raise NotImplementedError
 
     def _max_epochs(self, n_samples, n_features, batch_size):
         """The epochs a fit runs on ``n_samples`` training rows.
@@ -227,8 +234,7 @@ class BaseAutoencoder(
         categories of categorical columns, the centring and scale of
         standardised ones); later calls continue from them, so that data can
         be streamed in chunks: give the first call rows that stand for the
-        data. What fit computes from
-        the training rows after training (a VAE's variances, a detector's
+        data. What fit computes from the training rows after training (a VAE's variances, a detector's
         ``offset_`` and scales) comes from an even sample of the rows of all
         the calls (up to 10,000 rows, held in memory: neither pickled nor
         saved), once it holds as many rows as the calibration it replaces, or
@@ -277,9 +283,6 @@ class BaseAutoencoder(
             self._table = self._table.still_constant(self, coded)
         return coded
 
-    # Whether a column with no observed cell in fit is kept (missing to the networks) or refused.
-    _allows_empty_columns = False
-
     def _standardize(self):
         """The ``standardize`` the columns get (subclasses may refuse some)."""
         return self.standardize
@@ -312,8 +315,6 @@ class BaseAutoencoder(
         """Hook: refuse training rows the estimator cannot learn from."""
         self._check_rows_observed(X)
 
-    _empty_rows_advice = "Drop them, or impute them first (e.g. VAEImputer)."
-
     def _check_rows_observed(self, X):
         """Refuse rows with no observed cell: there is nothing to score or learn in them."""
         empty = rows_without_observed(X)
@@ -325,6 +326,14 @@ class BaseAutoencoder(
             )
 
     # -- using a fitted model ------------------------------------------------
+
+    def _encode(self, X):
+        """The code of rows X (coded, NaN where missing)."""
+        return self._encoder_mean(self._prepare(X)[0])
+
+    def _reconstruct(self, x):
+        """The decoder's output (before any softmax) at the code of prepared rows x."""
+        return self.decoder_(self._encoder_mean(x))
 
     def _validated_rows(self, X):
         """X coded for the fitted model, once it has checked that it can score every row of it."""
@@ -447,6 +456,6 @@ class BaseAutoencoder(
         tags.input_tags.allow_nan = True
         # Sparse X holds numbers only, and would be made dense by centring.
         named = self.categorical_features
-        names_categories = not (named is None or isinstance(named, str) or len(named) == 0)
-        tags.input_tags.sparse = self.standardize is not True and not names_categories
+        names_categorical_columns = not (named is None or isinstance(named, str) or len(named) == 0)
+        tags.input_tags.sparse = self.standardize is not True and not names_categorical_columns
         return tags

@@ -365,7 +365,7 @@ class VAEOutlierDetector(_OutlierDetectorMixin, VAETransformer):
     def _column_log_likelihoods(self, X):
         """log p(x_j | mu(x)) of each column (0 where missing), and the observed mask."""
         x, observed = self._prepare(X)
-        return self._log_px_by_column(x, self.decoder_(self.encoder_(x)[0]), observed), observed
+        return self._log_px_by_column(x, self._reconstruct(x), observed), observed
 
     def _fit_column_statistics(self, X):
         self.column_log_likelihood_ = self._column_means(self._column_log_likelihoods, X)
