@@ -15,6 +15,7 @@ moments (format version 2; files of version 1 have none). The file holds the
 state that pickle and skops store too (see ``_state``).
 """
 
+import contextlib
 import json
 import math
 import os
@@ -33,7 +34,7 @@ from ._autoencoder_detector import AutoencoderOutlierDetector
 from ._imputer import VAEImputer
 from ._saved_attributes import ATTRIBUTES, check_against_columns, set_attributes, to_json
 from ._saved_params import InvalidParams, decode_architecture, decode_params, encode_params
-from ._state import STATE_KEY, STATE_VERSION, InvalidState, expected_tensors_and_moments
+from ._state import STATE_KEY, STATE_VERSION, InvalidState, check_against_table, expected_tensors_and_moments
 from ._table_state import table_from_dict, table_to_dict
 from ._user_networks import check_trusted
 from ._vae import VAETransformer
@@ -238,17 +239,16 @@ def _read_metadata(archive, path):
 def _from_newer_skvae(error, saved):
     """``error``, saying so where a newer skvae wrote the file (whose parameters and attributes
     this one may not know)."""
-    from . import __version__
-
+    current_version = _versions()["skvae"]
     saved_version = str(saved.get("skvae", ""))
     try:
-        newer = parse_version(saved_version) > parse_version(__version__)
+        newer = parse_version(saved_version) > parse_version(current_version)
     except (TypeError, ValueError):
         newer = False
     if not newer:
         return error
     return ValueError(
-        f"{error} It was written by skvae {saved_version}: upgrade skvae (this is {__version__})."
+        f"{error} It was written by skvae {saved_version}: upgrade skvae (this is {current_version})."
     )
 
 
@@ -282,7 +282,7 @@ def _make_estimator(metadata, path, trusted):
     estimator = cls(**params)
     try:
         estimator._validate_params()
-        estimator._hidden_layer_sizes()
+        estimator._hidden_layer_sizes()  # called for its check of the sizes' values
     except (ValueError, TypeError) as exc:
         raise _refuse(path, f"invalid parameters ({exc})") from None
 
@@ -314,19 +314,10 @@ def _saved_architecture(metadata, estimator, path, trusted):
         architecture = decode_architecture(metadata["architecture"], trusted, path)
     except InvalidParams as exc:
         raise _refuse(path, str(exc)) from None
-    # The networks read the coded columns and write the codes the attributes describe.
-    table = estimator._table
-    implied = {
-        "n_features": table.width,
-        "n_numeric": len(table.numeric),
-        "n_components": estimator.n_components_,
-    }
-    for name, value in implied.items():
-        if type(architecture.get(name)) is not int or architecture[name] != value:
-            raise _refuse(
-                path,
-                f"its architecture has {name}={architecture.get(name)!r}, its columns and attributes {value}",
-            )
+    try:
+        check_against_table(architecture, estimator._table, estimator.n_components_)
+    except InvalidState as exc:
+        raise _refuse(path, exc.reason) from None
     return architecture
 
 
@@ -367,35 +358,35 @@ _NPY_HEADER_READERS = {
 }
 
 
-def _check_header(archive, member, shape, dtype, path):
-    """Refuse an entry whose .npy header is not a ``dtype`` array of ``shape`` (before reading any data)."""
-    if archive.getinfo(member).file_size > dtype.itemsize * int(np.prod(shape)) + _MAX_HEADER_BYTES:
-        raise _refuse(path, f"{member} is larger than a {dtype} array of shape {shape}")
+@contextlib.contextmanager
+def _reading(member, path):
+    """Refuse, naming ``member``, an entry that does not read as a plain ``.npy`` array."""
     try:
-        with archive.open(member) as file:
-            version = np.lib.format.read_magic(file)
-            if version not in _NPY_HEADER_READERS:
-                raise ValueError(f".npy format version {version}")
-            stored_shape, _, stored_dtype = _NPY_HEADER_READERS[version](file)
-    except _DAMAGED as exc:
-        raise _refuse(path, f"{member} is damaged ({exc})") from None
-    except (ValueError, OSError, EOFError) as exc:
-        raise _refuse(path, f"{member} is not a plain array ({exc})") from None
-    if stored_dtype != dtype or stored_shape != shape:
-        raise _refuse(path, f"{member} holds {stored_dtype} {stored_shape}, expected {dtype} {shape}")
-
-
-def _read_tensor(archive, member, shape, dtype, path):
-    try:
-        with archive.open(member) as file:
-            array = np.lib.format.read_array(file, allow_pickle=False)
+        yield
     except _DAMAGED as exc:
         raise _refuse(path, f"{member} is damaged ({exc})") from None
     except (ValueError, OSError, EOFError) as exc:  # object arrays (pickles) are ValueErrors here
         raise _refuse(path, f"{member} is not a plain array ({exc})") from None
-    if array.dtype != dtype or array.shape != shape:
-        raise _refuse(path, f"{member} holds {array.dtype} {array.shape}, expected {dtype} {shape}")
-    return array
+
+
+def _check_header(archive, member, shape, dtype, path):
+    """Refuse an entry whose .npy header is not a ``dtype`` array of ``shape`` (before reading any data)."""
+    if archive.getinfo(member).file_size > dtype.itemsize * int(np.prod(shape)) + _MAX_HEADER_BYTES:
+        raise _refuse(path, f"{member} is larger than a {dtype} array of shape {shape}")
+    with _reading(member, path), archive.open(member) as file:
+        version = np.lib.format.read_magic(file)
+        if version not in _NPY_HEADER_READERS:
+            raise ValueError(f".npy format version {version}")
+        stored_shape, _, stored_dtype = _NPY_HEADER_READERS[version](file)
+    if stored_dtype != dtype or stored_shape != shape:
+        raise _refuse(path, f"{member} holds {stored_dtype} {stored_shape}, expected {dtype} {shape}")
+
+
+def _read_tensor(archive, member, path):
+    """The array in ``member``, whose header ``_check_header`` has checked (``_state`` checks the
+    array itself again, as it does a pickle's)."""
+    with _reading(member, path), archive.open(member) as file:
+        return np.lib.format.read_array(file, allow_pickle=False)
 
 
 def _read_model(archive, metadata, path, trusted):
@@ -425,8 +416,8 @@ def _read_model(archive, metadata, path, trusted):
     for member, (_, _, shape, dtype) in expected.items():
         _check_header(archive, member, shape, dtype, path)
     arrays = {network: {} for network in tensors}
-    for member, (network, name, shape, dtype) in expected.items():
-        array = _read_tensor(archive, member, shape, dtype, path)
+    for member, (network, name, _, _) in expected.items():
+        array = _read_tensor(archive, member, path)
         if member.startswith(_MOMENTS):
             optimizer["moments"][network][name] = array
         else:
@@ -501,7 +492,7 @@ or VAEImputer
         except ValueError as exc:
             raise _from_newer_skvae(exc, metadata["versions"]) from None
     # Rebuilt as pickle and skops rebuild it; a file without Adam's state
-    # (written before it was saved) continues with a fresh one (see _fit).
+    # (written before it was saved) continues with a fresh one (see _fitting._ready_optimizer).
     networks = {
         "version": STATE_VERSION,
         "architecture": architecture,

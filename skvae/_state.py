@@ -82,10 +82,6 @@ class InvalidState(ValueError):
         self.reason = reason
 
 
-def _refuse(reason):
-    return InvalidState(reason)
-
-
 def expected_tensors(estimator_class, architecture):
     """{network: {name: (shape, numpy dtype)}} of the networks ``architecture`` describes.
 
@@ -134,22 +130,22 @@ def _numpy_dtype(torch_dtype):
     try:
         return torch.empty(0, dtype=torch_dtype, device="cpu").numpy().dtype
     except TypeError:  # e.g. bfloat16, which numpy has not
-        raise _refuse(f"the networks hold {torch_dtype} tensors, which have no numpy dtype") from None
+        raise InvalidState(f"the networks hold {torch_dtype} tensors, which have no numpy dtype") from None
 
 
 def _build(estimator_class, architecture):
     if not isinstance(architecture, dict):
-        raise _refuse("the architecture is not a dict")
+        raise InvalidState("the architecture is not a dict")
     params = dict(architecture)
     n_features = params.pop("n_features", None)
     if not (isinstance(n_features, int) and not isinstance(n_features, bool) and n_features > 0):
-        raise _refuse(f"invalid n_features {n_features!r} in the architecture")
+        raise InvalidState(f"invalid n_features {n_features!r} in the architecture")
     n_numeric = params.pop("n_numeric", n_features)
     if not (isinstance(n_numeric, int) and not isinstance(n_numeric, bool) and 0 <= n_numeric <= n_features):
-        raise _refuse(f"invalid n_numeric {n_numeric!r} in the architecture")
+        raise InvalidState(f"invalid n_numeric {n_numeric!r} in the architecture")
     unknown = set(params) - set(estimator_class._get_param_names())
     if unknown:
-        raise _refuse(f"unknown architecture entries {sorted(unknown)}")
+        raise InvalidState(f"unknown architecture entries {sorted(unknown)}")
     try:
         builder = estimator_class(**params)
         builder._validate_params()
@@ -157,14 +153,14 @@ def _build(estimator_class, architecture):
         # What fit refuses before building (conv without input_shape, say) would fail inside the builder.
         check_network(builder, n_features, all_numeric=n_numeric == n_features)
     except (ValueError, TypeError) as exc:
-        raise _refuse(f"invalid architecture ({exc})") from None
+        raise InvalidState(f"invalid architecture ({exc})") from None
     return builder._build_networks(n_features, hidden_layer_sizes, torch.Generator(), n_numeric=n_numeric)
 
 
 def _check_array(where, array, shape, dtype=_FLOAT32):
     if not isinstance(array, np.ndarray) or array.dtype != dtype or array.shape != shape:
         found = f"{array.dtype} {array.shape}" if isinstance(array, np.ndarray) else type(array).__name__
-        raise _refuse(f"{where} holds {found}, expected {dtype} {shape}")
+        raise InvalidState(f"{where} holds {found}, expected {dtype} {shape}")
 
 
 def restore_networks(estimator_class, saved):
@@ -176,19 +172,19 @@ def restore_networks(estimator_class, saved):
 
 def _restore_networks(estimator_class, saved):
     if not isinstance(saved, dict) or not isinstance(saved.get("version"), int):
-        raise _refuse("the networks' state has no version")
+        raise InvalidState("the networks' state has no version")
     if saved["version"] > STATE_VERSION:
-        raise _refuse(
+        raise InvalidState(
             f"its state has version {saved['version']}, from a newer skvae (this one reads up to "
             f"{STATE_VERSION}); upgrade skvae to load it"
         )
     expected = expected_tensors(estimator_class, saved.get("architecture"))
     arrays = saved.get("networks")
     if not isinstance(arrays, dict) or set(arrays) != set(expected):
-        raise _refuse(f"expected the networks {sorted(expected)}")
+        raise InvalidState(f"expected the networks {sorted(expected)}")
     for network, tensors in expected.items():
         if not isinstance(arrays[network], dict) or set(arrays[network]) != set(tensors):
-            raise _refuse(f"network {network!r} does not hold the tensors {sorted(tensors)}")
+            raise InvalidState(f"network {network!r} does not hold the tensors {sorted(tensors)}")
         for name, (shape, dtype) in tensors.items():
             _check_array(f"{network}/{name}", arrays[network][name], shape, dtype)
 
@@ -206,19 +202,19 @@ def _restore_optimizer(networks, saved):
     if saved is None:
         return None
     if not isinstance(saved, dict) or not isinstance(saved.get("moments"), dict):
-        raise _refuse("invalid optimizer state")
+        raise InvalidState("invalid optimizer state")
     parameters = list(networks.parameters())
     try:
         optimizer = make_optimizer(parameters, float(saved["learning_rate"]), float(saved["weight_decay"]))
     except (KeyError, TypeError, ValueError) as exc:
-        raise _refuse(f"invalid optimizer state ({exc})") from None
+        raise InvalidState(f"invalid optimizer state ({exc})") from None
     # make_optimizer numbers the parameters weights first, then biases.
     order = [p for group in optimizer.param_groups for p in group["params"]]
     moments = {}
     for key, values in saved["moments"].items():
         index = int(key) if isinstance(key, str) and key.isdigit() else -1
         if not 0 <= index < len(order) or not isinstance(values, dict):
-            raise _refuse(f"invalid optimizer state for parameter {key!r}")
+            raise InvalidState(f"invalid optimizer state for parameter {key!r}")
         for name, value in values.items():
             shape = () if name == "step" else tuple(order[index].shape)
             _check_array(f"the optimizer's {name} of parameter {index}", value, shape)
@@ -227,13 +223,13 @@ def _restore_optimizer(networks, saved):
     try:
         optimizer.load_state_dict({"state": moments, "param_groups": optimizer.state_dict()["param_groups"]})
     except (KeyError, ValueError, RuntimeError) as exc:
-        raise _refuse(f"invalid optimizer state ({exc})") from None
+        raise InvalidState(f"invalid optimizer state ({exc})") from None
     return optimizer
 
 
-def _check_against_table(architecture, table, n_components):
+def check_against_table(architecture, table, n_components):
     """Refuse networks that do not read the table's coded columns or write ``n_components`` codes
-    (another model's networks beside this one's columns, in a tampered skops file)."""
+    (another model's networks beside this one's columns, in a tampered skops or skvae file)."""
     if not isinstance(table, TableEncoder):
         return
     built = {
@@ -243,8 +239,12 @@ def _check_against_table(architecture, table, n_components):
     }
     implied = {"n_features": table.width, "n_numeric": len(table.numeric), "n_components": n_components}
     for name, value in implied.items():
-        if value is not None and built[name] != value:
-            raise _refuse(f"its networks have {name}={built[name]!r}, its columns and attributes {value}")
+        # A bool is an int to Python, and JSON may hold one (or a float) where a count should be.
+        is_count = isinstance(built[name], int) and not isinstance(built[name], bool)
+        if value is not None and (not is_count or built[name] != value):
+            raise InvalidState(
+                f"its networks have {name}={built[name]!r}, its columns and attributes {value}"
+            )
 
 
 def _check_moments(index, values):
@@ -254,7 +254,7 @@ def _check_moments(index, values):
     whole = step is not None and np.isfinite(step) and step >= 1 and float(step) == np.floor(step)
     finite = all(np.isfinite(value).all() for value in values.values())
     if not (whole and finite and (values.get("exp_avg_sq", np.zeros(())) >= 0).all()):
-        raise _refuse(f"invalid optimizer state for parameter {index} (its values)")
+        raise InvalidState(f"invalid optimizer state for parameter {index} (its values)")
 
 
 class PlainStateMixin:
@@ -296,7 +296,7 @@ class PlainStateMixin:
         if STATE_KEY in state:
             saved = state.pop(STATE_KEY)
             modules, optimizer = restore_networks(type(self), saved)
-            _check_against_table(saved["architecture"], state.get("_table"), state.get("n_components_"))
+            check_against_table(saved["architecture"], state.get("_table"), state.get("n_components_"))
             state.update(modules, _optimizer=optimizer, _fitted_architecture=saved["architecture"])
             # Pickled before n_components_ existed: the code size the networks have.
             n_components = saved["architecture"].get("n_components")

@@ -461,7 +461,7 @@ def test_a_class_outside_the_allow_list_is_refused(class_name, model, tmp_path):
             lambda m: m["columns"].update(
                 {"categorical": [0], "categories": [["x", "y"]], "center": [0.0] * 4, "scale": [1.0] * 4}
             ),
-            "its architecture has n_features=5, its columns and attributes 6",
+            "its networks have n_features=5, its columns and attributes 6",
         ),
         # Checked against the file before anything of that size is allocated.
         (
@@ -476,10 +476,10 @@ def test_a_class_outside_the_allow_list_is_refused(class_name, model, tmp_path):
         (lambda m: m["params"].update({"activation": "gelu"}), "invalid parameters"),
         (
             lambda m: m["params"].update({"n_components": 3}) or m["attributes"].update({"n_components_": 3}),
-            "its architecture has n_components=2, its columns and attributes 3",
+            "its networks have n_components=2, its columns and attributes 3",
         ),
         (lambda m: m["architecture"].update({"hidden_layer_sizes": [8, 3]}), "expected float32"),
-        (lambda m: m["architecture"].update({"n_numeric": True}), "its architecture has n_numeric=True"),
+        (lambda m: m["architecture"].update({"n_numeric": True}), "its networks have n_numeric=True"),
         (lambda m: m["architecture"].update({"network": "conv"}), "network='conv' needs input_shape"),
         (
             lambda m: m["architecture"].update({"eval": "os.system"}),
