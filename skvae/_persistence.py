@@ -17,7 +17,6 @@ state that pickle and skops store too (see ``_state``).
 
 import contextlib
 import json
-import math
 import os
 import secrets
 import zipfile
@@ -33,6 +32,7 @@ from ._autoencoder import AutoencoderTransformer
 from ._autoencoder_detector import AutoencoderOutlierDetector
 from ._imputer import VAEImputer
 from ._saved_attributes import ATTRIBUTES, check_against_columns, set_attributes, to_json
+from ._saved_optimizer import MOMENT_MEMBERS, optimizer_arrays, optimizer_from_json, optimizer_to_json
 from ._saved_params import InvalidParams, decode_architecture, decode_params, encode_params
 from ._state import STATE_KEY, STATE_VERSION, InvalidState, check_against_table, expected_tensors_and_moments
 from ._table_state import table_from_dict, table_to_dict
@@ -47,9 +47,6 @@ _FORMAT_VERSION = 2
 _READABLE_FORMAT_VERSIONS = (1, 2)
 _METADATA = "skvae.json"
 _TENSORS = "tensors/"
-_MOMENTS = "optimizer/"
-# What Adam keeps per parameter (without amsgrad), as arrays.
-_ADAM_MOMENTS = {"step", "exp_avg", "exp_avg_sq"}
 _MAX_METADATA_BYTES = 64 * 2**20
 # An .npy header is at most this long for the arrays skvae writes.
 _MAX_HEADER_BYTES = 4096
@@ -166,11 +163,7 @@ or VAEImputer
     }
     if optimizer is not None:
         # Added in format version 2: a file without it continues with a fresh Adam.
-        metadata["optimizer"] = {
-            "learning_rate": optimizer["learning_rate"],
-            "weight_decay": optimizer["weight_decay"],
-            "moments": {index: sorted(moments) for index, moments in optimizer["moments"].items()},
-        }
+        metadata["optimizer"] = optimizer_to_json(optimizer)
     text = json.dumps(metadata, indent=1)
     # Written beside the target and moved over it once complete: a save that
     # fails leaves the file there as it was. Mode "x" (not a tempfile, which
@@ -185,11 +178,7 @@ or VAEImputer
                 for name, array in tensors.items()
             }
             if optimizer is not None:
-                arrays.update(
-                    (f"{_MOMENTS}{index}/{name}.npy", array)
-                    for index, moments in optimizer["moments"].items()
-                    for name, array in moments.items()
-                )
+                arrays.update(optimizer_arrays(optimizer))
             for member, array in arrays.items():
                 with archive.open(member, "w") as file:
                     np.lib.format.write_array(file, array, allow_pickle=False)
@@ -321,37 +310,6 @@ def _saved_architecture(metadata, estimator, path, trusted):
     return architecture
 
 
-def _saved_optimizer(metadata, shapes, path):
-    """Adam's saved settings, with empty moments to read and the members that hold them
-    (``{member: (index, name, shape, dtype)}``), for parameters of ``shapes`` (``{index: shape}``);
-    None for a file without them."""
-    saved = metadata.get("optimizer")
-    if saved is None:
-        return None
-    if not isinstance(saved, dict) or set(saved) != {"learning_rate", "weight_decay", "moments"}:
-        raise _refuse(path, "'optimizer' is not Adam's learning_rate, weight_decay and moments")
-    for key in ("learning_rate", "weight_decay"):
-        value = saved[key]
-        if type(value) not in (int, float) or not math.isfinite(value) or value < 0:
-            raise _refuse(path, f"the optimizer's {key} is {value!r}")
-    moments, members = {}, {}
-    if not isinstance(saved["moments"], dict):
-        raise _refuse(path, "the optimizer's moments are not a dict")
-    for index, names in saved["moments"].items():
-        if index not in shapes or not isinstance(names, list) or set(names) != _ADAM_MOMENTS:
-            raise _refuse(path, f"invalid optimizer moments for parameter {index!r}")
-        moments[index] = {}
-        for name in names:
-            shape = () if name == "step" else shapes[index]
-            members[f"{_MOMENTS}{index}/{name}.npy"] = (index, name, shape, np.dtype(np.float32))
-    return {
-        "learning_rate": saved["learning_rate"],
-        "weight_decay": saved["weight_decay"],
-        "moments": moments,
-        "members": members,
-    }
-
-
 _NPY_HEADER_READERS = {
     (1, 0): np.lib.format.read_array_header_1_0,
     (2, 0): np.lib.format.read_array_header_2_0,
@@ -406,9 +364,13 @@ def _read_model(archive, metadata, path, trusted):
         for network, network_tensors in tensors.items()
         for name, (shape, dtype) in network_tensors.items()
     }
-    optimizer = _saved_optimizer(metadata, moment_shapes, path)
-    if optimizer is not None:
-        expected.update(optimizer.pop("members"))
+    optimizer = None
+    if metadata.get("optimizer") is not None:  # none in a file of format version 1: a fresh Adam
+        try:
+            optimizer, moment_members = optimizer_from_json(metadata["optimizer"], moment_shapes)
+        except ValueError as exc:
+            raise _refuse(path, str(exc)) from None
+        expected.update(moment_members)
     members = set(archive.namelist()) - {_METADATA}
     if members != set(expected):
         missing, unexpected = sorted(set(expected) - members), sorted(members - set(expected))
@@ -418,7 +380,7 @@ def _read_model(archive, metadata, path, trusted):
     arrays = {network: {} for network in tensors}
     for member, (network, name, _, _) in expected.items():
         array = _read_tensor(archive, member, path)
-        if member.startswith(_MOMENTS):
+        if member.startswith(MOMENT_MEMBERS):
             optimizer["moments"][network][name] = array
         else:
             arrays[network][name] = array

@@ -1,8 +1,8 @@
 """The fitted attributes a skvae file holds: how each is written as JSON, checked and read back.
 
-``_persistence`` owns the file and its networks and columns, and
-``_saved_params`` the parameters; this module owns the other fitted
-attributes. A check that fails raises a ValueError saying why, which
+``_persistence`` owns the file and its networks and columns,
+``_saved_params`` the parameters and ``_saved_optimizer`` Adam's state; this
+module owns the other fitted attributes. A check that fails raises a ValueError saying why, which
 ``load`` reports as an invalid file.
 """
 
