@@ -25,7 +25,7 @@ class AutoencoderTransformer(BaseAutoencoder):
         forces to summarise the rows.
 
     hidden_layer_sizes : array-like of int, default=(128,)
-        Widths of the encoder's hidden layers, from the input inwards. The
+        Widths of the encoder's hidden layers, from the input inwards; the
         decoder mirrors them. An empty tuple gives a linear autoencoder.
 
     activation : {"identity", "logistic", "tanh", "relu"}, default="relu"

@@ -86,7 +86,7 @@ class AutoencoderOutlierDetector(_OutlierDetectorMixin, AutoencoderTransformer):
         rows hold such groups, None trains on every row.
 
     hidden_layer_sizes : array-like of int, default=(128,)
-        Widths of the encoder's hidden layers, from the input inwards. The
+        Widths of the encoder's hidden layers, from the input inwards; the
         decoder mirrors them.
 
     activation : {"identity", "logistic", "tanh", "relu"}, default="relu"

@@ -344,7 +344,9 @@ class BaseAutoencoder(
         return X
 
     def _map_rows(self, fn, X, allow_nan=False, chunk_rows=None):
-        if chunk_rows is None and getattr(self, "network", "mlp") == "conv":  # models saved before it: mlp
+        if (
+            chunk_rows is None and getattr(self, "network", "mlp") == "conv"
+        ):  # pickled before `network` existed: an MLP
             # Its activations are the size of the images, whether X holds rows or codes.
             chunk_rows = conv_chunk_rows(self._table.width, max(self._hidden_layer_sizes()))
         return map_rows(fn, X, self._device(), X.dtype, chunk_rows=chunk_rows, allow_nan=allow_nan)

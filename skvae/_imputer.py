@@ -87,7 +87,8 @@ class VAEImputer(VAETransformer):
         Number of latent variables.
 
     hidden_layer_sizes : array-like of int, default=(128, 128)
-        Widths of the encoder's hidden layers; the decoder mirrors them.
+        Widths of the encoder's hidden layers, from the input inwards; the
+        decoder mirrors them.
 
     activation : {"identity", "logistic", "tanh", "relu"}, default="relu"
         Activation between layers.
@@ -224,7 +225,8 @@ class VAEImputer(VAETransformer):
     random_state : int, RandomState instance or None, default=None
         Seeds initialisation, shuffling, the cells set aside by
         ``early_stopping``, the training noise and the posterior draws of
-        ``sample_posterior``. Global RNGs are not touched.
+        ``sample_posterior``. An int gives bit-identical refits and
+        imputations on CPU; global RNGs are not touched.
 
     warm_start : bool, default=False
         Continue from the previous fit's weights instead of starting anew.
@@ -408,7 +410,7 @@ class VAEImputer(VAETransformer):
         return _TRAINING_SAMPLES
 
     def _weight_average_decay(self):
-        # Early stopping keeps the best epoch's weights instead.
+        # With early stopping, training keeps the best epoch's weights and leaves this out.
         return _WEIGHT_AVERAGE_DECAY
 
     def _patience(self, steps_per_epoch):
@@ -482,7 +484,7 @@ class VAEImputer(VAETransformer):
         # category not seen in fit (a later call's), which the user did give.
         missing = np.isnan(X[:, self._table.starts])
         if self._table.categorical:
-            self._as_users_missing(as_nan(X_user, self.missing_values), missing)
+            self._unmark_unseen_categories(as_nan(X_user, self.missing_values), missing)
         missing = missing.any(axis=0)
         previous = getattr(self, "indicator_", None) if incremental else None
         if previous is not None:
@@ -520,7 +522,7 @@ class VAEImputer(VAETransformer):
         X_nan = as_nan(X, self.missing_values)
         coded, values = self._table.encode(self, X_nan, return_values=True)
         missing = np.isnan(values)
-        unseen = self._as_users_missing(X_nan, missing)
+        unseen = self._unmark_unseen_categories(X_nan, missing)
         unseen.update(self._table.given_labels(X_nan, missing))  # observed cells as the user gave them
         generator = None
         if self.sample_posterior:  # a new draw at each call, reproducible from random_state
@@ -562,7 +564,7 @@ class VAEImputer(VAETransformer):
             return pd.concat([table, indicator], axis=1)
         return np.hstack([table, indicator.astype(table.dtype)])
 
-    def _as_users_missing(self, X_nan, missing):
+    def _unmark_unseen_categories(self, X_nan, missing):
         """Mark observed, in ``missing`` (the cells the networks read as missing, one column per
         column of X; written to), the categories not seen in fit: the user gave those cells. Returns
         them, as ``unseen_categories`` does."""
@@ -589,6 +591,8 @@ class VAEImputer(VAETransformer):
         return self.n_importance_samples_
 
     def _fixed_noise(self, n_samples, device):
+        # Scrambled Sobol points: the conditional means converge in fewer draws than with
+        # pseudo-random ones, at no cost (benchmarks page, "VAEImputer variants").
         return quasi_random_normal(n_samples, self.n_components_, SCORE_SEED, device)
 
     # -- feature names ---------------------------------------------------------------
@@ -623,6 +627,7 @@ class VAEImputer(VAETransformer):
 
     @property
     def _n_features_out(self):
+        # The base class's is the code's width; scikit-learn's helpers read this one.
         return len(self.get_feature_names_out())
 
     @available_if(lambda self: False)

@@ -10,7 +10,7 @@ import torch
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils._set_output import ADAPTERS_MANAGER, _get_output_config
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import _check_feature_names_in, check_is_fitted
 
 from ._architectures import make_encoder_decoder
 from ._base import BaseAutoencoder
@@ -44,7 +44,8 @@ class VAETransformer(BaseAutoencoder):
         do not need unused.
 
     hidden_layer_sizes : array-like of int, default=(128,)
-        Widths of the encoder's hidden layers; the decoder mirrors them.
+        Widths of the encoder's hidden layers, from the input inwards; the
+        decoder mirrors them.
 
     activation : {"identity", "logistic", "tanh", "relu"}, default="relu"
         Activation between layers.
@@ -133,7 +134,8 @@ class VAETransformer(BaseAutoencoder):
 
     random_state : int, RandomState instance or None, default=None
         Seeds initialisation, shuffling, the validation split and the
-        training noise. Global RNGs are not touched.
+        training noise. An int gives bit-identical refits on CPU; global RNGs
+        are not touched.
 
     warm_start : bool, default=False
         Continue from the previous fit's weights instead of starting anew.
@@ -308,7 +310,7 @@ class VAETransformer(BaseAutoencoder):
     def _check_input_range(self, X, training=False):
         if training:  # fit builds the likelihood the parameter names
             bernoulli = self.likelihood == "bernoulli"
-        else:  # set_params since fit changes the next fit, not the fitted likelihood
+        else:  # the fitted likelihood: set_params after fit changes only the next fit
             bernoulli = isinstance(self.likelihood_, BernoulliLikelihood)
         if not bernoulli:
             return
@@ -410,7 +412,7 @@ class VAETransformer(BaseAutoencoder):
         if not return_std:
             return super().transform(X)
         check_is_fitted(self)
-        X_user, X = X, self._validate_X(X, reset=False)  # once: its warnings too
+        X_user, X = X, self._validate_X(X, reset=False)  # validated once, so that it warns once
         mean_and_std = self._map_rows(self._posterior_mean_and_std, X)
         k = self.n_components_
         std = np.ascontiguousarray(mean_and_std[:, k:])
@@ -480,7 +482,7 @@ class VAETransformer(BaseAutoencoder):
         return torch.cat(scores)
 
     def _block_rows(self, X):
-        """Rows per block of K importance samples, so that a block stays under _BLOCK_ELEMENTS."""
+        """Rows per block of K importance samples: a block stays under _BLOCK_ELEMENTS, or is 64 rows."""
         width = max(X.shape[1], *self._hidden_layer_sizes(), 1)
         return max(64, _BLOCK_ELEMENTS // (self._importance_draws() * width) // 64 * 64)
 
@@ -522,9 +524,9 @@ class VAETransformer(BaseAutoencoder):
         container = _get_output_config("transform", self)["dense"]
         rows = self._map_rows(self._decode, z.numpy().astype(np.float64))
         rows = self._table.decode(self, rows, as_frame=container != "default")
-        if container == "default" or isinstance(rows, pd.DataFrame) and container == "pandas":
+        if container == "default" or (isinstance(rows, pd.DataFrame) and container == "pandas"):
             return rows
         if isinstance(rows, pd.DataFrame):
             return as_polars(rows, self._table, range(self._table.n_columns))
-        names = getattr(self, "feature_names_in_", [f"x{i}" for i in range(self.n_features_in_)])
+        names = _check_feature_names_in(self, None)
         return ADAPTERS_MANAGER.adapters[container].create_container(rows, None, columns=list(names))

@@ -96,8 +96,8 @@ class VAEOutlierDetector(_OutlierDetectorMixin, VAETransformer):
         rows hold such groups, None trains on every row.
 
     hidden_layer_sizes : array-like of int, default=(128,)
-        Widths of the encoder's hidden layers, from the input inwards; the decoder
-        mirrors them.
+        Widths of the encoder's hidden layers, from the input inwards; the
+        decoder mirrors them.
 
     activation : {"identity", "logistic", "tanh", "relu"}, default="relu"
         Activation between layers.
@@ -167,7 +167,7 @@ class VAEOutlierDetector(_OutlierDetectorMixin, VAETransformer):
         validation score) below which an epoch counts as no improvement.
 
     early_stopping : bool, default=False
-        Hold out ``validation_fraction`` of the rows, stop when their score
+        Hold out ``validation_fraction`` of the rows, stop when their ELBO
         stops improving and restore the best weights.
 
     validation_fraction : float, default=0.1
