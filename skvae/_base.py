@@ -234,11 +234,12 @@ class BaseAutoencoder(
         categories of categorical columns, the centring and scale of
         standardised ones); later calls continue from them, so that data can
         be streamed in chunks: give the first call rows that stand for the
-        data. What fit computes from the training rows after training (a VAE's variances, a detector's
-        ``offset_`` and scales) comes from an even sample of the rows of all
-        the calls (up to 10,000 rows, held in memory: neither pickled nor
-        saved), once it holds as many rows as the calibration it replaces, or
-        1,000: a single-row call after ``fit`` keeps fit's calibration. Until
+        data. What fit computes from the training rows after training (a
+        VAE's variances, a detector's ``offset_`` and scales) comes from an
+        even sample of the rows of all the calls (up to 10,000 rows, held in
+        memory: neither pickled nor saved), once it holds as many rows as the
+        calibration it replaces, or 1,000: a single-row call after ``fit``
+        keeps fit's calibration. Until
         then a detector's ``offset_`` (and so the share of rows ``predict``
         flags) stays fit's while the weights move on: after ``fit``, stream
         at least 1,000 rows, or as many as fit had, before relying on it.
@@ -344,9 +345,8 @@ class BaseAutoencoder(
         return X
 
     def _map_rows(self, fn, X, allow_nan=False, chunk_rows=None):
-        if (
-            chunk_rows is None and getattr(self, "network", "mlp") == "conv"
-        ):  # pickled before `network` existed: an MLP
+        # A model pickled before the network parameter existed is an MLP.
+        if chunk_rows is None and getattr(self, "network", "mlp") == "conv":
             # Its activations are the size of the images, whether X holds rows or codes.
             chunk_rows = conv_chunk_rows(self._table.width, max(self._hidden_layer_sizes()))
         return map_rows(fn, X, self._device(), X.dtype, chunk_rows=chunk_rows, allow_nan=allow_nan)

@@ -2,8 +2,8 @@
 
 ``_persistence`` owns the file and its networks and columns,
 ``_saved_params`` the parameters and ``_saved_optimizer`` Adam's state; this
-module owns the other fitted attributes. A check that fails raises a ValueError saying why, which
-``load`` reports as an invalid file.
+module owns the other fitted attributes. A check that fails raises a
+ValueError saying why, which ``load`` reports as an invalid file.
 """
 
 import math
