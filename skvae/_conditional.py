@@ -39,7 +39,7 @@ SCORE_SEED = 0
 def pseudo_random_normal(n_samples, n_dims, seed, device):
     """Normal draws, (n_samples, n_dims), from torch's generator seeded with ``seed`` (not the global one)."""
     generator = torch.Generator().manual_seed(seed)
-    return torch.randn((n_samples, n_dims), generator=generator, dtype=torch.float32).to(device)
+    return torch.randn((n_samples, n_dims), generator=generator, dtype=torch.float32, device="cpu").to(device)
 
 
 def quasi_random_normal(n_samples, n_dims, seed, device):
@@ -193,7 +193,10 @@ def _impute_incomplete_rows(vae, X, generator):
     if generator is None:
         noises = [quasi_random_normal(n, n_dims, SCORE_SEED + r, X.device) for r, n in enumerate(rounds)]
     else:
-        noises = [torch.randn((n, n_dims), generator=generator, dtype=X.dtype).to(X.device) for n in rounds]
+        noises = [
+            torch.randn((n, n_dims), generator=generator, dtype=X.dtype, device="cpu").to(X.device)
+            for n in rounds
+        ]
     results, rows = [], vae._block_rows(X)
     for start in range(0, X.shape[0], rows):
         x, observed = vae._prepare(X[start : start + rows])

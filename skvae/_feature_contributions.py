@@ -76,7 +76,7 @@ class FeatureContributionsMixin:
         if isinstance(getattr(self, "likelihood_", None), BernoulliLikelihood):
             return  # a Bernoulli decoder outputs log-odds: no residual to correct
         n_components = self.n_components_
-        codes_and_residuals = torch.as_tensor(self._map_rows(self._codes_and_residuals, X, allow_nan=True))
+        codes_and_residuals = torch.from_numpy(self._map_rows(self._codes_and_residuals, X, allow_nan=True))
         codes, residuals = codes_and_residuals[:, :n_components], codes_and_residuals[:, n_components:]
         observed = ~torch.isnan(residuals)
         weights = fit_correction(codes, residuals.nan_to_num(), None if observed.all() else observed)

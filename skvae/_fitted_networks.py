@@ -57,12 +57,15 @@ class FittedNetworksMixin:
         self.n_iter_ = 0
         self.loss_curve_ = []
         self._n_steps = 0
-        modules = self._build_networks(
-            n_features,
-            self._hidden_layer_sizes(),
-            torch.Generator().manual_seed(self._seed),
-            n_numeric=len(self._table.numeric),
-        )
+        # Built on the CPU, where the generator is, whatever torch.set_default_device says: the
+        # device parameter says where they go.
+        with torch.device("cpu"):
+            modules = self._build_networks(
+                n_features,
+                self._hidden_layer_sizes(),
+                torch.Generator().manual_seed(self._seed),
+                n_numeric=len(self._table.numeric),
+            )
         for name, module in modules.items():
             setattr(self, f"{name}_", module.to(device))
         # Pickle and save rebuild the networks from this record, not from the
@@ -141,12 +144,13 @@ class FittedNetworksMixin:
             delattr(self, name)
         vars(self).update(attributes)
         networks = self._networks()
+        # Back on their device, should the call have moved them (a loaded model continued on a GPU);
+        # Module.to keeps the parameters, which Adam's state is keyed by.
+        networks.to(device)
         if weights is not None:
             networks.load_state_dict(weights)
         networks.eval()
-        if self._device() != device:
-            self._optimizer = None  # the call moved the networks: Adam starts afresh there
-        elif moments is not None:
+        if moments is not None:
             self._optimizer.state.clear()
             self._optimizer.state.update(moments)
 

@@ -42,7 +42,7 @@ def calibrate_likelihood(vae, X):
             variance = (variance * counts).sum() / counts.sum() if counts.sum() else None
         if variance is not None:
             variance = np.maximum(variance, likelihood.min_variance)
-            likelihood.variance.copy_(torch.as_tensor(variance).reshape(-1))
+            likelihood.variance.copy_(torch.from_numpy(np.asarray(variance)).reshape(-1))
     if isinstance(likelihood, StudentTLikelihood):
         _fit_student_t_scale(vae, X)
 
@@ -99,7 +99,7 @@ def balanced_noise(n_components):
     """Noise vectors of +-1 whose mean is 0 and whose outer products average to the identity
     exactly: columns 1 to n_components of a Sylvester-Hadamard matrix, one vector per row
     (the next power of two above n_components of them)."""
-    hadamard = torch.ones(1, 1)
+    hadamard = torch.ones(1, 1, device="cpu")
     while hadamard.shape[0] <= n_components:
         hadamard = torch.cat([torch.cat([hadamard, hadamard], 1), torch.cat([hadamard, -hadamard], 1)])
     return hadamard[:, 1 : n_components + 1]

@@ -154,7 +154,8 @@ def _build(estimator_class, architecture):
         check_network(builder, n_features, all_numeric=n_numeric == n_features)
     except (ValueError, TypeError) as exc:
         raise InvalidState(f"invalid architecture ({exc})") from None
-    return builder._build_networks(n_features, hidden_layer_sizes, torch.Generator(), n_numeric=n_numeric)
+    with torch.device("cpu"):  # whatever torch.set_default_device says, as fit builds them
+        return builder._build_networks(n_features, hidden_layer_sizes, torch.Generator(), n_numeric=n_numeric)
 
 
 def _check_array(where, array, shape, dtype=_FLOAT32):

@@ -520,6 +520,7 @@ class VAETransformer(BaseAutoencoder):
             (n_samples, self.n_components_),
             generator=torch.Generator().manual_seed(seed),
             dtype=torch.float32,
+            device="cpu",
         )
         container = _get_output_config("transform", self)["dense"]
         rows = self._map_rows(self._decode, z.numpy().astype(np.float64))

@@ -545,7 +545,10 @@ def test_skops_asks_to_trust_a_user_network(digits):
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device to fit on")
 @pytest.mark.parametrize("estimator_class", ALL_ESTIMATORS)
-def test_conv_and_user_networks_train_on_a_gpu(estimator_class, digits):
+def test_conv_and_user_networks_train_on_a_gpu(estimator_class, digits, monkeypatch):
+    # cuDNN's convolutions may compute in TF32 (relative error about 1e-3): float32's precision
+    # here, so that the comparison with the CPU below measures the move between devices.
+    monkeypatch.setattr(torch.backends.cudnn, "allow_tf32", False)
     for params in ({"network": user_network(estimator_class)}, {"network": "conv", "input_shape": (1, 8, 8)}):
         model = estimator_class(device="cuda", max_iter=2, random_state=0, **params).fit(digits)
         assert all(parameter.is_cuda for parameter in model._networks().parameters())
@@ -579,6 +582,39 @@ def test_networks_compute_in_float32_whatever_torchs_default_dtype(estimator, fl
     assert np.isfinite(estimator.score_samples(X)).all()
     assert np.isfinite(estimator.feature_contributions(X[:5])).all()
     assert np.isfinite(pickle.loads(pickle.dumps(estimator)).score_samples(X)).all()
+
+
+@pytest.mark.parametrize(
+    "estimator",
+    [
+        AutoencoderOutlierDetector(max_iter=2, random_state=0),
+        VAEOutlierDetector(max_iter=2, random_state=0),
+        VAEImputer(max_iter=2, random_state=0, sample_posterior=True),
+        VAETransformer(network="conv", input_shape=(1, -1), hidden_layer_sizes=(4,), max_iter=2),
+    ],
+    ids=["autoencoder", "vae", "imputer", "conv"],
+)
+def test_tensors_are_placed_by_the_device_parameter_whatever_torchs_default_device(estimator):
+    # torch.set_default_device("cuda") in a user's session moves every tensor made without a device;
+    # the meta device, which holds no data, makes any such tensor fail here, on CPU machines.
+    rng = np.random.RandomState(0)
+    X = pd.DataFrame(rng.normal(size=(60, 6)), columns=[f"x{j}" for j in range(6)])
+    X["colour"] = pd.Categorical(rng.choice(["red", "blue"], 60))
+    if estimator.network == "conv":
+        X = X.drop(columns="colour")
+    X.iloc[::7, 3] = np.nan
+    with torch.device("meta"):
+        estimator.fit(X)
+        outputs = [estimator.score_samples(X), estimator.transform(X)]
+        if hasattr(estimator, "feature_contributions"):
+            outputs += [estimator.feature_contributions(X[:5]), estimator.predict(X)]
+        if hasattr(estimator, "sample"):
+            outputs += [estimator.sample(3)]
+        restored = pickle.loads(pickle.dumps(estimator))
+    assert all(p.device.type == "cpu" for p in estimator._networks().parameters())
+    for output in outputs:
+        assert np.isfinite(np.asarray(pd.DataFrame(output).select_dtypes("number"), dtype=float)).all()
+    np.testing.assert_array_equal(restored.score_samples(X), outputs[0])
 
 
 def test_a_user_network_builds_in_float32_whatever_torchs_default_dtype(digits, tmp_path):

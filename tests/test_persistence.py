@@ -690,6 +690,25 @@ def test_a_model_fitted_on_a_gpu_unpickles_on_a_cpu_only_machine(estimator_class
     np.testing.assert_allclose(restored.transform(X), fitted.transform(X), rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device to fit on")
+def test_a_failed_call_that_moved_a_loaded_model_to_a_gpu_leaves_it_as_it_was(X, monkeypatch):
+    fitted = make(AutoencoderTransformer).fit(X)
+    streamed, failed = (pickle.loads(pickle.dumps(fitted)) for _ in range(2))  # on the CPU
+
+    def fail(rows):
+        raise ValueError("calibration failed")
+
+    failed.set_params(device="cuda")
+    monkeypatch.setattr(failed, "_after_fit", fail)
+    with pytest.raises(ValueError, match="calibration failed"):
+        failed.partial_fit(X)  # moved to the GPU and trained before it failed
+    monkeypatch.undo()
+    assert all(p.device.type == "cpu" for p in failed._networks().parameters())
+    # Adam's moments too: the next call goes on as if the failed one had not been made.
+    failed.set_params(device="cpu")
+    np.testing.assert_array_equal(failed.partial_fit(X).transform(X), streamed.partial_fit(X).transform(X))
+
+
 @pytest.mark.parametrize("likelihood", ["gaussian", "gaussian_shared", "student_t", "bernoulli"])
 def test_every_vae_likelihood_round_trips(likelihood, X, tmp_path):
     X = 1 / (1 + np.exp(-X))  # in [0, 1], for the Bernoulli
