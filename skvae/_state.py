@@ -116,8 +116,7 @@ def _tensor_shapes(modules):
 def _shape_only(estimator_class, architecture):
     """The networks ``architecture`` describes, on the meta device where they build there."""
     try:
-        with torch.device("meta"):
-            return _build(estimator_class, architecture)
+        return _build(estimator_class, architecture, device="meta")
     except InvalidState:
         raise
     except Exception:
@@ -133,7 +132,9 @@ def _numpy_dtype(torch_dtype):
         raise InvalidState(f"the networks hold {torch_dtype} tensors, which have no numpy dtype") from None
 
 
-def _build(estimator_class, architecture):
+def _build(estimator_class, architecture, device="cpu"):
+    """The networks ``architecture`` describes, built on ``device`` (whatever torch's default
+    device is, as fit builds them)."""
     if not isinstance(architecture, dict):
         raise InvalidState("the architecture is not a dict")
     params = dict(architecture)
@@ -154,7 +155,7 @@ def _build(estimator_class, architecture):
         check_network(builder, n_features, all_numeric=n_numeric == n_features)
     except (ValueError, TypeError) as exc:
         raise InvalidState(f"invalid architecture ({exc})") from None
-    with torch.device("cpu"):  # whatever torch.set_default_device says, as fit builds them
+    with torch.device(device):
         return builder._build_networks(n_features, hidden_layer_sizes, torch.Generator(), n_numeric=n_numeric)
 
 
