@@ -16,7 +16,7 @@ that ``predict`` flags, for
 IsolationForest (its fixed "auto" threshold) is printed for reference. Seeds ``--seeds``; means over
 the data sets. It asserts nothing and prints a Markdown table::
 
-    OMP_NUM_THREADS=1 python benchmarks/bench_thresholds.py                 # 18 data sets, ~15 minutes
+    OMP_NUM_THREADS=1 python benchmarks/bench_thresholds.py                 # 19 data sets, ~15 minutes
     OMP_NUM_THREADS=1 python benchmarks/bench_thresholds.py --sizes 100 --datasets letter musk
 """
 

@@ -303,6 +303,9 @@ def _saved_architecture(metadata, estimator, path, trusted):
         architecture = decode_architecture(metadata["architecture"], trusted, path)
     except InvalidParams as exc:
         raise _refuse(path, str(exc)) from None
+    # Every file that records the architecture records n_numeric, which a pickle may lack.
+    if "n_numeric" not in architecture:
+        raise _refuse(path, "its architecture has no n_numeric")
     try:
         check_against_table(architecture, estimator._table, estimator.n_components_)
     except InvalidState as exc:

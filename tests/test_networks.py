@@ -591,8 +591,9 @@ def test_networks_compute_in_float32_whatever_torchs_default_dtype(estimator, fl
         VAEOutlierDetector(max_iter=2, random_state=0),
         VAEImputer(max_iter=2, random_state=0, sample_posterior=True),
         VAETransformer(network="conv", input_shape=(1, -1), hidden_layer_sizes=(4,), max_iter=2),
+        AutoencoderTransformer(network=linear_pair, max_iter=2, random_state=0),
     ],
-    ids=["autoencoder", "vae", "imputer", "conv"],
+    ids=["autoencoder", "vae", "imputer", "conv", "user network"],
 )
 def test_tensors_are_placed_by_the_device_parameter_whatever_torchs_default_device(estimator):
     # torch.set_default_device("cuda") in a user's session moves every tensor made without a device;

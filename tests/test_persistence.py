@@ -480,6 +480,7 @@ def test_a_class_outside_the_allow_list_is_refused(class_name, model, tmp_path):
         ),
         (lambda m: m["architecture"].update({"hidden_layer_sizes": [8, 3]}), "expected float32"),
         (lambda m: m["architecture"].update({"n_numeric": True}), "its networks have n_numeric=True"),
+        (lambda m: m["architecture"].pop("n_numeric"), "its architecture has no n_numeric"),
         (lambda m: m["architecture"].update({"network": "conv"}), "network='conv' needs input_shape"),
         (
             lambda m: m["architecture"].update({"eval": "os.system"}),
