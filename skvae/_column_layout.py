@@ -145,16 +145,22 @@ class ColumnLayout:
         """log p(category) of each categorical column (0 where missing), shape (..., n_categorical)."""
         return self._log_probs(x, decoded, *self._block_sums(decoded))
 
-    def categorical_probabilities(self, decoded):
-        """The decoder's outputs with each categorical block turned into probabilities."""
+    def categorical_probabilities(self, decoded, numeric=None):
+        """The decoder's outputs with each categorical block turned into probabilities, and
+        ``numeric`` (by default the outputs themselves) at the numeric inputs."""
+        numeric = decoded if numeric is None else numeric
         if not self.blocks:
-            return decoded
-        return self._probabilities(decoded, *self._block_sums(decoded)[:2])
+            return numeric
+        return self._probabilities(numeric, *self._block_sums(decoded)[:2])
 
-    def categorical_log_probs_and_probabilities(self, x, decoded):
-        """Both of the above from one pass over the blocks, as an imputer's draws need them."""
+    def categorical_log_probs_and_probabilities(self, x, decoded, numeric=None):
+        """Both of the above from one pass over the blocks, as an imputer's draws need them (without
+        categorical columns: None, and ``numeric``)."""
+        numeric = decoded if numeric is None else numeric
+        if not self.blocks:
+            return None, numeric
         sums = self._block_sums(decoded)
-        return self._log_probs(x, decoded, *sums), self._probabilities(decoded, *sums[:2])
+        return self._log_probs(x, decoded, *sums), self._probabilities(numeric, *sums[:2])
 
     def _log_probs(self, x, decoded, exponentials, block_sums, largest):
         membership = self.block_membership.to(decoded.dtype)
@@ -163,12 +169,12 @@ class ColumnLayout:
         picked = (torch.where(self.in_block, decoded, 0.0) * one_hot) @ membership
         return picked - log_normaliser * (one_hot @ membership)
 
-    def _probabilities(self, decoded, exponentials, block_sums):
+    def _probabilities(self, numeric, exponentials, block_sums):
         # Each input's block's sum, and 1 at numeric inputs (in the extra last block), whose 0 / 0
         # would send NaN through where's gradient.
         block_sums = torch.cat([block_sums, block_sums.new_ones((*block_sums.shape[:-1], 1))], dim=-1)
-        input_sums = block_sums.gather(-1, self.block_of_input.expand(decoded.shape))
-        return torch.where(self.in_block, exponentials / input_sums, decoded)
+        input_sums = block_sums.gather(-1, self.block_of_input.expand(exponentials.shape))
+        return torch.where(self.in_block, exponentials / input_sums, numeric)
 
     def column_terms(self, numeric_terms, observed, categorical_terms):
         """Per-column terms in the input's column order, from the numeric and categorical parts.

@@ -364,9 +364,11 @@ class VAETransformer(BaseAutoencoder):
         log_prob = likelihood.training_log_prob_per_feature if training else likelihood.log_prob_per_feature
         # Standardised columns: the density of X itself (the Jacobian of the scaling).
         numeric = log_prob(layout.numeric_part(x), layout.numeric_part(decoded)) - layout.log_scale
-        if categorical is None:
-            return layout.column_terms(numeric, observed, lambda: layout.categorical_log_probs(x, decoded))
-        return layout.column_terms(numeric, observed, lambda: categorical)
+
+        def categorical_terms():
+            return layout.categorical_log_probs(x, decoded) if categorical is None else categorical
+
+        return layout.column_terms(numeric, observed, categorical_terms)
 
     def _log_px(self, x, decoded, observed, training=False, categorical=None):
         """log p(x | decoded) over the observed cells, one value per row (and sample)."""
@@ -426,16 +428,10 @@ class VAETransformer(BaseAutoencoder):
     def _decode(self, Z):
         return self._means(self.decoder_(Z))
 
-    def _means(self, decoded, probabilities=None):
-        """The decoder's outputs as means of the numeric inputs and probabilities of the categories
-        (``probabilities``: the categories', where the caller has them already)."""
-        layout = self._layout(decoded.device)
-        means = self.likelihood_.mean(decoded)  # elementwise: the categories' inputs are replaced below
-        if layout.all_numeric:
-            return means
-        if probabilities is None:
-            probabilities = layout.categorical_probabilities(decoded)
-        return torch.where(layout.in_block, probabilities, means)
+    def _means(self, decoded):
+        """The decoder's outputs as means of the numeric inputs and probabilities of the categories."""
+        # The likelihood's mean is elementwise: the categories' inputs are replaced by probabilities.
+        return self._layout(decoded.device).categorical_probabilities(decoded, self.likelihood_.mean(decoded))
 
     def _after_fit(self, X):
         calibrate_likelihood(self, X)
@@ -455,12 +451,12 @@ class VAETransformer(BaseAutoencoder):
         """log p(x_obs, z) (K, n) of prepared rows at codes z (K, n, d), and the decoder's outputs
         (``return_means``: as ``_means``, the categories' terms and probabilities from one pass)."""
         decoded = decode_draws(self.decoder_, z)
-        layout = self._layout(x.device)
-        categorical = probabilities = None
-        if return_means and not layout.all_numeric:
-            categorical, probabilities = layout.categorical_log_probs_and_probabilities(x, decoded)
+        categorical, outputs = None, decoded
+        if return_means:  # as _means, with the categories' terms from the same pass
+            categorical, outputs = self._layout(x.device).categorical_log_probs_and_probabilities(
+                x, decoded, self.likelihood_.mean(decoded)
+            )
         log_px = self._log_px(x, decoded, observed, categorical=categorical)
-        outputs = self._means(decoded, probabilities) if return_means else decoded
         return log_px + standard_normal_log_prob(z), outputs
 
     def _fixed_noise(self, n_samples, device):
