@@ -113,7 +113,9 @@ def main():
         pipeline.fit(X_fit, y)
         runs = {"skvae": lambda rows, method=method, pipeline=pipeline: getattr(pipeline, method)(rows)}
         for runtime, missing_cells in (("onnx", True), ("onnx, complete rows", False)):
-            skvae_options = {type(step): {"missing_cells": missing_cells} for _, step in pipeline.steps[1:2]}
+            skvae_options = {
+                type(pipeline[1]): {"missing_cells": missing_cells}
+            }  # every pipeline's second step
             graph = to_onnx(
                 pipeline, X_fit[:1], options={LogisticRegression: {"zipmap": False}, **skvae_options}
             )

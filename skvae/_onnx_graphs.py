@@ -64,8 +64,8 @@ def _posterior(ops, x, encoder, opv):
     return mean, ops.OnnxClip(log_var, const(low), const(high), op_version=opv)
 
 
-def _sum_last(ops, x, opv):
-    return ops.OnnxReduceSumApi11(x, axes=[-1], keepdims=0, op_version=opv)
+def _sum_last(ops, x, opv, keepdims=0):
+    return ops.OnnxReduceSumApi11(x, axes=[-1], keepdims=keepdims, op_version=opv)
 
 
 def _standardised(ops, estimator, x, opv):
@@ -141,12 +141,12 @@ def _refilled(ops, estimator, rows, missing, observed, opv):
     return ops.OnnxScatterND(rows, indices, subset, op_version=opv)
 
 
-def _sum_observed(ops, terms, observed, opv):
+def _sum_observed(ops, terms, observed, opv, keepdims=0):
     """Each row's terms summed over its observed cells (all of them where ``observed`` is None):
-    (..., n, d) -> (..., n)."""
+    (..., n, d) -> (..., n), or (..., n, 1) with ``keepdims``."""
     if observed is not None:
         terms = ops.OnnxMul(terms, observed, op_version=opv)
-    return _sum_last(ops, terms, opv)
+    return _sum_last(ops, terms, opv, keepdims)
 
 
 def reconstruction_score(ops, estimator, x, observed, opv):
@@ -158,12 +158,10 @@ def reconstruction_score(ops, estimator, x, observed, opv):
         const(estimator.reconstruction_scale_),
         op_version=opv,
     )
-    if observed is not None:
-        scaled = ops.OnnxMul(scaled, observed, op_version=opv)
-    total = ops.OnnxReduceSumApi11(scaled, axes=[1], keepdims=1, op_version=opv)
+    total = _sum_observed(ops, scaled, observed, opv, keepdims=1)
     if observed is None:
         return ops.OnnxNeg(total, op_version=opv)
-    n_observed = ops.OnnxReduceSumApi11(observed, axes=[1], keepdims=1, op_version=opv)
+    n_observed = _sum_last(ops, observed, opv, keepdims=1)
     # A row with no observed cell: 0 / 0, NaN, which the label makes an outlier (skvae refuses it).
     per_cell = ops.OnnxDiv(total, n_observed, op_version=opv)
     return ops.OnnxMul(per_cell, const(-float(estimator.n_features_in_)), op_version=opv)
@@ -230,6 +228,6 @@ def importance_weighted_score(ops, estimator, x, observed, opv):
         missing_terms = ops.OnnxMatMul(missing, const(np.asarray(typical)[:, None]), op_version=opv)
         score = ops.OnnxAdd(score, missing_terms, op_version=opv)
     # A row with no observed cell: NaN, which the label makes an outlier (skvae refuses it).
-    n_observed = ops.OnnxReduceSumApi11(observed, axes=[1], keepdims=1, op_version=opv)
+    n_observed = _sum_last(ops, observed, opv, keepdims=1)
     empty = ops.OnnxEqual(n_observed, const([0.0]), op_version=opv)
     return ops.OnnxWhere(empty, const([np.nan]), score, op_version=opv)
