@@ -74,7 +74,8 @@ def to_onnx(model, X, *, target_opset=None, options=None):
 
     X : ndarray or DataFrame
         A few input rows, from which skl2onnx reads the input's type and
-        width. Arrays are cast to float32, the precision the graph computes in.
+        width. Arrays, and a DataFrame's float64 columns, are cast to
+        float32, the precision the graph computes in: feed the graph float32.
         skl2onnx makes an input of each column of a DataFrame, which a skvae
         estimator refuses unless a step before it takes them: give an array
         of the width the model was fitted on.
@@ -120,6 +121,8 @@ def to_onnx(model, X, *, target_opset=None, options=None):
     register_converters()
     if isinstance(X, np.ndarray):
         X = X.astype(np.float32, copy=False)
+    elif hasattr(X, "dtypes") and hasattr(X, "astype"):  # a pandas DataFrame: an input per column
+        X = X.astype({name: np.float32 for name, dtype in X.dtypes.items() if dtype == np.float64})
     return skl2onnx.to_onnx(model, X, target_opset=target_opset, options=options)
 
 
@@ -160,32 +163,9 @@ def _refuse_imputer():
 # -- shapes ----------------------------------------------------------------------
 
 
-def _check_input(operator):
-    from skl2onnx.common.data_types import FloatTensorType
-
-    estimator = operator.raw_operator
+def _check_exportable(estimator):
+    """NotImplementedError for what no graph here computes: told first, since no input would do."""
     check_is_fitted(estimator)
-    n_features = estimator.n_features_in_
-    if len(operator.inputs) != 1:
-        # skl2onnx makes an input of each column of a DataFrame sample.
-        raise ValueError(
-            f"{type(estimator).__name__} reads one ONNX input of {n_features} float32 columns, got "
-            f"{len(operator.inputs)} inputs. Give to_onnx an array (e.g. X.to_numpy(np.float32)[:1] for "
-            "a DataFrame X); in a pipeline, a step before it (a StandardScaler, a ColumnTransformer) may "
-            "take the DataFrame's columns."
-        )
-    input_type = operator.inputs[0].type
-    width = input_type.shape[1] if len(input_type.shape) == 2 else None
-    if isinstance(width, int) and width != n_features:
-        raise ValueError(
-            f"X has {width} features, but {type(estimator).__name__} is expecting {n_features} features "
-            "as input: give to_onnx rows of the width it was fitted on."
-        )
-    if not isinstance(input_type, FloatTensorType):
-        raise TypeError(
-            f"{type(estimator).__name__} computes in float32, but its ONNX input is "
-            f"{type(input_type).__name__}: give to_onnx float32 rows."
-        )
     unsupported = sorted(
         name
         for name in vars(estimator)
@@ -207,6 +187,34 @@ def _check_input(operator):
         raise NotImplementedError(
             f"skvae.onnx exports network='mlp' only; this {type(estimator).__name__} was fitted with "
             f"network={network!r}."
+        )
+
+
+def _check_input(operator):
+    from skl2onnx.common.data_types import FloatTensorType
+
+    estimator = operator.raw_operator
+    _check_exportable(estimator)
+    n_features = estimator.n_features_in_
+    if len(operator.inputs) != 1:
+        # skl2onnx makes an input of each column of a DataFrame sample.
+        raise ValueError(
+            f"{type(estimator).__name__} reads one ONNX input of {n_features} float32 columns, got "
+            f"{len(operator.inputs)} inputs. Give to_onnx an array (e.g. X.to_numpy(np.float32)[:1] for "
+            "a DataFrame X); in a pipeline, a step before it (a StandardScaler, a ColumnTransformer) may "
+            "take the DataFrame's columns."
+        )
+    input_type = operator.inputs[0].type
+    width = input_type.shape[1] if len(input_type.shape) == 2 else None
+    if isinstance(width, int) and width != n_features:
+        raise ValueError(
+            f"X has {width} features, but {type(estimator).__name__} is expecting {n_features} features "
+            "as input: give to_onnx rows of the width it was fitted on."
+        )
+    if not isinstance(input_type, FloatTensorType):
+        raise TypeError(
+            f"{type(estimator).__name__} computes in float32, but its ONNX input is "
+            f"{type(input_type).__name__}: give to_onnx float32 rows."
         )
 
 

@@ -226,8 +226,30 @@ def test_a_model_of_a_table_with_categorical_columns_is_refused(data):
     X, _ = data
     table = pd.DataFrame(X[:, :3], columns=["a", "b", "c"]).assign(kind=pd.Categorical(["x", "y", "z"] * 100))
     model = make(VAEOutlierDetector).fit(table)
-    with pytest.raises(NotImplementedError, match="categorical columns .* OneHotEncoder"):
-        to_onnx(model, np.zeros((1, 4), dtype=np.float32))
+    # Whatever the sample: the table itself, whose columns skl2onnx makes inputs of, is told the same.
+    for sample in (np.zeros((1, 4), dtype=np.float32), table.iloc[:1]):
+        with pytest.raises(NotImplementedError, match="categorical columns .* OneHotEncoder"):
+            to_onnx(model, sample)
+
+
+def test_a_table_through_a_one_hot_encoder_exports_from_a_dataframe_sample(data):
+    from sklearn.compose import make_column_transformer
+    from sklearn.preprocessing import OneHotEncoder
+
+    X, _ = data
+    table = pd.DataFrame(X[:, :3].astype(np.float64), columns=["a", "b", "c"])
+    table["kind"] = np.array(["x", "y", "z"])[np.argmax(X[:, 3:6], axis=1)]
+    columns = make_column_transformer(
+        (OneHotEncoder(sparse_output=False), ["kind"]), (StandardScaler(), ["a", "b", "c"])
+    )
+    model = make_pipeline(columns, make(AutoencoderOutlierDetector)).fit(table)
+    onnx_model = to_onnx(model, table.iloc[:1])  # float64 columns: float32 inputs of the graph
+    session = onnxruntime.InferenceSession(onnx_model.SerializeToString(), providers=["CPUExecutionProvider"])
+    feeds = {name: table[[name]].to_numpy(np.float32) for name in ["a", "b", "c"]}
+    feeds["kind"] = table[["kind"]].to_numpy()
+    label, scores = session.run(None, feeds)
+    np.testing.assert_allclose(scores[:, 0], model.decision_function(table), rtol=TOLERANCE, atol=TOLERANCE)
+    assert table["a"].dtype == np.float64  # the user's table is left as it was
 
 
 def test_a_convolutional_model_is_refused_even_after_set_params_names_the_perceptron(data):
