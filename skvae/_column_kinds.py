@@ -64,8 +64,20 @@ def is_categorical_column(X, j, dtype):
     so that numbers held as objects (``df.astype(object)``, ``pd.concat`` of mixed frames) stay
     numbers, and dates held as objects are refused as dates (``refuse_temporal``)."""
     if _is_object(dtype):
-        return pd.api.types.infer_dtype(column_values(X, j), skipna=True) not in _NUMBERS | _TEMPORAL
+        values = column_values(X, j)
+        kind = pd.api.types.infer_dtype(values, skipna=True)
+        if kind == "mixed":  # numbers pandas has no name for (fractions.Fraction), or mixed labels
+            return not all(_is_number(value) for value in values if not _is_missing(value))
+        return kind not in _NUMBERS | _TEMPORAL
     return is_categorical_dtype(dtype)
+
+
+def _is_number(value):
+    return isinstance(value, Real) and not isinstance(value, (bool, np.bool_))
+
+
+def _is_missing(value):
+    return value is None or value is pd.NA or (isinstance(value, (float, np.floating)) and np.isnan(value))
 
 
 def _is_object(dtype):

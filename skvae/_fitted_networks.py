@@ -53,7 +53,13 @@ class FittedNetworksMixin:
         self._forget_fit(keep=("n_features_in_", "feature_names_in_", "_table"))
         check_network(self, n_features, all_numeric=not self._table.categorical)
         self._seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
-        self.n_components_ = int(self._resolved_n_components(n_features))
+        n_components = self._resolved_n_components(n_features)
+        if isinstance(n_components, bool):  # an Integral to scikit-learn's constraints, not a width
+            raise ValueError(
+                f"The 'n_components' parameter of {type(self).__name__} must be an int in the range "
+                f"[1, inf). Got {n_components!r} instead."
+            )
+        self.n_components_ = int(n_components)
         self.n_iter_ = 0
         self.loss_curve_ = []
         self._n_steps = 0
@@ -161,7 +167,7 @@ class FittedNetworksMixin:
     def _hidden_layer_sizes(self):
         sizes = self.hidden_layer_sizes
         sizes = [sizes] if isinstance(sizes, Integral) else list(sizes)
-        if not all(isinstance(size, Integral) and size > 0 for size in sizes):
+        if not all(isinstance(size, Integral) and not isinstance(size, bool) and size > 0 for size in sizes):
             raise ValueError(
                 f"hidden_layer_sizes must contain positive integers only, got {self.hidden_layer_sizes!r}."
             )

@@ -446,6 +446,7 @@ or VAEImputer
     True
     """
     check_trusted(trusted)
+    path = os.fspath(path)  # a TypeError for anything but a path, as save gives
     try:
         archive = zipfile.ZipFile(path)
     except _DAMAGED:

@@ -111,10 +111,19 @@ class TableEncoder:
         self.center = means[self.numeric]
         scale = np.sqrt(variances[self.numeric])
         # Values below 1e-154 square to 0 in float64: a column of them that varies takes its range.
-        spread = (highs - lows)[self.numeric]
+        with np.errstate(over="ignore", invalid="ignore"):  # beyond float64: refused just below
+            spread = (highs - lows)[self.numeric]
         underflowed = (scale == 0) & (spread > 0)
         scale[underflowed] = spread[underflowed]
         self.standardized = self.standardizes(self.standardize)
+        observed = counts[self.numeric] > 0
+        too_wide = observed & ~(np.isfinite(scale) & np.isfinite(spread))
+        if self.standardized and too_wide.any():
+            raise ValueError(
+                f"Column(s) {column_names(estimator, np.asarray(self.numeric)[too_wide])} of X hold values "
+                "too far apart for float64 to standardise (their variance overflows). Scale them, or "
+                "remove their extreme values."
+            )
         # Unstandardised columns reach the networks as they are (a Bernoulli likelihood reads
         # them in [0, 1]); center still holds their means, where missing cells are filled.
         self.centred = self.standardized
@@ -122,9 +131,13 @@ class TableEncoder:
         # rounding error of its variance (2e-34 for three cells of 0.1).
         varies = (scale > 0) & ~constant[self.numeric]
         self.scale = np.where(varies, scale, 1.0) if self.standardized else np.ones_like(scale)
+        if not self.standardized:
+            _refuse_below_float32(
+                estimator, np.asarray(self.numeric), lows[self.numeric], highs[self.numeric]
+            )
         if self.standardize == "auto" and not self.standardized and not sp.issparse(values):
             warn_unscaled(estimator, self.center[varies], scale[varies], np.asarray(self.numeric)[varies])
-        return self._code(values)
+        return self._code(estimator, values)
 
     def still_constant(self, estimator, coded):
         """This table, or a copy whose ``constant`` leaves out the columns to which the coded rows
@@ -228,7 +241,7 @@ class TableEncoder:
                 # The kinds are checked where the dtypes chose them ("from_dtype").
                 fitted_dtypes=self.dtypes if isinstance(self.categorical_features, str) else None,
             )
-        coded = self._code(values)
+        coded = self._code(estimator, values)
         if self.empty:
             coded = self._hide_empty(estimator, coded if coded is not values else values.copy(), training)
         return (coded, values) if return_values else coded
@@ -241,7 +254,7 @@ class TableEncoder:
         coded[:, inputs] = np.nan
         return coded
 
-    def _code(self, values):
+    def _code(self, estimator, values):
         """Standardise the numeric columns and expand the categorical ones into one-hot blocks."""
         if self.is_identity:
             return values
@@ -261,7 +274,10 @@ class TableEncoder:
             else:
                 i = numeric_position[j]
                 offset = self.center[i] if self.centred else 0.0
-                coded[:, start] = (column - offset) / self.scale[i]  # in float64, then X's dtype
+                standardized = (column - offset) / self.scale[i]  # in float64, then X's dtype
+                if self.standardized:
+                    _check_standardized_range(estimator, j, column, standardized)
+                coded[:, start] = standardized
         return coded
 
     # -- float array -> table ----------------------------------------------------
@@ -392,3 +408,32 @@ class TableEncoder:
         state = dict(self.__dict__)
         state.pop("_layouts", None)  # tensors on some device, rebuilt on demand
         return state
+
+
+def _check_standardized_range(estimator, j, column, standardized):
+    """ValueError where a value of numeric column j lies beyond float32's range once standardised,
+    quoting the user's value, not the standardised one."""
+    with np.errstate(invalid="ignore"):  # NaN cells compare False
+        beyond = np.abs(standardized) > np.finfo(np.float32).max
+    if beyond.any():
+        k = np.flatnonzero(beyond)[0]
+        raise ValueError(
+            f"Column {column_names(estimator, [j])} of X holds {column[k]:.3g}, {standardized[k]:.3g} "
+            "standard deviations from its mean in fit: beyond the range of dtype('float32'), the "
+            "precision skvae computes in. Remove or clip such values."
+        )
+
+
+def _refuse_below_float32(estimator, columns, lows, highs):
+    """ValueError for unstandardised numeric columns whose every value is below float32's smallest
+    normal number in magnitude: there they become 0, or keep a few of their digits."""
+    with np.errstate(invalid="ignore"):  # sparse X keeps no smallest or largest value (NaN)
+        largest = np.fmax(np.abs(lows), np.abs(highs))
+        lost = (largest > 0) & (largest < np.finfo(np.float32).tiny)
+    if lost.any():
+        raise ValueError(
+            f"Column(s) {column_names(estimator, columns[lost])} of X hold values below "
+            f"{np.finfo(np.float32).tiny:.3g} in magnitude only, which dtype('float32'), the precision "
+            "skvae computes in, turns into 0 or keeps few digits of. Scale them (e.g. StandardScaler), "
+            "or pass standardize=True."
+        )

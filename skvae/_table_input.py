@@ -34,14 +34,17 @@ def read_numbers(estimator, X, *, reset, standardized):
     """
     _refuse_non_numbers(X, frame_dtypes(X))
     X = _object_na_as_nan(_densify_nonzero_fill(X))
-    values = validate_data(
-        estimator,
-        X,
-        accept_sparse=["csr", "csc"],
-        dtype=[np.float64, np.float32],
-        ensure_all_finite="allow-nan",
-        reset=reset,
-    )
+    # Values near float64's largest overflow scikit-learn's quick finiteness check (a sum), which
+    # then checks them one by one; its RuntimeWarning would precede skvae's own error about them.
+    with np.errstate(over="ignore", invalid="ignore"):
+        values = validate_data(
+            estimator,
+            X,
+            accept_sparse=["csr", "csc"],
+            dtype=[np.float64, np.float32],
+            ensure_all_finite="allow-nan",
+            reset=reset,
+        )
     if values.dtype not in (np.float32, np.float64):
         # scikit-learn keeps the dtype of a DataFrame of pandas sparse columns (get_dummies(sparse=True)).
         values = values.astype(np.float64)
@@ -121,6 +124,11 @@ def read_table(estimator, X, categorical, categories=None, *, fitted_dtypes=None
             continue
         if np.iscomplexobj(column):  # as OneHotEncoder refuses complex labels
             raise ValueError(f"Complex data not supported: X column {column_names(estimator, [j])[0]!r}.")
+        if _numeric_dtype(column) and np.isinf(_as_floats_or_objects(column).astype(float)).any():
+            # as OneHotEncoder refuses them, and as skvae refuses them in numeric columns
+            raise ValueError(
+                f"Input X contains infinity in its categorical column {column_names(estimator, [j])[0]!r}."
+            )
         if reset:
             categories.append(categories_of(column, dtypes[j] if dtypes is not None else None))
         values[:, j] = _category_codes(estimator, column, j, categories[categorical.index(j)])

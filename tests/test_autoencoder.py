@@ -330,6 +330,20 @@ def test_invalid_parameters_raise_invalid_parameter_error(params, X):
         AutoencoderTransformer(**params).fit(X)
 
 
+@pytest.mark.parametrize("estimator_class", [AutoencoderTransformer, VAETransformer])
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({"n_components": True}, "The 'n_components' parameter of .* must be an int"),
+        ({"hidden_layer_sizes": (True,)}, "hidden_layer_sizes must contain positive integers only"),
+    ],
+)
+def test_a_bool_is_no_width(estimator_class, params, message, X):
+    # bool is an Integral to scikit-learn's constraints; as a width it would be 1, or reach torch.
+    with pytest.raises(ValueError, match=message):
+        estimator_class(max_iter=2, **params).fit(X)
+
+
 def test_hidden_layer_sizes_must_be_positive(X):
     with pytest.raises(ValueError, match="hidden_layer_sizes"):
         AutoencoderTransformer(hidden_layer_sizes=(8, 0)).fit(X)

@@ -616,6 +616,11 @@ def test_a_foreign_file_is_refused(content, tmp_path):
         load(path)
 
 
+def test_load_takes_a_path_and_says_so_of_anything_else():
+    with pytest.raises(TypeError, match="expected str, bytes or os.PathLike object, not int"):
+        load(3)
+
+
 def test_foreign_zip_archives_are_refused(tmp_path, payload):
     obj, marker = payload
     torch.save({"weight": torch.zeros(2), "payload": obj}, tmp_path / "torch.pt")  # a zip with a pickle

@@ -645,6 +645,27 @@ def test_an_object_column_keeps_the_kind_fit_gave_it_whatever_rows_come_later():
     )
 
 
+def test_numbers_pandas_has_no_name_for_are_numbers_and_mixed_labels_stay_categories():
+    from fractions import Fraction
+
+    score = low_rank(30)[:, 0]
+    fractions = pd.Series([Fraction(i, 3) for i in range(30)], dtype=object)
+    fractions[4] = None
+    model = make(AutoencoderTransformer, max_iter=1).fit(pd.DataFrame({"f": fractions, "score": score}))
+    as_floats = make(AutoencoderTransformer, max_iter=1).fit(
+        pd.DataFrame({"f": fractions.astype(float), "score": score})
+    )
+    assert model._table.categorical == []
+    np.testing.assert_array_equal(
+        model.transform(pd.DataFrame({"f": fractions, "score": score})),
+        as_floats.transform(pd.DataFrame({"f": fractions.astype(float), "score": score})),
+    )
+    labels = pd.Series([Fraction(1, 3), "high", True] * 10, dtype=object)
+    assert make(AutoencoderTransformer, max_iter=1).fit(
+        pd.DataFrame({"l": labels, "score": score})
+    )._table.categorical == [0]
+
+
 def test_a_few_numbers_with_a_rare_label_stay_categorical_many_numbers_with_one_are_refused():
     levels = pd.Series([1, 2, 3] * 30 + ["4+"] * 5, dtype=object)
     with warnings.catch_warnings(record=True) as caught:

@@ -62,9 +62,9 @@ def test_a_table_saved_before_centred_was_recorded_codes_as_it_did():
     values = table.encode(model, frame, return_values=True)[1]
     state = table_to_dict(table)
     del state["centred"]  # files of earlier versions centred every table with categories
-    coded = table_from_dict(state)._code(values)
+    coded = table_from_dict(state)._code(model, values)
     np.testing.assert_allclose(coded[:, 1], frame["score"] - frame["score"].mean())
-    np.testing.assert_allclose(table._code(values)[:, 1], frame["score"])
+    np.testing.assert_allclose(table._code(model, values)[:, 1], frame["score"])
 
 
 def test_a_table_saved_before_constant_columns_were_recorded_pins_none():
