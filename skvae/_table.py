@@ -30,6 +30,14 @@ import scipy.sparse as sp
 import torch
 from sklearn.utils.validation import check_array
 
+from ._column_checks import (
+    check_standardized_range,
+    refuse_below_float32,
+    refuse_too_wide_to_standardize,
+    warn_learnt_late,
+    warn_scaled_as_constant,
+    warn_unscaled,
+)
 from ._column_kinds import (
     ORDERED_CATEGORY,
     check_text_columns,
@@ -42,7 +50,6 @@ from ._column_kinds import (
 )
 from ._column_layout import ColumnLayout
 from ._column_statistics import column_statistics
-from ._column_warnings import warn_learnt_late, warn_scaled_as_constant, warn_unscaled
 from ._table_input import column_names, read_numbers, read_table
 
 
@@ -116,13 +123,9 @@ class TableEncoder:
         underflowed = (scale == 0) & (spread > 0)
         scale[underflowed] = spread[underflowed]
         self.standardized = self.standardizes(self.standardize)
-        observed = counts[self.numeric] > 0
-        too_wide = observed & ~(np.isfinite(scale) & np.isfinite(spread))
-        if self.standardized and too_wide.any():
-            raise ValueError(
-                f"Column(s) {column_names(estimator, np.asarray(self.numeric)[too_wide])} of X hold values "
-                "too far apart for float64 to standardise (their variance overflows). Scale them, or "
-                "remove their extreme values."
+        if self.standardized:
+            refuse_too_wide_to_standardize(
+                estimator, np.asarray(self.numeric), counts[self.numeric] > 0, scale, spread
             )
         # Unstandardised columns reach the networks as they are (a Bernoulli likelihood reads
         # them in [0, 1]); center still holds their means, where missing cells are filled.
@@ -132,9 +135,7 @@ class TableEncoder:
         varies = (scale > 0) & ~constant[self.numeric]
         self.scale = np.where(varies, scale, 1.0) if self.standardized else np.ones_like(scale)
         if not self.standardized:
-            _refuse_below_float32(
-                estimator, np.asarray(self.numeric), lows[self.numeric], highs[self.numeric]
-            )
+            refuse_below_float32(estimator, np.asarray(self.numeric), lows[self.numeric], highs[self.numeric])
         if self.standardize == "auto" and not self.standardized and not sp.issparse(values):
             warn_unscaled(estimator, self.center[varies], scale[varies], np.asarray(self.numeric)[varies])
         return self._code(estimator, values)
@@ -276,7 +277,7 @@ class TableEncoder:
                 offset = self.center[i] if self.centred else 0.0
                 standardized = (column - offset) / self.scale[i]  # in float64, then X's dtype
                 if self.standardized:
-                    _check_standardized_range(estimator, j, column, standardized)
+                    check_standardized_range(estimator, j, column, standardized)
                 coded[:, start] = standardized
         return coded
 
@@ -408,32 +409,3 @@ class TableEncoder:
         state = dict(self.__dict__)
         state.pop("_layouts", None)  # tensors on some device, rebuilt on demand
         return state
-
-
-def _check_standardized_range(estimator, j, column, standardized):
-    """ValueError where a value of numeric column j lies beyond float32's range once standardised,
-    quoting the user's value, not the standardised one."""
-    with np.errstate(invalid="ignore"):  # NaN cells compare False
-        beyond = np.abs(standardized) > np.finfo(np.float32).max
-    if beyond.any():
-        k = np.flatnonzero(beyond)[0]
-        raise ValueError(
-            f"Column {column_names(estimator, [j])} of X holds {column[k]:.3g}, {standardized[k]:.3g} "
-            "standard deviations from its mean in fit: beyond the range of dtype('float32'), the "
-            "precision skvae computes in. Remove or clip such values."
-        )
-
-
-def _refuse_below_float32(estimator, columns, lows, highs):
-    """ValueError for unstandardised numeric columns whose every value is below float32's smallest
-    normal number in magnitude: there they become 0, or keep a few of their digits."""
-    with np.errstate(invalid="ignore"):  # sparse X keeps no smallest or largest value (NaN)
-        largest = np.fmax(np.abs(lows), np.abs(highs))
-        lost = (largest > 0) & (largest < np.finfo(np.float32).tiny)
-    if lost.any():
-        raise ValueError(
-            f"Column(s) {column_names(estimator, columns[lost])} of X hold values below "
-            f"{np.finfo(np.float32).tiny:.3g} in magnitude only, which dtype('float32'), the precision "
-            "skvae computes in, turns into 0 or keeps few digits of. Scale them (e.g. StandardScaler), "
-            "or pass standardize=True."
-        )

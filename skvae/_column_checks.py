@@ -2,8 +2,10 @@
 
 ``_table.TableEncoder`` finds such columns as it learns and codes a table;
 the words are here: columns left unstandardised that lose what the networks
-need, and columns that a continued fit (``partial_fit``, ``warm_start``)
-meets in a state the first fit did not prepare for.
+need (a warning; an error where float32 would turn them into 0), values that
+standardising takes beyond float32's range (an error), and columns that a
+continued fit (``partial_fit``, ``warm_start``) meets in a state the first fit
+did not prepare for.
 """
 
 import numpy as np
@@ -77,4 +79,43 @@ def warn_learnt_late(estimator, columns):
             f"{type(estimator).__name__} was first fitted on {_FIRST_FIT}: it has no input for them, so "
             "their values here are not learnt, and transform passes them through. Fit anew "
             "(warm_start=False) on rows that observe every column at least once."
+        )
+
+
+def check_standardized_range(estimator, j, column, standardized):
+    """ValueError where a value of numeric column j lies beyond float32's range once standardised,
+    quoting the user's value, not the standardised one."""
+    with np.errstate(invalid="ignore"):  # NaN cells compare False
+        beyond = np.abs(standardized) > np.finfo(np.float32).max
+    if beyond.any():
+        k = np.flatnonzero(beyond)[0]
+        raise ValueError(
+            f"Column {column_names(estimator, [j])} of X holds {column[k]:.3g}, {standardized[k]:.3g} "
+            "standard deviations from its mean in fit: beyond the range of dtype('float32'), the "
+            "precision skvae computes in. Remove or clip such values."
+        )
+
+
+def refuse_below_float32(estimator, columns, lows, highs):
+    """ValueError for unstandardised numeric columns whose every value is below float32's smallest
+    normal number in magnitude: there they become 0, or keep a few of their digits."""
+    with np.errstate(invalid="ignore"):  # sparse X keeps no smallest or largest value (NaN)
+        largest = np.fmax(np.abs(lows), np.abs(highs))
+        lost = (largest > 0) & (largest < np.finfo(np.float32).tiny)
+    if lost.any():
+        raise ValueError(
+            f"Column(s) {column_names(estimator, columns[lost])} of X hold values below "
+            f"{np.finfo(np.float32).tiny:.3g} in magnitude only, which dtype('float32'), the precision "
+            "skvae computes in, turns into 0 or keeps few digits of. Scale them (e.g. StandardScaler), "
+            "or pass standardize=True."
+        )
+
+
+def refuse_too_wide_to_standardize(estimator, columns, observed, scales, spreads):
+    """ValueError for observed numeric columns whose spread or standard deviation overflows float64."""
+    too_wide = observed & ~(np.isfinite(scales) & np.isfinite(spreads))
+    if too_wide.any():
+        raise ValueError(
+            f"Column(s) {column_names(estimator, columns[too_wide])} of X hold values too far apart for "
+            "float64 to standardise (their variance overflows). Scale them, or remove their extreme values."
         )
