@@ -117,10 +117,12 @@ def workloads(n_rows):
     images = np.clip(make_data(max(n_rows // 10, 256), n_features=784, seed=2), -3, 3)
     table = mixed_table(min(n_rows, 10_000))
     X_score = make_data(n_rows, n_features=30, seed=3)
-    detector = VAEOutlierDetector(random_state=0).fit(X_detect)
+    detectors = {}  # inference runs where the networks are: one detector fitted per device
 
     def score(device):
-        detector.set_params(device=device).score_samples(X_score)
+        if device not in detectors:  # in the untimed warm-up
+            detectors[device] = VAEOutlierDetector(random_state=0, device=device).fit(X_detect)
+        detectors[device].score_samples(X_score)
 
     def conv(device):
         return VAETransformer(
