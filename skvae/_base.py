@@ -405,8 +405,9 @@ class BaseAutoencoder(
             categorical columns, a pandas DataFrame with the column names of
             fit's X and the index of the codes (when they are a pandas
             DataFrame), each categorical cell its most probable category (a
-            pandas ``category`` column, or a polars ``Categorical`` or
-            ``Enum``, as ``category``, with its fitted categories; other
+            pandas ``category`` column, a polars ``Categorical`` or
+            ``Enum``, or a pyarrow dictionary, as ``category``, with its
+            fitted categories; a string column in its string dtype; other
             categorical columns as pandas makes their labels), numeric
             columns as floats.
         """

@@ -223,6 +223,23 @@ def dtype_name(dtype):
     return str(dtype)
 
 
+def label_dtype(name):
+    """The pandas dtype that a categorical column's labels go back into, from its fitted dtype's
+    name (``dtype_name``): pandas' and pyarrow's strings as they were, a pyarrow dictionary as
+    ``"category"``; None for the rest (object columns, and numbers named in categorical_features)."""
+    if name.startswith("dictionary<"):
+        return "category"
+    try:
+        dtype = pd.api.types.pandas_dtype(name)
+    except (TypeError, ValueError):  # a polars dtype's name, say
+        return None
+    if isinstance(dtype, pd.StringDtype):
+        return dtype
+    if isinstance(dtype, pd.ArrowDtype) and pd.api.types.is_string_dtype(dtype):
+        return dtype
+    return None
+
+
 def is_category_dtype_name(name):
     """Whether a fitted column's dtype (its ``dtype_name``) held categories: pandas' ``category``,
     polars' ``Categorical`` or ``Enum``; their output columns are categorical again."""

@@ -507,9 +507,10 @@ class VAEImputer(VAETransformer):
             X with every missing cell imputed. A float array for numeric
             data; with categorical columns, an object array of numbers and
             categories, or with ``set_output(transform="pandas")`` a
-            DataFrame: a ``category`` column as ``category``, with its
-            fitted categories, other categorical columns as pandas makes
-            their labels, numeric columns as floats. With ``add_indicator``,
+            DataFrame: a ``category`` column (or a pyarrow dictionary) as
+            ``category``, with its fitted categories, a string column in its
+            string dtype, other categorical columns as pandas makes their
+            labels, numeric columns as floats. With ``add_indicator``,
             the indicator's columns follow.
         """
         check_is_fitted(self)

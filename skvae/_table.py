@@ -46,6 +46,7 @@ from ._column_kinds import (
     find_categorical,
     frame_dtypes,
     is_category_dtype_name,
+    label_dtype,
     refuse_temporal,
 )
 from ._column_layout import ColumnLayout
@@ -381,8 +382,11 @@ class TableEncoder:
                 known = set(categories)
                 categories += [label for label in pd.unique(new_labels) if label not in known]
                 ordered = False
-            if as_frame and self.dtypes is not None and is_category_dtype_name(self.dtypes[j]):
+            dtype = None if not as_frame or self.dtypes is None else self.dtypes[j]
+            if dtype is not None and (is_category_dtype_name(dtype) or label_dtype(dtype) == "category"):
                 data[name] = pd.Categorical(cells, categories=categories, ordered=ordered)
+            elif dtype is not None and label_dtype(dtype) is not None:  # the input's string dtype
+                data[name] = pd.array(cells, dtype=label_dtype(dtype))
             else:
                 data[name] = cells
         if as_frame:

@@ -307,6 +307,25 @@ def test_arrow_string_and_dictionary_columns_are_categorical():
     assert table.categories == [["high", "low"], ["a", "b", "c"]]
 
 
+def test_pandas_output_gives_string_columns_their_dtype_back_and_a_dictionary_as_categories():
+    pa = pytest.importorskip("pyarrow")
+    frame = mixed_frame()
+    frame["band"] = frame["band"].astype("string")  # pandas' NA-valued strings
+    frame.loc[3, "band"] = pd.NA
+    frame["kind"] = pd.array(
+        ["a", "b", "c"] * 100, dtype=pd.ArrowDtype(pa.dictionary(pa.int32(), pa.string()))
+    )
+    frame["tag"] = pd.array(["x", "y"] * 150, dtype=pd.ArrowDtype(pa.large_string()))
+    imputer = VAEImputer(max_iter=2, n_importance_samples=8, random_state=0).set_output(transform="pandas")
+    vae = make(VAETransformer, max_iter=2).fit(frame)
+    for table in (imputer.fit_transform(frame), vae.inverse_transform(vae.transform(frame))):
+        assert table["band"].dtype == frame["band"].dtype
+        assert table["tag"].dtype == frame["tag"].dtype
+        assert isinstance(table["kind"].dtype, pd.CategoricalDtype)
+        assert list(table["kind"].cat.categories) == ["a", "b", "c"]
+        assert table["band"].notna().all()
+
+
 def test_nullable_numeric_columns_beside_categories_read_pandas_na_as_missing():
     frame = mixed_frame()
     frame["count"] = pd.array([1, None, 3] * 100, dtype="Int64")
