@@ -6,6 +6,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+import scipy.stats
 import torch
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import roc_auc_score
@@ -140,7 +141,9 @@ def test_robust_training_fences_on_the_median_and_the_mads_standard_deviation():
 
 @pytest.mark.parametrize("contamination", [0.0, 0.6, "high"])
 def test_contamination_outside_its_range_is_rejected(contamination, data):
-    with pytest.raises(InvalidParameterError):
+    with pytest.raises(
+        InvalidParameterError, match="The 'contamination' parameter of AutoencoderOutlierDetector"
+    ):
         AutoencoderOutlierDetector(contamination=contamination).fit(data[0])
 
 
@@ -174,11 +177,22 @@ def test_a_fitted_vae_scores_with_its_fitted_likelihood_whatever_the_parameter_s
         np.testing.assert_array_equal(now, was)
 
 
-def test_vae_contributions_are_per_feature_log_likelihoods(data):
+@pytest.mark.parametrize("likelihood", ["student_t", "gaussian"])
+def test_vae_contributions_are_per_feature_log_likelihoods(likelihood, data):
     inliers, outliers = data
-    detector = fitted(VAEOutlierDetector, inliers)
+    detector = fitted(VAEOutlierDetector, inliers, likelihood=likelihood)
     contributions = detector.feature_contributions(outliers, method="reconstruction")
-    assert contributions.shape == outliers.shape
+    # log p(x_j | mu(x)): the scoring likelihood's density of each cell at the decoded posterior mean.
+    means = detector.inverse_transform(detector.transform(outliers))
+    fitted_likelihood = detector.likelihood_
+    if likelihood == "student_t":
+        df, scale = float(fitted_likelihood.df), np.sqrt(fitted_likelihood.scale.numpy())
+        expected = scipy.stats.t.logpdf(outliers, df, loc=means, scale=scale)
+    else:
+        expected = scipy.stats.norm.logpdf(
+            outliers, loc=means, scale=np.sqrt(fitted_likelihood.variance.numpy())
+        )
+    np.testing.assert_allclose(contributions, expected, rtol=1e-5, atol=1e-5)
     # They sum to log p(x | mu(x)), which bounds no score but tracks it.
     assert np.corrcoef(contributions.sum(axis=1), detector.score_samples(outliers))[0, 1] > 0.9
 

@@ -142,3 +142,9 @@ def test_a_model_fitted_on_the_device_exports_to_onnx(estimator_class, device):
     outputs = session.run(None, {"X": X})
     expected = estimator.transform(X) if estimator_class is VAETransformer else estimator.decision_function(X)
     np.testing.assert_allclose(outputs[-1].reshape(expected.shape), expected, rtol=1e-3, atol=1e-3)
+
+
+def test_auto_takes_a_gpu_where_torch_sees_one_and_the_cpu_otherwise(table):
+    estimator = make(VAEOutlierDetector, "auto").fit(table)
+    assert on_device(estimator, "cuda" if torch.cuda.is_available() else "cpu")
+    assert np.isfinite(estimator.score_samples(table)).all()

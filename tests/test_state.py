@@ -7,6 +7,7 @@ import joblib
 import numpy as np
 import pytest
 import torch
+from sklearn.exceptions import NotFittedError
 
 from skvae import (
     AutoencoderOutlierDetector,
@@ -101,8 +102,11 @@ def test_a_restored_model_has_the_networks_it_was_fitted_with_whatever_set_param
 
 
 INVALID_X = {
-    "infinite": np.array([[np.inf, 1.0], [0.0, 2.0], [1.0, 3.0]]),
-    "an empty column": np.array([[np.nan, 1.0], [np.nan, 2.0], [np.nan, 3.0]]),
+    "infinite": (np.array([[np.inf, 1.0], [0.0, 2.0], [1.0, 3.0]]), "Input X contains infinity"),
+    "an empty column": (
+        np.array([[np.nan, 1.0], [np.nan, 2.0], [np.nan, 3.0]]),
+        r"Column\(s\) \[0\] of X have no observed value",
+    ),
 }
 
 
@@ -111,17 +115,23 @@ INVALID_X = {
 @pytest.mark.parametrize("round_trip", ROUND_TRIPS, ids=["pickle", "deepcopy"])
 def test_an_estimator_whose_fit_refused_x_still_pickles_and_copies(estimator_class, invalid, round_trip, X):
     # As cross_validate(error_score=np.nan, n_jobs=2) sends back the estimator of a failed fold.
-    for estimator in (make(estimator_class), make(estimator_class).fit(X)):
-        with pytest.raises(ValueError):
-            estimator.fit(INVALID_X[invalid])
-        round_trip(estimator)
+    X_invalid, message = INVALID_X[invalid]
+    unfitted, fitted = make(estimator_class), make(estimator_class).fit(X)
+    expected = fitted.score_samples(X)
+    for estimator in (unfitted, fitted):
+        with pytest.raises(ValueError, match=message):
+            estimator.fit(X_invalid)
+    with pytest.raises(NotFittedError):
+        round_trip(unfitted).transform(X)
+    np.testing.assert_array_equal(round_trip(fitted).score_samples(X), expected)  # as it was
 
 
-def test_an_imputer_whose_fit_refused_x_still_pickles():
+def test_an_imputer_whose_fit_refused_x_still_pickles(X):
     imputer = make(VAEImputer)
-    with pytest.raises(ValueError):
-        imputer.fit(INVALID_X["infinite"])
-    pickle.loads(pickle.dumps(imputer))
+    with pytest.raises(ValueError, match="Input X contains infinity"):
+        imputer.fit(INVALID_X["infinite"][0])
+    with pytest.raises(NotFittedError):
+        pickle.loads(pickle.dumps(imputer)).transform(X)
 
 
 def test_a_model_without_an_optimizer_restores_without_one(X):

@@ -10,6 +10,7 @@ from sklearn.decomposition import PCA, FactorAnalysis
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 
+import skvae._vae
 from skvae import VAETransformer
 
 
@@ -221,6 +222,20 @@ def test_a_bernoulli_vae_of_a_table_without_observed_numbers_checks_no_range():
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # numpy's "All-NaN slice" warning among them
         assert np.isfinite(vae.score_samples(table.assign(p=np.nan))).all()
+
+
+def test_kl_warmup_ramps_the_kl_weight_linearly_up_to_beta(monkeypatch):
+    weights = []
+    elbo = skvae._vae.negative_elbo
+
+    def recording(*args):
+        weights.append(args[-1])  # the KL term's weight
+        return elbo(*args)
+
+    monkeypatch.setattr(skvae._vae, "negative_elbo", recording)
+    X = np.random.RandomState(0).normal(size=(120, 4))
+    VAETransformer(kl_warmup_steps=4, beta=2.0, batch_size=40, max_iter=2, random_state=0).fit(X)
+    assert weights == [0.5, 1.0, 1.5, 2.0, 2.0, 2.0]  # 3 steps an epoch
 
 
 def test_kl_warmup_delays_early_stopping(X):
