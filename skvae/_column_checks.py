@@ -97,11 +97,12 @@ def check_standardized_range(estimator, j, column, standardized):
 
 
 def refuse_below_float32(estimator, columns, lows, highs):
-    """ValueError for unstandardised numeric columns whose every value is below float32's smallest
-    normal number in magnitude: there they become 0, or keep a few of their digits."""
+    """ValueError for unstandardised numeric columns that vary, every value below float32's
+    smallest normal number in magnitude: there they become 0, or keep a few of their digits. (A
+    constant column keeps its value: fit pins it.)"""
     with np.errstate(invalid="ignore"):  # sparse X keeps no smallest or largest value (NaN)
         largest = np.fmax(np.abs(lows), np.abs(highs))
-        lost = (largest > 0) & (largest < np.finfo(np.float32).tiny)
+        lost = (largest > 0) & (largest < np.finfo(np.float32).tiny) & (lows != highs)
     if lost.any():
         raise ValueError(
             f"Column(s) {column_names(estimator, columns[lost])} of X hold values below "

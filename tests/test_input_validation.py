@@ -331,6 +331,13 @@ CASES = [
         Raises(ValueError, "Column(s) [0, 1, 2, 3] of X hold values below 1.18e-38 in magnitude only"),
     ),
     Case(
+        "below-float32-constant",
+        "a constant column of 1e-300 (below float32's range, but pinned to its value)",
+        ("fit",),
+        lambda tmp: np.column_stack([BASE[:, :3], np.full(30, 1e-300)]),
+        Works(),
+    ),
+    Case(
         "beyond-float32-codes",
         "codes beyond float32's range (1e300)",
         ("inverse_transform",),

@@ -7,7 +7,9 @@ anywhere, whole rows and columns included. Whatever it draws,
 fitting and then transform, score_samples and inverse_transform (and the
 detectors' decision_function and predict) either succeed with finite
 outputs of the right shape and dtype, or raise ValueError or TypeError --
-never another exception, never NaN or infinity.
+never another exception, never NaN or infinity. Ordinary tables (values to
+two decimals within +-10, every row and column with an observed cell) are
+never refused.
 """
 
 import warnings
@@ -118,3 +120,30 @@ def test_fit_and_use_give_finite_outputs_or_a_clear_error(estimator_class, recor
     record_property("hypothesis_outcomes", dict(outcomes))
     assert outcomes["finite outputs"] > 0, outcomes
     assert sum(outcomes.values()) >= MAX_EXAMPLES // 2, outcomes
+
+
+@st.composite
+def ordinary_inputs(draw):
+    """Values to two decimals within +-10, missing cells anywhere but never a whole row or column."""
+    n_rows, n_features = draw(st.integers(1, 40)), draw(st.integers(1, 8))
+    cents = draw(arrays(np.int64, (n_rows, n_features), elements=st.integers(-1000, 1000)))
+    dtype = draw(st.sampled_from([np.float32, np.float64]))
+    X = (cents / 100).astype(dtype)
+    missing = draw(arrays(np.bool_, X.shape, elements=st.booleans()))
+    missing[np.arange(n_rows), draw(arrays(np.int64, n_rows, elements=st.integers(0, n_features - 1)))] = (
+        False
+    )
+    missing[
+        draw(arrays(np.int64, n_features, elements=st.integers(0, n_rows - 1))), np.arange(n_features)
+    ] = False
+    return np.where(missing, np.nan, X).astype(dtype)
+
+
+@pytest.mark.parametrize("estimator_class", ESTIMATORS)
+def test_ordinary_tables_are_never_refused(estimator_class):
+    @settings(max_examples=MAX_EXAMPLES // 2, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(X=ordinary_inputs())
+    def property_holds(X):
+        assert check(estimator_class, X) == "finite outputs"
+
+    property_holds()

@@ -1,5 +1,6 @@
 """VAETransformer: the ELBO, deterministic scores and generation."""
 
+import math
 import warnings
 
 import numpy as np
@@ -222,6 +223,21 @@ def test_a_bernoulli_vae_of_a_table_without_observed_numbers_checks_no_range():
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # numpy's "All-NaN slice" warning among them
         assert np.isfinite(vae.score_samples(table.assign(p=np.nan))).all()
+
+
+def test_the_loss_is_minus_the_elbo_of_one_draw_at_the_batchs_optimal_variances(vae, X):
+    batch = torch.as_tensor(X[:64], dtype=torch.float32)
+    vae.set_params(beta=0.5)  # past the warm-up: the KL term weighs beta
+    with torch.no_grad():
+        mean, log_var = vae.encoder_(batch)
+        noise = torch.randn(mean.shape, generator=torch.Generator().manual_seed(0))
+        decoded = vae.decoder_(mean + torch.exp(0.5 * log_var) * noise)
+        # At each feature's optimal variance, its squared residuals sum to one per row.
+        variance = (batch - decoded).square().mean(dim=0)
+        log_px = -0.5 * (torch.log(2 * math.pi * variance) + 1.0).sum()
+        kl = 0.5 * (mean.square() + log_var.exp() - 1.0 - log_var).sum(dim=-1).mean()
+        loss = vae._loss(batch, torch.Generator().manual_seed(0), has_missing=False)
+    torch.testing.assert_close(loss, -(log_px - 0.5 * kl), rtol=1e-5, atol=1e-5)
 
 
 def test_kl_warmup_ramps_the_kl_weight_linearly_up_to_beta(monkeypatch):
