@@ -138,7 +138,10 @@ def importance_samples(loc, log_scale, noise, log_joint):
 
 def conditional_means(log_weights, means):
     """E[x | x_obs] of each row, (n, width), from log weights (K, n) and means (K, n, width)."""
-    return torch.einsum("kn,knw->nw", torch.softmax(log_weights, dim=0), means)
+    # A sum over the draws, not einsum's batched matrix product, whose kernels summed a row's draws
+    # in an order that depended on its place among the rows (imputations moved by 1e-7 with the
+    # grouping of the rows transform was given).
+    return (torch.softmax(log_weights, dim=0)[..., None] * means).sum(dim=0)
 
 
 def conditional_draw(log_weights, means, layout, likelihood, generator):

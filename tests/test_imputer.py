@@ -102,6 +102,18 @@ def test_complete_rows_skip_the_networks_and_leave_the_others_imputations_alone(
     assert counts == [64]
 
 
+def test_a_rows_imputation_does_not_depend_on_the_rows_imputed_with_it():
+    X = hide(low_rank())
+    imputer = make(n_importance_samples=300).fit(X)
+    together = imputer.transform(X)
+    in_chunks = np.vstack([imputer.transform(X[start : start + 100]) for start in range(0, 400, 100)])
+    np.testing.assert_array_equal(in_chunks, together)
+    np.testing.assert_array_equal(imputer.transform(X[::-1]), together[::-1])
+    np.testing.assert_array_equal(
+        np.vstack([imputer.transform(X[i : i + 1]) for i in range(0, 400, 9)]), together[::9]
+    )
+
+
 def test_a_column_never_observed_in_fit_makes_no_row_incomplete(monkeypatch):
     X = hide(low_rank())
     X[:, 2] = np.nan
