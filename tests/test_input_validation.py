@@ -280,6 +280,15 @@ CASES = [
         Works(warns="column(s) [1] vary by less than 1/10,000 of their size, which float32 keeps little of"),
     ),
     Case(
+        "far-from-zero",
+        "columns far from 0 for their spread (heights in cm: 170 +- 10)",
+        ("fit",),
+        lambda tmp: np.column_stack([BASE[:, :3], 170 + 10 * BASE[:, 3]]),
+        Works(
+            warns="column(s) [3] sit more than 10 standard deviations from 0, an offset the networks learn"
+        ),
+    ),
+    Case(
         "one-wide-column",
         "one column of standard deviation 300 among columns near 1",
         ("fit",),
