@@ -382,11 +382,14 @@ class TableEncoder:
                 known = set(categories)
                 categories += [label for label in pd.unique(new_labels) if label not in known]
                 ordered = False
-            dtype = None if not as_frame or self.dtypes is None else self.dtypes[j]
-            if dtype is not None and (is_category_dtype_name(dtype) or label_dtype(dtype) == "category"):
+            output_dtype = None
+            if as_frame and self.dtypes is not None:
+                fitted = self.dtypes[j]
+                output_dtype = "category" if is_category_dtype_name(fitted) else label_dtype(fitted)
+            if output_dtype == "category":
                 data[name] = pd.Categorical(cells, categories=categories, ordered=ordered)
-            elif dtype is not None and label_dtype(dtype) is not None:  # the input's string dtype
-                data[name] = pd.array(cells, dtype=label_dtype(dtype))
+            elif output_dtype is not None:  # the input's string dtype
+                data[name] = pd.array(cells, dtype=output_dtype)
             else:
                 data[name] = cells
         if as_frame:
