@@ -40,7 +40,7 @@ import torch
 from sklearn.exceptions import ConvergenceWarning
 
 sys.path.insert(0, str(Path(__file__).parent))
-from bench_speed import BATCH_SIZE, HIDDEN_LAYER_SIZES, LEARNING_RATE, N_COMPONENTS, make_data, mlp  # noqa: E402
+from bench_speed import BATCH_SIZE, HIDDEN_LAYER_SIZES, N_COMPONENTS, make_data, minimal  # noqa: E402
 
 import skvae  # noqa: E402
 from skvae import (  # noqa: E402
@@ -58,23 +58,10 @@ def synchronize(device):
 
 
 def minimal_autoencoder(X, device, epochs):
-    """The loop a PyTorch user would write for the GPU: data moved once, batches drawn there."""
-    torch.manual_seed(0)
-    X = torch.from_numpy(X).to(device)
-    widths = [X.shape[1], *HIDDEN_LAYER_SIZES, N_COMPONENTS]
-    encoder, decoder = mlp(widths).to(device), mlp(widths[::-1]).to(device)
-    optimizer = torch.optim.Adam([*encoder.parameters(), *decoder.parameters()], lr=LEARNING_RATE, fused=True)
-    steps = 0
-    for _ in range(epochs):
-        order = torch.randperm(X.shape[0], device=device)
-        for start in range(0, X.shape[0], BATCH_SIZE):
-            batch = X[order[start : start + BATCH_SIZE]]
-            loss = (decoder(encoder(batch)) - batch).square().sum(dim=1).mean()
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            steps += 1
-    return steps
+    """bench_speed.py's hand-written loop on ``device``; the optimizer steps it took."""
+    fit, _ = minimal(device)
+    fit(X, epochs)
+    return epochs * -(-len(X) // BATCH_SIZE)
 
 
 def estimator_fit(estimator_class, epochs=None, **params):

@@ -118,18 +118,19 @@ def autoencoder_widths(n_features):
     return encoder, encoder[::-1]
 
 
-def minimal():
+def minimal(device="cpu"):
+    """The hand-written loop; on another ``device`` (bench_gpu.py) the data move there once."""
     import torch
 
     def fit(X, epochs):
         torch.manual_seed(0)
-        X = torch.from_numpy(X)
+        X = torch.from_numpy(X).to(device)
         encoder_widths, decoder_widths = autoencoder_widths(X.shape[1])
-        encoder, decoder = mlp(encoder_widths), mlp(decoder_widths)
+        encoder, decoder = mlp(encoder_widths).to(device), mlp(decoder_widths).to(device)
         parameters = [*encoder.parameters(), *decoder.parameters()]
         optimizer = torch.optim.Adam(parameters, lr=LEARNING_RATE, fused=True)
         for _ in range(epochs):
-            order = torch.randperm(X.shape[0])
+            order = torch.randperm(X.shape[0], device=device)
             for start in range(0, X.shape[0], BATCH_SIZE):
                 batch = X[order[start : start + BATCH_SIZE]]
                 loss = (decoder(encoder(batch)) - batch).square().sum(dim=1).mean()
@@ -140,7 +141,7 @@ def minimal():
 
     def encode(encoder, X):
         with torch.inference_mode():
-            return encoder(torch.from_numpy(X)).numpy()
+            return encoder(torch.from_numpy(X).to(device)).cpu().numpy()
 
     return fit, encode
 
