@@ -44,7 +44,11 @@ class AutoencoderOutlierDetector(_OutlierDetectorMixin, AutoencoderTransformer):
     merely because it sums fewer terms. A row missing many cells may still
     score higher (on independent features the few cells it has are easier
     to reconstruct) or lower: rank rows with similar numbers of observed
-    cells against each other. A missing cell's contribution is 0.
+    cells against each other. A missing cell's contribution is 0. A cell
+    holding a category not seen in fit is missing to the networks and counts
+    as an observed cell of cross-entropy log(n + 1), n its column's observed
+    cells in fit (``n_samples_seen_``; a new category's probability after n
+    draws is 1 / (n + 1)), in units of the column's mean training error.
 
     Training is robust to anomalies among the training rows: each optimizer
     step leaves out the rows of its batch whose squared reconstruction error
@@ -170,7 +174,10 @@ class AutoencoderOutlierDetector(_OutlierDetectorMixin, AutoencoderTransformer):
         boolean mask; None reads every column as a number. Each categorical
         column enters the networks one-hot and is reconstructed by a softmax
         over its categories (cross-entropy for the autoencoder). A category
-        not seen in fit is treated as a missing cell, with a UserWarning.
+        not seen in fit is missing to the networks and counts in the score
+        as a category of probability 1 / (n + 1), n the column's observed
+        cells in fit: evidence that the row is unusual; with a UserWarning
+        (see the user guide's "Missing values and mixed tables").
 
     standardize : "auto" or bool, default="auto"
         Standardise the numeric columns internally (mean 0, variance 1 over
@@ -194,6 +201,12 @@ class AutoencoderOutlierDetector(_OutlierDetectorMixin, AutoencoderTransformer):
         Mean squared reconstruction error of each feature on the training
         rows, in the units the networks see (standardised when
         ``standardize`` says so; for a categorical column, its cross-entropy).
+
+    n_samples_seen_ : ndarray of shape (`n_features_in_`,)
+        The number of training rows that observed each column (early
+        stopping's validation rows included), over the last fit and the
+        partial_fit calls since, as StandardScaler's: it sets what a category
+        not seen in fit counts in a score.
 
     encoder_ : torch.nn.Module
         The trained encoder, from the coded columns (one input per category
@@ -334,6 +347,16 @@ class AutoencoderOutlierDetector(_OutlierDetectorMixin, AutoencoderTransformer):
         # columns: a score does not shrink merely because it sums fewer terms.
         n_observed = observed.sum(dim=1, dtype=terms.dtype)
         return terms.sum(dim=1) * (terms.shape[1] / n_observed)
+
+    def _category_surprise(self, cross_entropy):
+        return cross_entropy / self.reconstruction_scale_
+
+    def _count_new_categories(self, scores, coded, cells, term):
+        # _score_rows' mean term over the observed cells, those cells now among them.
+        n_observed = (~np.isnan(coded[:, self._table.starts])).sum(axis=1)
+        n_columns = cells.shape[1]
+        total = scores * n_observed / n_columns + cells @ term
+        return total * n_columns / (n_observed + cells.sum(axis=1))
 
     def score(self, X, y=None):
         """Return minus the mean reconstruction error per row, as :meth:`AutoencoderTransformer.score`.

@@ -87,6 +87,20 @@ def _sparse_column_statistics(values, chunk_size=1 << 20):
     return counts, means, variances, unknown, unknown
 
 
+def observed_counts(X, columns, chunk_cells=2**20):
+    """How many rows of X (dense, or CSR) observe each of its columns ``columns`` (not NaN), a chunk
+    of rows at a time."""
+    columns = np.asarray(columns, dtype=np.intp)
+    if sp.issparse(X):
+        stored_nan = np.bincount(X.indices[np.isnan(X.data)], minlength=X.shape[1])
+        return (X.shape[0] - stored_nan[columns]).astype(np.int64)
+    counts = np.zeros(len(columns), dtype=np.int64)
+    chunk_rows = max(1, chunk_cells // max(X.shape[1], 1))
+    for start in range(0, X.shape[0], chunk_rows):
+        counts += (~np.isnan(np.asarray(X[start : start + chunk_rows])[:, columns])).sum(axis=0)
+    return counts
+
+
 def rows_without_observed(X):
     """Indices of the rows of X (dense, or CSR) whose every cell is missing (NaN)."""
     if sp.issparse(X):

@@ -60,6 +60,11 @@ class FeatureContributionsMixin:
         """The robust search's penalty on the codes, ``(center, precision)``, or None for none."""
         raise NotImplementedError
 
+    def _with_new_categories(self, contributions, X, coded, method):
+        """The contributions of the coded rows with the cells of X that hold a category not seen in
+        fit given their own term (see ``_outlier``)."""
+        raise NotImplementedError
+
     # -- fitting -------------------------------------------------------------
 
     def _fit_explanations(self, X):
@@ -144,7 +149,10 @@ class FeatureContributionsMixin:
             decoder's output corrected for its errors on the training rows.
             "reconstruction": the
             per-feature terms of the score itself (see the class's
-            description). A missing cell's contribution is 0 for both.
+            description). A missing cell's contribution is 0 for both; a
+            cell holding a category not seen in fit takes the term of a
+            category of probability 1 / (n + 1), n its column's observed
+            cells in fit (``n_samples_seen_``), as the score counts it.
 
         Returns
         -------
@@ -162,12 +170,15 @@ class FeatureContributionsMixin:
         # X's own columns: a model fitted on an array has no feature_names_in_.
         index, columns = (X.index, X.columns) if isinstance(X, pd.DataFrame) else (None, None)
         polars_columns = list(X.columns) if polars_frame(X) else None
-        X = self._validated_rows(X)
+        coded = self._validated_rows(X)
         if method == "robust":
-            contributions = self._map_rows(self._robust_contributions, X, chunk_rows=chunk_rows(X.shape[1]))
+            contributions = self._map_rows(
+                self._robust_contributions, coded, chunk_rows=chunk_rows(coded.shape[1])
+            )
         else:
-            contributions = self._map_rows(self._reconstruction_contributions, X)
+            contributions = self._map_rows(self._reconstruction_contributions, coded)
         contributions += 0.0  # a missing cell's term is 0, not the -0.0 of a masked negative term
+        contributions = self._with_new_categories(contributions, X, coded, method)
         if polars_columns is not None:
             # polars is not a dependency: a polars X means the user has imported it.
             return sys.modules["polars"].DataFrame(contributions, schema=polars_columns, orient="row")

@@ -20,6 +20,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from ._base import MAX_ITER_OR_AUTO
 from ._column_statistics import evenly_spaced_rows
 from ._feature_contributions import FeatureContributionsMixin
+from ._new_categories import NewCategoriesMixin
 
 # offset_ is a quantile of the training rows' scores, and scoring them all is most of a
 # wide fit's time (the VAE scores each row with 50 importance samples: 3.3 of a 5.7 CPU s
@@ -77,7 +78,7 @@ def _robust_center_and_spread(losses):
     return median, _MAD_TO_STD * mad
 
 
-class _OutlierDetectorMixin(FeatureContributionsMixin, OutlierMixin):
+class _OutlierDetectorMixin(NewCategoriesMixin, FeatureContributionsMixin, OutlierMixin):
     """contamination, offset_, decision_function and predict; feature_contributions from
     ``FeatureContributionsMixin``.
 
@@ -138,6 +139,30 @@ class _OutlierDetectorMixin(FeatureContributionsMixin, OutlierMixin):
         else:
             self.offset_ = float(np.percentile(scores, 100.0 * self.contamination))
         self._fit_explanations(X)
+
+    # -- scoring ---------------------------------------------------------------
+
+    def score_samples(self, X):
+        """Score each row; higher means more typical of the training data.
+
+        A cell that holds a category not seen in fit is missing to the
+        networks, and counts in the score as a category of probability
+        1 / (n + 1), n the column's observed cells in fit
+        (``n_samples_seen_``): evidence that the row is unusual (see the
+        user guide's "Missing values and mixed tables").
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Data to score.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,)
+            The score of each row (see the class's description).
+        """
+        coded = self._validated_rows(X)
+        return self._scores_with_new_categories(self._map_rows(self._score_rows, coded), X, coded)
 
     def decision_function(self, X):
         """Shifted score: negative for outliers, positive for inliers.

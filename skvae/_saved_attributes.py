@@ -37,6 +37,10 @@ def _finite_list(value, positive=False):
     return _float_list(value) and all(math.isfinite(item) and (item > 0 or not positive) for item in value)
 
 
+def _count_list(value):
+    return isinstance(value, list) and all(_is_int(item) and item >= 0 for item in value)
+
+
 # A count of epochs or steps that torch's generators can still be seeded with (see _seed).
 _MAX_COUNT = np.iinfo(np.int32).max
 
@@ -72,6 +76,11 @@ ATTRIBUTES = {
         lambda v: np.asarray(v, dtype=np.float64),
     ),
     "column_log_likelihood_": (_finite_list, lambda v: np.asarray(v, dtype=np.float64)),
+    # The detectors' count of each column's observed training cells, and of those that held a
+    # category not listed in fit (files before them: neither, and a category not seen in fit is
+    # read as missing, as then).
+    "n_samples_seen_": (_count_list, lambda v: np.asarray(v, dtype=np.int64)),
+    "_n_new_categories_seen": (_count_list, lambda v: np.asarray(v, dtype=np.int64)),
     "_anchor_codes": (
         lambda v: isinstance(v, list) and all(_float_list(row) for row in v),
         lambda v: np.asarray(v, dtype=np.float32),
@@ -140,9 +149,17 @@ def set_attributes(estimator, attributes):
 def check_against_columns(estimator, attributes):
     """Once the estimator has its columns: the attributes sized by them, and the objects rebuilt."""
     n_features = estimator.n_features_in_
-    for name in ("feature_names_in_", "reconstruction_scale_", "column_log_likelihood_"):
+    sized = ("feature_names_in_", "reconstruction_scale_", "column_log_likelihood_", "n_samples_seen_")
+    for name in (*sized, "_n_new_categories_seen"):
         if name in attributes and len(attributes[name]) != n_features:
             raise ValueError(f"{name} has {len(attributes[name])} entries for {n_features} features")
+    if ("n_samples_seen_" in attributes) != ("_n_new_categories_seen" in attributes):
+        raise ValueError("n_samples_seen_ and _n_new_categories_seen come together")
+    if (
+        "n_samples_seen_" in attributes
+        and (estimator._n_new_categories_seen > estimator.n_samples_seen_).any()
+    ):
+        raise ValueError("_n_new_categories_seen counts more cells than n_samples_seen_")
     if type(estimator) is VAEImputer:
         estimator.indicator_ = _indicator(estimator, n_features)
     _check_anchor_codes(estimator)

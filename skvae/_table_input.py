@@ -167,11 +167,12 @@ def _category_codes(estimator, column, j, categories):
     codes = pd.Index(categories, dtype=object).get_indexer(series.where(~missing)).astype(np.float64)
     unknown = (codes < 0) & ~missing
     if unknown.any():
+        # A detector adds what its scores make of such cells (_new_categories).
         distinct = {str(value) for value in series[unknown]}
         warn(
             f"Column {column_names(estimator, [j])[0]!r} has categories not seen in fit "
             f"({', '.join(sorted(distinct)[:5])}{', ...' if len(distinct) > 5 else ''}): the networks "
-            "read those cells as missing."
+            f"read those cells as missing{getattr(estimator, '_new_category_note', '')}."
         )
     codes[codes < 0] = np.nan
     return codes

@@ -54,7 +54,11 @@ class VAEOutlierDetector(_OutlierDetectorMixin, VAETransformer):
     higher); with it, rows with different numbers of observed cells are
     ranked on one scale (on average: see the user guide's "Missing values
     and mixed tables"). :meth:`VAETransformer.score_samples` keeps the
-    log-likelihood of the observed cells alone.
+    log-likelihood of the observed cells alone. A cell holding a category
+    not seen in fit is missing to the networks and adds log 1 / (n + 1)
+    instead, n its column's observed cells in fit (``n_samples_seen_``): the
+    probability of a new category after n draws, 9.2 nats below a certain
+    cell after 10,000 rows.
 
     Training is robust to anomalies among the training rows: each optimizer
     step leaves out the rows of its batch whose loss (the negative ELBO at
@@ -203,7 +207,10 @@ class VAEOutlierDetector(_OutlierDetectorMixin, VAETransformer):
         boolean mask; None reads every column as a number. Each categorical
         column enters the networks one-hot and is reconstructed by a softmax
         over its categories (a categorical likelihood). A category
-        not seen in fit is treated as a missing cell, with a UserWarning.
+        not seen in fit is missing to the networks and counts in the score
+        as a category of probability 1 / (n + 1), n the column's observed
+        cells in fit: evidence that the row is unusual; with a UserWarning
+        (see the user guide's "Missing values and mixed tables").
 
     standardize : "auto" or bool, default="auto"
         Standardise the numeric columns internally (mean 0, variance 1 over
@@ -227,6 +234,12 @@ class VAEOutlierDetector(_OutlierDetectorMixin, VAETransformer):
         Mean log-likelihood log p(x_j | z) of each column over the training
         rows that observe it, at their posterior mean z: what a missing cell
         adds to a row's score.
+
+    n_samples_seen_ : ndarray of shape (`n_features_in_`,)
+        The number of training rows that observed each column (early
+        stopping's validation rows included), over the last fit and the
+        partial_fit calls since, as StandardScaler's: it sets what a category
+        not seen in fit counts in a score.
 
     encoder_ : torch.nn.Module
         The trained encoder, returning the posterior mean and log-variance.
@@ -381,6 +394,14 @@ class VAEOutlierDetector(_OutlierDetectorMixin, VAETransformer):
         # cell a row lacks, and would rank incomplete rows as more normal.
         typical = torch.as_tensor(typical, dtype=scores.dtype, device=scores.device)
         return scores + (~observed * typical).sum(dim=-1)
+
+    def _category_surprise(self, cross_entropy):
+        return 2.0 * cross_entropy
+
+    def _count_new_categories(self, scores, coded, cells, term):
+        # Read as missing, each such cell counted as a typical one (_score_rows): its own term instead.
+        typical = getattr(self, "column_log_likelihood_", None)
+        return scores + cells @ (term - (0.0 if typical is None else typical))
 
     # The robust fit's codes kept near the training rows' by a kernel density of them rather than
     # by N(0, I): it then goes less often to codes that no training row has and that fit the

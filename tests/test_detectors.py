@@ -502,3 +502,127 @@ def test_a_new_fit_forgets_that_the_last_one_trained_on_complete_rows(detector_c
     refit = detector_class(**params).fit(inliers).fit(incomplete)
     assert not refit._refills_missing
     assert refit.validation_scores_ == fresh.validation_scores_
+
+
+def _a_table_with_a_category(n_rows=400):
+    rng = np.random.RandomState(0)
+    a = rng.normal(size=n_rows)
+    frame = pd.DataFrame(
+        {"a": a, "b": a + 0.1 * rng.normal(size=n_rows), "c": pd.Categorical(np.where(a > 0, "p", "q"))}
+    )
+    frame.loc[::10, "c"] = np.nan  # 40 training cells of c missing
+    return frame
+
+
+def _with_a_new_category(rows):
+    new = rows.copy()
+    new["c"] = new["c"].cat.add_categories("new")
+    new.loc[new.index[::2], "c"] = "new"
+    return new
+
+
+@pytest.mark.parametrize("detector_class", DETECTORS)
+def test_n_samples_seen_counts_each_columns_observed_training_rows_over_partial_fit(detector_class):
+    frame = _a_table_with_a_category()
+    detector = detector_class(n_components=1, max_iter=2, random_state=0).fit(frame)
+    np.testing.assert_array_equal(detector.n_samples_seen_, [400, 400, 360])
+    detector.partial_fit(frame.iloc[:100])
+    np.testing.assert_array_equal(detector.n_samples_seen_, [500, 500, 450])
+    detector.fit(frame.iloc[:100])  # a new fit counts anew
+    np.testing.assert_array_equal(detector.n_samples_seen_, [100, 100, 90])
+
+
+@pytest.mark.parametrize("detector_class", DETECTORS)
+def test_a_category_not_seen_in_fit_lowers_the_score_as_a_category_of_probability_one_in_n_plus_one(
+    detector_class,
+):
+    frame = _a_table_with_a_category()
+    detector = detector_class(n_components=1, max_iter=20, random_state=0).fit(frame)
+    rows = frame.dropna().iloc[:20]
+    new = _with_a_new_category(rows)
+    with pytest.warns(UserWarning, match=r"not seen in fit \(new\).*1 / \(n \+ 1\) after n training cells"):
+        scores = detector.score_samples(new)
+    as_missing = detector.score_samples(rows.assign(c=new["c"].where(new["c"] != "new")))
+    np.testing.assert_array_equal(scores[1::2], detector.score_samples(rows)[1::2])
+    assert (scores[::2] < as_missing[::2]).all()
+    # What the cell adds: log 1 / (n + 1) nats (the VAE), or that cross-entropy in units of the
+    # column's mean training error (the autoencoder, whose score is its mean term over the cells).
+    cross_entropy = np.log(360 + 1)
+    if detector_class is VAEOutlierDetector:
+        expected = as_missing[::2] - detector.column_log_likelihood_[2] - cross_entropy
+    else:
+        term = -cross_entropy / detector.reconstruction_scale_[2]
+        n_observed, n_columns = 2, 3  # as missing; then the new category is observed too
+        expected = (as_missing[::2] * n_observed / n_columns + term) * n_columns / (n_observed + 1)
+    np.testing.assert_allclose(scores[::2], expected, rtol=1e-5)
+    with pytest.warns(UserWarning, match="not seen in fit"):
+        np.testing.assert_array_equal(detector.decision_function(new), scores - detector.offset_)
+
+
+@pytest.mark.parametrize("detector_class", DETECTORS)
+@pytest.mark.parametrize("method", ["robust", "reconstruction"])
+def test_a_category_not_seen_in_fit_is_the_feature_its_row_is_blamed_on(detector_class, method):
+    frame = _a_table_with_a_category()
+    detector = detector_class(n_components=1, max_iter=20, random_state=0).fit(frame)
+    new = _with_a_new_category(frame.dropna().iloc[:20])
+    with pytest.warns(UserWarning, match="not seen in fit"):
+        contributions = detector.feature_contributions(new, method=method)
+    assert (contributions.iloc[::2].idxmin(axis=1) == "c").all()
+    # One term for every such cell of the column, as the score counts it.
+    assert contributions["c"].iloc[::2].nunique() == 1
+    # The score's term (reconstruction), or that surprise over the column's mean on the training
+    # rows (robust), as an observed category's.
+    cross_entropy = np.log(360 + 1)
+    if detector_class is VAEOutlierDetector:
+        surprise = 2 * cross_entropy
+    else:
+        surprise = cross_entropy / detector.reconstruction_scale_[2]
+    if method == "robust":
+        surprise /= detector._surprise_divisor[2]
+    np.testing.assert_allclose(
+        contributions["c"].iloc[0], detector._surprise_as_contributions(surprise), rtol=1e-6
+    )
+
+
+@pytest.mark.parametrize("detector_class", DETECTORS)
+def test_labels_that_later_training_rows_bring_count_by_how_common_they_were(detector_class):
+    frame = _a_table_with_a_category()
+    detector = detector_class(n_components=1, max_iter=2, random_state=0).partial_fit(frame.iloc[:200])
+    later = frame.iloc[200:].assign(c=lambda f: f["c"].cat.add_categories(["r", "s"]))
+    later.loc[later.index[1::4], "c"] = "r"  # 50 observed cells (the missing ones are every tenth)
+    later.loc[later.index[3::8], "c"] = "s"  # 25 others
+    with pytest.warns(UserWarning, match=r"not seen in fit \(r, s\)"):
+        detector.partial_fit(later)
+    assert detector._table.categories[0] == ["p", "q"]  # the first call's list stays
+    np.testing.assert_array_equal(detector.n_samples_seen_, [400, 400, 360])
+    np.testing.assert_array_equal(detector._n_new_categories_seen, [0, 0, 75])
+    rows = frame.dropna().iloc[:10]
+    with pytest.warns(UserWarning, match="not seen in fit"):
+        scores = detector.score_samples(rows.assign(c=pd.Categorical(["t"] * 10)))
+    as_missing = detector.score_samples(rows.assign(c=np.nan))
+    cross_entropy = np.log((360 + 1) / (75 + 1))  # a label not listed: as common as they were
+    if detector_class is VAEOutlierDetector:
+        expected = as_missing - detector.column_log_likelihood_[2] - cross_entropy
+    else:
+        term = -cross_entropy / detector.reconstruction_scale_[2]
+        n_observed, n_columns = 2, 3
+        expected = (as_missing * n_observed / n_columns + term) * n_columns / (n_observed + 1)
+    np.testing.assert_allclose(scores, expected, rtol=1e-5)
+
+
+@pytest.mark.parametrize("detector_class", DETECTORS)
+def test_a_model_that_predates_n_samples_seen_reads_a_new_category_as_missing(detector_class):
+    frame = _a_table_with_a_category()
+    detector = detector_class(n_components=1, max_iter=2, random_state=0).fit(frame)
+    rows = frame.dropna().iloc[:20]
+    new = _with_a_new_category(rows)
+    del detector.n_samples_seen_
+    del detector._n_new_categories_seen
+    with pytest.warns(UserWarning, match=r"the networks read those cells as missing\.$"):
+        scores = detector.score_samples(new)
+    np.testing.assert_array_equal(
+        scores, detector.score_samples(rows.assign(c=new["c"].where(new["c"] != "new")))
+    )
+    # Continued, it goes on reading them so, rather than counting from the new rows alone.
+    detector.partial_fit(frame.iloc[:10])
+    assert not hasattr(detector, "n_samples_seen_")

@@ -369,13 +369,27 @@ CASES = [
     ),
     Case(
         "unseen-category",
-        "a category not seen in fit",
+        "a category not seen in fit (transformers)",
         ("transform", "score_samples"),
         lambda tmp: with_category().assign(d=["new"] + ["high"] * 29),
         Works(
             warns="Column 'd' has categories not seen in fit (new): the networks read those cells as missing."
         ),
         fitted_on=with_category,
+        estimators=(AutoencoderTransformer, VAETransformer),
+    ),
+    Case(
+        "unseen-category-detector",
+        "a category not seen in fit (detectors)",
+        ("transform", "score_samples"),
+        lambda tmp: with_category().assign(d=["new"] + ["high"] * 29),
+        Works(
+            warns="Column 'd' has categories not seen in fit (new): the networks read those cells as "
+            "missing, and score_samples counts each as a category of the probability new categories had "
+            "in fit: 1 / (n + 1) after n training cells without one (see n_samples_seen_)."
+        ),
+        fitted_on=with_category,
+        estimators=DETECTORS,
     ),
     Case(
         "categorical-now-numeric",
@@ -771,7 +785,9 @@ is generated: `python tests/test_input_validation.py` rewrites it.
   column with nothing observed in fit cannot be learned.
 - Columns of pandas `category` or string dtype (or named by
   `categorical_features`) are categorical; a category not seen in fit is
-  treated as a missing cell, with a `UserWarning`.
+  read as a missing cell by the networks, with a `UserWarning`, and the
+  detectors' scores count it as a rare category: evidence that the row is
+  unusual.
 - SciPy sparse input is accepted by every estimator but `VAEImputer` and
   densified a chunk of rows at a time; an implicit zero is an observed
   zero. Sparse input with categorical columns, sparse codes given to

@@ -291,6 +291,13 @@ def test_a_tampered_imputer_file_is_refused(tamper, match, X, tmp_path):
             lambda m: m["attributes"].update({"column_log_likelihood_": [float("-inf")] * 5}),
             "invalid value for column_log_likelihood_",
         ),
+        (lambda m: m["attributes"].update({"n_samples_seen_": [10, -1, 10, 10, 10]}), "invalid value"),
+        (lambda m: m["attributes"].update({"n_samples_seen_": [10]}), "n_samples_seen_ has 1 entries"),
+        (lambda m: m["attributes"].pop("_n_new_categories_seen"), "come together"),
+        (
+            lambda m: m["attributes"].update({"_n_new_categories_seen": [0, 0, 0, 0, 10**6]}),
+            "counts more cells than n_samples_seen_",
+        ),
         (lambda m: m["attributes"].update({"_residual_weights": [[1.0]]}), "residual correction holds"),
         (lambda m: m["attributes"].update({"_residual_weights": None}), "come together"),
         (lambda m: m["attributes"].update({"_residual_weights": "os.system"}), "invalid value"),
@@ -763,6 +770,30 @@ def test_files_from_before_column_log_likelihood_score_incomplete_rows_on_their_
         old.score_samples(incomplete), scores - detector.column_log_likelihood_[1], rtol=1e-5
     )
     np.testing.assert_array_equal(old.score_samples(X), detector.score_samples(X))
+
+
+@pytest.mark.parametrize("detector_class", [AutoencoderOutlierDetector, VAEOutlierDetector])
+def test_a_detector_scores_a_category_not_seen_in_fit_as_before_it_was_saved(detector_class, X, tmp_path):
+    frame = pd.DataFrame(X, columns=list("abcde")).assign(
+        kind=pd.Categorical(np.where(X[:, 0] > 0, "p", "q"))
+    )
+    detector = make(detector_class).fit(frame)
+    new = frame.iloc[:10].assign(kind=pd.Categorical(["p", "r"] * 5))
+    with pytest.warns(UserWarning, match="not seen in fit"):
+        scores = detector.score_samples(new)
+    loaded = load(saved(detector, tmp_path))
+    np.testing.assert_array_equal(loaded.n_samples_seen_, detector.n_samples_seen_)
+    with pytest.warns(UserWarning, match="not seen in fit"):
+        np.testing.assert_array_equal(loaded.score_samples(new), scores)
+
+    # Written before n_samples_seen_: the networks' reading alone, as then.
+    def before_the_counts(metadata):
+        del metadata["attributes"]["n_samples_seen_"], metadata["attributes"]["_n_new_categories_seen"]
+
+    old = load(rewrite(saved(detector, tmp_path), metadata=before_the_counts))
+    as_missing = new.assign(kind=new["kind"].where(new["kind"] != "r"))
+    with pytest.warns(UserWarning, match="read those cells as missing.$"):
+        np.testing.assert_array_equal(old.score_samples(new), detector.score_samples(as_missing))
 
 
 def test_files_from_before_the_architecture_was_saved_are_rebuilt_from_their_parameters(X, tmp_path):

@@ -19,7 +19,7 @@ from skvae import (
     VAEOutlierDetector,
     VAETransformer,
 )
-from skvae._column_statistics import column_statistics, rows_without_observed, value_range
+from skvae._column_statistics import column_statistics, observed_counts, rows_without_observed, value_range
 from skvae._table import TableEncoder
 from skvae._tensors import SparseRows, map_rows
 
@@ -86,6 +86,13 @@ def test_rows_and_range_helpers_read_implicit_zeros_as_observed():
     np.testing.assert_array_equal(rows_without_observed(X), [0])
     assert value_range(csr) == value_range(X) == (0.0, 0.5)
     assert value_range(sp.csr_matrix(np.array([[0.2, 0.7]]))) == (0.2, 0.7)
+
+
+def test_observed_counts_read_implicit_zeros_as_observed_and_dense_x_a_chunk_at_a_time():
+    X = np.array([[np.nan, np.nan, 1.0], [0.0, np.nan, 2.0], [0.5, 0.0, np.nan]])
+    np.testing.assert_array_equal(observed_counts(sp.csr_matrix(X), [0, 1, 2]), [2, 1, 2])
+    np.testing.assert_array_equal(observed_counts(X, [2, 0]), [2, 2])
+    np.testing.assert_array_equal(observed_counts(X, [0, 1, 2], chunk_cells=3), [2, 1, 2])  # a row a chunk
 
 
 def test_sparse_rows_give_dense_float32_batches():

@@ -52,7 +52,7 @@ def test_the_state_is_plain_python_and_numpy_data(estimator_class, X):
     for value in leaves(state):
         assert value is None or isinstance(value, (bool, int, float, str, np.ndarray)), type(value)
         if isinstance(value, np.ndarray) and value.dtype != object:
-            assert value.dtype in (np.float32, np.float64)
+            assert value.dtype in (np.float32, np.float64, np.int64)
     assert state[STATE_KEY]["version"] == STATE_VERSION
     architecture = state[STATE_KEY]["architecture"]
     assert architecture["n_features"] == 5 and architecture["hidden_layer_sizes"] == [8]
