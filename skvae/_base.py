@@ -322,12 +322,10 @@ class BaseAutoencoder(
         if empty.size:
             shown = ", ".join(map(str, empty[:10])) + (", ..." if empty.size > 10 else "")
             # A category not seen in fit is missing to the networks too, which the user may not expect.
-            new_categories = (
-                " (a category not seen in fit counts as missing)" if self._table.categorical else ""
-            )
+            unlisted = "; a category not seen in fit counts as missing" if self._table.categorical else ""
             raise ValueError(
-                f"X has {empty.size} row(s) with no observed value{new_categories} (rows {shown}): there "
-                f"is nothing to learn from or score in them. {self._empty_rows_advice}"
+                f"X has {empty.size} row(s) with no observed value (rows {shown}{unlisted}): there is "
+                f"nothing to learn from or score in them. {self._empty_rows_advice}"
             )
 
     # -- using a fitted model ------------------------------------------------

@@ -60,9 +60,9 @@ class FeatureContributionsMixin:
         """The robust search's penalty on the codes, ``(center, precision)``, or None for none."""
         raise NotImplementedError
 
-    def _with_new_categories(self, contributions, X, coded, method):
+    def _contributions_with_new_categories(self, contributions, X, coded, method):
         """The contributions of the coded rows with the cells of X that hold a category not seen in
-        fit given their own term (see ``_outlier``)."""
+        fit given their own term (see ``_new_categories``)."""
         raise NotImplementedError
 
     # -- fitting -------------------------------------------------------------
@@ -178,7 +178,7 @@ class FeatureContributionsMixin:
         else:
             contributions = self._map_rows(self._reconstruction_contributions, coded)
         contributions += 0.0  # a missing cell's term is 0, not the -0.0 of a masked negative term
-        contributions = self._with_new_categories(contributions, X, coded, method)
+        contributions = self._contributions_with_new_categories(contributions, X, coded, method)
         if polars_columns is not None:
             # polars is not a dependency: a polars X means the user has imported it.
             return sys.modules["polars"].DataFrame(contributions, schema=polars_columns, orient="row")

@@ -36,7 +36,7 @@ _PRIVATE_FITTED = (
     "_surprise_divisor",
     "_n_draws",
     "_refills_missing",
-    "_n_new_categories_seen",
+    "_n_unlisted_seen",
 )
 
 

@@ -4,14 +4,19 @@ The networks know the categories a table listed when its columns were
 learnt (``_table``) and read any other label as a missing cell. To a
 detector such a cell also says something: a product code, a country or a
 payment method that no training row had makes a row unusual, where a
-missing cell says nothing. The detectors count it as one more category,
-"any label not listed", whose probability is estimated from the training
-cells as a Chinese restaurant process of concentration 1 estimates a new
-category's: (m + 1) / (n + 1) after n observed cells of which m held a
-label not listed. Fit lists every label of its rows (m = 0, 1 / (n + 1):
-9.2 nats after 10,000 rows, as surprising as a listed category the model
-gives 1 in 10,001); later ``partial_fit`` calls, and a warm-started fit,
-keep fit's list, so that a label common among their rows is no surprise.
+missing cell says nothing. The detectors count it as a category of the
+probability a Chinese restaurant process of concentration 1 gives a new
+category after the column's n observed training cells, 1 / (n + 1): 9.2
+nats after 10,000 rows, as surprising as a listed category the model gives
+1 in 10,001.
+
+That holds while every training cell held a listed label, as fit's do.
+Later ``partial_fit`` calls (and a warm-started fit) keep fit's list, and
+their rows may bring other labels, which the networks train on as missing cells and the threshold
+``offset_`` is set from as missing cells. A column whose training rows held
+such labels reads every label not listed as missing in the scores too, as
+training and the threshold did: counted, a label that one later row in five
+held had an audit's autoencoder flag every row holding it.
 
 The detectors supply how a categorical cell's cross-entropy enters their
 score and contributions (``_category_surprise``) and how their score counts
@@ -23,10 +28,10 @@ import numpy as np
 from ._column_statistics import observed_counts
 
 
-def new_category_cross_entropy(n_samples_seen, n_new_seen):
-    """The cross-entropy, in nats, of a label not listed in fit, in a column of ``n_samples_seen``
-    observed training cells of which ``n_new_seen`` held one: log((n + 1) / (m + 1))."""
-    return np.log1p(np.asarray(n_samples_seen, dtype=np.float64)) - np.log1p(n_new_seen)
+def new_category_cross_entropy(n_samples_seen):
+    """The cross-entropy, in nats, of a category not seen in a column's ``n_samples_seen`` observed
+    training cells: log(n + 1)."""
+    return np.log1p(np.asarray(n_samples_seen, dtype=np.float64))
 
 
 class NewCategoriesMixin:
@@ -41,9 +46,8 @@ class NewCategoriesMixin:
         raise NotImplementedError
 
     def _count_new_categories(self, scores, coded, cells, term):
-        """``scores`` of the coded rows, which read the ``cells`` that hold a category not seen in
-        fit as missing, with those cells counted as observed, of score term ``term`` (one per
-        column)."""
+        """The ``scores`` of the coded rows with each of the ``cells`` (which the networks, and so
+        the scores, read as missing) counted as an observed cell of score term ``term[column]``."""
         raise NotImplementedError
 
     # -- fitting ---------------------------------------------------------------
@@ -51,67 +55,77 @@ class NewCategoriesMixin:
     def _note_training_rows(self, X, X_user, incremental):
         super()._note_training_rows(X, X_user, incremental)
         counted = hasattr(self, "n_samples_seen_")
+        # offset_ says the model was fitted before this call (its networks exist already in a
+        # first call). A model saved before the counts keeps reading such cells as missing until it
+        # is fitted again, rather than counting from partial_fit's chunk alone.
         if incremental and not counted and hasattr(self, "offset_"):
-            # A model saved before the counts went on: it keeps reading such cells as missing
-            # rather than counting from this chunk alone.
             return
-        new = self._cells_holding_new_categories(X_user, X)
-        n_new = np.zeros(len(self._table.starts), dtype=np.int64) if new is None else new.sum(axis=0)
-        n_seen = observed_counts(X, self._table.starts) + n_new  # the networks read those as missing
+        unlisted = self._unlisted_cells(X_user, X)
+        n_unlisted = np.zeros(len(self._table.starts), dtype=np.int64)
+        if unlisted is not None:
+            n_unlisted = unlisted.sum(axis=0)
+        n_seen = observed_counts(X, self._table.starts) + n_unlisted  # the networks read those as missing
         if incremental and counted:
             # New arrays: the copies that callbacks get share the old ones.
-            n_seen, n_new = n_seen + self.n_samples_seen_, n_new + self._n_new_categories_seen
-        self.n_samples_seen_, self._n_new_categories_seen = n_seen, n_new
+            n_seen, n_unlisted = n_seen + self.n_samples_seen_, n_unlisted + self._n_unlisted_seen
+        self.n_samples_seen_, self._n_unlisted_seen = n_seen, n_unlisted
 
     # -- scoring ---------------------------------------------------------------
 
-    def _cells_holding_new_categories(self, X, coded):
-        """The cells of X (as the user gave it; ``coded`` for the networks) that hold a category not
-        listed in fit, as a boolean mask of X's shape, or None where there are none."""
+    def _unlisted_cells(self, X, coded):
+        """The cells of X (as the user gave it; ``coded`` for the networks) that hold a label the
+        fitted columns do not list, as a boolean mask of X's shape, or None where there are none."""
         if not self._table.categorical:
             return None
         missing = np.isnan(coded[:, self._table.starts])
-        new = self._table.unseen_categories(X, missing)
-        if not new:
+        unlisted = self._table.unseen_categories(X, missing)
+        if not unlisted:
             return None
         cells = np.zeros_like(missing)
-        for j, (rows, _) in new.items():
+        for j, (rows, _) in unlisted.items():
             cells[rows, j] = True
         return cells
 
-    def _new_category_cells(self, X, coded):
-        """``_cells_holding_new_categories``, for a model that counts them (None for one saved
-        before the counts, which reads them as missing)."""
+    def _counts_new_categories(self):
+        """Per column, whether the scores count a label not listed as a new category: not in a
+        model saved before the counts, nor in a column whose training rows held such labels."""
         if not hasattr(self, "n_samples_seen_"):
-            return None
-        return self._cells_holding_new_categories(X, coded)
+            return np.zeros(self.n_features_in_, dtype=bool)
+        return self._n_unlisted_seen == 0
 
-    @property
-    def _new_category_note(self):
-        """What the warning about categories not seen in fit adds for a detector (``_table_input``)."""
-        if not hasattr(self, "n_samples_seen_"):
+    def _new_category_cells(self, X, coded):
+        """The cells of X that the scores count as holding a new category, or None where none do."""
+        counts = self._counts_new_categories()
+        cells = self._unlisted_cells(X, coded) if counts.any() else None
+        if cells is None or not (cells := cells & counts).any():
+            return None
+        return cells
+
+    def _new_category_note(self, column):
+        """What the warning about labels not listed adds for a column that the scores count them
+        in, or "" (see ``_table_input``)."""
+        if not self._counts_new_categories()[column]:
             return ""
         return (
-            ", and score_samples counts each as a category of the probability new categories had in "
-            "fit: 1 / (n + 1) after n training cells without one (see n_samples_seen_)"
+            ", and a detector's scores count each as a category of probability 1 / (n + 1), n the "
+            f"column's {self.n_samples_seen_[column]} training cells (see n_samples_seen_)"
         )
 
     def _new_category_surprise(self):
         """The surprise of a cell holding a category not seen in fit, per column."""
-        cross_entropy = new_category_cross_entropy(self.n_samples_seen_, self._n_new_categories_seen)
-        return self._category_surprise(cross_entropy)
+        return self._category_surprise(new_category_cross_entropy(self.n_samples_seen_))
 
     def _scores_with_new_categories(self, scores, X, coded):
-        """The scores of X's coded rows with the cells that hold a category not seen in fit counted."""
+        """The scores of X's coded rows with the cells that hold a new category counted."""
         cells = self._new_category_cells(X, coded)
         if cells is None:
             return scores
         term = self._surprise_as_contributions(self._new_category_surprise())
         return self._count_new_categories(scores.astype(np.float64), coded, cells, term).astype(scores.dtype)
 
-    def _with_new_categories(self, contributions, X, coded, method):
+    def _contributions_with_new_categories(self, contributions, X, coded, method):
         """feature_contributions of coded rows (``contributions``, written to) with the cells that
-        hold a category not seen in fit given the term their surprise makes."""
+        hold a new category given the term their surprise makes."""
         cells = self._new_category_cells(X, coded)
         if cells is None:
             return contributions

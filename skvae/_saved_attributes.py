@@ -77,10 +77,10 @@ ATTRIBUTES = {
     ),
     "column_log_likelihood_": (_finite_list, lambda v: np.asarray(v, dtype=np.float64)),
     # The detectors' count of each column's observed training cells, and of those that held a
-    # category not listed in fit (files before them: neither, and a category not seen in fit is
-    # read as missing, as then).
+    # label the columns do not list (files before them: neither, and a category not seen in fit
+    # is read as missing, as then).
     "n_samples_seen_": (_count_list, lambda v: np.asarray(v, dtype=np.int64)),
-    "_n_new_categories_seen": (_count_list, lambda v: np.asarray(v, dtype=np.int64)),
+    "_n_unlisted_seen": (_count_list, lambda v: np.asarray(v, dtype=np.int64)),
     "_anchor_codes": (
         lambda v: isinstance(v, list) and all(_float_list(row) for row in v),
         lambda v: np.asarray(v, dtype=np.float32),
@@ -150,16 +150,13 @@ def check_against_columns(estimator, attributes):
     """Once the estimator has its columns: the attributes sized by them, and the objects rebuilt."""
     n_features = estimator.n_features_in_
     sized = ("feature_names_in_", "reconstruction_scale_", "column_log_likelihood_", "n_samples_seen_")
-    for name in (*sized, "_n_new_categories_seen"):
+    for name in (*sized, "_n_unlisted_seen"):
         if name in attributes and len(attributes[name]) != n_features:
             raise ValueError(f"{name} has {len(attributes[name])} entries for {n_features} features")
-    if ("n_samples_seen_" in attributes) != ("_n_new_categories_seen" in attributes):
-        raise ValueError("n_samples_seen_ and _n_new_categories_seen come together")
-    if (
-        "n_samples_seen_" in attributes
-        and (estimator._n_new_categories_seen > estimator.n_samples_seen_).any()
-    ):
-        raise ValueError("_n_new_categories_seen counts more cells than n_samples_seen_")
+    if ("n_samples_seen_" in attributes) != ("_n_unlisted_seen" in attributes):
+        raise ValueError("n_samples_seen_ and _n_unlisted_seen come together")
+    if "n_samples_seen_" in attributes and (estimator._n_unlisted_seen > estimator.n_samples_seen_).any():
+        raise ValueError("_n_unlisted_seen counts more cells than n_samples_seen_")
     if type(estimator) is VAEImputer:
         estimator.indicator_ = _indicator(estimator, n_features)
     _check_anchor_codes(estimator)

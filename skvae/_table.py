@@ -242,6 +242,9 @@ class TableEncoder:
                 self.categories,
                 # The kinds are checked where the dtypes chose them ("from_dtype").
                 fitted_dtypes=self.dtypes if isinstance(self.categorical_features, str) else None,
+                # What a detector's scores make of a label not listed (_new_categories); training
+                # rows' are missing cells only.
+                unlisted_note=None if training else getattr(estimator, "_new_category_note", None),
             )
         coded = self._code(estimator, values)
         if self.empty:

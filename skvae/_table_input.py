@@ -86,14 +86,15 @@ def _not_numbers(name, dtype):
     )
 
 
-def read_table(estimator, X, categorical, categories=None, *, fitted_dtypes=None):
+def read_table(estimator, X, categorical, categories=None, *, fitted_dtypes=None, unlisted_note=None):
     """A table with categorical columns as floats: numbers, category codes, NaN when missing.
 
     ``categorical`` lists the categorical columns. In fit (``categories``
     None) each one's categories are learnt from X; later, X is coded with
     the fitted ``categories``, and, given ``fitted_dtypes``, a column whose
-    dtype now says the other kind is refused. Returns the values and the
-    categories.
+    dtype now says the other kind is refused. A label the categories lack
+    is missing, with a warning, to which ``unlisted_note(column)`` adds what
+    else becomes of it. Returns the values and the categories.
     """
     reset = categories is None
     if not hasattr(X, "shape") or len(X.shape) != 2:
@@ -131,7 +132,8 @@ def read_table(estimator, X, categorical, categories=None, *, fitted_dtypes=None
             )
         if reset:
             categories.append(categories_of(column, dtypes[j] if dtypes is not None else None))
-        values[:, j] = _category_codes(estimator, column, j, categories[categorical.index(j)])
+        note = "" if unlisted_note is None else unlisted_note(j)
+        values[:, j] = _category_codes(estimator, column, j, categories[categorical.index(j)], note)
     return values, categories
 
 
@@ -161,18 +163,17 @@ def _check_kinds(estimator, X, dtypes, categorical, fitted_dtypes):
             )
 
 
-def _category_codes(estimator, column, j, categories):
+def _category_codes(estimator, column, j, categories, unlisted_note=""):
     series = pd.Series(np.asarray(column, dtype=object))
     missing = series.isna().to_numpy()
     codes = pd.Index(categories, dtype=object).get_indexer(series.where(~missing)).astype(np.float64)
     unknown = (codes < 0) & ~missing
     if unknown.any():
-        # A detector adds what its scores make of such cells (_new_categories).
         distinct = {str(value) for value in series[unknown]}
         warn(
             f"Column {column_names(estimator, [j])[0]!r} has categories not seen in fit "
             f"({', '.join(sorted(distinct)[:5])}{', ...' if len(distinct) > 5 else ''}): the networks "
-            f"read those cells as missing{getattr(estimator, '_new_category_note', '')}."
+            f"read those cells as missing{unlisted_note}."
         )
     codes[codes < 0] = np.nan
     return codes

@@ -237,9 +237,10 @@ class VAEOutlierDetector(_OutlierDetectorMixin, VAETransformer):
 
     n_samples_seen_ : ndarray of shape (`n_features_in_`,)
         The number of training rows that observed each column (early
-        stopping's validation rows included), over the last fit and the
-        partial_fit calls since, as StandardScaler's: it sets what a category
-        not seen in fit counts in a score.
+        stopping's validation rows, and labels the categories lack,
+        included), over the last fit and the partial_fit calls since, as
+        StandardScaler's: it sets what a category not seen in fit counts in
+        a score.
 
     encoder_ : torch.nn.Module
         The trained encoder, returning the posterior mean and log-variance.

@@ -540,7 +540,9 @@ def test_a_category_not_seen_in_fit_lowers_the_score_as_a_category_of_probabilit
     detector = detector_class(n_components=1, max_iter=20, random_state=0).fit(frame)
     rows = frame.dropna().iloc[:20]
     new = _with_a_new_category(rows)
-    with pytest.warns(UserWarning, match=r"not seen in fit \(new\).*1 / \(n \+ 1\) after n training cells"):
+    with pytest.warns(
+        UserWarning, match=r"not seen in fit \(new\).*1 / \(n \+ 1\), n the column's 360 training cells"
+    ):
         scores = detector.score_samples(new)
     as_missing = detector.score_samples(rows.assign(c=new["c"].where(new["c"] != "new")))
     np.testing.assert_array_equal(scores[1::2], detector.score_samples(rows)[1::2])
@@ -585,29 +587,34 @@ def test_a_category_not_seen_in_fit_is_the_feature_its_row_is_blamed_on(detector
 
 
 @pytest.mark.parametrize("detector_class", DETECTORS)
-def test_labels_that_later_training_rows_bring_count_by_how_common_they_were(detector_class):
+def test_a_column_whose_later_training_rows_held_labels_not_listed_reads_them_as_missing(detector_class):
     frame = _a_table_with_a_category()
     detector = detector_class(n_components=1, max_iter=2, random_state=0).partial_fit(frame.iloc[:200])
     later = frame.iloc[200:].assign(c=lambda f: f["c"].cat.add_categories(["r", "s"]))
     later.loc[later.index[1::4], "c"] = "r"  # 50 observed cells (the missing ones are every tenth)
     later.loc[later.index[3::8], "c"] = "s"  # 25 others
-    with pytest.warns(UserWarning, match=r"not seen in fit \(r, s\)"):
+    # Training rows' labels are missing cells to the networks, and no more.
+    with pytest.warns(
+        UserWarning, match=r"not seen in fit \(r, s\): the networks read those cells as missing\.$"
+    ):
         detector.partial_fit(later)
     assert detector._table.categories[0] == ["p", "q"]  # the first call's list stays
     np.testing.assert_array_equal(detector.n_samples_seen_, [400, 400, 360])
-    np.testing.assert_array_equal(detector._n_new_categories_seen, [0, 0, 75])
+    np.testing.assert_array_equal(detector._n_unlisted_seen, [0, 0, 75])
+    # As training and the threshold read them: any label not listed, "r" or one never seen.
     rows = frame.dropna().iloc[:10]
-    with pytest.warns(UserWarning, match="not seen in fit"):
-        scores = detector.score_samples(rows.assign(c=pd.Categorical(["t"] * 10)))
     as_missing = detector.score_samples(rows.assign(c=np.nan))
-    cross_entropy = np.log((360 + 1) / (75 + 1))  # a label not listed: as common as they were
-    if detector_class is VAEOutlierDetector:
-        expected = as_missing - detector.column_log_likelihood_[2] - cross_entropy
-    else:
-        term = -cross_entropy / detector.reconstruction_scale_[2]
-        n_observed, n_columns = 2, 3
-        expected = (as_missing * n_observed / n_columns + term) * n_columns / (n_observed + 1)
-    np.testing.assert_allclose(scores, expected, rtol=1e-5)
+    for label in ("r", "t"):
+        with pytest.warns(UserWarning, match=r"the networks read those cells as missing\.$"):
+            np.testing.assert_array_equal(
+                detector.score_samples(rows.assign(c=pd.Categorical([label] * 10))), as_missing
+            )
+    # The threshold flags the stream's own rows as it would with those cells missing.
+    with pytest.warns(UserWarning, match="not seen in fit"):
+        flagged = detector.predict(later)
+    np.testing.assert_array_equal(
+        flagged, detector.predict(later.assign(c=later["c"].where(later["c"].isin(["p", "q"]))))
+    )
 
 
 @pytest.mark.parametrize("detector_class", DETECTORS)
@@ -617,7 +624,7 @@ def test_a_model_that_predates_n_samples_seen_reads_a_new_category_as_missing(de
     rows = frame.dropna().iloc[:20]
     new = _with_a_new_category(rows)
     del detector.n_samples_seen_
-    del detector._n_new_categories_seen
+    del detector._n_unlisted_seen
     with pytest.warns(UserWarning, match=r"the networks read those cells as missing\.$"):
         scores = detector.score_samples(new)
     np.testing.assert_array_equal(

@@ -385,8 +385,8 @@ CASES = [
         lambda tmp: with_category().assign(d=["new"] + ["high"] * 29),
         Works(
             warns="Column 'd' has categories not seen in fit (new): the networks read those cells as "
-            "missing, and score_samples counts each as a category of the probability new categories had "
-            "in fit: 1 / (n + 1) after n training cells without one (see n_samples_seen_)."
+            "missing, and a detector's scores count each as a category of probability 1 / (n + 1), n "
+            "the column's 30 training cells (see n_samples_seen_)."
         ),
         fitted_on=with_category,
         estimators=DETECTORS,
@@ -786,8 +786,8 @@ is generated: `python tests/test_input_validation.py` rewrites it.
 - Columns of pandas `category` or string dtype (or named by
   `categorical_features`) are categorical; a category not seen in fit is
   read as a missing cell by the networks, with a `UserWarning`, and the
-  detectors' scores count it as a rare category: evidence that the row is
-  unusual.
+  detectors' scores count it as a category of probability 1 / (n + 1) after
+  n training cells: evidence that the row is unusual.
 - SciPy sparse input is accepted by every estimator but `VAEImputer` and
   densified a chunk of rows at a time; an implicit zero is an observed
   zero. Sparse input with categorical columns, sparse codes given to

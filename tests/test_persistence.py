@@ -293,9 +293,9 @@ def test_a_tampered_imputer_file_is_refused(tamper, match, X, tmp_path):
         ),
         (lambda m: m["attributes"].update({"n_samples_seen_": [10, -1, 10, 10, 10]}), "invalid value"),
         (lambda m: m["attributes"].update({"n_samples_seen_": [10]}), "n_samples_seen_ has 1 entries"),
-        (lambda m: m["attributes"].pop("_n_new_categories_seen"), "come together"),
+        (lambda m: m["attributes"].pop("_n_unlisted_seen"), "come together"),
         (
-            lambda m: m["attributes"].update({"_n_new_categories_seen": [0, 0, 0, 0, 10**6]}),
+            lambda m: m["attributes"].update({"_n_unlisted_seen": [0, 0, 0, 0, 10**6]}),
             "counts more cells than n_samples_seen_",
         ),
         (lambda m: m["attributes"].update({"_residual_weights": [[1.0]]}), "residual correction holds"),
@@ -788,7 +788,7 @@ def test_a_detector_scores_a_category_not_seen_in_fit_as_before_it_was_saved(det
 
     # Written before n_samples_seen_: the networks' reading alone, as then.
     def before_the_counts(metadata):
-        del metadata["attributes"]["n_samples_seen_"], metadata["attributes"]["_n_new_categories_seen"]
+        del metadata["attributes"]["n_samples_seen_"], metadata["attributes"]["_n_unlisted_seen"]
 
     old = load(rewrite(saved(detector, tmp_path), metadata=before_the_counts))
     as_missing = new.assign(kind=new["kind"].where(new["kind"] != "r"))
