@@ -383,7 +383,9 @@ class AutoencoderOutlierDetector(_OutlierDetectorMixin, AutoencoderTransformer):
             Minus the mean over rows of the sum of a row's squared errors
             (categorical columns: cross-entropies) over its observed cells,
             numbers in X's own units whatever ``standardize`` does, so that
-            models of the same rows compare.
+            models of the same rows compare. A category not seen in fit is a
+            missing cell here: no model reconstructs it (``score_samples``
+            counts it as new).
         """
         X = self._validated_rows(X)
         # The transformer's score, of the raw errors. Early stopping compares raw errors too, in the

@@ -107,7 +107,7 @@ class NewCategoriesMixin:
         if not self._counts_new_categories()[column]:
             return ""
         return (
-            ", and a detector's scores count each as a category of probability 1 / (n + 1), n the "
+            ", and score_samples counts each as a category of probability 1 / (n + 1), n the "
             f"column's {self.n_samples_seen_[column]} training cells (see n_samples_seen_)"
         )
 

@@ -385,7 +385,7 @@ CASES = [
         lambda tmp: with_category().assign(d=["new"] + ["high"] * 29),
         Works(
             warns="Column 'd' has categories not seen in fit (new): the networks read those cells as "
-            "missing, and a detector's scores count each as a category of probability 1 / (n + 1), n "
+            "missing, and score_samples counts each as a category of probability 1 / (n + 1), n "
             "the column's 30 training cells (see n_samples_seen_)."
         ),
         fitted_on=with_category,
