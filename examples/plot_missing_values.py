@@ -13,7 +13,8 @@ the table as it is -- no imputer, no one-hot encoder in front:
 * :class:`~skvae.VAETransformer` reduces the incomplete rows to two
   dimensions, each row encoded from the cells it has;
 * :class:`~skvae.VAEOutlierDetector` lists the most unusual rows, with one
-  contribution per column -- categories included.
+  contribution per column -- categories included -- and counts a category
+  that no training row had as evidence that its row is unusual.
 
 The example reads ``adult.csv`` from the project's data folder
 (``../shared/data/tables``) when it exists, and otherwise builds a small
@@ -117,3 +118,25 @@ for row, (index, terms) in zip(unusual, contributions.iterrows(), strict=True):
     worst = terms.nsmallest(3)
     cells = ", ".join(f"{name}={table.loc[index, name]} ({value:.1f})" for name, value in worst.items())
     print(f"row {row}: score {scores[row]:.1f}; most unusual cells: {cells}")
+
+# %%
+# A category no training row had
+# ------------------------------
+# To the networks a category they never saw is a missing cell (with a
+# warning), but to the detector it is evidence: the score counts it as a
+# category of probability 1 / (n + 1) after the column's n training cells,
+# and the contributions name its column.
+new_rows = table.iloc[:3].copy()
+new_rows["occupation"] = new_rows["occupation"].cat.add_categories([99])
+new_rows.loc[new_rows.index[0], "occupation"] = 99  # an occupation code no row holds
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    new_scores = detector.score_samples(new_rows)
+    new_terms = detector.feature_contributions(new_rows.iloc[:1])
+print(caught[0].message)
+print(f"scores before {np.round(scores[:3], 1)}, with the new occupation {np.round(new_scores, 1)}")
+worst = new_terms.iloc[0].nsmallest(2)
+print(
+    "most unusual cells of the first row:",
+    ", ".join(f"{name} ({value:.1f})" for name, value in worst.items()),
+)
