@@ -133,7 +133,7 @@ with warnings.catch_warnings(record=True) as caught:
     warnings.simplefilter("always")
     new_scores = detector.score_samples(new_rows)
     new_terms = detector.feature_contributions(new_rows.iloc[:1])
-print(caught[0].message)
+print(next(warning.message for warning in caught if "not seen in fit" in str(warning.message)))
 print(f"scores before {np.round(scores[:3], 1)}, with the new occupation {np.round(new_scores, 1)}")
 worst = new_terms.iloc[0].nsmallest(2)
 print(

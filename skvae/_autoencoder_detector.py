@@ -206,8 +206,8 @@ class AutoencoderOutlierDetector(_OutlierDetectorMixin, AutoencoderTransformer):
         The number of training rows that observed each column (early
         stopping's validation rows, and labels the categories lack,
         included), over the last fit and the partial_fit calls since, as
-        StandardScaler's: it sets what a category not seen in fit counts in
-        a score.
+        StandardScaler's array form: it sets what a category not seen in fit
+        counts in a score.
 
     encoder_ : torch.nn.Module
         The trained encoder, from the coded columns (one input per category

@@ -199,6 +199,11 @@ class BaseAutoencoder(
         """Hook run on every call's training rows, all of them, once the networks are trained
         (``X`` coded, ``X_user`` as the user gave them)."""
 
+    def _unseen_category_note(self, column):
+        """Hook: what the warning about categories not seen in fit adds for a column of rows to
+        score (a detector counts them: ``_new_categories``)."""
+        return ""
+
     def _patience(self, steps_per_epoch):
         """Epochs without improvement after which training stops."""
         return self.n_iter_no_change
@@ -314,17 +319,21 @@ class BaseAutoencoder(
 
     def _check_training_rows(self, X):
         """Hook: refuse training rows the estimator cannot learn from."""
-        self._check_rows_observed(X)
+        self._check_rows_observed(X, training=True)
 
-    def _check_rows_observed(self, X):
+    def _check_rows_observed(self, X, training=False):
         """Refuse rows with no observed cell: there is nothing to score or learn in them."""
         empty = rows_without_observed(X)
         if empty.size:
             shown = ", ".join(map(str, empty[:10])) + (", ..." if empty.size > 10 else "")
-            # A category not seen in fit is missing to the networks too, which the user may not expect.
-            unlisted = "; a category not seen in fit counts as missing" if self._table.categorical else ""
+            # To the networks a category not seen in fit is missing too, which the user may not expect.
+            note = (
+                "; categories not seen in fit count as missing"
+                if self._table.categorical and not training
+                else ""
+            )
             raise ValueError(
-                f"X has {empty.size} row(s) with no observed value (rows {shown}{unlisted}): there is "
+                f"X has {empty.size} row(s) with no observed value (rows {shown}{note}): there is "
                 f"nothing to learn from or score in them. {self._empty_rows_advice}"
             )
 

@@ -60,10 +60,10 @@ class FeatureContributionsMixin:
         """The robust search's penalty on the codes, ``(center, precision)``, or None for none."""
         raise NotImplementedError
 
-    def _contributions_with_new_categories(self, contributions, X, coded, method):
-        """The contributions of the coded rows with the cells of X that hold a category not seen in
-        fit given their own term (see ``_new_categories``)."""
-        raise NotImplementedError
+    def _adjusted_contributions(self, contributions, X_user, coded, method):
+        """Hook: the contributions of the coded rows, given X as the user gave it, for terms the
+        networks do not see (a category not seen in fit: ``_new_categories``)."""
+        return contributions
 
     # -- fitting -------------------------------------------------------------
 
@@ -125,10 +125,16 @@ class FeatureContributionsMixin:
     def _explained_surprise(self, x, z, observed):
         """The corrected surprise in units of its mean on the training rows: what the robust
         explanations search with."""
-        surprise = self._corrected_surprise(x, z, observed)
+        return self._in_training_units(self._corrected_surprise(x, z, observed))
+
+    def _in_training_units(self, surprise):
+        """Surprises (a tensor or an array, one per column last) over each column's mean on the
+        training rows, where fit measured it."""
         divisor = getattr(self, "_surprise_divisor", None)
         if divisor is None:
             return surprise
+        if isinstance(surprise, np.ndarray):
+            return surprise / divisor
         return surprise / torch.as_tensor(divisor, dtype=surprise.dtype, device=surprise.device)
 
     # -- explaining -----------------------------------------------------------
@@ -178,7 +184,7 @@ class FeatureContributionsMixin:
         else:
             contributions = self._map_rows(self._reconstruction_contributions, coded)
         contributions += 0.0  # a missing cell's term is 0, not the -0.0 of a masked negative term
-        contributions = self._contributions_with_new_categories(contributions, X, coded, method)
+        contributions = self._adjusted_contributions(contributions, X, coded, method)
         if polars_columns is not None:
             # polars is not a dependency: a polars X means the user has imported it.
             return sys.modules["polars"].DataFrame(contributions, schema=polars_columns, orient="row")

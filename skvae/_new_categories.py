@@ -12,11 +12,11 @@ nats after 10,000 rows, as surprising as a listed category the model gives
 
 That holds while every training cell held a listed label, as fit's do.
 Later ``partial_fit`` calls (and a warm-started fit) keep fit's list, and
-their rows may bring other labels, which the networks train on as missing cells and the threshold
-``offset_`` is set from as missing cells. A column whose training rows held
-such labels reads every label not listed as missing in the scores too, as
-training and the threshold did: counted, a label that one later row in five
-held had an audit's autoencoder flag every row holding it.
+their rows may bring other labels, which the networks train on, and the
+threshold ``offset_`` is set from, as missing cells. A column whose
+training rows held such labels reads every label not listed as missing in
+the scores too, as training and the threshold did: counted as new, a label
+common in the stream would have every row holding it flagged.
 
 The detectors supply how a categorical cell's cross-entropy enters their
 score and contributions (``_category_surprise``) and how their score counts
@@ -55,15 +55,13 @@ class NewCategoriesMixin:
     def _note_training_rows(self, X, X_user, incremental):
         super()._note_training_rows(X, X_user, incremental)
         counted = hasattr(self, "n_samples_seen_")
-        # offset_ says the model was fitted before this call (its networks exist already in a
-        # first call). A model saved before the counts keeps reading such cells as missing until it
-        # is fitted again, rather than counting from partial_fit's chunk alone.
+        # offset_ rather than encoder_ tells a model fitted before this call: the networks exist by
+        # now, the first calibration comes after. A model saved before the counts keeps reading
+        # such cells as missing until it is fitted again, rather than counting from a chunk alone.
         if incremental and not counted and hasattr(self, "offset_"):
             return
-        unlisted = self._unlisted_cells(X_user, X)
-        n_unlisted = np.zeros(len(self._table.starts), dtype=np.int64)
-        if unlisted is not None:
-            n_unlisted = unlisted.sum(axis=0)
+        unseen = self._unseen_category_cells(X_user, X)
+        n_unlisted = np.zeros(self.n_features_in_, dtype=np.int64) if unseen is None else unseen.sum(axis=0)
         n_seen = observed_counts(X, self._table.starts) + n_unlisted  # the networks read those as missing
         if incremental and counted:
             # New arrays: the copies that callbacks get share the old ones.
@@ -72,17 +70,16 @@ class NewCategoriesMixin:
 
     # -- scoring ---------------------------------------------------------------
 
-    def _unlisted_cells(self, X, coded):
+    def _unseen_category_cells(self, X_user, coded):
         """The cells of X (as the user gave it; ``coded`` for the networks) that hold a label the
-        fitted columns do not list, as a boolean mask of X's shape, or None where there are none."""
+        fitted categories do not list, as a boolean mask of X's shape, or None where there are none."""
         if not self._table.categorical:
             return None
-        missing = np.isnan(coded[:, self._table.starts])
-        unlisted = self._table.unseen_categories(X, missing)
-        if not unlisted:
+        unseen = self._table.unseen_categories(X_user, np.isnan(coded[:, self._table.starts]))
+        if not unseen:
             return None
-        cells = np.zeros_like(missing)
-        for j, (rows, _) in unlisted.items():
+        cells = np.zeros((coded.shape[0], self.n_features_in_), dtype=bool)
+        for j, (rows, _) in unseen.items():
             cells[rows, j] = True
         return cells
 
@@ -93,17 +90,15 @@ class NewCategoriesMixin:
             return np.zeros(self.n_features_in_, dtype=bool)
         return self._n_unlisted_seen == 0
 
-    def _new_category_cells(self, X, coded):
+    def _new_category_cells(self, X_user, coded):
         """The cells of X that the scores count as holding a new category, or None where none do."""
         counts = self._counts_new_categories()
-        cells = self._unlisted_cells(X, coded) if counts.any() else None
+        cells = self._unseen_category_cells(X_user, coded) if counts.any() else None
         if cells is None or not (cells := cells & counts).any():
             return None
         return cells
 
-    def _new_category_note(self, column):
-        """What the warning about labels not listed adds for a column that the scores count them
-        in, or "" (see ``_table_input``)."""
+    def _unseen_category_note(self, column):
         if not self._counts_new_categories()[column]:
             return ""
         return (
@@ -115,24 +110,24 @@ class NewCategoriesMixin:
         """The surprise of a cell holding a category not seen in fit, per column."""
         return self._category_surprise(new_category_cross_entropy(self.n_samples_seen_))
 
-    def _scores_with_new_categories(self, scores, X, coded):
-        """The scores of X's coded rows with the cells that hold a new category counted."""
-        cells = self._new_category_cells(X, coded)
+    def _scores_with_new_categories(self, scores, X_user, coded):
+        """The scores of the coded rows with the cells that hold a new category counted."""
+        cells = self._new_category_cells(X_user, coded)
         if cells is None:
             return scores
         term = self._surprise_as_contributions(self._new_category_surprise())
         return self._count_new_categories(scores.astype(np.float64), coded, cells, term).astype(scores.dtype)
 
-    def _contributions_with_new_categories(self, contributions, X, coded, method):
-        """feature_contributions of coded rows (``contributions``, written to) with the cells that
-        hold a new category given the term their surprise makes."""
-        cells = self._new_category_cells(X, coded)
+    def _adjusted_contributions(self, contributions, X_user, coded, method):
+        """feature_contributions of the coded rows (written to), the cells that hold a new category
+        given the term their surprise makes."""
+        contributions = super()._adjusted_contributions(contributions, X_user, coded, method)
+        cells = self._new_category_cells(X_user, coded)
         if cells is None:
             return contributions
         surprise = self._new_category_surprise()
-        divisor = getattr(self, "_surprise_divisor", None)
-        if method == "robust" and divisor is not None:
-            surprise = surprise / divisor
+        if method == "robust":
+            surprise = self._in_training_units(surprise)
         terms = np.broadcast_to(self._surprise_as_contributions(surprise), cells.shape)
         contributions[cells] = terms[cells]
         return contributions

@@ -79,8 +79,9 @@ def _robust_center_and_spread(losses):
 
 
 class _OutlierDetectorMixin(NewCategoriesMixin, FeatureContributionsMixin, OutlierMixin):
-    """contamination, offset_, decision_function and predict; feature_contributions from
-    ``FeatureContributionsMixin``.
+    """contamination, offset_, score_samples, decision_function and predict; feature_contributions
+    from ``FeatureContributionsMixin``, and categories not seen in fit counted in both from
+    ``NewCategoriesMixin``.
 
     Training is robust: each optimizer step leaves out the rows of its batch
     that the model fits worst (see ``_kept_rows``).

@@ -149,8 +149,14 @@ def set_attributes(estimator, attributes):
 def check_against_columns(estimator, attributes):
     """Once the estimator has its columns: the attributes sized by them, and the objects rebuilt."""
     n_features = estimator.n_features_in_
-    sized = ("feature_names_in_", "reconstruction_scale_", "column_log_likelihood_", "n_samples_seen_")
-    for name in (*sized, "_n_unlisted_seen"):
+    sized = (
+        "feature_names_in_",
+        "reconstruction_scale_",
+        "column_log_likelihood_",
+        "n_samples_seen_",
+        "_n_unlisted_seen",
+    )
+    for name in sized:
         if name in attributes and len(attributes[name]) != n_features:
             raise ValueError(f"{name} has {len(attributes[name])} entries for {n_features} features")
     if ("n_samples_seen_" in attributes) != ("_n_unlisted_seen" in attributes):

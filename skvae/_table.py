@@ -242,9 +242,9 @@ class TableEncoder:
                 self.categories,
                 # The kinds are checked where the dtypes chose them ("from_dtype").
                 fitted_dtypes=self.dtypes if isinstance(self.categorical_features, str) else None,
-                # What a detector's scores make of a label not listed (_new_categories); training
-                # rows' are missing cells only.
-                unlisted_note=None if training else getattr(estimator, "_new_category_note", None),
+                # What a detector's scores make of a category not seen in fit; training rows' are
+                # missing cells only.
+                unseen_note=None if training else estimator._unseen_category_note,
             )
         coded = self._code(estimator, values)
         if self.empty:

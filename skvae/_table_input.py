@@ -86,14 +86,14 @@ def _not_numbers(name, dtype):
     )
 
 
-def read_table(estimator, X, categorical, categories=None, *, fitted_dtypes=None, unlisted_note=None):
+def read_table(estimator, X, categorical, categories=None, *, fitted_dtypes=None, unseen_note=None):
     """A table with categorical columns as floats: numbers, category codes, NaN when missing.
 
     ``categorical`` lists the categorical columns. In fit (``categories``
     None) each one's categories are learnt from X; later, X is coded with
     the fitted ``categories``, and, given ``fitted_dtypes``, a column whose
     dtype now says the other kind is refused. A label the categories lack
-    is missing, with a warning, to which ``unlisted_note(column)`` adds what
+    is missing, with a warning, to which ``unseen_note(column)`` adds what
     else becomes of it. Returns the values and the categories.
     """
     reset = categories is None
@@ -132,7 +132,7 @@ def read_table(estimator, X, categorical, categories=None, *, fitted_dtypes=None
             )
         if reset:
             categories.append(categories_of(column, dtypes[j] if dtypes is not None else None))
-        note = "" if unlisted_note is None else unlisted_note(j)
+        note = "" if unseen_note is None else unseen_note(j)
         values[:, j] = _category_codes(estimator, column, j, categories[categorical.index(j)], note)
     return values, categories
 
@@ -163,7 +163,7 @@ def _check_kinds(estimator, X, dtypes, categorical, fitted_dtypes):
             )
 
 
-def _category_codes(estimator, column, j, categories, unlisted_note=""):
+def _category_codes(estimator, column, j, categories, unseen_note=""):
     series = pd.Series(np.asarray(column, dtype=object))
     missing = series.isna().to_numpy()
     codes = pd.Index(categories, dtype=object).get_indexer(series.where(~missing)).astype(np.float64)
@@ -173,7 +173,7 @@ def _category_codes(estimator, column, j, categories, unlisted_note=""):
         warn(
             f"Column {column_names(estimator, [j])[0]!r} has categories not seen in fit "
             f"({', '.join(sorted(distinct)[:5])}{', ...' if len(distinct) > 5 else ''}): the networks "
-            f"read those cells as missing{unlisted_note}."
+            f"read those cells as missing{unseen_note}."
         )
     codes[codes < 0] = np.nan
     return codes

@@ -239,8 +239,8 @@ class VAEOutlierDetector(_OutlierDetectorMixin, VAETransformer):
         The number of training rows that observed each column (early
         stopping's validation rows, and labels the categories lack,
         included), over the last fit and the partial_fit calls since, as
-        StandardScaler's: it sets what a category not seen in fit counts in
-        a score.
+        StandardScaler's array form: it sets what a category not seen in fit
+        counts in a score.
 
     encoder_ : torch.nn.Module
         The trained encoder, returning the posterior mean and log-variance.
@@ -401,8 +401,7 @@ class VAEOutlierDetector(_OutlierDetectorMixin, VAETransformer):
 
     def _count_new_categories(self, scores, coded, cells, term):
         # Read as missing, each such cell counted as a typical one (_score_rows): its own term instead.
-        typical = getattr(self, "column_log_likelihood_", None)
-        return scores + cells @ (term - (0.0 if typical is None else typical))
+        return scores + cells @ (term - self.column_log_likelihood_)
 
     # The robust fit's codes kept near the training rows' by a kernel density of them rather than
     # by N(0, I): it then goes less often to codes that no training row has and that fit the

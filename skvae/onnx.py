@@ -39,7 +39,7 @@ _EXPORTED_ATTRIBUTES = {
     "offset_",
     "reconstruction_scale_",
     "column_log_likelihood_",  # what each missing cell adds to a row's score
-    "n_samples_seen_",  # what a category not seen in fit adds to a score: numeric columns have none
+    "n_samples_seen_",  # counts for categories not seen in fit: export refuses categorical columns
     "n_features_in_",
     "feature_names_in_",
     "n_components_",

@@ -504,7 +504,7 @@ def test_a_new_fit_forgets_that_the_last_one_trained_on_complete_rows(detector_c
     assert refit.validation_scores_ == fresh.validation_scores_
 
 
-def _a_table_with_a_category(n_rows=400):
+def table_with_a_category(n_rows=400):
     rng = np.random.RandomState(0)
     a = rng.normal(size=n_rows)
     frame = pd.DataFrame(
@@ -514,7 +514,7 @@ def _a_table_with_a_category(n_rows=400):
     return frame
 
 
-def _with_a_new_category(rows):
+def with_a_new_category(rows):
     new = rows.copy()
     new["c"] = new["c"].cat.add_categories("new")
     new.loc[new.index[::2], "c"] = "new"
@@ -523,23 +523,26 @@ def _with_a_new_category(rows):
 
 @pytest.mark.parametrize("detector_class", DETECTORS)
 def test_n_samples_seen_counts_each_columns_observed_training_rows_over_partial_fit(detector_class):
-    frame = _a_table_with_a_category()
+    frame = table_with_a_category()
     detector = detector_class(n_components=1, max_iter=2, random_state=0).fit(frame)
     np.testing.assert_array_equal(detector.n_samples_seen_, [400, 400, 360])
     detector.partial_fit(frame.iloc[:100])
     np.testing.assert_array_equal(detector.n_samples_seen_, [500, 500, 450])
     detector.fit(frame.iloc[:100])  # a new fit counts anew
     np.testing.assert_array_equal(detector.n_samples_seen_, [100, 100, 90])
+    # Early stopping's validation rows are training rows too.
+    detector.set_params(early_stopping=True).fit(frame)
+    np.testing.assert_array_equal(detector.n_samples_seen_, [400, 400, 360])
 
 
 @pytest.mark.parametrize("detector_class", DETECTORS)
 def test_a_category_not_seen_in_fit_lowers_the_score_as_a_category_of_probability_one_in_n_plus_one(
     detector_class,
 ):
-    frame = _a_table_with_a_category()
+    frame = table_with_a_category()
     detector = detector_class(n_components=1, max_iter=20, random_state=0).fit(frame)
     rows = frame.dropna().iloc[:20]
-    new = _with_a_new_category(rows)
+    new = with_a_new_category(rows)
     with pytest.warns(
         UserWarning, match=r"not seen in fit \(new\).*1 / \(n \+ 1\), n the column's 360 training cells"
     ):
@@ -559,36 +562,41 @@ def test_a_category_not_seen_in_fit_lowers_the_score_as_a_category_of_probabilit
     np.testing.assert_allclose(scores[::2], expected, rtol=1e-5)
     with pytest.warns(UserWarning, match="not seen in fit"):
         np.testing.assert_array_equal(detector.decision_function(new), scores - detector.offset_)
+    # The VAE's score is their mean; the autoencoder's, its raw reconstruction error for model
+    # selection, reads the cells as missing: no model reconstructs them.
+    with pytest.warns(UserWarning, match="not seen in fit"):
+        score = detector.score(new)
+    if detector_class is VAEOutlierDetector:
+        assert score == pytest.approx(scores.mean())
+    else:
+        assert score == detector.score(rows.assign(c=new["c"].where(new["c"] != "new")))
 
 
 @pytest.mark.parametrize("detector_class", DETECTORS)
 @pytest.mark.parametrize("method", ["robust", "reconstruction"])
 def test_a_category_not_seen_in_fit_is_the_feature_its_row_is_blamed_on(detector_class, method):
-    frame = _a_table_with_a_category()
+    frame = table_with_a_category()
     detector = detector_class(n_components=1, max_iter=20, random_state=0).fit(frame)
-    new = _with_a_new_category(frame.dropna().iloc[:20])
+    new = with_a_new_category(frame.dropna().iloc[:20])
     with pytest.warns(UserWarning, match="not seen in fit"):
         contributions = detector.feature_contributions(new, method=method)
     assert (contributions.iloc[::2].idxmin(axis=1) == "c").all()
     # One term for every such cell of the column, as the score counts it.
     assert contributions["c"].iloc[::2].nunique() == 1
-    # The score's term (reconstruction), or that surprise over the column's mean on the training
-    # rows (robust), as an observed category's.
-    cross_entropy = np.log(360 + 1)
-    if detector_class is VAEOutlierDetector:
-        surprise = 2 * cross_entropy
-    else:
-        surprise = cross_entropy / detector.reconstruction_scale_[2]
+    # The score's term: log 1 / (n + 1) nats for the VAE, the cross-entropy over the column's mean
+    # training error for the autoencoder; robust, that over the column's mean term on the training
+    # rows, as an observed category's.
+    term = -np.log(360 + 1)
+    if detector_class is AutoencoderOutlierDetector:
+        term /= detector.reconstruction_scale_[2]
     if method == "robust":
-        surprise /= detector._surprise_divisor[2]
-    np.testing.assert_allclose(
-        contributions["c"].iloc[0], detector._surprise_as_contributions(surprise), rtol=1e-6
-    )
+        term /= detector._surprise_divisor[2]
+    np.testing.assert_allclose(contributions["c"].iloc[0], term, rtol=1e-6)
 
 
 @pytest.mark.parametrize("detector_class", DETECTORS)
 def test_a_column_whose_later_training_rows_held_labels_not_listed_reads_them_as_missing(detector_class):
-    frame = _a_table_with_a_category()
+    frame = table_with_a_category()
     detector = detector_class(n_components=1, max_iter=2, random_state=0).partial_fit(frame.iloc[:200])
     later = frame.iloc[200:].assign(c=lambda f: f["c"].cat.add_categories(["r", "s"]))
     later.loc[later.index[1::4], "c"] = "r"  # 50 observed cells (the missing ones are every tenth)
@@ -609,6 +617,13 @@ def test_a_column_whose_later_training_rows_held_labels_not_listed_reads_them_as
             np.testing.assert_array_equal(
                 detector.score_samples(rows.assign(c=pd.Categorical([label] * 10))), as_missing
             )
+    # So does a warm-started fit whose rows hold such labels; the fit counts anew.
+    warm = detector_class(n_components=1, max_iter=2, random_state=0, warm_start=True).fit(frame.iloc[:200])
+    with pytest.warns(UserWarning, match="not seen in fit"):
+        warm.fit(later)
+    np.testing.assert_array_equal(warm._n_unlisted_seen, [0, 0, 75])
+    with pytest.warns(UserWarning, match=r"the networks read those cells as missing\.$"):
+        warm.score_samples(rows.assign(c=pd.Categorical(["t"] * 10)))
     # The threshold flags the stream's own rows as it would with those cells missing.
     with pytest.warns(UserWarning, match="not seen in fit"):
         flagged = detector.predict(later)
@@ -619,10 +634,10 @@ def test_a_column_whose_later_training_rows_held_labels_not_listed_reads_them_as
 
 @pytest.mark.parametrize("detector_class", DETECTORS)
 def test_a_model_that_predates_n_samples_seen_reads_a_new_category_as_missing(detector_class):
-    frame = _a_table_with_a_category()
+    frame = table_with_a_category()
     detector = detector_class(n_components=1, max_iter=2, random_state=0).fit(frame)
     rows = frame.dropna().iloc[:20]
-    new = _with_a_new_category(rows)
+    new = with_a_new_category(rows)
     del detector.n_samples_seen_
     del detector._n_unlisted_seen
     with pytest.warns(UserWarning, match=r"the networks read those cells as missing\.$"):

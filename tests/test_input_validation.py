@@ -133,6 +133,12 @@ def with_category():
     return frame().assign(d=np.where(BASE[:, 3] > 0, "high", "low").astype(object))
 
 
+def with_only_an_unseen_category():
+    X = with_category().assign(d=["new"] + ["high"] * 29)
+    X.loc[0, ["a", "b", "c"]] = np.nan
+    return X
+
+
 def with_text_cell(frame):
     """A table whose column b holds one stray text marker, as files of numbers often do."""
     frame.loc[3, "b"] = "n/a"
@@ -390,6 +396,18 @@ CASES = [
         ),
         fitted_on=with_category,
         estimators=DETECTORS,
+    ),
+    Case(
+        "only-an-unseen-category",
+        "a row whose only value is a category not seen in fit",
+        ("score_samples",),
+        lambda tmp: with_only_an_unseen_category(),
+        Raises(
+            ValueError,
+            "X has 1 row(s) with no observed value (rows 0; categories not seen in fit count as missing)",
+            warns="Column 'd' has categories not seen in fit (new): the networks read those cells as missing",
+        ),
+        fitted_on=with_category,
     ),
     Case(
         "categorical-now-numeric",

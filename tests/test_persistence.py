@@ -773,12 +773,8 @@ def test_files_from_before_column_log_likelihood_score_incomplete_rows_on_their_
 
 
 @pytest.mark.parametrize("detector_class", [AutoencoderOutlierDetector, VAEOutlierDetector])
-def test_a_detector_scores_a_category_not_seen_in_fit_as_before_it_was_saved(detector_class, X, tmp_path):
-    frame = pd.DataFrame(X, columns=list("abcde")).assign(
-        kind=pd.Categorical(np.where(X[:, 0] > 0, "p", "q"))
-    )
-    detector = make(detector_class).fit(frame)
-    new = frame.iloc[:10].assign(kind=pd.Categorical(["p", "r"] * 5))
+def test_a_loaded_detector_counts_a_category_not_seen_in_fit_as_the_saved_one(detector_class, X, tmp_path):
+    detector, new, _ = detector_and_a_new_category(detector_class, X)
     with pytest.warns(UserWarning, match="not seen in fit"):
         scores = detector.score_samples(new)
     loaded = load(saved(detector, tmp_path))
@@ -786,14 +782,29 @@ def test_a_detector_scores_a_category_not_seen_in_fit_as_before_it_was_saved(det
     with pytest.warns(UserWarning, match="not seen in fit"):
         np.testing.assert_array_equal(loaded.score_samples(new), scores)
 
-    # Written before n_samples_seen_: the networks' reading alone, as then.
+
+@pytest.mark.parametrize("detector_class", [AutoencoderOutlierDetector, VAEOutlierDetector])
+def test_files_from_before_n_samples_seen_read_a_category_not_seen_in_fit_as_missing(
+    detector_class, X, tmp_path
+):
+    detector, new, as_missing = detector_and_a_new_category(detector_class, X)
+
     def before_the_counts(metadata):
         del metadata["attributes"]["n_samples_seen_"], metadata["attributes"]["_n_unlisted_seen"]
 
     old = load(rewrite(saved(detector, tmp_path), metadata=before_the_counts))
-    as_missing = new.assign(kind=new["kind"].where(new["kind"] != "r"))
     with pytest.warns(UserWarning, match="read those cells as missing.$"):
         np.testing.assert_array_equal(old.score_samples(new), detector.score_samples(as_missing))
+
+
+def detector_and_a_new_category(detector_class, X):
+    """A detector fitted on X with a categorical column, rows with a category it did not see, and
+    those rows with the cells missing."""
+    frame = pd.DataFrame(X, columns=list("abcde")).assign(
+        kind=pd.Categorical(np.where(X[:, 0] > 0, "p", "q"))
+    )
+    new = frame.iloc[:10].assign(kind=pd.Categorical(["p", "r"] * 5))
+    return make(detector_class).fit(frame), new, new.assign(kind=new["kind"].where(new["kind"] != "r"))
 
 
 def test_files_from_before_the_architecture_was_saved_are_rebuilt_from_their_parameters(X, tmp_path):
