@@ -199,6 +199,11 @@ class BaseAutoencoder(
         """Hook run on every call's training rows, all of them, once the networks are trained
         (``X`` coded, ``X_user`` as the user gave them)."""
 
+    def _adjusted_scores(self, scores, X_user, coded):
+        """Hook: the scores of the coded rows, given X as the user gave it, for terms the networks
+        do not see (a detector's categories not seen in fit: ``_new_categories``)."""
+        return scores
+
     def _unseen_category_note(self, column):
         """Hook: what the warning about categories not seen in fit adds for a column of rows to
         score (a detector counts them: ``_new_categories``)."""
@@ -438,9 +443,10 @@ class BaseAutoencoder(
         Returns
         -------
         scores : ndarray of shape (n_samples,)
-            The score of each row.
+            The score of each row (see the class's description).
         """
-        return self._map_rows(self._score_rows, self._validated_rows(X))
+        coded = self._validated_rows(X)
+        return self._adjusted_scores(self._map_rows(self._score_rows, coded), X, coded)
 
     def score(self, X, y=None):
         """Mean of :meth:`score_samples` over X, so that model selection works unsupervised.

@@ -110,8 +110,9 @@ class NewCategoriesMixin:
         """The surprise of a cell holding a category not seen in fit, per column."""
         return self._category_surprise(new_category_cross_entropy(self.n_samples_seen_))
 
-    def _scores_with_new_categories(self, scores, X_user, coded):
+    def _adjusted_scores(self, scores, X_user, coded):
         """The scores of the coded rows with the cells that hold a new category counted."""
+        scores = super()._adjusted_scores(scores, X_user, coded)
         cells = self._new_category_cells(X_user, coded)
         if cells is None:
             return scores

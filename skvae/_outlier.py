@@ -79,9 +79,9 @@ def _robust_center_and_spread(losses):
 
 
 class _OutlierDetectorMixin(NewCategoriesMixin, FeatureContributionsMixin, OutlierMixin):
-    """contamination, offset_, score_samples, decision_function and predict; feature_contributions
-    from ``FeatureContributionsMixin``, and categories not seen in fit counted in both from
-    ``NewCategoriesMixin``.
+    """contamination, offset_, decision_function and predict; feature_contributions from
+    ``FeatureContributionsMixin``; categories not seen in fit counted in the scores and the
+    contributions from ``NewCategoriesMixin``.
 
     Training is robust: each optimizer step leaves out the rows of its batch
     that the model fits worst (see ``_kept_rows``).
@@ -140,30 +140,6 @@ class _OutlierDetectorMixin(NewCategoriesMixin, FeatureContributionsMixin, Outli
         else:
             self.offset_ = float(np.percentile(scores, 100.0 * self.contamination))
         self._fit_explanations(X)
-
-    # -- scoring ---------------------------------------------------------------
-
-    def score_samples(self, X):
-        """Score each row; higher means more typical of the training data.
-
-        A cell that holds a category not seen in fit is missing to the
-        networks, and counts in the score as a category of probability
-        1 / (n + 1), n the column's observed cells in fit
-        (``n_samples_seen_``): evidence that the row is unusual (see the
-        user guide's "Missing values and mixed tables").
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Data to score.
-
-        Returns
-        -------
-        scores : ndarray of shape (n_samples,)
-            The score of each row (see the class's description).
-        """
-        coded = self._validated_rows(X)
-        return self._scores_with_new_categories(self._map_rows(self._score_rows, coded), X, coded)
 
     def decision_function(self, X):
         """Shifted score: negative for outliers, positive for inliers.

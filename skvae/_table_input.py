@@ -132,8 +132,7 @@ def read_table(estimator, X, categorical, categories=None, *, fitted_dtypes=None
             )
         if reset:
             categories.append(categories_of(column, dtypes[j] if dtypes is not None else None))
-        note = "" if unseen_note is None else unseen_note(j)
-        values[:, j] = _category_codes(estimator, column, j, categories[categorical.index(j)], note)
+        values[:, j] = _category_codes(estimator, column, j, categories[categorical.index(j)], unseen_note)
     return values, categories
 
 
@@ -163,7 +162,7 @@ def _check_kinds(estimator, X, dtypes, categorical, fitted_dtypes):
             )
 
 
-def _category_codes(estimator, column, j, categories, unseen_note=""):
+def _category_codes(estimator, column, j, categories, unseen_note=None):
     series = pd.Series(np.asarray(column, dtype=object))
     missing = series.isna().to_numpy()
     codes = pd.Index(categories, dtype=object).get_indexer(series.where(~missing)).astype(np.float64)
@@ -173,7 +172,7 @@ def _category_codes(estimator, column, j, categories, unseen_note=""):
         warn(
             f"Column {column_names(estimator, [j])[0]!r} has categories not seen in fit "
             f"({', '.join(sorted(distinct)[:5])}{', ...' if len(distinct) > 5 else ''}): the networks "
-            f"read those cells as missing{unseen_note}."
+            f"read those cells as missing{'' if unseen_note is None else unseen_note(j)}."
         )
     codes[codes < 0] = np.nan
     return codes
